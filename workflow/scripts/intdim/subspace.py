@@ -1,0 +1,179 @@
+"""Fine-tuning a classifier in a random d-dimensional subspace: theta_D = theta_0 + P(theta_d).
+
+Two methods (Aghajanyan et al. 2021):
+
+* DID, direct intrinsic dimension: one global projection, d trainable numbers.
+* SAID, structure-aware: m parameter groups each get a learned scale lambda_i applied to their
+  slice of the projection, theta_i = theta_0,i + lambda_i * P(theta_{d-m})_i. The m scales are
+  paid out of the budget, so d - m projection coordinates + m scales = d trainable numbers.
+
+Every parameter of the wrapped model is inside D, the randomly initialised classification head
+included. The frozen theta_0 is held once, as one flat buffer that the model's own parameters
+are views of; the forward pass calls the model functionally with theta_0 + P(theta_d), so no
+D-sized optimizer state or second copy of the weights exists.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+
+import torch
+from torch import nn
+from torch.func import functional_call
+
+from .projections import Projection, make_projection, project
+
+METHODS = ("did", "said")
+GROUPINGS = ("tensor", "layer")
+
+# Numbered blocks of the transformer families we support (BERT "layer.3", BART "layers.3",
+# T5 "block.3", XLNet "layer.3", ALBERT "albert_layer_groups.0"): the layer-grouping key.
+_LAYER_PATTERN = re.compile(r"^(.*?\b(?:layer|layers|block|albert_layer_groups)\.\d+)\.")
+
+# SAID scales start at 1: with lambda = 0 and theta_d = 0 both gradients would vanish.
+SAID_LAMBDA_INIT = 1.0
+
+
+def parameter_groups(names: list[str], grouping: str) -> list[str]:
+    """The SAID group key of each parameter name.
+
+    ``tensor``: every parameter tensor is its own group (as the public SAID code does).
+    ``layer``: parameters inside one numbered transformer block share a group; every other
+    parameter is grouped by the first two components of its module path (for BERT:
+    ``bert.embeddings``, ``bert.pooler``, ``classifier``).
+    """
+    if grouping not in GROUPINGS:
+        raise ValueError(
+            f"unknown SAID grouping {grouping!r}; choose one of {', '.join(GROUPINGS)}"
+        )
+    if grouping == "tensor":
+        return list(names)
+    keys = []
+    for name in names:
+        match = _LAYER_PATTERN.match(name)
+        if match:
+            keys.append(match.group(1))
+        else:
+            module = name.rsplit(".", 1)[0] if "." in name else name
+            keys.append(".".join(module.split(".")[:2]))
+    return keys
+
+
+def is_sequence_classifier(model: nn.Module) -> bool:
+    return type(model).__name__.endswith("ForSequenceClassification")
+
+
+class SubspaceModel(nn.Module):
+    """Wraps a ``transformers`` sequence classifier so that exactly d numbers train."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        d: int,
+        method: str = "did",
+        projection: str = "fastfood",
+        seed: int = 0,
+        grouping: str = "tensor",
+    ):
+        super().__init__()
+        if not is_sequence_classifier(model):
+            raise ValueError(
+                f"model {type(model).__name__} has no sequence-classification head; load it with "
+                "AutoModelForSequenceClassification"
+            )
+        if method not in METHODS:
+            raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+        if not isinstance(d, int) or isinstance(d, bool) or d < 1:
+            raise ValueError(f"subspace dimension d must be an integer >= 1, got d={d!r}")
+        self.model = model
+        self.d, self.method, self.seed, self.grouping = d, method, seed, grouping
+
+        named = list(model.named_parameters())  # tied weights appear once
+        self.names = [n for n, _ in named]
+        self.shapes = [p.shape for _, p in named]
+        self.sizes = [p.numel() for _, p in named]
+        self.D = sum(self.sizes)
+        dtype = named[0][1].dtype
+        device = named[0][1].device
+
+        # theta_0 stored once: the model's parameters become frozen views of this flat buffer.
+        flat = torch.empty(self.D, dtype=dtype, device=device)
+        offset = 0
+        for (_, param), size in zip(named, self.sizes):
+            flat[offset : offset + size].copy_(param.detach().reshape(-1))
+            param.data = flat[offset : offset + size].view(param.shape)
+            param.requires_grad_(False)
+            offset += size
+        self.register_buffer("theta0", flat, persistent=False)
+
+        if method == "said":
+            keys = parameter_groups(self.names, grouping)
+            self.group_keys = list(OrderedDict.fromkeys(keys))
+            index = {k: i for i, k in enumerate(self.group_keys)}
+            self.group_of_param = [index[k] for k in keys]
+            m = len(self.group_keys)
+            if d <= m:
+                raise ValueError(
+                    f"SAID with grouping {grouping!r} has m={m} scales, so it needs d > {m}; "
+                    f"got d={d}"
+                )
+            self.m = m
+            self.lambdas = nn.Parameter(torch.full((m,), SAID_LAMBDA_INIT, device=device))
+        else:
+            self.group_keys, self.group_of_param, self.m = [], [], 0
+            self.lambdas = None
+        self.projection: Projection = make_projection(
+            projection, d - self.m, self.D, seed, device=device
+        )
+        self.theta_d = nn.Parameter(torch.zeros(d - self.m, dtype=dtype, device=device))
+
+    # -- parameters -------------------------------------------------------------------------
+
+    def trainable_parameters(self) -> list[nn.Parameter]:
+        return [p for p in (self.theta_d, self.lambdas) if p is not None]
+
+    def num_trainable(self) -> int:
+        return sum(p.numel() for p in self.trainable_parameters())
+
+    def current_parameters(self) -> dict[str, torch.Tensor]:
+        """theta_D = theta_0 + P(theta_d) (SAID: scaled per group), as named tensors."""
+        offset = project(self.projection, self.theta_d)
+        if self.lambdas is None:
+            flat = self.theta0 + offset
+            return OrderedDict(
+                (n, t.view(s))
+                for n, t, s in zip(self.names, flat.split(self.sizes), self.shapes, strict=True)
+            )
+        params = OrderedDict()
+        pieces = zip(
+            self.names,
+            self.theta0.split(self.sizes),
+            offset.split(self.sizes),
+            self.group_of_param,
+            self.shapes,
+            strict=True,
+        )
+        for name, base, delta, group, shape in pieces:
+            params[name] = torch.addcmul(base, self.lambdas[group], delta).view(shape)
+        return params
+
+    @torch.no_grad()
+    def merged_state_dict(self) -> dict[str, torch.Tensor]:
+        """The fine-tuned weights as an ordinary state dict of the wrapped model."""
+        return {n: t.detach().clone() for n, t in self.current_parameters().items()}
+
+    # -- forward ----------------------------------------------------------------------------
+
+    def forward(self, *args, **kwargs):
+        return functional_call(self.model, self.current_parameters(), args, kwargs)
+
+    def memory_report(self) -> dict[str, int]:
+        """Bytes held by each part (theta_0 once, the projection's state, the trainables)."""
+        return {
+            "theta0_bytes": self.theta0.numel() * self.theta0.element_size(),
+            "projection_bytes": self.projection.state_bytes(),
+            "trainable_bytes": sum(
+                p.numel() * p.element_size() for p in self.trainable_parameters()
+            ),
+        }
