@@ -80,8 +80,8 @@ def load_classifier(ref: str, num_labels: int, init_seed: int, **kwargs):
         except OSError as err:
             if source.kind == "hub":
                 raise RuntimeError(
-                    f"could not load {ref!r} from the Hugging Face hub (no network, or not cached): "
-                    f"{err}"
+                    f"could not load {ref!r} from the Hugging Face hub "
+                    f"(no network, or not cached): {err}"
                 ) from err
             raise
     return model

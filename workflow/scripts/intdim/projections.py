@@ -77,8 +77,9 @@ class FastfoodProjection(Projection):
     blocks. Normalisation: s = 1 / sqrt(D * LL). Every output coordinate of H G Pi H B x has
     expectation LL ||x||^2 over G, so E ||P x||^2 = s^2 * D * LL * ||x||^2 = ||x||^2 exactly.
 
-    The per-block diagonals and permutations are stored (O(LL) per block: signs and Gaussians in
-    float32, the permutation and its inverse in int64, 24 bytes per output coordinate); no D x d matrix is ever formed. Cost per product: O(D log LL).
+    The per-block diagonals and permutations are stored, O(LL) per block: signs and Gaussians
+    in float32, the permutation and its inverse in int64, 24 bytes per output coordinate. No
+    D x d matrix is ever formed. Cost per product: O(D log LL).
     """
 
     name = "fastfood"

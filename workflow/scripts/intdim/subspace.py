@@ -100,7 +100,7 @@ class SubspaceModel(nn.Module):
         # theta_0 stored once: the model's parameters become frozen views of this flat buffer.
         flat = torch.empty(self.D, dtype=dtype, device=device)
         offset = 0
-        for (_, param), size in zip(named, self.sizes):
+        for (_, param), size in zip(named, self.sizes, strict=True):
             flat[offset : offset + size].copy_(param.detach().reshape(-1))
             param.data = flat[offset : offset + size].view(param.shape)
             param.requires_grad_(False)
