@@ -1,26 +1,34 @@
-"""intdim: fine-tuning in random low-dimensional subspaces (Fastfood DID/SAID) and d90."""
+"""intdim: fine-tuning in random low-dimensional subspaces (Fastfood DID/SAID) and d90.
 
-from .export import load_task, read_task_header, save_task
-from .hadamard import fwht, hadamard_matrix
-from .models import load_classifier, parameter_count, resolve_reference
-from .projections import PROJECTIONS, Projection, make_projection, project
-from .subspace import GROUPINGS, METHODS, SubspaceModel, parameter_groups
+Names are imported lazily, so that light users (the analysis rules, which need only pandas)
+do not pay for importing torch and transformers.
+"""
 
-__all__ = [
-    "GROUPINGS",
-    "METHODS",
-    "PROJECTIONS",
-    "Projection",
-    "SubspaceModel",
-    "fwht",
-    "hadamard_matrix",
-    "load_classifier",
-    "load_task",
-    "make_projection",
-    "parameter_count",
-    "parameter_groups",
-    "project",
-    "read_task_header",
-    "resolve_reference",
-    "save_task",
-]
+import importlib
+
+_EXPORTS = {
+    "fwht": "hadamard",
+    "hadamard_matrix": "hadamard",
+    "PROJECTIONS": "projections",
+    "Projection": "projections",
+    "make_projection": "projections",
+    "project": "projections",
+    "GROUPINGS": "subspace",
+    "METHODS": "subspace",
+    "SubspaceModel": "subspace",
+    "parameter_groups": "subspace",
+    "load_classifier": "models",
+    "parameter_count": "models",
+    "resolve_reference": "models",
+    "save_task": "export",
+    "load_task": "export",
+    "read_task_header": "export",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'intdim' has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)

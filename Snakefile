@@ -1,0 +1,25 @@
+# Intrinsic dimension of language-model fine-tuning (Aghajanyan, Gupta and Zettlemoyer, 2021):
+# full fine-tuning baselines, subspace (DID/SAID) runs over a grid of d, d90, figures, report.
+
+
+# The offline default, unless a config is given: --configfile would otherwise be merged into it.
+if not config:
+
+    configfile: "config/config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/models.smk"
+include: "rules/finetune.smk"
+include: "rules/subspace.smk"
+include: "rules/analysis.smk"
+include: "rules/report.smk"
+
+
+report: "workflow/report/workflow.rst"
+
+
+rule all:
+    input:
+        all_outputs(),

@@ -1,0 +1,56 @@
+rule collect_runs:
+    input:
+        subspace=subspace_runs,
+        baselines=baselines,
+    output:
+        report(
+            "results/tables/runs.csv",
+            caption="../workflow/report/runs.rst",
+            category="Tables",
+        ),
+    log:
+        "logs/collect_runs.log",
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../workflow/scripts/collect_runs.py"
+
+
+rule compute_d90:
+    input:
+        runs="results/tables/runs.csv",
+    output:
+        d90=report(
+            "results/tables/d90.csv",
+            caption="../workflow/report/d90.rst",
+            category="Tables",
+        ),
+        table1=report(
+            "results/tables/table1.csv",
+            caption="../workflow/report/table1.rst",
+            category="Tables",
+        ),
+    log:
+        "logs/compute_d90.log",
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../workflow/scripts/compute_d90.py"
+
+
+rule plot_figure1:
+    input:
+        runs="results/tables/runs.csv",
+        d90="results/tables/d90.csv",
+    output:
+        report(
+            "results/figures/figure1.png",
+            caption="../workflow/report/figure1.rst",
+            category="Figures",
+        ),
+    log:
+        "logs/plot_figure1.log",
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../workflow/scripts/plot_figure1.py"

@@ -1,0 +1,38 @@
+rule full_finetune:
+    input:
+        data="results/data/{task}/info.json",
+        model="results/models/{model}/meta.json",
+    output:
+        metrics="results/full/{model}/{task}/lr{lr}/seed{seed}/metrics.json",
+    log:
+        "logs/full/{model}/{task}/lr{lr}_seed{seed}.log",
+    benchmark:
+        "benchmarks/full/{model}/{task}/lr{lr}_seed{seed}.tsv"
+    conda:
+        "../envs/train.yaml"
+    threads: RES["threads"]
+    resources:
+        mem_mb=RES["mem_mb"],
+        runtime=RES["runtime"],
+        gpu=RES["gpu"],
+    params:
+        method="full",
+        settings=training_settings("full_finetune"),
+    script:
+        "../workflow/scripts/train.py"
+
+
+rule select_baseline:
+    input:
+        full_runs,
+    output:
+        "results/full/{model}/{task}/baseline.json",
+    log:
+        "logs/select_baseline/{model}/{task}.log",
+    conda:
+        "../envs/analysis.yaml"
+    params:
+        threshold=config["threshold"],
+        metric=config["metric"],
+    script:
+        "../workflow/scripts/select_baseline.py"

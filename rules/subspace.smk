@@ -1,0 +1,26 @@
+rule subspace_run:
+    input:
+        data="results/data/{task}/info.json",
+        model="results/models/{model}/meta.json",
+    output:
+        metrics="results/subspace/{model}/{task}/{method}/d{d}/lr{lr}/seed{seed}/metrics.json",
+        task_file="results/subspace/{model}/{task}/{method}/d{d}/lr{lr}/seed{seed}/task.safetensors",
+    log:
+        "logs/subspace/{model}/{task}/{method}/d{d}_lr{lr}_seed{seed}.log",
+    benchmark:
+        "benchmarks/subspace/{model}/{task}/{method}/d{d}_lr{lr}_seed{seed}.tsv"
+    conda:
+        "../envs/train.yaml"
+    threads: RES["threads"]
+    resources:
+        mem_mb=RES["mem_mb"],
+        runtime=RES["runtime"],
+        gpu=RES["gpu"],
+    params:
+        method=lambda wc: wc.method,
+        d=lambda wc: int(wc.d),
+        projection=config["projection"],
+        grouping=config["said_grouping"],
+        settings=training_settings("subspace"),
+    script:
+        "../workflow/scripts/train.py"

@@ -1,0 +1,96 @@
+import copy
+import subprocess
+import sys
+
+import pytest
+import yaml
+from intdim.workflow_config import SCHEMA, check_config, d_values, lr_label
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+
+@pytest.fixture
+def config(repo_root):
+    return yaml.safe_load((repo_root / "config" / "config.yaml").read_text())
+
+
+def _check(config):
+    validate(config, str(SCHEMA))
+    check_config(config)
+
+
+@pytest.mark.parametrize("name", ["config.yaml", "paper.yaml", "integration.yaml"])
+def test_shipped_configs_are_valid(repo_root, name):
+    config = yaml.safe_load((repo_root / "config" / name).read_text())
+    validate(config, str(SCHEMA))  # model references of other machines are not resolved here
+    assert d_values(config)
+
+
+@pytest.mark.parametrize(
+    "edit,message",
+    [
+        (lambda c: c["tasks"]["tweets"].update(dataset="cola"), "'cola' is not one of"),
+        (lambda c: c.update(methods=["did", "lora"]), "'lora' is not one of"),
+        (lambda c: c.update(methods=[]), r"\[\] should be non-empty"),
+        (lambda c: c.update(seeds=[]), r"\[\] should be non-empty"),
+        (lambda c: c.update(models={}), r"\{\} should be non-empty"),
+        (lambda c: c.update(d_grid={"values": [0, 10]}), "0 is less than the minimum of 1"),
+        (
+            lambda c: c.update(d_grid={"min": -5, "max": 10, "points": 3}),
+            "-5 is less than the minimum",
+        ),
+        (
+            lambda c: c["subspace"].update(learning_rates=[0.1, -1.0]),
+            "-1.0 is less than or equal to the minimum",
+        ),
+    ],
+)
+def test_schema_errors_name_the_bad_value(config, edit, message):
+    bad = copy.deepcopy(config)
+    edit(bad)
+    with pytest.raises(WorkflowError, match=message):
+        _check(bad)
+
+
+@pytest.mark.parametrize(
+    "edit,message",
+    [
+        (
+            lambda c: c.update(d_grid={"min": 1000, "max": 10, "points": 3}),
+            "d_min=1000 is larger than d_max=10",
+        ),
+        (
+            lambda c: c["models"].update(x="package:not_a_model_pkg"),
+            "models.x: .*'not_a_model_pkg' is not installed",
+        ),
+        (
+            lambda c: c["models"].update(y="/no/such/dir"),
+            "models.y: .*'/no/such/dir' looks like a path",
+        ),
+    ],
+)
+def test_semantic_errors_name_the_bad_value(config, edit, message):
+    bad = copy.deepcopy(config)
+    edit(bad)
+    with pytest.raises(ValueError, match=message):
+        _check(bad)
+
+
+def test_d_grid_is_log_spaced_and_deduplicated():
+    assert d_values({"d_grid": {"min": 10, "max": 10000, "points": 4}}) == [10, 100, 1000, 10000]
+    grid = d_values({"d_grid": {"min": 10, "max": 10000, "points": 100}})
+    assert grid[0] == 10 and grid[-1] == 10000 and len(grid) == len(set(grid)) > 80
+    assert d_values({"d_grid": {"values": [300, 20]}}) == [20, 300]
+    assert lr_label(5e-05) == "5e-05" and lr_label(0.1) == "0.1"
+
+
+def test_bad_config_stops_snakemake_before_the_dag(repo_root, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("tasks:\n  tweets:\n    dataset: imdb\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--configfile", str(bad)],
+        cwd=repo_root, capture_output=True, text=True,
+    )  # fmt: skip
+    assert proc.returncode != 0
+    assert "'imdb' is not one of" in proc.stdout + proc.stderr
+    assert "Job stats" not in proc.stdout

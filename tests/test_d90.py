@@ -1,0 +1,53 @@
+import math
+
+import pandas as pd
+import pytest
+from intdim.d90 import d90_table, interpolate_crossing, select_baseline, table1
+
+
+def _runs(scores_by_lr, method="did", full=0.8):
+    rows = []
+    for lr, scores in scores_by_lr.items():
+        for d, s in scores.items():
+            rows.append({"model": "m", "task": "t", "method": method, "d": d, "D": 1000, "lr": lr,
+                         "seed": 0, "status": "ok" if s == s else "diverged", "eval_accuracy": s,
+                         "full_score": full, "threshold_score": 0.9 * full})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_d90_is_the_smallest_d_whose_best_lr_reaches_the_threshold():
+    # threshold 0.72: lr 0.1 reaches it first at d=100, lr 0.01 only at d=1000
+    runs = _runs({0.1: {10: 0.60, 100: 0.73, 1000: 0.70}, 0.01: {10: 0.5, 100: 0.6, 1000: 0.79}})
+    row = d90_table(runs, "accuracy").iloc[0]
+    assert row["d90"] == 100 and row["status"] == "reached"
+    assert row["best_score_at_d90"] == 0.73
+    # log-linear crossing between (10, 0.60) and (100, 0.73) at 0.72
+    expected = math.exp(math.log(10) + (0.72 - 0.60) / (0.73 - 0.60) * math.log(10))
+    assert row["d90_interpolated"] == pytest.approx(expected)
+
+
+def test_not_reached_and_failed_runs():
+    runs = _runs({0.1: {10: float("nan"), 100: 0.5}})
+    row = d90_table(runs, "accuracy").iloc[0]
+    assert pd.isna(row["d90"]) and row["status"] == "not reached"
+    assert math.isnan(interpolate_crossing(pd.Series({10: 0.1}), 0.5))
+
+
+def test_table1_has_one_column_per_task_and_method():
+    runs = pd.concat([_runs({0.1: {10: 0.8}}), _runs({0.1: {10: 0.1, 50: 0.9}}, method="said")])
+    table = table1(d90_table(runs, "accuracy"))
+    assert list(table.columns) == ["model", "D", "t DID", "t SAID"]
+    assert table.iloc[0].tolist() == ["m", 1000, 10, 50]
+
+
+def test_baseline_takes_the_best_learning_rate_and_ignores_failures():
+    runs = [
+        {"model": "m", "task": "t", "lr": 1e-5, "seed": 0, "status": "ok", "eval_accuracy": 0.7, "eval_majority_accuracy": 0.6},
+        {"model": "m", "task": "t", "lr": 1e-4, "seed": 0, "status": "ok", "eval_accuracy": 0.8, "eval_majority_accuracy": 0.6},
+        {"model": "m", "task": "t", "lr": 1e-3, "seed": 0, "status": "diverged", "eval_accuracy": float("nan"), "eval_majority_accuracy": 0.6, "reason": "nan"},
+    ]  # fmt: skip
+    base = select_baseline(runs, "accuracy", 0.9)
+    assert base["best_lr"] == 1e-4 and base["full_score"] == 0.8
+    assert base["threshold_score"] == pytest.approx(0.72) and base["beats_majority"]
+    with pytest.raises(ValueError, match="every full fine-tuning run failed: nan"):
+        select_baseline(runs[2:], "accuracy", 0.9)

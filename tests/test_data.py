@@ -1,0 +1,103 @@
+import json
+
+import pandas as pd
+import pytest
+from intdim.data import (
+    HUB_TASKS,
+    dataset_info,
+    label_names,
+    load_hub_task,
+    load_tweets,
+    split_frame,
+    subsample,
+)
+
+
+def test_tweet_corpus_binary_and_three_class():
+    binary = load_tweets("tweet_sentiment")
+    three = load_tweets("tweet_sentiment_3")
+    assert set(binary["label"]) == {0, 1} and set(three["label"]) == {0, 1, 2}
+    assert len(three) > len(binary) > 15_000
+    assert binary["text"].is_unique and (binary["text_pair"] == "").all()
+    # negative tweets outnumber positive ones in this corpus (about 16k vs 7k rows)
+    counts = binary["label"].value_counts()
+    assert counts[0] > counts[1] > 5_000
+
+
+def test_split_and_subsample_are_seeded_and_disjoint():
+    frame = load_tweets("tweet_sentiment")
+    train, evaluation = split_frame(frame, 0.1, seed=3)
+    again, _ = split_frame(frame, 0.1, seed=3)
+    assert train.equals(again)
+    assert not set(train["text"]) & set(evaluation["text"])
+    assert len(evaluation) == round(0.1 * len(frame))
+    assert (
+        subsample(train, 50, 1).equals(subsample(train, 50, 1))
+        and len(subsample(train, 50, 1)) == 50
+    )
+
+
+def _write_jsonl(path, rows):
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return str(path)
+
+
+def test_mrpc_loader_on_local_files_with_the_glue_schema(tmp_path):
+    header = "sentence1,sentence2,label,idx\n"
+    (tmp_path / "train.csv").write_text(
+        header + '"A cat sat.","A cat was sitting.",1,0\n"Up","Down",0,1\n'
+    )
+    (tmp_path / "dev.csv").write_text(header + '"x","y",0,0\n')
+    train, evaluation = load_hub_task(
+        "mrpc", {"train": [str(tmp_path / "train.csv")], "eval": [str(tmp_path / "dev.csv")]}
+    )
+    assert list(train.columns) == ["text", "text_pair", "label"]
+    assert train.iloc[0].tolist() == ["A cat sat.", "A cat was sitting.", 1]
+    assert len(evaluation) == 1
+
+
+def test_anli_rounds_are_concatenated_and_unlabelled_rows_dropped(tmp_path):
+    rows = lambda r: [
+        {"uid": f"{r}{i}", "premise": f"p{r}{i}", "hypothesis": "h", "label": i % 3, "reason": ""}
+        for i in range(4)
+    ]  # noqa: E731
+    files = [_write_jsonl(tmp_path / f"train_r{r}.jsonl", rows(r)) for r in (1, 2, 3)]
+    dev = _write_jsonl(
+        tmp_path / "dev.jsonl",
+        rows(9) + [{"uid": "t", "premise": "q", "hypothesis": "h", "label": -1, "reason": ""}],
+    )
+    train, evaluation = load_hub_task("anli", {"train": files, "eval": [dev]})
+    assert len(train) == 12 and set(train["text"].str[:2]) == {"p1", "p2", "p3"}
+    assert len(evaluation) == 4 and (evaluation["label"] >= 0).all()
+    info = dataset_info(train, evaluation, label_names("anli"))
+    assert info["num_labels"] == 3 and info["has_text_pair"]
+
+
+def test_wrong_columns_are_named(tmp_path):
+    (tmp_path / "t.csv").write_text("text,label\nhello,1\n")
+    with pytest.raises(ValueError, match=r"columns \['question1', 'question2'\] missing"):
+        load_hub_task(
+            "qqp", {"train": [str(tmp_path / "t.csv")], "eval": [str(tmp_path / "t.csv")]}
+        )
+
+
+def test_hub_without_network_fails_with_a_clear_message(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    with pytest.raises(RuntimeError, match="could not load dataset 'sst2'.*data_files"):
+        load_hub_task("sst2")
+
+
+def test_every_paper_task_has_a_loader():
+    assert set(HUB_TASKS) == {"mrpc", "qqp", "sst2", "mnli", "yelp_polarity", "anli"}
+    assert HUB_TASKS["anli"].train_splits == ("train_r1", "train_r2", "train_r3")
+    assert HUB_TASKS["mnli"].eval_splits == ("validation_matched",)
+    with pytest.raises(ValueError, match="unknown dataset 'cola'"):
+        label_names("cola")
+
+
+def test_dataset_info_reports_balance_and_majority():
+    train = pd.DataFrame({"text": list("abcd"), "text_pair": "", "label": [0, 0, 0, 1]})
+    info = dataset_info(train, train, ("neg", "pos"))
+    assert info["train_balance"] == {"neg": 3, "pos": 1}
+    assert info["eval_majority_accuracy"] == 0.75

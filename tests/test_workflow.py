@@ -1,0 +1,99 @@
+"""The real workflow, end to end, on config/integration.yaml (a few minutes on 2 cores)."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def snakemake(workdir: Path, repo: Path, *args: str) -> subprocess.CompletedProcess:
+    cmd = [
+        sys.executable, "-m", "snakemake", "--snakefile", str(repo / "Snakefile"),
+        "--directory", str(workdir), "--configfile", str(repo / "config" / "integration.yaml"),
+        "--cores", "2", *args,
+    ]  # fmt: skip
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=1500)
+
+
+@pytest.fixture(scope="module")
+def run(repo_root, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("workflow")
+    proc = snakemake(workdir, repo_root)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    report = snakemake(workdir, repo_root, "--report", str(workdir / "report.html"))
+    assert report.returncode == 0, report.stderr[-4000:]
+    return workdir
+
+
+def test_runs_table_holds_every_run_with_its_real_metrics(run):
+    runs = pd.read_csv(run / "results/tables/runs.csv")
+    sub = runs[runs["method"] != "full"]
+    assert sorted(zip(sub["method"], sub["d"], strict=True)) == [
+        ("did", 10),
+        ("did", 200),
+        ("said", 10),
+        ("said", 200),
+    ]
+    for row in sub.itertuples():
+        metrics = json.loads(
+            (
+                run
+                / f"results/subspace/minilm/tweets/{row.method}/d{row.d}/lr{row.lr:g}/seed0/metrics.json"
+            ).read_text()
+        )
+        assert metrics["eval_accuracy"] == pytest.approx(row.eval_accuracy)
+        assert metrics["num_trainable"] == row.d
+        assert metrics["steps_done"] == 3 and len(metrics["loss_curve"]) == 3
+        assert 0.0 <= row.eval_accuracy <= 1.0 and row.status == "ok"
+    full = runs[runs["method"] == "full"]
+    assert len(full) == 1 and full["d"].iloc[0] == full["D"].iloc[0] > 22_000_000
+
+
+def test_d90_and_table1_follow_from_the_runs(run):
+    runs = pd.read_csv(run / "results/tables/runs.csv")
+    d90 = pd.read_csv(run / "results/tables/d90.csv")
+    baseline = json.loads((run / "results/full/minilm/tweets/baseline.json").read_text())
+    assert set(d90["method"]) == {"did", "said"}
+    for row in d90.itertuples():
+        assert row.threshold_score == pytest.approx(0.9 * baseline["full_score"])
+        scores = runs[(runs["method"] == row.method)].set_index("d")["eval_accuracy"]
+        reaching = sorted(d for d, s in scores.items() if s >= row.threshold_score)
+        assert (reaching[0] if reaching else None) == (None if pd.isna(row.d90) else int(row.d90))
+    table = pd.read_csv(run / "results/tables/table1.csv")
+    assert list(table.columns) == ["model", "D", "tweets DID", "tweets SAID"]
+
+
+def test_figure_notebook_and_report_are_produced(run):
+    png = (run / "results/figures/figure1.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+    html = (run / "results/notebooks/analysis.html").read_text()
+    assert "Relative generalization gap" in html and "d90_interpolated" in html
+    report = (run / "report.html").read_text(errors="replace")
+    assert len(report) > 100_000
+    for name in ("figure1.png", "runs.csv", "d90.csv", "table1.csv", "analysis.html"):
+        assert name in report
+
+
+def test_rerun_resumes_only_what_is_missing(run, repo_root):
+    assert "Nothing to be done" in snakemake(run, repo_root, "-n").stdout
+    # A lost run (an interrupted job leaves none of its outputs) is redone, with what follows it.
+    shutil.rmtree(run / "results/subspace/minilm/tweets/did/d10")
+    plan = snakemake(run, repo_root, "-n").stdout
+    assert "subspace_run        1" in plan.replace("\t", " ") or "subspace_run           1" in plan
+    assert "full_finetune" not in plan and "ingest_model" not in plan
+    assert snakemake(run, repo_root).returncode == 0
+
+
+def test_lint_is_clean(repo_root):
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--lint", "--cores", "1"],
+        cwd=repo_root, capture_output=True, text=True,
+    )  # fmt: skip
+    assert proc.returncode == 0
+    assert "Lints for" not in proc.stdout + proc.stderr, proc.stdout + proc.stderr

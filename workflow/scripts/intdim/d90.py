@@ -1,0 +1,123 @@
+"""From run metrics to d90: the smallest d whose eval metric reaches threshold x full FT."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+
+RUN_COLUMNS = [
+    "model", "task", "method", "d", "D", "lr", "seed", "status", "reason", "steps_done",
+    "eval_accuracy", "eval_f1", "train_accuracy", "train_f1", "final_loss", "wall_seconds",
+    "eval_majority_accuracy",
+]  # fmt: skip
+
+
+def select_baseline(runs: list[dict], metric: str, threshold: float) -> dict:
+    """The best full fine-tuning run over learning rates (and mean over seeds)."""
+    frame = pd.DataFrame(runs)
+    ok = frame[frame["status"] == "ok"]
+    if ok.empty:
+        reasons = "; ".join(str(r) for r in frame["reason"].unique())
+        raise ValueError(f"every full fine-tuning run failed: {reasons}")
+    per_lr = ok.groupby("lr")[f"eval_{metric}"].mean()
+    best_lr = float(per_lr.idxmax())
+    score = float(per_lr.max())
+    majority = float(frame["eval_majority_accuracy"].iloc[0])
+    return {
+        "metric": metric,
+        "best_lr": best_lr,
+        "full_score": score,
+        "threshold": threshold,
+        "threshold_score": threshold * score,
+        "beats_majority": bool(metric != "accuracy" or score > majority),
+        "eval_majority_accuracy": majority,
+        "runs": [{k: r.get(k) for k in RUN_COLUMNS} for r in runs],
+    }
+
+
+def collect_runs(metric_files: list[str], baseline_files: list[str]) -> pd.DataFrame:
+    """One tidy table: every subspace run and every full run, with its baseline attached."""
+    rows = [json.loads(Path(p).read_text()) for p in metric_files]
+    rows = [{k: r.get(k) for k in RUN_COLUMNS} for r in rows]
+    baselines = {}
+    for path in baseline_files:
+        base = json.loads(Path(path).read_text())
+        rows.extend(base["runs"])
+        key = (base["runs"][0]["model"], base["runs"][0]["task"])
+        baselines[key] = base
+    frame = pd.DataFrame(rows, columns=RUN_COLUMNS)
+    frame["full_score"] = [
+        baselines[(m, t)]["full_score"] for m, t in zip(frame.model, frame.task, strict=True)
+    ]
+    frame["threshold_score"] = [
+        baselines[(m, t)]["threshold_score"] for m, t in zip(frame.model, frame.task, strict=True)
+    ]
+    return frame.sort_values(["model", "task", "method", "d", "lr", "seed"]).reset_index(drop=True)
+
+
+def best_per_d(group: pd.DataFrame, metric: str) -> pd.Series:
+    """Mean over seeds for each (d, lr), then the best learning rate for each d.
+
+    A failed or diverged run has no score and counts as not reaching the threshold.
+    """
+    scores = group.groupby(["d", "lr"])[f"eval_{metric}"].mean()
+    return scores.groupby("d").max().sort_index()
+
+
+def interpolate_crossing(scores: pd.Series, target: float) -> float:
+    """d where the score first crosses ``target``, linear in log d between grid points."""
+    values = list(scores.items())
+    for i, (d, s) in enumerate(values):
+        if s >= target:
+            if i == 0:
+                return float(d)
+            d0, s0 = values[i - 1]
+            if not math.isfinite(s0) or s == s0:
+                return float(d)
+            frac = (target - s0) / (s - s0)
+            return float(math.exp(math.log(d0) + frac * (math.log(d) - math.log(d0))))
+    return math.nan
+
+
+def d90_table(runs: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """d90 per (model, task, method) from a tidy runs table."""
+    rows = []
+    subspace = runs[runs["method"].isin(["did", "said"])]
+    for (model, task, method), group in subspace.groupby(["model", "task", "method"]):
+        target = float(group["threshold_score"].iloc[0])
+        scores = best_per_d(group, metric)
+        reached = scores[scores >= target]
+        d90 = int(reached.index.min()) if len(reached) else None
+        if d90 is None:
+            status = "not reached"
+        elif d90 == scores.index.min():
+            status = "at or below the smallest d"
+        else:
+            status = "reached"
+        rows.append(
+            {
+                "model": model,
+                "task": task,
+                "method": method,
+                "D": int(group["D"].iloc[0]),
+                "full_score": float(group["full_score"].iloc[0]),
+                "threshold_score": target,
+                "d90": d90,
+                "d90_interpolated": interpolate_crossing(scores, target),
+                "best_score_at_d90": float(scores.loc[d90]) if d90 is not None else math.nan,
+                "d_min": int(scores.index.min()),
+                "d_max": int(scores.index.max()),
+                "status": status,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def table1(d90: pd.DataFrame) -> pd.DataFrame:
+    """The paper's Table 1 layout: one row per model, a d90 column per task and method."""
+    table = d90.pivot_table(index=["model", "D"], columns=["task", "method"], values="d90")
+    table.columns = [f"{task} {method.upper()}" for task, method in table.columns]
+    return table.reset_index()

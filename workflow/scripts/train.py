@@ -1,0 +1,93 @@
+"""Snakemake script: one training run, full fine-tuning or subspace (DID/SAID), and its metrics."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+from intdim.export import save_task
+from intdim.models import load_classifier, parameter_count
+from intdim.subspace import SubspaceModel
+from intdim.training import TrainSettings, train_and_evaluate
+from script_log import logged
+
+
+def record_infeasible(snakemake, method, D, settings, info, reason):
+    print(f"infeasible: {reason}")
+    result = {
+        "status": "infeasible", "reason": reason, "steps_done": 0, "loss_curve": [],
+        "model": snakemake.wildcards.model, "task": snakemake.wildcards.task, "method": method,
+        "d": snakemake.params.d, "D": D, "lr": settings.learning_rate, "seed": settings.seed,
+        "eval_majority_accuracy": info["eval_majority_accuracy"],
+    }  # fmt: skip
+    Path(snakemake.output.metrics).write_text(json.dumps(result, indent=2))
+    Path(snakemake.output.task_file).write_bytes(b"")  # no solution exists for this d
+
+
+def main(snakemake):
+    import torch
+    from transformers import AutoTokenizer
+
+    torch.set_num_threads(snakemake.threads)
+    data_dir = Path(snakemake.input.data).parent
+    info = json.loads(Path(snakemake.input.data).read_text())
+    meta = json.loads(Path(snakemake.input.model).read_text())
+    train = pd.read_parquet(data_dir / "train.parquet")
+    evaluation = pd.read_parquet(data_dir / "eval.parquet")
+    settings = TrainSettings(**snakemake.params.settings)
+    method = snakemake.params.method
+    wants_gpu = int(snakemake.resources.get("gpu", 0)) > 0
+    device = "cuda" if wants_gpu and torch.cuda.is_available() else "cpu"
+
+    # The head initialisation and the projection both come from the run's seed.
+    model = load_classifier(meta["snapshot"], info["num_labels"], init_seed=settings.seed)
+    model.to(device)
+    tokenizer = AutoTokenizer.from_pretrained(meta["snapshot"])
+    D = parameter_count(model)
+    if method == "full":
+        net, trainable = model, list(model.parameters())
+    else:
+        try:
+            net = SubspaceModel(
+                model,
+                snakemake.params.d,
+                method=method,
+                projection=snakemake.params.projection,
+                seed=settings.seed,
+                grouping=snakemake.params.grouping,
+            )
+        except ValueError as err:  # e.g. SAID with d <= m: record why, keep the sweep going
+            return record_infeasible(snakemake, method, D, settings, info, str(err))
+        trainable = net.trainable_parameters()
+        print("memory:", json.dumps(net.memory_report()))
+    print(f"{method}: D={D}, trainable={sum(p.numel() for p in trainable)}, device={device}")
+
+    result = train_and_evaluate(net, trainable, tokenizer, train, evaluation, settings, device)
+    result.update(
+        {
+            "model": snakemake.wildcards.model,
+            "task": snakemake.wildcards.task,
+            "method": method,
+            "d": snakemake.params.d if method != "full" else D,
+            "D": D,
+            "num_trainable": sum(p.numel() for p in trainable),
+            "lr": settings.learning_rate,
+            "seed": settings.seed,
+            "device": device,
+            "eval_majority_accuracy": info["eval_majority_accuracy"],
+        }
+    )
+    if method != "full":
+        result["said_m"] = net.m
+        save_task(
+            snakemake.output.task_file,
+            net,
+            base_model=meta["snapshot"],
+            init_seed=settings.seed,
+            extra={"task": snakemake.wildcards.task, "reference": meta["reference"]},
+        )
+    print(json.dumps({k: v for k, v in result.items() if k != "loss_curve"}, indent=2))
+    Path(snakemake.output.metrics).write_text(json.dumps(result, indent=2))
+
+
+with logged(snakemake):  # noqa: F821
+    main(snakemake)  # noqa: F821
