@@ -57,10 +57,18 @@ def test_mrpc_loader_on_local_files_with_the_glue_schema(tmp_path):
 
 
 def test_anli_rounds_are_concatenated_and_unlabelled_rows_dropped(tmp_path):
-    rows = lambda r: [
-        {"uid": f"{r}{i}", "premise": f"p{r}{i}", "hypothesis": "h", "label": i % 3, "reason": ""}
-        for i in range(4)
-    ]  # noqa: E731
+    def rows(r):
+        return [
+            {
+                "uid": f"{r}{i}",
+                "premise": f"p{r}{i}",
+                "hypothesis": "h",
+                "label": i % 3,
+                "reason": "",
+            }
+            for i in range(4)
+        ]  # noqa: E731
+
     files = [_write_jsonl(tmp_path / f"train_r{r}.jsonl", rows(r)) for r in (1, 2, 3)]
     dev = _write_jsonl(
         tmp_path / "dev.jsonl",
