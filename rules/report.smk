@@ -18,9 +18,5 @@ rule analysis_notebook:
         "../envs/analysis.yaml"
     params:
         metric=config["metric"],
-    shell:
-        "(papermill {input.notebook} {output.executed}"
-        " -p runs_csv {input.runs} -p d90_csv {input.d90}"
-        " -p metric {params.metric} --cwd . &&"
-        " jupyter nbconvert --to html --no-input {output.executed} --output-dir results/notebooks)"
-        " > {log} 2>&1"
+    script:
+        "../workflow/scripts/run_notebook.py"

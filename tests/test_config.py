@@ -84,9 +84,10 @@ def test_d_grid_is_log_spaced_and_deduplicated():
     assert lr_label(5e-05) == "5e-05" and lr_label(0.1) == "0.1"
 
 
-def test_bad_config_stops_snakemake_before_the_dag(repo_root, tmp_path):
+def test_bad_config_stops_snakemake_before_the_dag(repo_root, tmp_path, config):
+    config["tasks"]["tweets"]["dataset"] = "imdb"
     bad = tmp_path / "bad.yaml"
-    bad.write_text("tasks:\n  tweets:\n    dataset: imdb\n")
+    bad.write_text(yaml.safe_dump(config))
     proc = subprocess.run(
         [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--configfile", str(bad)],
         cwd=repo_root, capture_output=True, text=True,
