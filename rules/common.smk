@@ -11,7 +11,13 @@ min_version("9.0")
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 
-from intdim.workflow_config import SCHEMA, check_config, d_values, lr_label
+from intdim.workflow_config import (
+    SCHEMA,
+    check_config,
+    d_values,
+    lr_label,
+    scaled_learning_rate,
+)
 
 validate(config, str(SCHEMA))
 try:
@@ -64,13 +70,21 @@ def baselines(wildcards=None):
     return expand("results/full/{model}/{task}/baseline.json", model=MODELS, task=TASKS)
 
 
+def grows_with_attempt(value):
+    """A resource that grows on each retry, so a job killed for memory or time can finish."""
+    return lambda wildcards, attempt: value * attempt
+
+
 def training_settings(kind):
     """Settings of one training run from its wildcards: kind is full_finetune or subspace."""
 
     def settings(wildcards):
         section = config[kind]
+        lr = float(wildcards.lr)
+        if "lr_reference_d" in section and hasattr(wildcards, "d"):
+            lr = scaled_learning_rate(lr, int(wildcards.d), section["lr_reference_d"])
         return {
-            "learning_rate": float(wildcards.lr),
+            "learning_rate": lr,
             "steps": section["steps"],
             "batch_size": section["batch_size"],
             "weight_decay": section["weight_decay"],

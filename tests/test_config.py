@@ -95,3 +95,13 @@ def test_bad_config_stops_snakemake_before_the_dag(repo_root, tmp_path, config):
     assert proc.returncode != 0
     assert "'imdb' is not one of" in proc.stdout + proc.stderr
     assert "Job stats" not in proc.stdout
+
+
+def test_learning_rate_scaling_keeps_the_update_norm_fixed():
+    from intdim.workflow_config import scaled_learning_rate
+
+    assert scaled_learning_rate(0.5, 3000, 3000) == 0.5
+    assert scaled_learning_rate(0.5, 30000, 3000) == pytest.approx(0.5 / 10**0.5)
+    # lr * sqrt(d) is the same for every d
+    for d in (10, 300, 30000):
+        assert scaled_learning_rate(0.5, d, 3000) * d**0.5 == pytest.approx(0.5 * 3000**0.5)

@@ -16,7 +16,7 @@ def record_infeasible(snakemake, method, D, settings, info, reason):
     result = {
         "status": "infeasible", "reason": reason, "steps_done": 0, "loss_curve": [],
         "model": snakemake.wildcards.model, "task": snakemake.wildcards.task, "method": method,
-        "d": snakemake.params.d, "D": D, "lr": settings.learning_rate, "seed": settings.seed,
+        "d": snakemake.params.d, "D": D, "lr": float(snakemake.wildcards.lr), "seed": settings.seed,
         "eval_majority_accuracy": info["eval_majority_accuracy"],
     }  # fmt: skip
     Path(snakemake.output.metrics).write_text(json.dumps(result, indent=2))
@@ -70,7 +70,8 @@ def main(snakemake):
             "d": snakemake.params.d if method != "full" else D,
             "D": D,
             "num_trainable": sum(p.numel() for p in trainable),
-            "lr": settings.learning_rate,
+            "lr": float(snakemake.wildcards.lr),  # the searched value (before any d scaling)
+            "effective_lr": settings.learning_rate,
             "seed": settings.seed,
             "device": device,
             "eval_majority_accuracy": info["eval_majority_accuracy"],

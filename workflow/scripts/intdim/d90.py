@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 RUN_COLUMNS = [
-    "model", "task", "method", "d", "D", "lr", "seed", "status", "reason", "steps_done",
+    "model", "task", "method", "d", "D", "lr", "effective_lr", "seed", "status", "reason", "steps_done",
     "eval_accuracy", "eval_f1", "train_accuracy", "train_f1", "final_loss", "wall_seconds",
     "eval_majority_accuracy",
 ]  # fmt: skip

@@ -1,5 +1,8 @@
 """One training run (full fine-tuning or subspace) and its evaluation, with a recorded seed.
 
+AdamW with a linear warm-up and a linear decay to zero, the usual fine-tuning schedule, for both
+full fine-tuning and subspace training.
+
 A run never raises for a numerical failure: a non-finite loss ends it with status "diverged"
 and the reason, so a sweep records what happened instead of losing the result.
 """
@@ -15,6 +18,7 @@ import pandas as pd
 import torch
 from sklearn.metrics import accuracy_score, f1_score
 from tqdm.auto import tqdm
+from transformers import get_linear_schedule_with_warmup
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,8 @@ class TrainSettings:
     seed: int
     eval_batch_size: int = 128
     weight_decay: float = 0.0
+    # Linear warm-up over this fraction of the steps, then linear decay to zero.
+    warmup_fraction: float = 0.1
     # Training accuracy is measured on this many training examples (the generalization gap).
     train_eval_size: int = 1000
 
@@ -79,7 +85,7 @@ def train_and_evaluate(
     settings: TrainSettings,
     device: str = "cpu",
 ) -> dict:
-    """Train ``trainable`` (AdamW, constant learning rate) and report metrics and a loss curve."""
+    """Train ``trainable`` and report metrics and a loss curve."""
     if settings.steps < 1 or settings.batch_size < 1:
         raise ValueError(f"steps and batch_size must be >= 1, got {settings}")
     started = time.perf_counter()
@@ -89,6 +95,9 @@ def train_and_evaluate(
     eval_examples = encode(tokenizer, evaluation, settings.max_length)
     optimizer = torch.optim.AdamW(
         trainable, lr=settings.learning_rate, weight_decay=settings.weight_decay
+    )
+    scheduler = get_linear_schedule_with_warmup(
+        optimizer, round(settings.warmup_fraction * settings.steps), settings.steps
     )
     order = torch.randperm(len(train_examples), generator=gen)
     cursor, losses, status, reason = 0, [], "ok", None
@@ -106,6 +115,7 @@ def train_and_evaluate(
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+        scheduler.step()
         losses.append(float(loss.item()))
     train_seconds = time.perf_counter() - started
 

@@ -40,6 +40,15 @@ def d_values(config: dict) -> list[int]:
     return sorted({round(math.exp(math.log(lo) + i * step)) for i in range(n)})
 
 
+def scaled_learning_rate(lr: float, d: int, reference_d: int) -> float:
+    """lr at ``reference_d``, scaled to d: lr * sqrt(reference_d / d).
+
+    Adam moves each of the d coordinates of theta_d by about lr per step, and P is close to an
+    isometry, so an update's norm in theta_D grows like lr * sqrt(d); this keeps it fixed.
+    """
+    return lr * math.sqrt(reference_d / d)
+
+
 def lr_label(lr: float) -> str:
     """A learning rate as it appears in paths: the shortest exact decimal form."""
     return format(lr, "g")
