@@ -13,8 +13,8 @@ rule subspace_run:
         "../envs/train.yaml"
     threads: RES["threads"]
     resources:
-        mem_mb=RES["mem_mb"],
-        runtime=RES["runtime"],
+        mem_mb=grows_with_attempt(RES["mem_mb"]),
+        runtime=grows_with_attempt(RES["runtime"]),
         gpu=RES["gpu"],
     params:
         method=lambda wc: wc.method,

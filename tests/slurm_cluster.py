@@ -1,0 +1,223 @@
+"""A real single-node SLURM, with accounting, on one Debian machine (as root, no systemd).
+
+Used by tests/test_slurm.py, and a way to try the SLURM profile on a laptop or a VM:
+
+    sudo python tests/slurm_cluster.py install   # Debian packages: munge, slurm, mariadb
+    sudo python tests/slurm_cluster.py start     # configure for this machine, start the daemons
+    sudo python tests/slurm_cluster.py stop
+
+It configures one node (this machine) in one partition, ``debug``, and a cluster ``local`` with
+an account ``intdim`` for the current user, so sbatch, squeue and sacct all work. The daemons are
+started as plain processes and stopped by the PIDs recorded when they started.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+PACKAGES = ["munge", "slurmctld", "slurmd", "slurm-client", "slurmdbd", "mariadb-server"]
+BINARIES = ["munged", "slurmctld", "slurmd", "sbatch", "slurmdbd", "mariadbd", "sacctmgr"]
+CONF_DIR = Path("/etc/slurm")
+STATE = Path(os.environ.get("INTDIM_SLURM_STATE", "/var/lib/intdim-slurm"))
+PARTITION, CLUSTER, ACCOUNT = "debug", "local", "intdim"
+DB_PASSWORD = "intdim-slurm-test"
+
+
+def run(cmd: list[str], check: bool = True, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, check=check, capture_output=True, text=True, **kwargs)
+
+
+def installed() -> bool:
+    return all(shutil.which(b) or Path("/usr/sbin", b).exists() for b in BINARIES)
+
+
+def install() -> None:
+    """apt-get the packages (needs root and the Debian archive)."""
+    if installed():
+        return
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    run(["apt-get", "update", "-q"], env=env, timeout=600)
+    run(["apt-get", "install", "-y", "-q", *PACKAGES], env=env, timeout=900)
+    if not installed():
+        raise RuntimeError(f"installed {PACKAGES}, but some of {BINARIES} are still missing")
+
+
+def _node_line() -> str:
+    cpus = os.cpu_count() or 1
+    mem_kb = int(next(ln for ln in open("/proc/meminfo") if ln.startswith("MemTotal")).split()[1])
+    real_memory = int(mem_kb / 1024 * 0.9)
+    return (
+        f"NodeName={socket.gethostname().split('.')[0]} NodeAddr=127.0.0.1 CPUs={cpus} "
+        f"RealMemory={real_memory} State=UNKNOWN"
+    )
+
+
+def _slurm_conf() -> str:
+    host = socket.gethostname().split(".")[0]
+    return f"""ClusterName={CLUSTER}
+SlurmctldHost={host}(127.0.0.1)
+AuthType=auth/munge
+CredType=cred/munge
+SlurmUser=slurm
+SlurmdUser=root
+StateSaveLocation={STATE}/slurmctld
+SlurmdSpoolDir={STATE}/slurmd
+SlurmctldPidFile={STATE}/slurmctld.pid
+SlurmdPidFile={STATE}/slurmd.pid
+SlurmctldLogFile={STATE}/log/slurmctld.log
+SlurmdLogFile={STATE}/log/slurmd.log
+SchedulerType=sched/backfill
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core_Memory
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/linux
+AccountingStorageType=accounting_storage/slurmdbd
+AccountingStorageHost=localhost
+AccountingStoragePort=6819
+JobCompType=jobcomp/none
+MpiDefault=none
+ReturnToService=2
+SlurmdTimeout=300
+InactiveLimit=0
+MinJobAge=300
+DefMemPerCPU=1000
+KillWait=10
+Waittime=0
+{_node_line()}
+PartitionName={PARTITION} Nodes=ALL Default=YES MaxTime=INFINITE State=UP
+"""
+
+
+def _slurmdbd_conf() -> str:
+    return f"""AuthType=auth/munge
+DbdHost=localhost
+DbdPort=6819
+SlurmUser=slurm
+StorageType=accounting_storage/mysql
+StorageHost=localhost
+StorageUser=slurm
+StoragePass={DB_PASSWORD}
+StorageLoc=slurm_acct_db
+LogFile={STATE}/log/slurmdbd.log
+PidFile={STATE}/slurmdbd.pid
+"""
+
+
+def _wait(check, what: str, timeout: float = 60) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if check():
+            return
+        time.sleep(1)
+    raise RuntimeError(f"timed out after {timeout:.0f}s waiting for {what}; logs in {STATE}/log")
+
+
+def _spawn(pids: dict, name: str, cmd: list[str]) -> None:
+    log = open(STATE / "log" / f"{name}.out", "w")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    pids[name] = proc.pid
+    (STATE / "pids.json").write_text(json.dumps(pids))
+
+
+def start() -> None:
+    """Configure SLURM for this machine and start munge, MariaDB, slurmdbd, slurmctld, slurmd."""
+    install()
+    stop()
+    for sub in ("slurmctld", "slurmd", "log", "mysql-run"):
+        (STATE / sub).mkdir(parents=True, exist_ok=True)
+    for path in (STATE, STATE / "slurmctld", STATE / "log"):
+        shutil.chown(path, "slurm", "slurm")
+    shutil.chown(STATE / "mysql-run", "mysql", "mysql")
+    CONF_DIR.mkdir(parents=True, exist_ok=True)
+    (CONF_DIR / "slurm.conf").write_text(_slurm_conf())
+    dbd = CONF_DIR / "slurmdbd.conf"
+    dbd.write_text(_slurmdbd_conf())
+    dbd.chmod(0o600)
+    shutil.chown(dbd, "slurm", "slurm")
+    pids: dict[str, int] = {}
+
+    # munge: the key, then the daemon as the munge user.
+    if not Path("/etc/munge/munge.key").exists():
+        run(["mungekey", "--create"])
+    shutil.chown("/etc/munge/munge.key", "munge", "munge")
+    Path("/run/munge").mkdir(exist_ok=True)
+    shutil.chown("/run/munge", "munge", "munge")
+    _spawn(pids, "munged", ["runuser", "-u", "munge", "--", "munged", "--foreground"])
+    _wait(lambda: run(["munge", "-n"], check=False).returncode == 0, "munged")
+
+    socket_path = STATE / "mysql-run" / "mysqld.sock"
+    _spawn(pids, "mariadbd", ["mariadbd", "--user=mysql", f"--socket={socket_path}",
+                              "--skip-networking=0", "--bind-address=127.0.0.1"])  # fmt: skip
+    sql = ["mariadb", f"--socket={socket_path}", "-e"]
+    _wait(lambda: run([*sql, "SELECT 1"], check=False).returncode == 0, "MariaDB")
+    grant = (
+        f"CREATE USER IF NOT EXISTS 'slurm'@'localhost' IDENTIFIED BY '{DB_PASSWORD}';"
+        "GRANT ALL ON slurm_acct_db.* TO 'slurm'@'localhost'; FLUSH PRIVILEGES;"
+    )
+    run([*sql, grant])
+    # slurmdbd connects to "localhost", which the client library maps to the default socket.
+    default_socket = Path("/run/mysqld/mysqld.sock")
+    default_socket.parent.mkdir(exist_ok=True)
+    if not default_socket.exists():
+        default_socket.symlink_to(socket_path)
+
+    _spawn(pids, "slurmdbd", ["slurmdbd", "-D"])
+    _wait(lambda: run(["sacctmgr", "-n", "list", "cluster"], check=False).returncode == 0,
+          "slurmdbd")  # fmt: skip
+    user = getpass.getuser()
+    for args in (
+        ["add", "cluster", CLUSTER],
+        ["add", "account", ACCOUNT, f"cluster={CLUSTER}"],
+        ["add", "user", user, f"account={ACCOUNT}", f"cluster={CLUSTER}"],
+    ):
+        run(["sacctmgr", "-i", *args], check=False)  # "already exists" on a restart is fine
+
+    _spawn(pids, "slurmctld", ["slurmctld", "-D", "-i"])
+    _spawn(pids, "slurmd", ["slurmd", "-D"])
+
+    def node_idle() -> bool:
+        out = run(["sinfo", "-h", "-o", "%t"], check=False).stdout.split()
+        return "idle" in out
+
+    _wait(node_idle, "the node to become idle", timeout=90)
+
+
+def stop() -> None:
+    """Stop the daemons this module started (by their recorded PIDs)."""
+    pid_file = STATE / "pids.json"
+    if not pid_file.exists():
+        return
+    pids = json.loads(pid_file.read_text())
+    for name in ("slurmd", "slurmctld", "slurmdbd", "mariadbd", "munged"):
+        pid = pids.get(name)
+        if pid is None:
+            continue
+        try:
+            os.killpg(pid, 15)
+        except ProcessLookupError:
+            continue
+        for _ in range(30):
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.5)
+        else:
+            os.killpg(pid, 9)
+    pid_file.unlink()
+
+
+if __name__ == "__main__":
+    actions = {"install": install, "start": start, "stop": stop}
+    if len(sys.argv) != 2 or sys.argv[1] not in actions:
+        sys.exit(f"usage: {sys.argv[0]} install|start|stop")
+    actions[sys.argv[1]]()

@@ -1,0 +1,132 @@
+"""The workflow through profiles/slurm on a real single-node SLURM started by the test."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import slurm_cluster
+
+pytestmark = pytest.mark.slow
+
+# Wall-clock columns differ between any two runs; everything else must be equal.
+TIMING = ["wall_seconds"]
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    if os.geteuid() != 0:
+        pytest.skip("starting SLURM daemons needs root")
+    try:
+        slurm_cluster.install()
+    except (subprocess.SubprocessError, OSError, RuntimeError) as err:
+        pytest.skip(f"the SLURM packages cannot be installed here: {err}")
+    slurm_cluster.start()
+    yield
+    slurm_cluster.stop()
+
+
+def snakemake_cmd(repo: Path, workdir: Path, *extra: str) -> list[str]:
+    return [
+        sys.executable, "-m", "snakemake", "--snakefile", str(repo / "Snakefile"),
+        "--directory", str(workdir), "--configfile", str(repo / "config" / "integration.yaml"),
+        *extra,
+    ]  # fmt: skip
+
+
+def slurm_args(repo: Path) -> list[str]:
+    # Shorter status polling than a real cluster needs, to keep the test quick.
+    return ["--profile", str(repo / "profiles" / "slurm"),
+            "--slurm-init-seconds-before-status-checks", "5"]  # fmt: skip
+
+
+def finished_results(workdir: Path) -> dict[str, float]:
+    return {
+        str(p.relative_to(workdir)): p.stat().st_mtime
+        for p in (workdir / "results").rglob("*")
+        if p.is_file() and ("/full/" in str(p) or "/subspace/" in str(p))
+    }
+
+
+@pytest.fixture(scope="module")
+def local_run(repo_root, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("local")
+    proc = subprocess.run(snakemake_cmd(repo_root, workdir, "--cores", "2"),
+                          capture_output=True, text=True, timeout=1200)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return workdir
+
+
+@pytest.fixture(scope="module")
+def slurm_run(cluster, repo_root, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("slurm")
+    proc = subprocess.run(snakemake_cmd(repo_root, workdir, *slurm_args(repo_root)),
+                          capture_output=True, text=True, timeout=1500)  # fmt: skip
+    log = proc.stdout + proc.stderr
+    (workdir / "snakemake-slurm.log").write_text(log)
+    assert proc.returncode == 0, log[-4000:]
+    return workdir, log
+
+
+def test_jobs_go_through_sbatch_and_show_in_sacct(slurm_run):
+    workdir, log = slurm_run
+    # "submitted with SLURM jobid N" for single jobs, "SLURM job ID N" for arrays
+    ids = set(re.findall(r"SLURM job ?id (\d+)", log, flags=re.IGNORECASE))
+    assert "Submitted array job" in log
+    assert len(ids) >= 5, log[-3000:]  # ingestion, training, aggregation
+    print("SLURM job ids:", sorted(ids, key=int))
+    sacct = subprocess.run(["sacct", "-X", "-n", "-P", "-S", "now-1hours", "-o", "JobID,State"],
+                           capture_output=True, text=True, check=True).stdout  # fmt: skip
+    states = dict(line.split("|")[:2] for line in sacct.split())
+    base_ids = {re.sub(r"_.*", "", j) for j in states}
+    assert ids <= base_ids, (ids, sacct)
+    assert any(state == "COMPLETED" for state in states.values())
+
+
+def test_outputs_equal_a_local_run(slurm_run, local_run):
+    workdir, _ = slurm_run
+    cluster = pd.read_csv(workdir / "results/tables/runs.csv").drop(columns=TIMING)
+    local = pd.read_csv(local_run / "results/tables/runs.csv").drop(columns=TIMING)
+    pd.testing.assert_frame_equal(cluster, local)
+    for name in ("d90.csv", "table1.csv"):
+        assert (workdir / "results/tables" / name).read_text() == (
+            local_run / "results/tables" / name
+        ).read_text()
+
+
+def test_scancel_is_survived_and_nothing_finished_is_recomputed(slurm_run, repo_root):
+    workdir, _ = slurm_run
+    shutil.rmtree(workdir / "results/subspace/minilm/tweets/said/d200")
+    for folder in ("results/tables", "results/figures", "results/notebooks"):
+        shutil.rmtree(workdir / folder)
+    before = finished_results(workdir)
+
+    cmd = snakemake_cmd(repo_root, workdir, *slurm_args(repo_root))
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    cancelled = None
+    deadline = time.time() + 300
+    while cancelled is None and time.time() < deadline and proc.poll() is None:
+        running = subprocess.run(["squeue", "-h", "-t", "RUNNING", "-o", "%i"],
+                                 capture_output=True, text=True).stdout.split()  # fmt: skip
+        if running:
+            cancelled = running[0]
+            subprocess.run(["scancel", cancelled], check=True)
+        time.sleep(1)
+    out, _ = proc.communicate(timeout=1200)
+    assert cancelled, "no job was ever seen running"
+    assert proc.returncode == 0, out[-4000:]
+    state = subprocess.run(["sacct", "-X", "-n", "-P", "-j", cancelled.split("_")[0], "-o", "State"],
+                           capture_output=True, text=True).stdout  # fmt: skip
+    assert "CANCELLED" in state, state
+
+    # The lost run was redone; nothing that had finished was touched.
+    assert (workdir / "results/subspace/minilm/tweets/said/d200/lr0.5/seed0/metrics.json").is_file()
+    after = finished_results(workdir)
+    assert {k: after[k] for k in before} == before
+    rerun = subprocess.run([*cmd, "-n"], capture_output=True, text=True)
+    assert "Nothing to be done" in rerun.stdout
