@@ -114,3 +114,15 @@ def test_lint_is_clean(repo_root):
     )  # fmt: skip
     assert proc.returncode == 0
     assert "Lints for" not in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+
+
+def test_paper_dag_builds_offline(repo_root):
+    """4 models x 2 tasks x 99 distinct d x 4 learning rates x 2 methods, no network needed."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--configfile", "config/paper.yaml"],
+        cwd=repo_root, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    jobs = planned_jobs(proc.stdout)
+    assert jobs["subspace_run"] == 4 * 2 * 99 * 4 * 2
+    assert jobs["full_finetune"] == 4 * 2 * 3 and jobs["ingest_model"] == 4

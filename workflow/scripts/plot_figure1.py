@@ -33,9 +33,14 @@ def main(snakemake):
         ax.set_xscale("log")
         for _, row in d90[d90["task"] == task].drop_duplicates("model").iterrows():
             ax.axhline(row["threshold_score"], ls="--", lw=1, color=palette[row["model"]])
+        if metric == "accuracy":  # what predicting the majority class scores
+            majority = subspace.loc[subspace["task"] == task, "eval_majority_accuracy"].iloc[0]
+            ax.axhline(majority, ls=":", lw=1, color="grey")
         ax.set_xlabel("subspace dimension d")
         ax.set_ylabel(f"eval {metric}")
-    grid.figure.suptitle("Eval metric against d (dashed: 90% of full fine-tuning)", y=1.03)
+    grid.figure.suptitle(
+        "Eval metric against d (dashed: 90% of full fine-tuning; dotted: majority class)", y=1.03
+    )
     grid.savefig(snakemake.output[0], dpi=150, bbox_inches="tight")
     plt.close("all")
 
