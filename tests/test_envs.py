@@ -137,3 +137,14 @@ def test_rule_env_provides_every_import(rule, script, env):
     # Needed without an import statement: pandas reads and writes parquet through pyarrow.
     if "parquet" in script.read_text():
         assert "pyarrow" in packages and "pyarrow" in declared, f"{env.name} lacks pyarrow"
+
+
+@pytest.mark.parametrize("env", sorted((ROOT / "envs").glob("*.yaml")), ids=lambda p: p.name)
+def test_envs_are_pinned_to_conda_forge(env):
+    spec = yaml.safe_load(env.read_text())
+    assert spec["channels"][0] == "conda-forge"
+    for dep in spec["dependencies"]:
+        if isinstance(dep, dict):
+            assert all("==" in p for p in dep["pip"]), dep
+        elif dep != "pip":
+            assert re.fullmatch(r"[\w.-]+=\d+(\.\d+)*", dep), f"{env.name}: {dep!r} is not pinned"
