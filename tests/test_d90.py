@@ -33,6 +33,13 @@ def test_not_reached_and_failed_runs():
     assert math.isnan(interpolate_crossing(pd.Series({10: 0.1}), 0.5))
 
 
+def test_table1_keeps_a_method_that_never_reaches_the_threshold():
+    runs = pd.concat([_runs({0.1: {10: 0.1}}), _runs({0.1: {10: 0.1, 50: 0.9}}, method="said")])
+    table = table1(d90_table(runs, "accuracy"))
+    assert list(table.columns) == ["model", "D", "t DID", "t SAID"]
+    assert pd.isna(table.iloc[0]["t DID"]) and table.iloc[0]["t SAID"] == 50
+
+
 def test_table1_has_one_column_per_task_and_method():
     runs = pd.concat([_runs({0.1: {10: 0.8}}), _runs({0.1: {10: 0.1, 50: 0.9}}, method="said")])
     table = table1(d90_table(runs, "accuracy"))

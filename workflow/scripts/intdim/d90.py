@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 
 RUN_COLUMNS = [
-    "model", "task", "method", "d", "D", "lr", "effective_lr", "seed", "status", "reason", "steps_done",
-    "eval_accuracy", "eval_f1", "train_accuracy", "train_f1", "final_loss", "wall_seconds",
-    "eval_majority_accuracy",
+    "model", "task", "method", "d", "D", "lr", "effective_lr", "seed", "status", "reason",
+    "steps_done", "eval_accuracy", "eval_f1", "train_accuracy", "train_f1", "final_loss",
+    "wall_seconds", "eval_majority_accuracy",
 ]  # fmt: skip
 
 
@@ -113,11 +113,15 @@ def d90_table(runs: pd.DataFrame, metric: str) -> pd.DataFrame:
                 "status": status,
             }
         )
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    if not frame.empty:
+        frame["d90"] = frame["d90"].astype("Int64")  # an integer d, or empty when not reached
+    return frame
 
 
 def table1(d90: pd.DataFrame) -> pd.DataFrame:
     """The paper's Table 1 layout: one row per model, a d90 column per task and method."""
-    table = d90.pivot_table(index=["model", "D"], columns=["task", "method"], values="d90")
+    # pivot, not pivot_table: a method that never reaches the threshold keeps its empty column.
+    table = d90.pivot(index=["model", "D"], columns=["task", "method"], values="d90")
     table.columns = [f"{task} {method.upper()}" for task, method in table.columns]
     return table.reset_index()
