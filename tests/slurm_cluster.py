@@ -191,6 +191,13 @@ def start() -> None:
     _wait(node_idle, "the node to become idle", timeout=90)
 
 
+def _is_running(pid: int, name: str) -> bool:
+    try:
+        return name.encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
 def stop() -> None:
     """Stop the daemons this module started (by their recorded PIDs)."""
     pid_file = STATE / "pids.json"
@@ -199,8 +206,8 @@ def stop() -> None:
     pids = json.loads(pid_file.read_text())
     for name in ("slurmd", "slurmctld", "slurmdbd", "mariadbd", "munged"):
         pid = pids.get(name)
-        if pid is None:
-            continue
+        if pid is None or not _is_running(pid, name):
+            continue  # gone already; the PID may since belong to another process
         try:
             os.killpg(pid, 15)
         except ProcessLookupError:
