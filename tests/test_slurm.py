@@ -130,7 +130,12 @@ def test_a_scancelled_run_is_resumed_by_the_same_command(slurm_run, repo_root):
     before = finished_results(workdir)
     cmd = snakemake_cmd(repo_root, workdir, *slurm_args(repo_root))
 
-    first = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # A shell that starts the test suite in the background leaves SIGINT ignored in its children,
+    # and Python then installs no KeyboardInterrupt handler: restore what a terminal gives.
+    first = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )  # fmt: skip
     running = _wait_for(lambda: subprocess.run(
         ["squeue", "-h", "-t", "RUNNING", "-o", "%i"], capture_output=True, text=True
     ).stdout.split(), 300)  # fmt: skip
