@@ -83,7 +83,8 @@ def test_jobs_go_through_sbatch_and_show_in_sacct(slurm_run):
     print("SLURM job ids:", sorted(ids, key=int))
     sacct = subprocess.run(["sacct", "-X", "-n", "-P", "-S", "now-1hours", "-o", "JobID,State"],
                            capture_output=True, text=True, check=True).stdout  # fmt: skip
-    states = dict(line.split("|")[:2] for line in sacct.split())
+    # one "JobID|State" per line; a state may contain spaces ("CANCELLED by 0")
+    states = dict(line.split("|")[:2] for line in sacct.splitlines() if line)
     base_ids = {re.sub(r"_.*", "", j) for j in states}
     assert ids <= base_ids, (ids, sacct)
     assert any(state == "COMPLETED" for state in states.values())
