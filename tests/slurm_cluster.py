@@ -220,7 +220,7 @@ def stop() -> None:
             time.sleep(0.5)
         else:
             os.killpg(pid, 9)
-    pid_file.unlink()
+    pid_file.unlink(missing_ok=True)  # another stop() may have removed it meanwhile
 
 
 if __name__ == "__main__":
