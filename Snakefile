@@ -14,6 +14,9 @@ include: "rules/models.smk"
 include: "rules/finetune.smk"
 include: "rules/subspace.smk"
 include: "rules/analysis.smk"
+include: "rules/pretrain.smk"
+include: "rules/search.smk"
+include: "rules/section5.smk"
 include: "rules/report.smk"
 
 

@@ -1,4 +1,5 @@
 # Config validation (before the DAG is built), wildcard constraints and input functions.
+import json
 import re
 import sys
 from pathlib import Path
@@ -14,9 +15,16 @@ sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 from intdim.workflow_config import (
     SCHEMA,
     check_config,
+    checkpoint_steps,
     d_values,
     lr_label,
+    model_references,
+    pretrained_size,
     scaled_learning_rate,
+    searches,
+    survey_models,
+    trajectory_checkpoints,
+    training_section,
 )
 
 validate(config, str(SCHEMA))
@@ -25,20 +33,28 @@ try:
 except ValueError as err:
     raise WorkflowError(str(err)) from None
 
-MODELS = list(config["models"])
+MODELS = config.get("sweep_models", list(config["models"]))
 TASKS = list(config["tasks"])
+SWEEP_TASKS = [t for t, spec in config["tasks"].items() if spec.get("sweep", True)]
 METHODS = config["methods"]
 SEEDS = config["seeds"]
 D_VALUES = d_values(config)
 FULL_LRS = [lr_label(lr) for lr in config["full_finetune"]["learning_rates"]]
 SUB_LRS = [lr_label(lr) for lr in config["subspace"]["learning_rates"]]
 RES = config["resources"]
+# Config models plus the checkpoints of pre-training and trajectories (Section 5).
+MODEL_REFS = model_references(config)
+SEARCHES = searches(config)
+PRETRAIN_SIZES = list(config.get("pretraining", {}).get("sizes", {}))
+CHECKPOINT_STEPS = checkpoint_steps(config) if PRETRAIN_SIZES else []
 # The notebook ships with the workflow, wherever the working directory (--directory) is.
 NOTEBOOK = str(Path(workflow.basedir) / "notebooks" / "analysis.ipynb")
 
 
 wildcard_constraints:
-    model="|".join(map(re.escape, MODELS)),
+    model="|".join(map(re.escape, MODEL_REFS)),
+    size="|".join(map(re.escape, PRETRAIN_SIZES)) or "(?!)",
+    round=r"\d+",
     task="|".join(map(re.escape, TASKS)),
     method="did|said",
     d=r"\d+",
@@ -46,10 +62,17 @@ wildcard_constraints:
     seed=r"\d+",
 
 
+def learning_rates(model, kind):
+    """The learning-rate labels searched for a model (pre-trained models have their own)."""
+    return [
+        lr_label(lr) for lr in training_section(config, model, kind)["learning_rates"]
+    ]
+
+
 def full_runs(wildcards):
     return expand(
         "results/full/{{model}}/{{task}}/lr{lr}/seed{seed}/metrics.json",
-        lr=FULL_LRS,
+        lr=learning_rates(wildcards.model, "full_finetune"),
         seed=SEEDS,
     )
 
@@ -58,7 +81,7 @@ def subspace_runs(wildcards=None):
     return expand(
         "results/subspace/{model}/{task}/{method}/d{d}/lr{lr}/seed{seed}/metrics.json",
         model=MODELS,
-        task=TASKS,
+        task=SWEEP_TASKS,
         method=METHODS,
         d=D_VALUES,
         lr=SUB_LRS,
@@ -67,7 +90,9 @@ def subspace_runs(wildcards=None):
 
 
 def baselines(wildcards=None):
-    return expand("results/full/{model}/{task}/baseline.json", model=MODELS, task=TASKS)
+    return expand(
+        "results/full/{model}/{task}/baseline.json", model=MODELS, task=SWEEP_TASKS
+    )
 
 
 def grows_with_attempt(value):
@@ -79,7 +104,7 @@ def training_settings(kind):
     """Settings of one training run from its wildcards: kind is full_finetune or subspace."""
 
     def settings(wildcards):
-        section = config[kind]
+        section = training_section(config, wildcards.model, kind)
         lr = float(wildcards.lr)
         if "lr_reference_d" in section and hasattr(wildcards, "d"):
             lr = scaled_learning_rate(lr, int(wildcards.d), section["lr_reference_d"])
@@ -87,12 +112,98 @@ def training_settings(kind):
             "learning_rate": lr,
             "steps": section["steps"],
             "batch_size": section["batch_size"],
-            "weight_decay": section["weight_decay"],
+            "weight_decay": section.get("weight_decay", 0.0),
             "max_length": config["max_length"],
             "seed": int(wildcards.seed),
         }
 
     return settings
+
+
+def model_source(wildcards):
+    """The workflow's own checkpoints come from the pre-training rule; others need no input."""
+    size = pretrained_size(wildcards.model, config)
+    return [MODEL_REFS[wildcards.model]] if size else []
+
+
+def search_round_inputs(wildcards):
+    """Round r reads the baseline, round r - 1's state and the metrics of its probes."""
+    inputs = {
+        "baseline": f"results/full/{wildcards.model}/{wildcards.task}/baseline.json"
+    }
+    r = int(wildcards.round)
+    if r == 0:
+        return inputs
+    previous = checkpoints.search_round.get(**{**wildcards, "round": r - 1}).output[0]
+    state = json.loads(Path(previous).read_text())
+    inputs["previous"] = previous
+    inputs["probes"] = expand(
+        "results/subspace/{model}/{task}/{method}/d{d}/lr{lr}/seed{seed}/metrics.json",
+        model=wildcards.model,
+        task=wildcards.task,
+        method=wildcards.method,
+        d=state["next"],
+        lr=learning_rates(wildcards.model, "subspace"),
+        seed=SEEDS,
+    )
+    return inputs
+
+
+def final_search_round(wildcards):
+    """Follow the rounds of a search until one says it is done (the DAG grows round by round)."""
+    r = 0
+    while True:
+        path = checkpoints.search_round.get(**{**wildcards, "round": r}).output[0]
+        if json.loads(Path(path).read_text())["done"]:
+            return path
+        r += 1
+
+
+def bound_inputs(wildcards):
+    """The search's final state and, when it found d90, the winning run's task file."""
+    final = final_search_round(wildcards)
+    inputs = {"search": final, "data": f"results/data/{wildcards.task}/info.json"}
+    state = json.loads(Path(final).read_text())
+    if state["d90"] is not None:
+        best = next(p for p in state["probes"] if p["d"] == state["d90"])["best_run"]
+        run = (
+            f"results/subspace/{wildcards.model}/{wildcards.task}/{wildcards.method}/"
+            f"d{state['d90']}/lr{best['lr']}/seed{best['seed']}"
+        )
+        inputs.update(
+            task_file=f"{run}/task.safetensors", metrics=f"{run}/metrics.json"
+        )
+    return inputs
+
+
+def search_results(wildcards=None):
+    return [f"results/search/{m}/{t}/{x}/result.json" for m, t, x in SEARCHES]
+
+
+def search_bounds(wildcards=None):
+    return [f"results/bounds/{m}/{t}/{x}.json" for m, t, x in SEARCHES]
+
+
+def search_baselines(wildcards=None):
+    pairs = dict.fromkeys((m, t) for m, t, _ in SEARCHES)
+    return [f"results/full/{m}/{t}/baseline.json" for m, t in pairs]
+
+
+def search_model_metas(wildcards=None):
+    models = dict.fromkeys(m for m, _, _ in SEARCHES)
+    return [f"results/models/{m}/meta.json" for m in models]
+
+
+def section5_outputs():
+    outputs = []
+    if SEARCHES:
+        outputs += ["results/tables/search.csv", "results/tables/bounds.csv"]
+    if config.get("trajectories"):
+        outputs += ["results/figures/figure2.png", "results/figures/figure4_5.png"]
+    if config.get("survey"):
+        outputs += ["results/figures/figure3.png"]
+    outputs += expand("results/pretrain/{size}/history.json", size=PRETRAIN_SIZES)
+    return outputs
 
 
 def all_outputs():
@@ -102,4 +213,5 @@ def all_outputs():
         "results/tables/table1.csv",
         "results/figures/figure1.png",
         "results/notebooks/analysis.html",
+        *section5_outputs(),
     ]

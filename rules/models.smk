@@ -1,4 +1,6 @@
 rule ingest_model:
+    input:
+        model_source,
     output:
         snapshot=directory("results/models/{model}/snapshot"),
         meta="results/models/{model}/meta.json",
@@ -12,6 +14,6 @@ rule ingest_model:
         mem_mb=RES["mem_mb"],
         runtime=60,
     params:
-        reference=lambda wc: config["models"][wc.model],
+        reference=lambda wc: MODEL_REFS[wc.model],
     script:
         "../workflow/scripts/ingest_model.py"

@@ -12,3 +12,16 @@ sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return ROOT
+
+
+@pytest.fixture(scope="session")
+def integration_run(tmp_path_factory):
+    """One real run of the workflow (sweep and Section 5 miniatures) with its report."""
+    from snakemake_runs import snakemake
+
+    workdir = tmp_path_factory.mktemp("workflow")
+    proc = snakemake(workdir)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    report = snakemake(workdir, "--report", str(workdir / "report.html"))
+    assert report.returncode == 0, report.stderr[-4000:]
+    return workdir

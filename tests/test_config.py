@@ -19,9 +19,17 @@ def _check(config):
     check_config(config)
 
 
-@pytest.mark.parametrize("name", ["config.yaml", "paper.yaml", "integration.yaml"])
-def test_shipped_configs_are_valid(repo_root, name):
-    config = yaml.safe_load((repo_root / "config" / name).read_text())
+@pytest.mark.parametrize(
+    "names",
+    [["config.yaml"], ["paper.yaml"], ["integration.yaml"],
+     ["integration.yaml", "integration_section5.yaml"]],
+)  # fmt: skip
+def test_shipped_configs_are_valid(repo_root, names):
+    from snakemake.utils import update_config
+
+    config = {}
+    for name in names:  # merged as snakemake merges several --configfile
+        update_config(config, yaml.safe_load((repo_root / "config" / name).read_text()))
     validate(config, str(SCHEMA))  # model references of other machines are not resolved here
     assert d_values(config)
 
@@ -67,6 +75,22 @@ def test_schema_errors_name_the_bad_value(config, edit, message):
             lambda c: c["models"].update(y="/no/such/dir"),
             "models.y: .*'/no/such/dir' looks like a path",
         ),
+        (lambda c: c["survey"].update(models=["minilm", "bert9"]), "survey.models: 'bert9'"),
+        (lambda c: c["survey"].update(models=["minilm", "pretrained:xl"]), "'pretrained:xl' names"),
+        (lambda c: c["trajectories"]["scratch"].update(tasks=["qnli"]), "scratch.tasks: 'qnli'"),
+        (lambda c: c["trajectories"]["scratch"].update(pretrained="xxl"), "pretrained: 'xxl'"),
+        (lambda c: c["search"].update(d_min=500, d_max=50), "d_min=500 must be below d_max=50"),
+        (lambda c: c.update(sweep_models=["nope"]), "sweep_models: 'nope'"),
+        (
+            lambda c: c["trajectories"].update(t={"directory": "/no/ckpts", "tasks": ["tweets"]}),
+            "trajectories.t.directory: no such directory '/no/ckpts'",
+        ),
+        (
+            lambda c: c["trajectories"].update(
+                t={"checkpoints": {"5": "./nope"}, "tasks": ["tweets"]}
+            ),
+            "trajectories.t.checkpoints.5: .*'./nope' looks like a path",
+        ),
     ],
 )
 def test_semantic_errors_name_the_bad_value(config, edit, message):
@@ -105,3 +129,37 @@ def test_learning_rate_scaling_keeps_the_update_norm_fixed():
     # lr * sqrt(d) is the same for every d
     for d in (10, 300, 30000):
         assert scaled_learning_rate(0.5, d, 3000) * d**0.5 == pytest.approx(0.5 * 3000**0.5)
+
+
+def test_section5_models_and_searches(config, tmp_path):
+    from intdim.workflow_config import model_references, searches, survey_models
+
+    for step in (100, 20):
+        (tmp_path / f"checkpoint-{step}").mkdir()
+        (tmp_path / f"checkpoint-{step}" / "config.json").write_text("{}")
+    (tmp_path / "notes").mkdir()  # not a checkpoint: ignored
+    config["trajectories"]["local"] = {"directory": str(tmp_path), "tasks": ["tweets"]}
+    config["trajectories"]["hub"] = {"checkpoints": {"0": "org/model@step0"}, "tasks": ["tweets"]}
+    _check(config)
+    refs = model_references(config)
+    assert refs["local-step20"] == str(tmp_path / "checkpoint-20")
+    assert refs["hub-step0"] == "org/model@step0"
+    assert refs["pt-s-step250"] == "results/pretrain/s/step250"
+    assert survey_models(config) == ["pt-xs-step500", "pt-s-step500", "pt-m-step500", "minilm"]
+    found = searches(config)
+    assert ("pt-s-step0", "tweets3", "said") in found and (
+        "local-step100",
+        "tweets",
+        "said",
+    ) in found
+    assert ("minilm", "tweets", "said") in found and len(found) == len(set(found))
+    # the survey's pt-s-step500 is also the trajectory's last checkpoint: searched once
+    assert found.count(("pt-s-step500", "tweets", "said")) == 1
+
+
+def test_pretrained_models_take_their_own_training_settings(config):
+    from intdim.workflow_config import training_section
+
+    assert training_section(config, "pt-xs-step250", "subspace")["learning_rates"] == [0.02]
+    assert training_section(config, "pt-xs-step250", "subspace")["batch_size"] == 32
+    assert training_section(config, "minilm", "subspace")["learning_rates"] == [0.5]

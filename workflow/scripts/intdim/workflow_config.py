@@ -26,6 +26,11 @@ def check_config(config: dict) -> None:
             resolve_reference(ref)
         except ValueError as err:
             raise ValueError(f"config models.{name}: {err}") from err
+    for name in config.get("sweep_models", []):
+        if name not in config["models"]:
+            raise ValueError(f"config sweep_models: {name!r} is not one of models "
+                             f"({sorted(config['models'])})")  # fmt: skip
+    check_section5(config)
 
 
 def d_values(config: dict) -> list[int]:
@@ -52,3 +57,164 @@ def scaled_learning_rate(lr: float, d: int, reference_d: int) -> float:
 def lr_label(lr: float) -> str:
     """A learning rate as it appears in paths: the shortest exact decimal form."""
     return format(lr, "g")
+
+
+# --- Section 5: pre-trained checkpoints, trajectories and the parameter-count survey ---------
+
+PRETRAINED_PREFIX = "pretrained:"
+
+
+def pretrained_name(size: str, step: int) -> str:
+    """The model name of the workflow's own pre-training checkpoint of ``size`` at ``step``."""
+    return f"pt-{size}-step{step}"
+
+
+def checkpoint_steps(config: dict) -> list[int]:
+    from .pretraining import PretrainSettings
+
+    section = config["pretraining"]
+    settings = PretrainSettings(
+        steps=section["steps"], save_every=section["save_every"], batch_size=1,
+        max_length=8, learning_rate=1.0, seed=0,
+    )  # fmt: skip
+    return settings.checkpoint_steps()
+
+
+def _directory_checkpoints(name: str, directory: str) -> dict[int, str]:
+    """A local directory of checkpoints: sub-directories step<N> or checkpoint-<N>."""
+    import re
+
+    root = Path(directory).expanduser()
+    if not root.is_dir():
+        raise ValueError(f"config trajectories.{name}.directory: no such directory {directory!r}")
+    found = {}
+    for sub in sorted(root.iterdir()):
+        match = re.fullmatch(r"(?:step|checkpoint-)(\d+)", sub.name)
+        if match and (sub / "config.json").is_file():
+            found[int(match.group(1))] = str(sub.resolve())
+    if not found:
+        raise ValueError(
+            f"config trajectories.{name}.directory: {directory!r} has no step<N> or "
+            "checkpoint-<N> sub-directory with a config.json"
+        )
+    return found
+
+
+def trajectory_checkpoints(config: dict, name: str) -> dict[int, str]:
+    """step -> model name for one trajectory (its checkpoints along pre-training)."""
+    spec = config["trajectories"][name]
+    if "pretrained" in spec:
+        return {s: pretrained_name(spec["pretrained"], s) for s in checkpoint_steps(config)}
+    steps = (
+        _directory_checkpoints(name, spec["directory"])
+        if "directory" in spec
+        else {int(k): v for k, v in spec["checkpoints"].items()}
+    )
+    return {step: f"{name}-step{step}" for step in sorted(steps)}
+
+
+def model_references(config: dict) -> dict[str, str]:
+    """Every model the workflow may use: config models, pre-training and trajectory checkpoints.
+
+    The references of the workflow's own checkpoints are the directories its pre-training rule
+    writes, which do not exist before it runs.
+    """
+    refs = dict(config["models"])
+    if "pretraining" in config:
+        for size in config["pretraining"]["sizes"]:
+            for step in checkpoint_steps(config):
+                refs[pretrained_name(size, step)] = f"results/pretrain/{size}/step{step}"
+    for name, spec in config.get("trajectories", {}).items():
+        if "directory" in spec:
+            for step, path in _directory_checkpoints(name, spec["directory"]).items():
+                refs[f"{name}-step{step}"] = path
+        elif "checkpoints" in spec:
+            for step, ref in spec["checkpoints"].items():
+                refs[f"{name}-step{int(step)}"] = ref
+    return refs
+
+
+def pretrained_size(model: str, config: dict) -> str | None:
+    """The pre-training size a model name comes from, or None for any other model."""
+    for size in config.get("pretraining", {}).get("sizes", {}):
+        if model in {pretrained_name(size, s) for s in checkpoint_steps(config)}:
+            return size
+    return None
+
+
+def survey_models(config: dict) -> list[str]:
+    """Survey entries as model names: ``pretrained:<size>`` is that size's last checkpoint."""
+    names = []
+    for entry in config.get("survey", {}).get("models", []):
+        if entry.startswith(PRETRAINED_PREFIX):
+            names.append(
+                pretrained_name(entry[len(PRETRAINED_PREFIX) :], checkpoint_steps(config)[-1])
+            )
+        else:
+            names.append(entry)
+    return names
+
+
+def training_section(config: dict, model: str, kind: str) -> dict:
+    """full_finetune or subspace settings for a model; pre-trained models take their overrides."""
+    section = dict(config[kind])
+    if pretrained_size(model, config) is not None:
+        section.update(config["pretraining"].get(kind, {}))
+    return section
+
+
+def searches(config: dict) -> list[tuple[str, str, str]]:
+    """Every (model, task, method) whose d90 is searched: trajectories and the survey."""
+    found = []
+    for name in config.get("trajectories", {}):
+        spec = config["trajectories"][name]
+        for model in trajectory_checkpoints(config, name).values():
+            found += [(model, task, spec.get("method", "said")) for task in spec["tasks"]]
+    survey = config.get("survey")
+    if survey:
+        method = survey.get("method", "said")
+        found += [(m, t, method) for m in survey_models(config) for t in survey["tasks"]]
+    return list(dict.fromkeys(found))
+
+
+def check_section5(config: dict) -> None:
+    """Cross-references of the Section 5 blocks, each error naming the bad value."""
+    tasks, sizes = set(config["tasks"]), set(config.get("pretraining", {}).get("sizes", {}))
+    needs_search = bool(config.get("trajectories") or config.get("survey"))
+    if needs_search and "search" not in config:
+        raise ValueError("config: trajectories and survey need a 'search' block")
+    if "search" in config and config["search"]["d_min"] >= config["search"]["d_max"]:
+        s = config["search"]
+        raise ValueError(f"config search: d_min={s['d_min']} must be below d_max={s['d_max']}")
+    blocks = [(f"trajectories.{n}", s) for n, s in config.get("trajectories", {}).items()]
+    blocks += [("survey", config["survey"])] if config.get("survey") else []
+    for where, spec in blocks:
+        for task in spec["tasks"]:
+            if task not in tasks:
+                raise ValueError(
+                    f"config {where}.tasks: {task!r} is not one of tasks ({sorted(tasks)})"
+                )
+    for name, spec in config.get("trajectories", {}).items():
+        if "pretrained" in spec and spec["pretrained"] not in sizes:
+            raise ValueError(
+                f"config trajectories.{name}.pretrained: {spec['pretrained']!r} is not a "
+                f"pretraining size ({sorted(sizes)})"
+            )
+        if "directory" in spec:
+            _directory_checkpoints(name, spec["directory"])
+        for step, ref in spec.get("checkpoints", {}).items():
+            try:
+                resolve_reference(ref)
+            except ValueError as err:
+                raise ValueError(f"config trajectories.{name}.checkpoints.{step}: {err}") from err
+    for entry in config.get("survey", {}).get("models", []):
+        if entry.startswith(PRETRAINED_PREFIX):
+            if entry[len(PRETRAINED_PREFIX) :] not in sizes:
+                raise ValueError(f"config survey.models: {entry!r} names no pretraining size "
+                                 f"({sorted(sizes)})")  # fmt: skip
+        elif entry not in config["models"]:
+            raise ValueError(f"config survey.models: {entry!r} is not one of models "
+                             f"({sorted(config['models'])})")  # fmt: skip
+    pretrain = config.get("pretraining")
+    if pretrain and pretrain["corpus"] == "text_files" and not pretrain.get("corpus_files"):
+        raise ValueError("config pretraining.corpus: 'text_files' needs corpus_files")

@@ -1,0 +1,64 @@
+# The workflow's own pre-training (Section 5): corpus, tokenizer, and one model per size.
+
+
+rule build_corpus:
+    input:
+        # Every task's evaluation texts are removed from the corpus.
+        evals=expand("results/data/{task}/eval.parquet", task=TASKS),
+    output:
+        train="results/pretrain/corpus/train.txt",
+        valid="results/pretrain/corpus/valid.txt",
+        info="results/pretrain/corpus/info.json",
+    log:
+        "logs/pretrain/build_corpus.log",
+    benchmark:
+        "benchmarks/pretrain/build_corpus.tsv"
+    conda:
+        "../envs/data.yaml"
+    params:
+        pretraining=config.get("pretraining"),
+    script:
+        "../workflow/scripts/build_corpus.py"
+
+
+rule train_tokenizer:
+    input:
+        "results/pretrain/corpus/train.txt",
+    output:
+        directory("results/pretrain/tokenizer"),
+    log:
+        "logs/pretrain/train_tokenizer.log",
+    benchmark:
+        "benchmarks/pretrain/train_tokenizer.tsv"
+    conda:
+        "../envs/train.yaml"
+    params:
+        pretraining=config.get("pretraining"),
+    script:
+        "../workflow/scripts/train_tokenizer.py"
+
+
+rule pretrain:
+    input:
+        train="results/pretrain/corpus/train.txt",
+        valid="results/pretrain/corpus/valid.txt",
+        tokenizer="results/pretrain/tokenizer",
+    output:
+        checkpoints=[
+            directory(f"results/pretrain/{{size}}/step{s}") for s in CHECKPOINT_STEPS
+        ],
+        history="results/pretrain/{size}/history.json",
+    log:
+        "logs/pretrain/{size}.log",
+    benchmark:
+        "benchmarks/pretrain/{size}.tsv"
+    conda:
+        "../envs/train.yaml"
+    threads: RES["threads"]
+    resources:
+        mem_mb=grows_with_attempt(RES["mem_mb"]),
+        runtime=grows_with_attempt(RES["runtime"]),
+    params:
+        pretraining=config.get("pretraining"),
+    script:
+        "../workflow/scripts/pretrain.py"

@@ -1,0 +1,25 @@
+"""Command lines of the workflow on the integration configs, shared by the workflow tests."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+# The sweep miniature; Section 5's miniature is merged on top of it where a test wants it.
+SWEEP = ("integration.yaml",)
+WITH_SECTION5 = ("integration.yaml", "integration_section5.yaml")
+
+
+def snakemake_cmd(workdir: Path, *extra: str, configs=SWEEP) -> list[str]:
+    return [
+        sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"),
+        "--directory", str(workdir), "--configfile", *(str(ROOT / "config" / c) for c in configs),
+        *extra,
+    ]  # fmt: skip
+
+
+def snakemake(workdir: Path, *extra: str, configs=WITH_SECTION5) -> subprocess.CompletedProcess:
+    cmd = snakemake_cmd(workdir, "--cores", "2", *extra, configs=configs)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=1500)

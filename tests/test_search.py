@@ -1,0 +1,96 @@
+"""The d90 search: same answer as an exhaustive sweep on cases with a known d90, fewer runs."""
+
+import math
+
+import pytest
+from intdim import search
+
+
+def threshold_oracle(d_true):
+    """A synthetic task whose d90 is d_true: a run reaches the threshold iff d >= d_true."""
+    return lambda d: {"success": d >= d_true, "reason": "synthetic"}
+
+
+def exhaustive_sweep(d_min, d_max, outcome):
+    """Every integer d in the range: the smallest that reaches is d90 (None if none)."""
+    runs = list(range(d_min, d_max + 1))
+    reached = [d for d in runs if outcome(d)["success"]]
+    return (min(reached) if reached else None), len(runs)
+
+
+@pytest.mark.parametrize("k", [1, 3, 8])
+@pytest.mark.parametrize("d_true", [10, 11, 97, 1000, 1999, 2000])
+def test_search_finds_the_sweep_d90_with_fewer_runs(k, d_true):
+    oracle = threshold_oracle(d_true)
+    sweep_d90, sweep_runs = exhaustive_sweep(10, 2000, oracle)
+    state = search.run(search.start(10, 2000, k, precision=0.0), oracle)
+    print(f"d_true={d_true} k={k}: search {search.training_runs(state)} runs in "
+          f"{state['round']} rounds, exhaustive sweep {sweep_runs} runs")  # fmt: skip
+    assert state["d90"] == sweep_d90 == d_true
+    assert search.training_runs(state) < sweep_runs / 10
+
+
+def test_search_reports_not_reached_and_tests_d_max():
+    state = search.run(search.start(10, 2000, 3, 0.0), threshold_oracle(5000))
+    assert state["d90"] is None and state["status"] == "not reached"
+    assert 2000 in {p["d"] for p in state["probes"]}
+    assert state["lo"] == 2000 - 1 or state["lo"] == 2000
+
+
+def test_bracket_narrows_to_the_requested_precision():
+    d_true = 123_457
+    state = search.run(search.start(100, 4_000_000, 4, precision=0.05), threshold_oracle(d_true))
+    assert state["lo"] < d_true <= state["hi"] == state["d90"]
+    assert state["hi"] <= state["lo"] * 1.05
+    assert state["status"] == "reached"
+
+
+def test_more_probes_per_round_means_fewer_rounds():
+    oracle = threshold_oracle(31_623)
+    rounds = {k: search.run(search.start(100, 4_000_000, k, 0.1), oracle)["round"] for k in (1, 4)}
+    # log-space bisection needs about log2(log(40000)/log(1.1)) rounds; k = 4 about log5 of it
+    assert rounds[1] >= math.floor(math.log2(math.log(40_000) / math.log(1.1)))
+    assert rounds[4] < rounds[1] / 1.8
+
+
+def test_probes_are_inside_the_bracket_and_log_spaced():
+    probes = search.place_probes(100, 10_000, 3)
+    assert probes == [316, 1000, 3162]
+    assert search.place_probes(10, 11, 3) == []
+
+
+def test_failures_are_recorded_with_their_reason():
+    def outcome(d):
+        if d < 500:
+            return {"success": False, "reason": f"does not beat the majority class at d={d}"}
+        return {"success": True, "reason": None}
+
+    state = search.run(search.start(10, 2000, 2, 0.0), outcome)
+    failed = [p for p in state["probes"] if not p["success"]]
+    assert failed and all(p["reason"] == f"does not beat the majority class at d={p['d']}"
+                          for p in failed)  # fmt: skip
+    assert state["d90"] == 500
+
+
+def test_a_non_monotone_outcome_is_counted():
+    # succeeds only in a window: the search trusts its first success and notes the contradiction
+    state = search.run(search.start(10, 2000, 3, 0.0),
+                       lambda d: {"success": 100 <= d <= 300, "reason": None})  # fmt: skip
+    assert state["d90"] == 100
+    assert state["non_monotone"] >= 1
+
+
+def test_missing_outcome_and_bad_ranges_are_errors():
+    state = search.start(10, 2000, 2, 0.1)
+    with pytest.raises(ValueError, match=r"no outcome for probes d=\["):
+        search.advance(state, {})
+    with pytest.raises(ValueError, match="d_min=50, d_max=20"):
+        search.start(50, 20, 1, 0.1)
+    with pytest.raises(ValueError, match="probes_per_round must be >= 1, got 0"):
+        search.start(10, 20, 0, 0.1)
+
+
+def test_stop_early_records_why():
+    state = search.stop_early(search.start(10, 100, 1, 0.1), "baseline does not beat majority")
+    assert state["done"] and state["next"] == [] and state["status"] == "skipped"
+    assert state["reason"] == "baseline does not beat majority"

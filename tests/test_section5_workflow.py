@@ -1,0 +1,136 @@
+"""Section 5 of the integration run: searches, trajectory, survey and bounds against the runs.
+
+Uses the session's integration run (conftest.py), the same one test_workflow.py checks.
+"""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from intdim import search
+from intdim.d90 import probe_outcome
+from intdim.workflow_config import searches, survey_models
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def run(integration_run):
+    return integration_run
+
+
+@pytest.fixture(scope="module")
+def config(repo_root):
+    merged = yaml.safe_load((repo_root / "config/integration.yaml").read_text())
+    extra = yaml.safe_load((repo_root / "config/integration_section5.yaml").read_text())
+    merged["tasks"].update(extra.pop("tasks"))
+    return {**merged, **extra}
+
+
+def rounds(run: Path, model, task, method):
+    folder = run / f"results/search/{model}/{task}/{method}"
+    files = sorted(folder.glob("round*.json"), key=lambda p: int(p.stem[5:]))
+    return [json.loads(p.read_text()) for p in files]
+
+
+def test_every_search_is_in_the_table_with_its_final_state(run, config):
+    table = pd.read_csv(run / "results/tables/search.csv")
+    expected = searches(config)
+    assert sorted(zip(table.model, table.task, table.method, strict=True)) == sorted(expected)
+    for row in table.itertuples():
+        states = rounds(run, row.model, row.task, row.method)
+        final = states[-1]
+        assert final["done"] and not any(s["done"] for s in states[:-1])
+        assert len(states) == final["round"] + 1 == row.rounds + 1
+        assert (None if pd.isna(row.d90) else int(row.d90)) == final["d90"]
+        assert row.status == final["status"] and row.lo == final["lo"] and row.hi == final["hi"]
+        if row.status == "skipped":
+            assert "does not beat the majority class" in row.reason and row.probes_run == 0
+
+
+def test_every_probe_is_judged_from_its_real_runs(run, config):
+    probes = pd.read_csv(run / "results/tables/probes.csv")
+    search_table = pd.read_csv(run / "results/tables/search.csv").set_index(
+        ["model", "task", "method"]
+    )
+    lr = config["pretraining"]["subspace"]["learning_rates"][0]
+    for row in probes.itertuples():
+        target = search_table.loc[(row.model, row.task, row.method), "target"]
+        majority = search_table.loc[(row.model, row.task, row.method), "eval_majority_accuracy"]
+        lr_used = lr if row.model.startswith("pt-") else config["subspace"]["learning_rates"][0]
+        path = (run / f"results/subspace/{row.model}/{row.task}/{row.method}/d{row.d}/"
+                f"lr{lr_used:g}/seed0/metrics.json")  # fmt: skip
+        metrics = json.loads(path.read_text())
+        assert (
+            metrics["d"] == row.d
+            and metrics["num_trainable"] in (row.d, None, 0)
+            or (metrics["status"] == "infeasible")
+        )
+        again = probe_outcome([metrics], "accuracy", target, majority)
+        assert again["success"] == row.success and again["reason"] == row.reason
+    # the bracket logic of the pure search reproduces each recorded search from its probes
+    for (model, task, method), group in probes.groupby(["model", "task", "method"]):
+        states = rounds(run, model, task, method)
+        replay = states[0]
+        for r in sorted(group["round"].unique()):
+            at = group[group["round"] == r]
+            replay = search.advance(replay, {int(p.d): {"success": bool(p.success),
+                                                        "reason": p.reason} for p in at.itertuples()})  # fmt: skip
+        assert (replay["lo"], replay["hi"], replay["d90"]) == (
+            states[-1]["lo"],
+            states[-1]["hi"],
+            states[-1]["d90"],
+        )
+
+
+def test_trajectory_rows_come_from_the_full_fine_tuning_runs(run, config):
+    table = pd.read_csv(run / "results/tables/trajectory.csv")
+    steps = sorted(table["step"].unique())
+    assert steps == [0, 10, 20] and set(table["task"]) == {"tweets", "tweets3"}
+    for row in table.itertuples():
+        base = json.loads((run / f"results/full/{row.model}/{row.task}/baseline.json").read_text())
+        full = [json.loads(p.read_text())
+                for p in (run / f"results/full/{row.model}/{row.task}").glob("lr*/seed*/metrics.json")]  # fmt: skip
+        best = max(full, key=lambda m: m["eval_accuracy"])
+        assert row.eval_accuracy == pytest.approx(best["eval_accuracy"])
+        assert row.train_accuracy == pytest.approx(best["train_accuracy"])
+        assert row.beats_majority == base["beats_majority"]
+        if row.eval_accuracy < 1:
+            gap = (row.train_accuracy - row.eval_accuracy) / (1 - row.eval_accuracy)
+            assert row.relative_gap == pytest.approx(gap)
+
+
+def test_survey_counts_parameters_of_each_model(run, config):
+    table = pd.read_csv(run / "results/tables/survey.csv")
+    assert list(table["model"]) == survey_models(config)
+    for row in table.itertuples():
+        meta = json.loads((run / f"results/models/{row.model}/meta.json").read_text())
+        assert row.parameters == meta["base_parameters"]
+    sizes = table.set_index("model")["parameters"]
+    assert sizes["pt-xs-step20"] < sizes["pt-s-step20"] < sizes["minilm"]
+
+
+def test_bounds_exist_exactly_for_the_searches_that_found_d90(run):
+    table = pd.read_csv(run / "results/tables/search.csv")
+    bounds = pd.read_csv(run / "results/tables/bounds.csv")
+    reached = table[table["d90"].notna()]
+    assert sorted(zip(bounds.model, bounds.task, strict=True)) == sorted(
+        zip(reached.model, reached.task, strict=True)
+    )
+    for row in bounds.itertuples():
+        assert row.bound >= row.train_error_quantised and row.d < row.D
+    for figure in ("figure2", "figure3", "figure4_5"):
+        png = (run / f"results/figures/{figure}.png").read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_pretraining_wrote_a_checkpoint_per_save_step(run):
+    info = json.loads((run / "results/pretrain/corpus/info.json").read_text())
+    assert info["train_paragraphs"] > 200 and info["corpus"] == "gensim_lee"
+    for size in ("xs", "s"):
+        history = json.loads((run / f"results/pretrain/{size}/history.json").read_text())
+        assert [c["global_step"] for c in history["checkpoints"]] == [0, 10, 20]
+        meta = json.loads((run / f"results/models/pt-{size}-step20/meta.json").read_text())
+        assert meta["revision"] == "step-20" and meta["model_type"] == "roberta"

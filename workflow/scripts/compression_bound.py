@@ -1,0 +1,50 @@
+"""Snakemake script: the compression bound of one d90 solution (see intdim.bound)."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+from intdim.bound import description_bits, occam_bound, quantised_scores
+from script_log import logged
+
+
+def main(snakemake):
+    import torch
+
+    torch.set_num_threads(snakemake.threads)
+    w, settings = snakemake.wildcards, snakemake.params
+    state = json.loads(Path(snakemake.input.search).read_text())
+    result = {"model": w.model, "task": w.task, "method": w.method, "d90": state["d90"],
+              "search_status": state["status"]}  # fmt: skip
+    if state["d90"] is None:
+        result["reason"] = f"no d90 solution: {state['reason']}"
+        Path(snakemake.output[0]).write_text(json.dumps(result, indent=2))
+        return
+    data_dir = Path(snakemake.input.data).parent
+    train = pd.read_parquet(data_dir / "train.parquet")
+    evaluation = pd.read_parquet(data_dir / "eval.parquet")
+    scores = quantised_scores(snakemake.input.task_file, train, evaluation, settings.bits,
+                              settings.max_length)  # fmt: skip
+    if scores["d"] != state["d90"]:
+        raise ValueError(
+            f"task file trains {scores['d']} numbers, the search's d90 is {state['d90']}"
+        )
+    run = json.loads(Path(snakemake.input.metrics).read_text())
+    s = settings.search
+    configurations = (s["d_max"] - s["d_min"] + 1) * len(settings.lrs) * len(settings.seeds)
+    bits = description_bits(scores["d"], settings.bits, scores["scales"])
+    train_error = 1.0 - scores["train_accuracy"]
+    result.update({
+        "d": scores["d"], "D": scores["D"], "m": len(train), "bits_per_number": settings.bits,
+        "description_bits": bits, "configurations": configurations,
+        "confidence": settings.confidence, "train_error_quantised": train_error,
+        "eval_error_quantised": 1.0 - scores["eval_accuracy"],
+        "eval_accuracy_quantised": scores["eval_accuracy"], "eval_accuracy": run["eval_accuracy"],
+        "bound": occam_bound(train_error, len(train), bits, configurations, settings.confidence),
+    })  # fmt: skip
+    Path(snakemake.output[0]).write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+
+
+with logged(snakemake):  # noqa: F821
+    main(snakemake)  # noqa: F821

@@ -1,0 +1,245 @@
+"""Pre-training small RoBERTa-style models from scratch, with checkpoints along the way.
+
+The offline corpora are real English text that PyPI's ``gensim`` ships as test data:
+
+* ``gensim_enwiki``: 106 English Wikipedia articles (about 480k words), wiki markup removed
+  with gensim's own ``filter_wiki``;
+* ``gensim_lee``: 300 Australian Broadcasting Corporation news articles (the Lee corpus).
+
+``text_files`` takes the user's own plain-text files (one document per blank-line-separated
+paragraph). Any paragraph containing a downstream evaluation text is dropped, so the model never
+sees an evaluation example during pre-training.
+
+The recipe (tokenizer, masking, optimiser, schedule, data order) is the same for every size;
+only the shape in ``sizes`` changes, so d90 against parameter count holds the method fixed.
+"""
+
+from __future__ import annotations
+
+import bz2
+import importlib.util
+import json
+import math
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+GENSIM_FILES = {
+    "gensim_enwiki": "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2",
+    "gensim_lee": "lee_background.cor",
+}
+CORPORA = (*GENSIM_FILES, "text_files")
+MIN_WORDS = 8  # shorter paragraphs are headings, list items and markup remains
+
+
+def _gensim_test_data(name: str) -> Path:
+    spec = importlib.util.find_spec("gensim")  # locate the files without importing gensim
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(f"corpus {name!r} needs the 'gensim' package installed")
+    path = Path(spec.submodule_search_locations[0]) / "test" / "test_data" / GENSIM_FILES[name]
+    if not path.is_file():
+        raise RuntimeError(
+            f"gensim is installed but its file for corpus {name!r} is missing: {path}"
+        )
+    return path
+
+
+def _paragraphs(text: str) -> list[str]:
+    parts = (re.sub(r"\s+", " ", p).strip() for p in re.split(r"\n\s*\n", text))
+    return [p for p in parts if len(p.split()) >= MIN_WORDS]
+
+
+def load_corpus(name: str, files: list[str] | None = None) -> list[str]:
+    """The corpus as a list of distinct paragraphs, in a fixed order.
+
+    Repeated paragraphs are kept once, so none can sit on both sides of the train/valid split.
+    """
+    return list(dict.fromkeys(_read_corpus(name, files)))
+
+
+def _read_corpus(name: str, files: list[str] | None) -> list[str]:
+    if name == "gensim_enwiki":
+        from gensim.corpora.wikicorpus import extract_pages, filter_wiki
+
+        paragraphs = []
+        with bz2.open(_gensim_test_data(name)) as f:
+            for _title, text, _page_id in extract_pages(f):
+                clean = filter_wiki(text).replace("'''", "").replace("''", "")
+                if not clean.lstrip().upper().startswith("#REDIRECT"):
+                    paragraphs.extend(_paragraphs(clean))
+        return paragraphs
+    if name == "gensim_lee":
+        lines = _gensim_test_data(name).read_text(encoding="utf-8").splitlines()
+        return [p for line in lines for p in _paragraphs(line)]
+    if name == "text_files":
+        if not files:
+            raise ValueError("corpus 'text_files' needs a non-empty list of files")
+        return [p for f in files for p in _paragraphs(Path(f).read_text(encoding="utf-8"))]
+    raise ValueError(f"unknown corpus {name!r}; choose one of {', '.join(CORPORA)}")
+
+
+def _normalise(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
+def remove_texts(paragraphs: list[str], texts: list[str]) -> tuple[list[str], int]:
+    """Drop every paragraph that contains one of ``texts`` (whitespace and case ignored)."""
+    needles = {_normalise(t) for t in texts if len(_normalise(t)) >= 1}
+    kept = [p for p in paragraphs if not any(n in _normalise(p) for n in needles)]
+    return kept, len(paragraphs) - len(kept)
+
+
+def split_corpus(paragraphs: list[str], valid_fraction: float, seed: int):
+    """A seeded shuffle; the last ``valid_fraction`` is held out for the MLM validation loss."""
+    import random
+
+    order = list(range(len(paragraphs)))
+    random.Random(seed).shuffle(order)
+    n_valid = max(1, round(len(order) * valid_fraction))
+    return [paragraphs[i] for i in order[n_valid:]], [paragraphs[i] for i in order[:n_valid]]
+
+
+def train_tokenizer(paragraphs: list[str], vocab_size: int, max_length: int, out_dir: Path):
+    """A byte-level BPE tokenizer, as RoBERTa's, trained on the pre-training corpus only."""
+    from tokenizers import ByteLevelBPETokenizer
+    from transformers import RobertaTokenizerFast
+
+    special = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
+    bpe = ByteLevelBPETokenizer()
+    bpe.train_from_iterator(paragraphs, vocab_size=vocab_size, min_frequency=2,
+                            special_tokens=special, show_progress=False)  # fmt: skip
+    out_dir.mkdir(parents=True, exist_ok=True)
+    bpe.save_model(str(out_dir))
+    # vocab.json + merges.txt is the RoBERTa layout; loading it adds RoBERTa's <s> ... </s>.
+    tokenizer = RobertaTokenizerFast.from_pretrained(out_dir, model_max_length=max_length)
+    tokenizer.save_pretrained(out_dir)
+    return tokenizer
+
+
+@dataclass(frozen=True)
+class PretrainSettings:
+    steps: int
+    save_every: int
+    batch_size: int
+    max_length: int
+    learning_rate: float
+    seed: int
+    mlm_probability: float = 0.15
+    warmup_fraction: float = 0.06
+    weight_decay: float = 0.01
+
+    def checkpoint_steps(self) -> list[int]:
+        """Step 0 (random initialisation), every save_every updates, and the last update."""
+        return sorted({0, *range(self.save_every, self.steps + 1, self.save_every), self.steps})
+
+
+def mlm_loss(model, batch: dict):
+    """Masked-LM loss with the vocabulary projection applied at the masked positions only.
+
+    Equal to ``RobertaForMaskedLM(**batch).loss``; the full head would spend most of a small
+    model's step on logits for the 85% of positions that carry no loss.
+    """
+    import torch.nn.functional as F
+
+    hidden = model.roberta(
+        input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
+    ).last_hidden_state
+    masked = batch["labels"] != -100
+    return F.cross_entropy(model.lm_head(hidden[masked]), batch["labels"][masked])
+
+
+def roberta_config(shape: dict, vocab_size: int, max_length: int):
+    from transformers import RobertaConfig
+
+    hidden = shape["hidden_size"]
+    return RobertaConfig(
+        vocab_size=vocab_size,
+        hidden_size=hidden,
+        num_hidden_layers=shape["num_hidden_layers"],
+        num_attention_heads=shape["num_attention_heads"],
+        intermediate_size=shape.get("intermediate_size", 4 * hidden),
+        max_position_embeddings=max_length + 2,  # RoBERTa's positions start after the padding id
+        pad_token_id=1,
+        bos_token_id=0,
+        eos_token_id=2,
+    )
+
+
+def pretrain(shape: dict, tokenizer, train: list[str], valid: list[str],
+             settings: PretrainSettings, out_dir: Path, log=print) -> dict:  # fmt: skip
+    """MLM pre-training from scratch; writes ``out_dir/step<N>`` checkpoints (model + tokenizer)."""
+    import torch
+    from transformers import (
+        DataCollatorForLanguageModeling,
+        RobertaForMaskedLM,
+        get_linear_schedule_with_warmup,
+    )
+
+    torch.manual_seed(settings.seed)
+    config = roberta_config(shape, len(tokenizer), settings.max_length)
+    model = RobertaForMaskedLM(config)
+
+    def encode(texts: list[str]) -> list[list[int]]:
+        return tokenizer(texts, truncation=True, max_length=settings.max_length)["input_ids"]
+
+    train_ids, valid_ids = encode(train), encode(valid)
+    collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=settings.mlm_probability)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate,
+                                  weight_decay=settings.weight_decay)  # fmt: skip
+    scheduler = get_linear_schedule_with_warmup(
+        optimizer, round(settings.warmup_fraction * settings.steps), settings.steps
+    )
+    gen = torch.Generator().manual_seed(settings.seed)
+    saves = settings.checkpoint_steps()
+    history, order, cursor = [], torch.randperm(len(train_ids), generator=gen), 0
+
+    def valid_loss() -> float:
+        # Masks from a fixed generator: every checkpoint is scored on the same masked tokens.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(settings.seed + 1)
+            model.eval()
+            losses = []
+            with torch.no_grad():
+                for i in range(0, len(valid_ids), 64):
+                    batch = collator([{"input_ids": x} for x in valid_ids[i : i + 64]])
+                    losses.append(float(mlm_loss(model, batch)))
+            model.train()
+        return sum(losses) / len(losses)
+
+    def save(step: int, loss: float):
+        target = out_dir / f"step{step}"
+        model.save_pretrained(target)
+        tokenizer.save_pretrained(target)
+        record = {"global_step": step, "train_loss": loss, "valid_loss": valid_loss()}
+        (target / "trainer_state.json").write_text(json.dumps(record, indent=2))
+        history.append(record)
+        log(json.dumps(record))
+
+    model.train()
+    loss_value = math.nan
+    if 0 in saves:
+        save(0, loss_value)
+    for step in range(1, settings.steps + 1):
+        if cursor + settings.batch_size > len(order):
+            order, cursor = torch.randperm(len(train_ids), generator=gen), 0
+        idx = order[cursor : cursor + settings.batch_size].tolist()
+        cursor += settings.batch_size
+        batch = collator([{"input_ids": train_ids[i]} for i in idx])
+        loss = mlm_loss(model, batch)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"pre-training diverged: loss {loss.item()} at step {step}")
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        loss_value = float(loss.detach())
+        if step in saves:
+            save(step, loss_value)
+    return {
+        "settings": asdict(settings),
+        "shape": shape,
+        "parameters": sum(p.numel() for p in model.roberta.parameters()),
+        "train_paragraphs": len(train),
+        "valid_paragraphs": len(valid),
+        "checkpoints": history,
+    }

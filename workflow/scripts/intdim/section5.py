@@ -1,0 +1,93 @@
+"""Tables of Section 5 from finished searches, baselines and bounds (plain dicts in, frames out)."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+SEARCH_COLUMNS = [
+    "model", "task", "method", "d90", "lo", "hi", "status", "reason", "rounds", "probes_run",
+    "training_runs", "non_monotone", "target", "full_score", "eval_majority_accuracy",
+]  # fmt: skip
+
+
+def search_table(results: list[dict]) -> pd.DataFrame:
+    frame = pd.DataFrame([{k: r.get(k) for k in SEARCH_COLUMNS} for r in results],
+                         columns=SEARCH_COLUMNS)  # fmt: skip
+    frame["d90"] = frame["d90"].astype("Int64")
+    return frame
+
+
+def probe_table(results: list[dict]) -> pd.DataFrame:
+    rows = [
+        {"model": r["model"], "task": r["task"], "method": r["method"], "round": p["round"],
+         "d": p["d"], "success": p["success"], "score": p.get("score"), "reason": p["reason"],
+         "best_lr": (p.get("best_run") or {}).get("lr")}
+        for r in results for p in r["probes"]
+    ]  # fmt: skip
+    columns = ["model", "task", "method", "round", "d", "success", "score", "reason", "best_lr"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def best_full_run(baseline: dict, metric: str) -> dict:
+    """The full fine-tuning run with the best eval score (its train accuracy gives the gap)."""
+    ok = [r for r in baseline["runs"] if r["status"] == "ok"]
+    return max(ok, key=lambda r: r[f"eval_{metric}"])
+
+
+def relative_gap(train_accuracy: float, eval_accuracy: float) -> float:
+    """(acc_train - acc_eval) / (1 - acc_eval), the paper's relative generalization gap."""
+    if eval_accuracy >= 1.0:
+        return math.nan
+    return (train_accuracy - eval_accuracy) / (1.0 - eval_accuracy)
+
+
+def trajectory_table(trajectories: dict, tasks: dict, results: dict, baselines: dict,
+                     metric: str) -> pd.DataFrame:  # fmt: skip
+    """One row per (trajectory, checkpoint, task): d90 and the full fine-tune it is measured by."""
+    rows = []
+    for name, checkpoints in trajectories.items():
+        for step, model in sorted(checkpoints.items(), key=lambda kv: int(kv[0])):
+            for task in tasks[name]:
+                base = baselines[(model, task)]
+                best = best_full_run(base, metric)
+                found = [r for (m, t, _), r in results.items() if m == model and t == task]
+                result = found[0]
+                rows.append({
+                    "trajectory": name, "step": int(step), "model": model, "task": task,
+                    "method": result["method"], "d90": result["d90"],
+                    "search_status": result["status"],
+                    "beats_majority": base["beats_majority"],
+                    "eval_accuracy": best["eval_accuracy"],
+                    "train_accuracy": best["train_accuracy"],
+                    "relative_gap": relative_gap(best["train_accuracy"], best["eval_accuracy"]),
+                    "eval_majority_accuracy": base["eval_majority_accuracy"],
+                })  # fmt: skip
+    frame = pd.DataFrame(rows)
+    if not frame.empty:
+        frame["d90"] = frame["d90"].astype("Int64")
+    return frame
+
+
+def survey_table(models: list[str], tasks: list[str], method: str, results: dict,
+                 metas: dict) -> pd.DataFrame:  # fmt: skip
+    rows = [
+        {"model": m, "task": t, "method": method, "parameters": metas[m]["base_parameters"],
+         "reference": metas[m]["reference"], "d90": results[(m, t, method)]["d90"],
+         "search_status": results[(m, t, method)]["status"]}
+        for m in models for t in tasks
+    ]  # fmt: skip
+    frame = pd.DataFrame(rows)
+    if not frame.empty:
+        frame["d90"] = frame["d90"].astype("Int64")
+    return frame
+
+
+def bound_table(bounds: list[dict]) -> pd.DataFrame:
+    columns = [
+        "model", "task", "method", "d", "D", "m", "bits_per_number", "description_bits",
+        "configurations", "confidence", "train_error_quantised", "eval_error_quantised",
+        "eval_accuracy_quantised", "eval_accuracy", "bound",
+    ]  # fmt: skip
+    return pd.DataFrame([b for b in bounds if b.get("d90") is not None], columns=columns)

@@ -1,0 +1,36 @@
+"""Snakemake script: Figure 2, d90 against pre-training updates, one line per task."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+from script_log import logged  # noqa: E402
+
+
+def main(snakemake):
+    table = pd.read_csv(snakemake.input[0])
+    # As in the paper: a checkpoint whose full fine-tune cannot beat the majority class is left out.
+    shown = table[table["beats_majority"] & table["d90"].notna()]
+    left_out = table[~table["beats_majority"]]
+    print(f"left out (full fine-tune does not beat majority): {len(left_out)} rows")
+    sns.set_theme(style="whitegrid")
+    fig, ax = plt.subplots(figsize=(6, 4))
+    sns.lineplot(data=shown, x="step", y="d90", hue="task", style="trajectory", markers=True,
+                 dashes=False, ax=ax)  # fmt: skip
+    if len(shown):
+        ax.set_yscale("log")
+    else:
+        ax.text(
+            0.5, 0.5, "no checkpoint reached the threshold", ha="center", transform=ax.transAxes
+        )
+    ax.set_xlabel("pre-training updates")
+    ax.set_ylabel("d90 (" + ", ".join(sorted(table["method"].str.upper().unique())) + ")")
+    ax.set_title(f"d90 along pre-training ({len(left_out)} checkpoint-task pairs left out)")
+    fig.savefig(snakemake.output[0], dpi=150, bbox_inches="tight")
+    plt.close(fig)
+
+
+with logged(snakemake):  # noqa: F821
+    main(snakemake)  # noqa: F821

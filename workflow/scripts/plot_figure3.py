@@ -1,0 +1,49 @@
+"""Snakemake script: Figure 3, d90 against parameter count (log-log), with the fitted slope."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+from script_log import logged  # noqa: E402
+
+
+def fit(points: pd.DataFrame) -> tuple[float, float, float]:
+    """Slope and intercept of log10 d90 on log10 parameters, and their Pearson correlation."""
+    x, y = np.log10(points["parameters"]), np.log10(points["d90"].astype(float))
+    slope, intercept = np.polyfit(x, y, 1)
+    return float(slope), float(intercept), float(np.corrcoef(x, y)[0, 1])
+
+
+def main(snakemake):
+    table = pd.read_csv(snakemake.input[0])
+    tasks = list(table["task"].unique())
+    sns.set_theme(style="whitegrid")
+    fig, axes = plt.subplots(1, len(tasks), figsize=(6 * len(tasks), 4.5), squeeze=False)
+    for ax, task in zip(axes[0], tasks, strict=True):
+        points = table[(table["task"] == task) & table["d90"].notna()]
+        ax.scatter(points["parameters"], points["d90"].astype(float))
+        for row in points.itertuples():
+            ax.annotate(row.model, (row.parameters, float(row.d90)), fontsize=8,
+                        xytext=(4, 4), textcoords="offset points")  # fmt: skip
+        title = f"{task}: {len(points)} models with a d90"
+        if len(points) >= 3:
+            slope, intercept, r = fit(points)
+            xs = np.logspace(np.log10(points["parameters"].min()),
+                             np.log10(points["parameters"].max()), 50)  # fmt: skip
+            ax.plot(xs, 10**intercept * xs**slope, "--", color="grey")
+            title += f"; slope {slope:.2f}, r = {r:.2f}"
+            print(f"{task}: slope={slope:.4f} intercept={intercept:.4f} pearson_r={r:.4f}")
+        if len(points):
+            ax.set(xscale="log", yscale="log")
+        else:
+            ax.text(0.5, 0.5, "no model reached the threshold", ha="center", transform=ax.transAxes)
+        ax.set(xlabel="parameters", ylabel="d90", title=title)
+    fig.savefig(snakemake.output[0], dpi=150, bbox_inches="tight")
+    plt.close(fig)
+
+
+with logged(snakemake):  # noqa: F821
+    main(snakemake)  # noqa: F821

@@ -1,0 +1,40 @@
+"""Snakemake script: one round of the d90 search: fold in the probes' outcomes, plan the next."""
+
+import json
+from collections import defaultdict
+from pathlib import Path
+
+from intdim import search
+from intdim.d90 import probe_outcome
+from script_log import logged
+
+
+def main(snakemake):
+    baseline = json.loads(Path(snakemake.input.baseline).read_text())
+    if "previous" not in snakemake.input.keys():  # round 0
+        s = snakemake.params.search
+        state = search.start(s["d_min"], s["d_max"], s["probes_per_round"], s["precision"],
+                             s["max_rounds"])  # fmt: skip
+        state.update(target=baseline["threshold_score"], full_score=baseline["full_score"],
+                     eval_majority_accuracy=baseline["eval_majority_accuracy"])  # fmt: skip
+        if not baseline["beats_majority"]:
+            state = search.stop_early(state, "full fine-tuning does not beat the majority class "
+                                      f"({baseline['full_score']:.4f})")  # fmt: skip
+    else:
+        state = json.loads(Path(snakemake.input.previous).read_text())
+        runs = defaultdict(list)
+        for path in snakemake.input.probes:
+            run = json.loads(Path(path).read_text())
+            runs[int(run["d"])].append(run)
+        outcomes = {
+            d: probe_outcome(runs[d], snakemake.params.metric, state["target"],
+                             state["eval_majority_accuracy"])
+            for d in state["next"]
+        }  # fmt: skip
+        state = search.advance(state, outcomes)
+    print(json.dumps({k: v for k, v in state.items() if k != "probes"}, indent=2))
+    Path(snakemake.output[0]).write_text(json.dumps(state, indent=2))
+
+
+with logged(snakemake):  # noqa: F821
+    main(snakemake)  # noqa: F821
