@@ -84,8 +84,10 @@ def _normalise(text: str) -> str:
 
 def remove_texts(paragraphs: list[str], texts: list[str]) -> tuple[list[str], int]:
     """Drop every paragraph that contains one of ``texts`` (whitespace and case ignored)."""
-    needles = {_normalise(t) for t in texts if len(_normalise(t)) >= 1}
-    kept = [p for p in paragraphs if not any(n in _normalise(p) for n in needles)]
+    needles = {n for n in map(_normalise, texts) if n}
+    haystacks = [_normalise(p) for p in paragraphs]  # once per paragraph, not once per needle
+    kept = [p for p, h in zip(paragraphs, haystacks, strict=True)
+            if not any(n in h for n in needles)]  # fmt: skip
     return kept, len(paragraphs) - len(kept)
 
 
