@@ -3,9 +3,10 @@
 
 
 # The offline default, unless a config is given: --configfile would otherwise be merged into it.
+# Found beside this Snakefile, so that --directory elsewhere works too.
 if not config:
 
-    configfile: "config/config.yaml"
+    configfile: f"{workflow.basedir}/config/config.yaml"
 
 
 include: "rules/common.smk"
