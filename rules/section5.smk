@@ -56,9 +56,7 @@ rule section5_tables:
             name: trajectory_checkpoints(config, name)
             for name in config.get("trajectories", {})
         },
-        trajectory_tasks={
-            n: s["tasks"] for n, s in config.get("trajectories", {}).items()
-        },
+        trajectory_specs=config.get("trajectories", {}),
         survey=config.get("survey"),
         survey_models=survey_models(config),
         metric=config["metric"],

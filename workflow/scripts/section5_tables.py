@@ -22,7 +22,7 @@ def main(snakemake):
     section5.search_table(results).to_csv(snakemake.output.search, index=False)
     section5.probe_table(results).to_csv(snakemake.output.probes, index=False)
     trajectory = section5.trajectory_table(
-        p.trajectories, p.trajectory_tasks, by_key, baselines, p.metric
+        p.trajectories, p.trajectory_specs, by_key, baselines, p.metric
     )
     trajectory.to_csv(snakemake.output.trajectory, index=False)
     survey = p.survey or {"tasks": [], "method": "said"}

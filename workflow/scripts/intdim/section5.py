@@ -43,17 +43,20 @@ def relative_gap(train_accuracy: float, eval_accuracy: float) -> float:
     return (train_accuracy - eval_accuracy) / (1.0 - eval_accuracy)
 
 
-def trajectory_table(trajectories: dict, tasks: dict, results: dict, baselines: dict,
+def trajectory_table(trajectories: dict, specs: dict, results: dict, baselines: dict,
                      metric: str) -> pd.DataFrame:  # fmt: skip
-    """One row per (trajectory, checkpoint, task): d90 and the full fine-tune it is measured by."""
+    """One row per (trajectory, checkpoint, task): d90 and the full fine-tune it is measured by.
+
+    ``trajectories`` maps a name to {step: model}; ``specs`` a name to its tasks and method.
+    """
     rows = []
     for name, checkpoints in trajectories.items():
+        method = specs[name].get("method", "said")
         for step, model in sorted(checkpoints.items(), key=lambda kv: int(kv[0])):
-            for task in tasks[name]:
+            for task in specs[name]["tasks"]:
                 base = baselines[(model, task)]
                 best = best_full_run(base, metric)
-                found = [r for (m, t, _), r in results.items() if m == model and t == task]
-                result = found[0]
+                result = results[(model, task, method)]
                 rows.append({
                     "trajectory": name, "step": int(step), "model": model, "task": task,
                     "method": result["method"], "d90": result["d90"],

@@ -1,0 +1,60 @@
+"""Section 5's tables from search results and baselines (plain records in, frames out)."""
+
+import math
+
+import pytest
+from intdim import section5
+
+
+def full_run(lr, eval_accuracy, train_accuracy, status="ok"):
+    return {"lr": lr, "seed": 0, "status": status, "eval_accuracy": eval_accuracy,
+            "train_accuracy": train_accuracy}  # fmt: skip
+
+
+def baseline(runs, beats=True):
+    return {"runs": runs, "beats_majority": beats, "eval_majority_accuracy": 0.6}
+
+
+def result(model, task, method, d90, status="reached"):
+    return {"model": model, "task": task, "method": method, "d90": d90, "status": status,
+            "probes": []}  # fmt: skip
+
+
+def test_trajectory_rows_use_the_best_eval_run_and_the_trajectorys_method():
+    baselines = {
+        ("ck0", "t"): baseline(
+            [full_run(1e-3, 0.55, 0.9, "diverged"), full_run(3e-3, 0.5, 0.6)], beats=False
+        ),  # fmt: skip
+        ("ck1", "t"): baseline([full_run(1e-3, 0.80, 0.95), full_run(3e-3, 0.75, 0.99)]),
+    }
+    results = {
+        ("ck0", "t", "said"): result("ck0", "t", "said", None, "skipped"),
+        ("ck1", "t", "said"): result("ck1", "t", "said", 300),
+        ("ck1", "t", "did"): result("ck1", "t", "did", 9000),  # a survey with another method
+    }
+    table = section5.trajectory_table({"traj": {10: "ck1", 0: "ck0"}},
+                                      {"traj": {"tasks": ["t"], "method": "said"}}, results,
+                                      baselines, "accuracy")  # fmt: skip
+    assert list(table["step"]) == [0, 10]
+    first, second = table.iloc[0], table.iloc[1]
+    assert not first["beats_majority"] and first["search_status"] == "skipped"
+    assert first["eval_accuracy"] == 0.5  # the diverged run does not count
+    assert second["d90"] == 300 and second["train_accuracy"] == 0.95
+    assert second["relative_gap"] == pytest.approx((0.95 - 0.80) / (1 - 0.80))
+
+
+def test_relative_gap_at_perfect_eval_accuracy_is_undefined():
+    assert math.isnan(section5.relative_gap(1.0, 1.0))
+    assert section5.relative_gap(0.9, 0.8) == pytest.approx(0.5)
+
+
+def test_survey_and_bound_tables():
+    metas = {"a": {"base_parameters": 10, "reference": "x"}, "b": {"base_parameters": 99,
+                                                                    "reference": "y"}}  # fmt: skip
+    results = {("a", "t", "said"): result("a", "t", "said", 50),
+               ("b", "t", "said"): result("b", "t", "said", None, "not reached")}  # fmt: skip
+    table = section5.survey_table(["a", "b"], ["t"], "said", results, metas)
+    assert list(table["parameters"]) == [10, 99] and table["d90"].isna().tolist() == [False, True]
+    bounds = section5.bound_table([{"model": "a", "task": "t", "method": "said", "d90": 50,
+                                    "d": 50, "bound": 0.4}, {"model": "b", "d90": None}])  # fmt: skip
+    assert list(bounds["model"]) == ["a"] and bounds["bound"].iloc[0] == 0.4
