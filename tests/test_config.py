@@ -147,14 +147,14 @@ def test_section5_models_and_searches(config, tmp_path):
     assert refs["pt-s-step250"] == "results/pretrain/s/step250"
     assert survey_models(config) == ["pt-xs-step500", "pt-s-step500", "pt-m-step500", "minilm"]
     found = searches(config)
-    assert ("pt-s-step0", "tweets3", "said") in found and (
+    assert ("pt-m-step0", "tweets3", "said") in found and (
         "local-step100",
         "tweets",
         "said",
     ) in found
     assert ("minilm", "tweets", "said") in found and len(found) == len(set(found))
-    # the survey's pt-s-step500 is also the trajectory's last checkpoint: searched once
-    assert found.count(("pt-s-step500", "tweets", "said")) == 1
+    # the survey's pt-m-step500 is also the trajectory's last checkpoint: searched once
+    assert found.count(("pt-m-step500", "tweets", "said")) == 1
 
 
 def test_pretrained_models_take_their_own_training_settings(config):
