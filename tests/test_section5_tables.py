@@ -17,7 +17,7 @@ def baseline(runs, beats=True):
 
 def result(model, task, method, d90, status="reached"):
     return {"model": model, "task": task, "method": method, "d90": d90, "status": status,
-            "probes": []}  # fmt: skip
+            "hi": d90 or 1000, "probes": []}  # fmt: skip
 
 
 def test_trajectory_rows_use_the_best_eval_run_and_the_trajectorys_method():
@@ -55,6 +55,7 @@ def test_survey_and_bound_tables():
                ("b", "t", "said"): result("b", "t", "said", None, "not reached")}  # fmt: skip
     table = section5.survey_table(["a", "b"], ["t"], "said", results, metas)
     assert list(table["parameters"]) == [10, 99] and table["d90"].isna().tolist() == [False, True]
+    assert list(table["searched_up_to"]) == [50, 1000]
     bounds = section5.bound_table([{"model": "a", "task": "t", "method": "said", "d90": 50,
                                     "d": 50, "bound": 0.4}, {"model": "b", "d90": None}])  # fmt: skip
     assert list(bounds["model"]) == ["a"] and bounds["bound"].iloc[0] == 0.4

@@ -28,7 +28,18 @@ def main(snakemake):
         for row in points.itertuples():
             ax.annotate(row.model, (row.parameters, float(row.d90)), fontsize=8,
                         xytext=(4, 4), textcoords="offset points")  # fmt: skip
+        # Models whose search never reached the threshold: a triangle at the largest d tried.
+        missed = table[(table["task"] == task) & table["d90"].isna()]
+        ax.scatter(missed["parameters"], missed["searched_up_to"], marker="^",
+                   facecolors="none", edgecolors="grey")  # fmt: skip
+        for i, row in enumerate(missed.itertuples()):
+            ax.annotate(
+                row.model, (row.parameters, row.searched_up_to), fontsize=8, color="grey",
+                xytext=(4, -10 - 10 * i), textcoords="offset points",
+            )  # fmt: skip
         title = f"{task}: {len(points)} models with a d90"
+        if len(missed):
+            title += f", {len(missed)} not reached (triangles: largest d searched)"
         if len(points) >= 3:
             slope, intercept, r = fit(points)
             xs = np.logspace(np.log10(points["parameters"].min()),
@@ -36,7 +47,7 @@ def main(snakemake):
             ax.plot(xs, 10**intercept * xs**slope, "--", color="grey")
             title += f"; slope {slope:.2f}, r = {r:.2f}"
             print(f"{task}: slope={slope:.4f} intercept={intercept:.4f} pearson_r={r:.4f}")
-        if len(points):
+        if len(points) or len(missed):
             ax.set(xscale="log", yscale="log")
         else:
             ax.text(0.5, 0.5, "no model reached the threshold", ha="center", transform=ax.transAxes)

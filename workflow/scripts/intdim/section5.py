@@ -78,6 +78,7 @@ def survey_table(models: list[str], tasks: list[str], method: str, results: dict
     rows = [
         {"model": m, "task": t, "method": method, "parameters": metas[m]["base_parameters"],
          "reference": metas[m]["reference"], "d90": results[(m, t, method)]["d90"],
+         "searched_up_to": results[(m, t, method)]["hi"],
          "search_status": results[(m, t, method)]["status"]}
         for m in models for t in tasks
     ]  # fmt: skip
