@@ -39,7 +39,6 @@ SWEEP_TASKS = [t for t, spec in config["tasks"].items() if spec.get("sweep", Tru
 METHODS = config["methods"]
 SEEDS = config["seeds"]
 D_VALUES = d_values(config)
-FULL_LRS = [lr_label(lr) for lr in config["full_finetune"]["learning_rates"]]
 SUB_LRS = [lr_label(lr) for lr in config["subspace"]["learning_rates"]]
 RES = config["resources"]
 # Config models plus the checkpoints of pre-training and trajectories (Section 5).
@@ -47,6 +46,8 @@ MODEL_REFS = model_references(config)
 SEARCHES = searches(config)
 PRETRAIN_SIZES = list(config.get("pretraining", {}).get("sizes", {}))
 CHECKPOINT_STEPS = checkpoint_steps(config) if PRETRAIN_SIZES else []
+# One subspace run's folder: the sweep, the search probes and the bounds all address runs here.
+SUBSPACE_RUN = "results/subspace/{model}/{task}/{method}/d{d}/lr{lr}/seed{seed}"
 # The notebook ships with the workflow, wherever the working directory (--directory) is.
 NOTEBOOK = str(Path(workflow.basedir) / "notebooks" / "analysis.ipynb")
 
@@ -79,7 +80,7 @@ def full_runs(wildcards):
 
 def subspace_runs(wildcards=None):
     return expand(
-        "results/subspace/{model}/{task}/{method}/d{d}/lr{lr}/seed{seed}/metrics.json",
+        f"{SUBSPACE_RUN}/metrics.json",
         model=MODELS,
         task=SWEEP_TASKS,
         method=METHODS,
@@ -112,7 +113,7 @@ def training_settings(kind):
             "learning_rate": lr,
             "steps": section["steps"],
             "batch_size": section["batch_size"],
-            "weight_decay": section.get("weight_decay", 0.0),
+            "weight_decay": section["weight_decay"],
             "max_length": config["max_length"],
             "seed": int(wildcards.seed),
         }
@@ -138,7 +139,7 @@ def search_round_inputs(wildcards):
     state = json.loads(Path(previous).read_text())
     inputs["previous"] = previous
     inputs["probes"] = expand(
-        "results/subspace/{model}/{task}/{method}/d{d}/lr{lr}/seed{seed}/metrics.json",
+        f"{SUBSPACE_RUN}/metrics.json",
         model=wildcards.model,
         task=wildcards.task,
         method=wildcards.method,
@@ -166,9 +167,8 @@ def bound_inputs(wildcards):
     state = json.loads(Path(final).read_text())
     if state["d90"] is not None:
         best = next(p for p in state["probes"] if p["d"] == state["d90"])["best_run"]
-        run = (
-            f"results/subspace/{wildcards.model}/{wildcards.task}/{wildcards.method}/"
-            f"d{state['d90']}/lr{best['lr']}/seed{best['seed']}"
+        run = SUBSPACE_RUN.format(
+            **wildcards, d=state["d90"], lr=best["lr"], seed=best["seed"]
         )
         inputs.update(
             task_file=f"{run}/task.safetensors", metrics=f"{run}/metrics.json"

@@ -3,8 +3,8 @@ rule subspace_run:
         data="results/data/{task}/info.json",
         model="results/models/{model}/meta.json",
     output:
-        metrics="results/subspace/{model}/{task}/{method}/d{d}/lr{lr}/seed{seed}/metrics.json",
-        task_file="results/subspace/{model}/{task}/{method}/d{d}/lr{lr}/seed{seed}/task.safetensors",
+        metrics=f"{SUBSPACE_RUN}/metrics.json",
+        task_file=f"{SUBSPACE_RUN}/task.safetensors",
     log:
         "logs/subspace/{model}/{task}/{method}/d{d}_lr{lr}_seed{seed}.log",
     benchmark:

@@ -131,8 +131,12 @@ class PretrainSettings:
     weight_decay: float = 0.01
 
     def checkpoint_steps(self) -> list[int]:
-        """Step 0 (random initialisation), every save_every updates, and the last update."""
-        return sorted({0, *range(self.save_every, self.steps + 1, self.save_every), self.steps})
+        return checkpoint_steps(self.steps, self.save_every)
+
+
+def checkpoint_steps(steps: int, save_every: int) -> list[int]:
+    """Step 0 (random initialisation), every save_every updates, and the last update."""
+    return sorted({0, *range(save_every, steps + 1, save_every), steps})
 
 
 def mlm_loss(model, batch: dict):

@@ -70,14 +70,9 @@ def pretrained_name(size: str, step: int) -> str:
 
 
 def checkpoint_steps(config: dict) -> list[int]:
-    from .pretraining import PretrainSettings
+    from .pretraining import checkpoint_steps as schedule
 
-    section = config["pretraining"]
-    settings = PretrainSettings(
-        steps=section["steps"], save_every=section["save_every"], batch_size=1,
-        max_length=8, learning_rate=1.0, seed=0,
-    )  # fmt: skip
-    return settings.checkpoint_steps()
+    return schedule(config["pretraining"]["steps"], config["pretraining"]["save_every"])
 
 
 def _directory_checkpoints(name: str, directory: str) -> dict[int, str]:
@@ -100,17 +95,24 @@ def _directory_checkpoints(name: str, directory: str) -> dict[int, str]:
     return found
 
 
-def trajectory_checkpoints(config: dict, name: str) -> dict[int, str]:
-    """step -> model name for one trajectory (its checkpoints along pre-training)."""
+def _trajectory_references(config: dict, name: str) -> dict[int, tuple[str, str]]:
+    """step -> (model name, model reference) for one trajectory's checkpoints, by step."""
     spec = config["trajectories"][name]
     if "pretrained" in spec:
-        return {s: pretrained_name(spec["pretrained"], s) for s in checkpoint_steps(config)}
-    steps = (
+        size = spec["pretrained"]
+        return {s: (pretrained_name(size, s), f"results/pretrain/{size}/step{s}")
+                for s in checkpoint_steps(config)}  # fmt: skip
+    refs = (
         _directory_checkpoints(name, spec["directory"])
         if "directory" in spec
         else {int(k): v for k, v in spec["checkpoints"].items()}
     )
-    return {step: f"{name}-step{step}" for step in sorted(steps)}
+    return {step: (f"{name}-step{step}", refs[step]) for step in sorted(refs)}
+
+
+def trajectory_checkpoints(config: dict, name: str) -> dict[int, str]:
+    """step -> model name for one trajectory (its checkpoints along pre-training)."""
+    return {step: model for step, (model, _) in _trajectory_references(config, name).items()}
 
 
 def model_references(config: dict) -> dict[str, str]:
@@ -124,13 +126,8 @@ def model_references(config: dict) -> dict[str, str]:
         for size in config["pretraining"]["sizes"]:
             for step in checkpoint_steps(config):
                 refs[pretrained_name(size, step)] = f"results/pretrain/{size}/step{step}"
-    for name, spec in config.get("trajectories", {}).items():
-        if "directory" in spec:
-            for step, path in _directory_checkpoints(name, spec["directory"]).items():
-                refs[f"{name}-step{step}"] = path
-        elif "checkpoints" in spec:
-            for step, ref in spec["checkpoints"].items():
-                refs[f"{name}-step{int(step)}"] = ref
+    for name in config.get("trajectories", {}):
+        refs.update(_trajectory_references(config, name).values())
     return refs
 
 
