@@ -35,6 +35,9 @@ DISTRIBUTIONS = {
     "gensim": ("gensim", "gensim"),
     "tokenizers": ("tokenizers", "tokenizers"),
 }
+# Imported only on a CUDA device, where the CUDA build of PyTorch brings it: declared in the
+# pyproject "gpu" extra, not required in the CPU envs.
+GPU_ONLY = {"triton"}
 
 
 def rule_scripts_and_envs() -> list[tuple[str, Path, Path]]:
@@ -128,10 +131,16 @@ def test_rule_env_provides_every_import(rule, script, env):
         for cell in notebook["cells"]:
             if cell["cell_type"] == "code":
                 modules |= third_party_imports("".join(cell["source"]))
+    gpu_only = modules & GPU_ONLY
+    modules -= GPU_ONLY
     unknown = modules - set(DISTRIBUTIONS)
     assert not unknown, f"add {unknown} to DISTRIBUTIONS (import name -> packages)"
     packages = env_packages(env)
     declared = pyproject_distributions()
+    gpu_extra = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]["gpu"]
+    assert gpu_only <= {re.split(r"[=<>!; ]", d)[0] for d in gpu_extra}
     for module in sorted(modules):
         conda, pypi = DISTRIBUTIONS[module]
         assert (conda and conda in packages) or pypi in packages, f"{env.name} lacks {module}"

@@ -79,6 +79,8 @@ def main(snakemake):
     )
     if method != "full":
         result["said_m"] = net.m
+        # The Triton kernels and the PyTorch reference compute the same projection.
+        result["projection_backend"] = type(net.projection).__name__
         save_task(
             snakemake.output.task_file,
             net,

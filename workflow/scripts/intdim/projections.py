@@ -7,7 +7,15 @@ pure-PyTorch path without touching the subspace model:
     proj.transpose(y) -> P^T y   (y: (D,), result: (d,))
     proj.state_bytes()           memory held by the projection's random state
 
-``project(proj, x)`` wraps both in an autograd function: the gradient of P x is P^T g.
+and, for training, the fused forms a GPU kernel implements in one pass (the defaults here
+compose the two products with elementwise PyTorch):
+
+    proj.shifted_forward(x, base, segments, seg_scale) -> base + s * P x
+    proj.scaled_transpose(g, segments, seg_scale)      -> P^T (s * g)
+
+where s is one scale per contiguous segment of the D coordinates (the SAID lambdas).
+``project(proj, x)`` and ``shift(proj, x, base, lambdas, segments)`` wrap them in autograd
+functions: the gradient of P x is P^T g.
 
 All three are normalised so that E ||P x||^2 = ||x||^2 for every x (the expectation is over the
 random draw), which makes P approximately an isometry on the subspace (Li et al. 2018).
@@ -18,12 +26,49 @@ from __future__ import annotations
 import math
 import warnings
 from abc import ABC, abstractmethod
+from typing import NamedTuple
 
 import torch
 
+from . import fastfood_stream as stream
 from .hadamard import fwht, next_power_of_two
 
 PROJECTIONS = ("fastfood", "dense", "sparse")
+# Where the Fastfood products run: the PyTorch reference, the Triton kernels, or the kernels
+# whenever the device is a GPU and Triton is installed.
+BACKENDS = ("auto", "torch", "triton")
+
+
+class Segments(NamedTuple):
+    """Contiguous runs of the D coordinates that share one scale (a SAID group).
+
+    starts: (S + 1,) int64 offsets ending with D; lengths: (S,) int64; groups: (S,) int64,
+    the scale (group) index of each run. All on the projection's device.
+    """
+
+    starts: torch.Tensor
+    lengths: torch.Tensor
+    groups: torch.Tensor
+
+    @classmethod
+    def from_sizes(cls, sizes: list[int], groups: list[int], device) -> Segments:
+        """Merge consecutive tensors of one group into a run."""
+        lengths, run_groups = [], []
+        for size, group in zip(sizes, groups, strict=True):
+            if run_groups and run_groups[-1] == group:
+                lengths[-1] += size
+            else:
+                lengths.append(size)
+                run_groups.append(group)
+        starts = [0]
+        for length in lengths:
+            starts.append(starts[-1] + length)
+        as_tensor = lambda v: torch.tensor(v, dtype=torch.int64, device=device)  # noqa: E731
+        return cls(as_tensor(starts), as_tensor(lengths), as_tensor(run_groups))
+
+    def expand(self, seg_scale: torch.Tensor, total: int) -> torch.Tensor:
+        """The per-coordinate scale (D,), for the elementwise reference path."""
+        return torch.repeat_interleave(seg_scale, self.lengths, output_size=total)
 
 
 def _generator(seed: int) -> torch.Generator:
@@ -59,6 +104,33 @@ class Projection(ABC):
     @abstractmethod
     def state_bytes(self) -> int: ...
 
+    def shifted_forward(
+        self,
+        x: torch.Tensor,
+        base: torch.Tensor,
+        segments: Segments | None = None,
+        seg_scale: torch.Tensor | None = None,
+        keep_px: bool = False,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(base + s * P x, P x if keep_px), s the segment scales (1 when None)."""
+        px = self.forward(x)
+        if seg_scale is None:
+            out = base + px
+        else:
+            out = torch.addcmul(base, segments.expand(seg_scale, self.D), px)
+        return out, (px if keep_px else None)
+
+    def scaled_transpose(
+        self,
+        g: torch.Tensor,
+        segments: Segments | None = None,
+        seg_scale: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """P^T (s * g)."""
+        if seg_scale is not None:
+            g = g * segments.expand(seg_scale, self.D)
+        return self.transpose(g)
+
     def materialise(self) -> torch.Tensor:
         """The dense D x d matrix (for tests and tiny models only)."""
         eye = torch.eye(self.d, dtype=torch.float32, device=self.device)
@@ -69,37 +141,45 @@ class Projection(ABC):
 
 
 class FastfoodProjection(Projection):
-    """Stacked Fastfood blocks P = s [V_1; V_2; ...; V_k] truncated to D rows.
+    """Stacked Fastfood blocks P = s [V_1; V_2; ...; V_k] truncated to D rows (the reference).
 
     Each block is V_j = H G_j Pi_j H B_j acting on x zero-padded to LL = 2**ceil(log2 d):
     H the unnormalised LL x LL Walsh-Hadamard matrix, G_j a diagonal of N(0, 1) draws, Pi_j a
-    uniformly random permutation, B_j a diagonal of random signs; k = ceil(D / LL) independent
-    blocks. Normalisation: s = 1 / sqrt(D * LL). Every output coordinate of H G Pi H B x has
+    random permutation, B_j a diagonal of random signs; k = ceil(D / LL) independent blocks.
+    Normalisation: s = 1 / sqrt(D * LL). Every output coordinate of H G Pi H B x has
     expectation LL ||x||^2 over G, so E ||P x||^2 = s^2 * D * LL * ||x||^2 = ||x||^2 exactly.
 
-    The per-block diagonals and permutations are stored, O(LL) per block: signs and Gaussians
-    in float32, the permutation and its inverse in int64, 24 bytes per output coordinate. No
-    D x d matrix is ever formed. Cost per product: O(D log LL).
+    B, G and Pi are counter-based (``fastfood_stream``): pure functions of (seed, block, index)
+    that the GPU kernels regenerate on the fly. This pure-PyTorch path computes them once and
+    keeps them (signs and Gaussians in float32, Pi and its inverse in int64: 24 bytes per
+    output coordinate), which is what makes it fast on a CPU. No D x d matrix is ever formed.
+    Cost per product: O(D log LL).
     """
 
     name = "fastfood"
+    # Blocks generated per chunk x LL: bounds the int64 temporaries of the generator.
+    GENERATE_CHUNK = 1 << 21
 
     def __init__(self, d: int, D: int, seed: int, device: torch.device | str = "cpu"):
         super().__init__(d, D, seed, device)
+        _generator(seed)  # validates the seed
         self.LL = next_power_of_two(d)
+        self.bits = self.LL.bit_length() - 1
         self.blocks = math.ceil(D / self.LL)
-        gen = _generator(seed)
-        shape = (self.blocks, self.LL)
-        signs = torch.randint(0, 2, shape, generator=gen, dtype=torch.int8) * 2 - 1
-        gauss = torch.randn(shape, generator=gen)
-        perm = torch.argsort(torch.rand(shape, generator=gen), dim=1)
-        scale = 1.0 / math.sqrt(D * self.LL)
-        self.B = signs.to(torch.float32).to(self.device)
-        # The global scale is folded into G: one multiply fewer per product.
-        self.G = (gauss * scale).to(self.device)
-        self.Pi = perm.to(self.device)
-        # The inverse permutation, so that the transpose is a gather too (scatter is ~6x slower).
-        self.Pi_inv = torch.argsort(perm, dim=1).to(self.device)
+        self.scale = 1.0 / math.sqrt(D * self.LL)
+        index = torch.arange(self.LL, dtype=torch.int64)
+        step = max(1, self.GENERATE_CHUNK // self.LL)
+        parts: dict[str, list[torch.Tensor]] = {"B": [], "G": [], "Pi": [], "Pi_inv": []}
+        for start in range(0, self.blocks, step):
+            ids = torch.arange(start, min(start + step, self.blocks), dtype=torch.int64)
+            parts["B"].append(stream.signs(seed, ids, index))
+            # The global scale is folded into G: one multiply fewer per product.
+            parts["G"].append(stream.gaussians(seed, ids, index) * self.scale)
+            parts["Pi"].append(stream.permutation(seed, ids, index, self.bits))
+            parts["Pi_inv"].append(stream.permutation(seed, ids, index, self.bits, inverse=True))
+        self.B, self.G, self.Pi, self.Pi_inv = (
+            torch.cat(parts[k]).to(self.device) for k in ("B", "G", "Pi", "Pi_inv")
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         padded = torch.zeros(self.LL, dtype=x.dtype, device=x.device)
@@ -113,12 +193,58 @@ class FastfoodProjection(Projection):
         full = torch.zeros(self.blocks * self.LL, dtype=y.dtype, device=y.device)
         full[: self.D] = y
         z = fwht(full.view(self.blocks, self.LL)).mul_(self.G)
-        z = torch.gather(z, 1, self.Pi_inv)  # Pi^T
+        z = torch.gather(z, 1, self.Pi_inv)  # Pi^T: a gather with the inverse permutation
         z = fwht(z).mul_(self.B)
         return z.sum(0)[: self.d]
 
     def state_bytes(self) -> int:
         return sum(t.numel() * t.element_size() for t in (self.B, self.G, self.Pi, self.Pi_inv))
+
+
+class TritonFastfoodProjection(Projection):
+    """The same Fastfood transform as ``FastfoodProjection``, computed by fused Triton kernels
+    that regenerate B, G and Pi on the fly: no O(D) state (see ``fastfood_triton``)."""
+
+    name = "fastfood"
+
+    def __init__(
+        self,
+        d: int,
+        D: int,
+        seed: int,
+        device: torch.device | str = "cuda",
+        fused_max: int | None = None,
+    ):
+        super().__init__(d, D, seed, device)
+        _generator(seed)
+        from . import fastfood_triton
+
+        extra = {} if fused_max is None else {"fused_max": fused_max}
+        self.kernels = fastfood_triton.FastfoodKernels(d, D, seed, **extra)
+        self.LL, self.blocks = self.kernels.LL, self.kernels.blocks
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.kernels.forward(x)[0]
+
+    def transpose(self, y: torch.Tensor) -> torch.Tensor:
+        return self.kernels.transpose(y)
+
+    def shifted_forward(self, x, base, segments=None, seg_scale=None, keep_px=False):
+        return self.kernels.forward(x, base, segments, seg_scale, keep_px)
+
+    def scaled_transpose(self, g, segments=None, seg_scale=None):
+        return self.kernels.transpose(g, segments, seg_scale)
+
+    def state_bytes(self) -> int:
+        return 0
+
+
+def triton_available() -> bool:
+    try:
+        import triton  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 class DenseProjection(Projection):
@@ -205,11 +331,26 @@ _CLASSES = {cls.name: cls for cls in (FastfoodProjection, DenseProjection, Spars
 
 
 def make_projection(
-    kind: str, d: int, D: int, seed: int, device: torch.device | str = "cpu"
+    kind: str,
+    d: int,
+    D: int,
+    seed: int,
+    device: torch.device | str = "cpu",
+    backend: str = "auto",
 ) -> Projection:
-    """Build a projection by name: one of ``PROJECTIONS``."""
+    """Build a projection by name: one of ``PROJECTIONS``.
+
+    ``backend`` picks where Fastfood runs (``BACKENDS``): ``auto`` uses the Triton kernels on
+    a CUDA device when Triton is installed and the PyTorch reference otherwise.
+    """
     if kind not in _CLASSES:
         raise ValueError(f"unknown projection {kind!r}; choose one of {', '.join(PROJECTIONS)}")
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown projection backend {backend!r}; choose one of {BACKENDS}")
+    if kind == "fastfood":
+        gpu = torch.device(device).type == "cuda"
+        if backend == "triton" or (backend == "auto" and gpu and triton_available()):
+            return TritonFastfoodProjection(d, D, seed, device)
     return _CLASSES[kind](d, D, seed, device)
 
 
@@ -229,3 +370,53 @@ def project(proj: Projection, x: torch.Tensor) -> torch.Tensor:
     if x.shape != (proj.d,):
         raise ValueError(f"expected a vector of shape ({proj.d},), got {tuple(x.shape)}")
     return _Project.apply(x, proj)
+
+
+class _Shift(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, lambdas, proj, base, segments):
+        ctx.proj, ctx.segments = proj, segments
+        if lambdas is None:
+            return proj.shifted_forward(x, base)[0]
+        seg_scale = lambdas[segments.groups]
+        out, px = proj.shifted_forward(x, base, segments, seg_scale, keep_px=True)
+        ctx.save_for_backward(px, seg_scale)
+        ctx.groups = len(lambdas)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        grad = grad.contiguous()
+        proj, segments = ctx.proj, ctx.segments
+        if segments is None:
+            return proj.transpose(grad), None, None, None, None
+        px, seg_scale = ctx.saved_tensors
+        grad_x = grad_lambdas = None
+        if ctx.needs_input_grad[0]:
+            grad_x = proj.scaled_transpose(grad, segments, seg_scale)
+        if ctx.needs_input_grad[1]:
+            # d theta_i / d lambda_k = (P x)_i for every coordinate i of group k.
+            per_segment = torch.segment_reduce(grad * px, "sum", lengths=segments.lengths)
+            grad_lambdas = torch.zeros(ctx.groups, dtype=grad.dtype, device=grad.device)
+            grad_lambdas.index_add_(0, segments.groups, per_segment)
+        return grad_x, grad_lambdas, None, None, None
+
+
+def shift(
+    proj: Projection,
+    x: torch.Tensor,
+    base: torch.Tensor,
+    lambdas: torch.Tensor | None = None,
+    segments: Segments | None = None,
+) -> torch.Tensor:
+    """theta = base + P x, or base + lambda_k (P x) on segments of group k (SAID).
+
+    Differentiable in x and lambdas; base is a constant. One fused pass on the Triton backend.
+    """
+    if x.shape != (proj.d,):
+        raise ValueError(f"expected a vector of shape ({proj.d},), got {tuple(x.shape)}")
+    if base.shape != (proj.D,):
+        raise ValueError(f"expected a base of shape ({proj.D},), got {tuple(base.shape)}")
+    if (lambdas is None) != (segments is None):
+        raise ValueError("lambdas and segments go together: give both or neither")
+    return _Shift.apply(x, lambdas, proj, base, segments)

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from .projections import Projection, make_projection, project
+from .projections import Projection, Segments, make_projection, shift
 
 METHODS = ("did", "said")
 GROUPINGS = ("tensor", "layer")
@@ -75,6 +75,7 @@ class SubspaceModel(nn.Module):
         projection: str = "fastfood",
         seed: int = 0,
         grouping: str = "tensor",
+        backend: str = "auto",
     ):
         super().__init__()
         if not is_sequence_classifier(model):
@@ -120,11 +121,12 @@ class SubspaceModel(nn.Module):
                 )
             self.m = m
             self.lambdas = nn.Parameter(torch.full((m,), SAID_LAMBDA_INIT, device=device))
+            self.segments = Segments.from_sizes(self.sizes, self.group_of_param, device)
         else:
             self.group_keys, self.group_of_param, self.m = [], [], 0
-            self.lambdas = None
+            self.lambdas, self.segments = None, None
         self.projection: Projection = make_projection(
-            projection, d - self.m, self.D, seed, device=device
+            projection, d - self.m, self.D, seed, device=device, backend=backend
         )
         self.theta_d = nn.Parameter(torch.zeros(d - self.m, dtype=dtype, device=device))
 
@@ -138,25 +140,11 @@ class SubspaceModel(nn.Module):
 
     def current_parameters(self) -> dict[str, torch.Tensor]:
         """theta_D = theta_0 + P(theta_d) (SAID: scaled per group), as named tensors."""
-        offset = project(self.projection, self.theta_d)
-        if self.lambdas is None:
-            flat = self.theta0 + offset
-            return OrderedDict(
-                (n, t.view(s))
-                for n, t, s in zip(self.names, flat.split(self.sizes), self.shapes, strict=True)
-            )
-        params = OrderedDict()
-        pieces = zip(
-            self.names,
-            self.theta0.split(self.sizes),
-            offset.split(self.sizes),
-            self.group_of_param,
-            self.shapes,
-            strict=True,
+        flat = shift(self.projection, self.theta_d, self.theta0, self.lambdas, self.segments)
+        return OrderedDict(
+            (n, t.view(s))
+            for n, t, s in zip(self.names, flat.split(self.sizes), self.shapes, strict=True)
         )
-        for name, base, delta, group, shape in pieces:
-            params[name] = torch.addcmul(base, self.lambdas[group], delta).view(shape)
-        return params
 
     @torch.no_grad()
     def merged_state_dict(self) -> dict[str, torch.Tensor]:

@@ -1,0 +1,154 @@
+"""The Triton Fastfood kernels against the PyTorch reference.
+
+On a machine with a CUDA GPU the kernels are compiled and run there; without one they run on
+the CPU under Triton's interpreter (TRITON_INTERPRET=1, set here before Triton is imported),
+at sizes small enough for it. Skipped when Triton is not installed.
+"""
+
+import os
+
+import pytest
+import torch
+
+GPU = torch.cuda.is_available()
+if not GPU:
+    os.environ.setdefault("TRITON_INTERPRET", "1")
+triton = pytest.importorskip("triton")
+
+from intdim.fastfood_triton import FUSED_MAX, radix_factors  # noqa: E402
+from intdim.projections import (  # noqa: E402
+    FastfoodProjection,
+    Projection,
+    Segments,
+    TritonFastfoodProjection,
+    make_projection,
+    shift,
+)
+from intdim.subspace import SubspaceModel  # noqa: E402
+from tiny_models import tiny_batch, tiny_classifier  # noqa: E402
+
+DEVICE = "cuda" if GPU else "cpu"
+# Multi-pass (LL above fused_max) is exercised on small blocks by lowering fused_max.
+SMALL_FUSED_MAX = FUSED_MAX if GPU else 32
+# (d, D, fused_max): single blocks, many blocks, d a power of two, D not a multiple of LL,
+# d = 1, and the multi-pass scheme.
+CASES = [
+    (1, 9, FUSED_MAX),
+    (3, 7, FUSED_MAX),
+    (5, 100, FUSED_MAX),
+    (64, 64, FUSED_MAX),
+    (40, 5_000, FUSED_MAX),
+    (700, 3_001, FUSED_MAX),
+    (100, 700, SMALL_FUSED_MAX),
+]
+if GPU:
+    CASES += [(10_000, 2_000_000, FUSED_MAX), (100_000, 3_000_000, FUSED_MAX)]
+
+
+def _relative_error(a: torch.Tensor, b: torch.Tensor) -> float:
+    return ((a - b).norm() / b.norm()).item()
+
+
+def _pair(d, D, fused_max, seed=3):
+    ref = FastfoodProjection(d, D, seed, device=DEVICE)
+    kern = TritonFastfoodProjection(d, D, seed, device=DEVICE, fused_max=fused_max)
+    return ref, kern
+
+
+@pytest.mark.parametrize("d,D,fused_max", CASES)
+def test_products_match_the_reference(d, D, fused_max):
+    ref, kern = _pair(d, D, fused_max)
+    assert kern.kernels.fused == (kern.LL <= fused_max)
+    gen = torch.Generator(device=DEVICE).manual_seed(0)
+    x = torch.randn(d, device=DEVICE, generator=gen)
+    y = torch.randn(D, device=DEVICE, generator=gen)
+    assert _relative_error(kern.forward(x), ref.forward(x)) < 1e-5
+    assert _relative_error(kern.transpose(y), ref.transpose(y)) < 1e-5
+    # The adjoint identity <P x, y> = <x, P^T y> holds for the kernels on their own.
+    lhs = torch.dot(kern.forward(x).double(), y.double())
+    rhs = torch.dot(x.double(), kern.transpose(y).double())
+    assert abs(lhs - rhs) <= 1e-5 * (lhs.abs() + 1)
+
+
+@pytest.mark.parametrize("fused_max", sorted({FUSED_MAX, SMALL_FUSED_MAX}))
+def test_shifted_and_scaled_products_match_the_reference(fused_max):
+    d, D = 100, 700
+    ref, kern = _pair(d, D, fused_max, seed=8)
+    gen = torch.Generator(device=DEVICE).manual_seed(1)
+    x = torch.randn(d, device=DEVICE, generator=gen)
+    base = torch.randn(D, device=DEVICE, generator=gen)
+    g = torch.randn(D, device=DEVICE, generator=gen)
+    segments = Segments.from_sizes([100, 250, 50, 300], [0, 1, 1, 2], DEVICE)
+    assert segments.lengths.tolist() == [100, 300, 300] and segments.starts[-1] == D
+    scale = torch.tensor([0.5, 2.0, -1.5], device=DEVICE)
+    # The reference composes the products with elementwise PyTorch: Projection's defaults.
+    expected, expected_px = Projection.shifted_forward(ref, x, base, segments, scale, True)
+    out, px = kern.shifted_forward(x, base, segments, scale, keep_px=True)
+    assert _relative_error(out, expected) < 1e-6
+    assert _relative_error(px, expected_px) < 1e-5
+    assert _relative_error(kern.shifted_forward(x, base)[0], base + ref.forward(x)) < 1e-6
+    expected_t = Projection.scaled_transpose(ref, g, segments, scale)
+    assert _relative_error(kern.scaled_transpose(g, segments, scale), expected_t) < 1e-5
+
+
+def test_transpose_is_bitwise_reproducible():
+    kern = TritonFastfoodProjection(40, 5_000, 2, device=DEVICE)
+    y = torch.randn(5_000, device=DEVICE, generator=torch.Generator(DEVICE).manual_seed(2))
+    assert torch.equal(kern.transpose(y), kern.transpose(y))
+
+
+@pytest.mark.parametrize("method", ["did", "said"])
+def test_subspace_training_step_is_the_same_on_both_backends(method):
+    results = {}
+    for backend in ("torch", "triton"):
+        torch.manual_seed(0)
+        model = tiny_classifier("bert").to(DEVICE)
+        sub = SubspaceModel(model, 120, method=method, seed=1, backend=backend)
+        if backend == "triton":
+            assert sub.projection.state_bytes() == 0
+        with torch.no_grad():
+            sub.theta_d.normal_(generator=torch.Generator(DEVICE).manual_seed(0))
+            if sub.lambdas is not None:
+                sub.lambdas.uniform_(0.5, 2.0, generator=torch.Generator(DEVICE).manual_seed(1))
+        batch = {k: v.to(DEVICE) for k, v in tiny_batch(batch=4).items()}
+        loss = sub(**batch, labels=torch.tensor([0, 1, 2, 0], device=DEVICE)).loss
+        loss.backward()
+        grads = [p.grad for p in sub.trainable_parameters()]
+        results[backend] = (loss.detach(), grads)
+    (loss_t, grads_t), (loss_k, grads_k) = results["torch"], results["triton"]
+    torch.testing.assert_close(loss_k, loss_t, rtol=1e-5, atol=1e-6)
+    for gk, gt in zip(grads_k, grads_t, strict=True):
+        assert _relative_error(gk, gt) < 1e-4
+
+
+def test_backend_choice():
+    assert isinstance(
+        make_projection("fastfood", 4, 50, 0, backend="triton"), TritonFastfoodProjection
+    )
+    assert isinstance(make_projection("fastfood", 4, 50, 0, device="cpu"), FastfoodProjection)
+    expected = TritonFastfoodProjection if GPU else FastfoodProjection
+    assert isinstance(make_projection("fastfood", 4, 50, 0, device=DEVICE), expected)
+    assert make_projection("fastfood", 4, 50, 0, backend="triton").state_bytes() == 0
+    with pytest.raises(ValueError, match="unknown projection backend 'cuda'"):
+        make_projection("fastfood", 4, 50, 0, backend="cuda")
+    with pytest.raises(ValueError, match="fused_max must be a power of two >= 16, got 48"):
+        TritonFastfoodProjection(4, 50, 0, device=DEVICE, fused_max=48)
+
+
+def test_shift_checks_its_arguments():
+    proj = make_projection("fastfood", 4, 50, 0)
+    with pytest.raises(ValueError, match=r"base of shape \(50,\), got \(49,\)"):
+        shift(proj, torch.zeros(4), torch.zeros(49))
+    with pytest.raises(ValueError, match="lambdas and segments go together"):
+        shift(proj, torch.zeros(4), torch.zeros(50), lambdas=torch.ones(2))
+
+
+@pytest.mark.parametrize(
+    "n,count,expected",
+    [(1, 4, (1, 1, 1, 1)), (8, 4, (8, 1, 1, 1)), (16, 4, (16, 1, 1, 1)),
+     (2048, 4, (8, 16, 16, 1)), (16384, 4, (4, 16, 16, 16)), (256, 2, (16, 16))],
+)  # fmt: skip
+def test_radix_factors_multiply_out(n, count, expected):
+    assert radix_factors(n, count) == expected
+    with pytest.raises(ValueError, match="needs more than 2 factors"):
+        radix_factors(512, 2)

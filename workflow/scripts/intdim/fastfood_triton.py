@@ -1,0 +1,475 @@
+"""Fused Triton kernels for the Fastfood projection: P x (plus theta_0) and P^T g.
+
+Same numbers as ``FastfoodProjection`` (the PyTorch reference) without its O(D) state: B, G and
+Pi are regenerated inside the kernels from (seed, block, index) by the counter-based stream
+of ``fastfood_stream``, and the transpose regenerates the same stream.
+
+Two schemes, chosen by the Fastfood block size LL = 2**ceil(log2 d):
+
+* fused (LL <= ``fused_max``, 2**14 by default): one program loads x once, applies B, the
+  Walsh-Hadamard transform, Pi (an on-chip gather), G and the second transform in registers,
+  and writes theta = theta_0 + scale * P x straight out: one read of theta_0, one write of
+  theta. The transpose reads g once and keeps a per-program partial sum of its blocks; the
+  partials (a fixed grid, so a fixed summation order) are added afterwards.
+* multi-pass (larger LL, d up to 2**22 and beyond): each block is viewed as an
+  R_out x R_in matrix (R_in = ``fused_max``). H_LL = H_Rout (x) H_Rin, so a transform is one
+  pass over rows (in registers) and one over columns; Pi is a gather from global memory
+  between the two transforms. Four passes per product.
+
+The Walsh-Hadamard transform of a tile is a Kronecker product of small Hadamard matrices
+(radix <= 16), each applied with ``tl.dot``. On a GPU the dot runs on tensor cores in TF32
+with the input split into a high and a low TF32 part: H is exact in TF32, so the two products
+give the float32 result up to float32 rounding. Under ``TRITON_INTERPRET=1`` the kernels run
+on the CPU (numpy), which is how the tests check them without a GPU.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import triton
+import triton.language as tl
+
+from . import fastfood_stream as stream
+from .hadamard import next_power_of_two
+
+FUSED_MAX = 1 << 14
+# Elements per program tile in the fused scheme when blocks are small (several blocks a tile).
+TILE_ELEMENTS = 4096
+MAX_RADIX = 16
+# Column chunk of the multi-pass column kernels.
+COLUMN_CHUNK = 16
+# The transpose's partial sums come from a fixed number of programs: the order in which the
+# blocks are added depends only on the problem, never on the GPU, so results are reproducible.
+TRANSPOSE_PROGRAMS = 1024
+
+
+# -- the counter-based stream, as in fastfood_stream --------------------------------------------
+
+
+@triton.jit
+def _mix(x):
+    x = x ^ (x >> 16)
+    x = x * tl.cast(0x21F0AAAD, tl.uint32)
+    x = x ^ (x >> 15)
+    x = x * tl.cast(0x735A2D97, tl.uint32)
+    return x ^ (x >> 15)
+
+
+@triton.jit
+def _block_key(key, blocks):
+    return _mix(tl.cast(key, tl.uint32) + _mix(blocks.to(tl.uint32)))
+
+
+@triton.jit
+def _hashed(keys, index):
+    return _mix(_mix(index ^ keys) + keys)
+
+
+@triton.jit
+def _signs(key, blocks, index):
+    h = _hashed(_block_key(key, blocks)[:, None], index[None, :])
+    return 1.0 - 2.0 * (h >> 31).to(tl.float32)
+
+
+@triton.jit
+def _gaussians(key1, key2, blocks, index):
+    h1 = _hashed(_block_key(key1, blocks)[:, None], index[None, :])
+    h2 = _hashed(_block_key(key2, blocks)[:, None], index[None, :])
+    u1 = ((h1 >> 8) + 1).to(tl.float32) * (1.0 / 16777216.0)
+    u2 = (h2 >> 8).to(tl.float32) * (1.0 / 16777216.0)
+    return tl.sqrt(-2.0 * tl.log(u1)) * tl.cos(6.283185307179586 * u2)
+
+
+@triton.jit
+def _permutation(key, blocks, index, BITS: tl.constexpr, INVERSE: tl.constexpr):
+    LEFT_BITS: tl.constexpr = BITS // 2
+    RIGHT_BITS: tl.constexpr = BITS - BITS // 2
+    left_mask = tl.cast((1 << LEFT_BITS) - 1, tl.uint32)
+    right_mask = tl.cast((1 << RIGHT_BITS) - 1, tl.uint32)
+    keys = _block_key(key, blocks)[:, None]
+    left = (index[None, :] >> RIGHT_BITS) & left_mask
+    right = index[None, :] & right_mask
+    left = left + tl.zeros_like(keys)
+    right = right + tl.zeros_like(keys)
+    for step in tl.static_range(4):
+        r: tl.constexpr = 3 - step if INVERSE else step
+        round_key = _mix(keys + tl.cast(r * 0x9E3779B9 % (1 << 32), tl.uint32))
+        if r % 2 == 0:
+            left = left ^ (_mix(right + round_key) & left_mask)
+        else:
+            right = right ^ (_mix(left + round_key) & right_mask)
+    return ((left << RIGHT_BITS) | right).to(tl.int32)
+
+
+# -- the Walsh-Hadamard transform of a tile -------------------------------------------------------
+
+
+@triton.jit
+def _hadamard_matrix(R: tl.constexpr):
+    i = tl.arange(0, R)
+    v = i[:, None] & i[None, :]
+    v = v ^ (v >> 8)
+    v = v ^ (v >> 4)
+    v = v ^ (v >> 2)
+    v = v ^ (v >> 1)
+    return 1.0 - 2.0 * (v & 1).to(tl.float32)
+
+
+@triton.jit
+def _dot_exact(a, h, SPLIT_TF32: tl.constexpr):
+    """a @ h for a +-1 matrix h, to float32 accuracy."""
+    if SPLIT_TF32:
+        hi = (a.to(tl.uint32, bitcast=True) & tl.cast(0xFFFFE000, tl.uint32)).to(
+            tl.float32, bitcast=True
+        )
+        out = tl.dot(hi, h, input_precision="tf32")
+        out = tl.dot(a - hi, h, acc=out, input_precision="tf32")
+    else:
+        out = tl.dot(a, h, input_precision="ieee")
+    return out
+
+
+@triton.jit
+def _hadamard_digit(y, T: tl.constexpr, R: tl.constexpr, S: tl.constexpr, SPLIT_TF32: tl.constexpr):
+    """H_R applied to one digit of a flat tile of T elements viewed as (T / (R S), R, S)."""
+    M: tl.constexpr = T // (R * S)
+    h = _hadamard_matrix(R)
+    if R >= 16:
+        if S == 1:
+            y = _dot_exact(tl.reshape(y, (M, R)), h, SPLIT_TF32)
+        else:
+            y = tl.permute(tl.reshape(y, (M, R, S)), (0, 2, 1))
+            y = _dot_exact(tl.reshape(y, (M * S, R)), h, SPLIT_TF32)
+            y = tl.permute(tl.reshape(y, (M, S, R)), (0, 2, 1))
+    else:  # radix below the smallest dot: a broadcast multiply-sum, R multiply-adds an element
+        if S == 1:
+            y = tl.sum(tl.reshape(y, (M, 1, R)) * h[None, :, :], axis=2)
+        else:
+            y = tl.sum(tl.reshape(y, (M, 1, R, S)) * h[None, :, :, None], axis=2)
+    return tl.reshape(y, (T,))
+
+
+@triton.jit
+def _hadamard(
+    y,
+    T: tl.constexpr,
+    F0: tl.constexpr,
+    F1: tl.constexpr,
+    F2: tl.constexpr,
+    F3: tl.constexpr,
+    SPLIT_TF32: tl.constexpr,
+):
+    """Unnormalised WHT of every row of a flat tile (rows of N = F0 F1 F2 F3, factors 1 = none)."""
+    if F0 > 1:
+        y = _hadamard_digit(y, T, F0, F1 * F2 * F3, SPLIT_TF32)
+    if F1 > 1:
+        y = _hadamard_digit(y, T, F1, F2 * F3, SPLIT_TF32)
+    if F2 > 1:
+        y = _hadamard_digit(y, T, F2, F3, SPLIT_TF32)
+    if F3 > 1:
+        y = _hadamard_digit(y, T, F3, 1, SPLIT_TF32)
+    return y
+
+
+@triton.jit
+def _segment_scale(seg_start_ptr, seg_scale_ptr, n_seg, offs, SEG_STEPS: tl.constexpr):
+    """Per-element SAID scale: binary search of the segment holding each flat offset."""
+    lo = tl.zeros(offs.shape, tl.int32)
+    hi = tl.zeros(offs.shape, tl.int32) + n_seg
+    for _ in tl.static_range(SEG_STEPS):
+        mid = (lo + hi) // 2
+        right = tl.load(seg_start_ptr + mid) <= offs
+        lo = tl.where(right, mid, lo)
+        hi = tl.where(right, hi, mid)
+    return tl.load(seg_scale_ptr + lo)
+
+
+# -- fused kernels (LL <= FUSED_MAX) --------------------------------------------------------------
+
+
+@triton.jit
+def _forward_fused(
+    x_ptr, base_ptr, out_ptr, px_ptr, seg_start_ptr, seg_scale_ptr, n_seg,
+    d, D, key_b, key_g1, key_g2, key_pi, scale,
+    LL: tl.constexpr, BITS: tl.constexpr, NB: tl.constexpr,
+    F0: tl.constexpr, F1: tl.constexpr, F2: tl.constexpr, F3: tl.constexpr,
+    HAS_BASE: tl.constexpr, HAS_SCALE: tl.constexpr, WRITE_PX: tl.constexpr,
+    SEG_STEPS: tl.constexpr, SPLIT_TF32: tl.constexpr,
+):  # fmt: skip
+    T: tl.constexpr = NB * LL
+    local = tl.arange(0, NB)
+    blocks = tl.program_id(0) * NB + local
+    cols = tl.arange(0, LL)
+    x = tl.load(x_ptr + cols, mask=cols < d, other=0.0)
+    y = _signs(key_b, blocks, cols.to(tl.uint32)) * x[None, :]
+    y = _hadamard(tl.reshape(y, (T,)), T, F0, F1, F2, F3, SPLIT_TF32)
+    pi = _permutation(key_pi, blocks, cols.to(tl.uint32), BITS, False)
+    y = tl.gather(y, tl.reshape(local[:, None] * LL + pi, (T,)), 0)
+    g = _gaussians(key_g1, key_g2, blocks, cols.to(tl.uint32)) * scale
+    y = _hadamard(y * tl.reshape(g, (T,)), T, F0, F1, F2, F3, SPLIT_TF32)
+    offs = tl.reshape(blocks.to(tl.int64)[:, None] * LL + cols[None, :], (T,))
+    mask = offs < D
+    if WRITE_PX:
+        tl.store(px_ptr + offs, y, mask=mask)
+    if HAS_SCALE:
+        y = y * _segment_scale(seg_start_ptr, seg_scale_ptr, n_seg, offs, SEG_STEPS)
+    if HAS_BASE:
+        y = y + tl.load(base_ptr + offs, mask=mask, other=0.0)
+    tl.store(out_ptr + offs, y, mask=mask)
+
+
+@triton.jit
+def _transpose_fused(
+    g_ptr, partial_ptr, seg_start_ptr, seg_scale_ptr, n_seg,
+    d, D, tiles_per_program, key_b, key_g1, key_g2, key_pi, scale,
+    LL: tl.constexpr, BITS: tl.constexpr, NB: tl.constexpr,
+    F0: tl.constexpr, F1: tl.constexpr, F2: tl.constexpr, F3: tl.constexpr,
+    HAS_SCALE: tl.constexpr, SEG_STEPS: tl.constexpr, SPLIT_TF32: tl.constexpr,
+):  # fmt: skip
+    T: tl.constexpr = NB * LL
+    pid = tl.program_id(0)
+    local = tl.arange(0, NB)
+    cols = tl.arange(0, LL)
+    acc = tl.zeros((LL,), tl.float32)
+    for t in range(tiles_per_program):
+        tile = pid * tiles_per_program + t
+        blocks = tile * NB + local
+        offs = tl.reshape(blocks.to(tl.int64)[:, None] * LL + cols[None, :], (T,))
+        mask = offs < D  # tiles past the last block lie past D
+        y = tl.load(g_ptr + offs, mask=mask, other=0.0)
+        if HAS_SCALE:
+            y = y * _segment_scale(seg_start_ptr, seg_scale_ptr, n_seg, offs, SEG_STEPS)
+        y = _hadamard(y, T, F0, F1, F2, F3, SPLIT_TF32)
+        g = _gaussians(key_g1, key_g2, blocks, cols.to(tl.uint32)) * scale
+        y = y * tl.reshape(g, (T,))
+        pi_inv = _permutation(key_pi, blocks, cols.to(tl.uint32), BITS, True)
+        y = tl.gather(y, tl.reshape(local[:, None] * LL + pi_inv, (T,)), 0)
+        y = _hadamard(y, T, F0, F1, F2, F3, SPLIT_TF32)
+        y = tl.reshape(y, (NB, LL)) * _signs(key_b, blocks, cols.to(tl.uint32))
+        acc += tl.sum(y, axis=0)
+    tl.store(partial_ptr + pid.to(tl.int64) * LL + cols, acc, mask=cols < d)
+
+
+# -- multi-pass kernels (LL > FUSED_MAX): rows of R_IN in registers, columns of R_OUT -----------
+
+
+@triton.jit
+def _rows_pass(
+    src_ptr, dst_ptr, seg_start_ptr, seg_scale_ptr, n_seg,
+    d, D, key_b, key_g1, key_g2, key_pi, scale,
+    STAGE: tl.constexpr, LL: tl.constexpr, BITS: tl.constexpr, R_IN: tl.constexpr,
+    F0: tl.constexpr, F1: tl.constexpr, F2: tl.constexpr, F3: tl.constexpr,
+    HAS_SCALE: tl.constexpr, SEG_STEPS: tl.constexpr, SPLIT_TF32: tl.constexpr,
+):  # fmt: skip
+    """One row (block j, row r) of R_IN elements. Stages:
+    0: H_in(B x) (forward); 1: H_in(G Pi u) (forward, u from src);
+    2: H_in(scale g) (transpose); 3: H_in(Pi^T w) (transpose, w from src)."""
+    block = tl.program_id(0)
+    row = tl.program_id(1)
+    blocks = tl.zeros((1,), tl.int64) + block
+    i = row * R_IN + tl.arange(0, R_IN)
+    block_offs = block.to(tl.int64) * LL
+    if STAGE == 0:
+        y = tl.load(src_ptr + i, mask=i < d, other=0.0)
+        y = tl.reshape(_signs(key_b, blocks, i.to(tl.uint32)), (R_IN,)) * y
+    elif STAGE == 1:
+        pi = tl.reshape(_permutation(key_pi, blocks, i.to(tl.uint32), BITS, False), (R_IN,))
+        y = tl.load(src_ptr + block_offs + pi)
+        y = y * tl.reshape(_gaussians(key_g1, key_g2, blocks, i.to(tl.uint32)), (R_IN,)) * scale
+    elif STAGE == 2:
+        offs = block_offs + i
+        y = tl.load(src_ptr + offs, mask=offs < D, other=0.0)
+        if HAS_SCALE:
+            y = y * _segment_scale(seg_start_ptr, seg_scale_ptr, n_seg, offs, SEG_STEPS)
+    else:
+        pi_inv = tl.reshape(_permutation(key_pi, blocks, i.to(tl.uint32), BITS, True), (R_IN,))
+        y = tl.load(src_ptr + block_offs + pi_inv)
+    y = _hadamard(y, R_IN, F0, F1, F2, F3, SPLIT_TF32)
+    tl.store(dst_ptr + block_offs + i, y)
+
+
+@triton.jit
+def _columns_pass(
+    buf_ptr, base_ptr, out_ptr, px_ptr, seg_start_ptr, seg_scale_ptr, n_seg,
+    d, D, n_blocks, key_b, key_g1, key_g2, key_pi, scale,
+    STAGE: tl.constexpr, LL: tl.constexpr, R_IN: tl.constexpr, R_OUT: tl.constexpr,
+    C: tl.constexpr, F0: tl.constexpr, F1: tl.constexpr,
+    HAS_BASE: tl.constexpr, HAS_SCALE: tl.constexpr, WRITE_PX: tl.constexpr,
+    SEG_STEPS: tl.constexpr, SPLIT_TF32: tl.constexpr,
+):  # fmt: skip
+    """H_out over the columns c0..c0+C of one block, held as a (C, R_OUT) tile. Stages:
+    0: in place (forward, first transform); 1: theta_0 + scale * v into out (forward);
+    2: times G, in place (transpose); 3: times B, summed over all blocks into out[:d]."""
+    T: tl.constexpr = C * R_OUT
+    c = tl.program_id(1) * C + tl.arange(0, C)
+    r = tl.arange(0, R_OUT)
+    i = tl.reshape(r[None, :] * R_IN + c[:, None], (T,))  # index inside the block
+    if STAGE == 3:
+        acc = tl.zeros((T,), tl.float32)
+        for block in range(n_blocks):
+            blocks = tl.zeros((1,), tl.int64) + block  # int64 addressing, a tensor here too
+            y = tl.load(buf_ptr + blocks * LL + i)
+            y = _hadamard(y, T, F0, F1, 1, 1, SPLIT_TF32)
+            acc += y * tl.reshape(_signs(key_b, blocks, i.to(tl.uint32)), (T,))
+        tl.store(out_ptr + i, acc, mask=i < d)
+    else:
+        block = tl.program_id(0)
+        offs = block.to(tl.int64) * LL + i
+        y = _hadamard(tl.load(buf_ptr + offs), T, F0, F1, 1, 1, SPLIT_TF32)
+        if STAGE == 0:
+            tl.store(buf_ptr + offs, y)
+        elif STAGE == 2:
+            blocks = tl.zeros((1,), tl.int64) + block
+            g = tl.reshape(_gaussians(key_g1, key_g2, blocks, i.to(tl.uint32)), (T,))
+            tl.store(buf_ptr + offs, y * g * scale)
+        else:
+            mask = offs < D
+            if WRITE_PX:
+                tl.store(px_ptr + offs, y, mask=mask)
+            if HAS_SCALE:
+                y = y * _segment_scale(seg_start_ptr, seg_scale_ptr, n_seg, offs, SEG_STEPS)
+            if HAS_BASE:
+                y = y + tl.load(base_ptr + offs, mask=mask, other=0.0)
+            tl.store(out_ptr + offs, y, mask=mask)
+
+
+# -- host side ------------------------------------------------------------------------------------
+
+
+def radix_factors(n: int, count: int = 4) -> tuple[int, ...]:
+    """n = 2**k as ``count`` factors <= MAX_RADIX (1 = unused), the small remainder first."""
+    if n > MAX_RADIX**count:
+        raise ValueError(f"{n} needs more than {count} factors of at most {MAX_RADIX}")
+    factors = []
+    while n >= MAX_RADIX:
+        factors.append(MAX_RADIX)
+        n //= MAX_RADIX
+    if n > 1:
+        factors.insert(0, n)
+    return tuple(factors + [1] * (count - len(factors)))
+
+
+def interpreting() -> bool:
+    import os
+
+    return os.environ.get("TRITON_INTERPRET", "0") == "1"
+
+
+class FastfoodKernels:
+    """Launches the kernels for one (d, D, seed); holds no random state, only the keys."""
+
+    def __init__(self, d: int, D: int, seed: int, fused_max: int = FUSED_MAX):
+        if fused_max < 16 or fused_max & (fused_max - 1):
+            raise ValueError(f"fused_max must be a power of two >= 16, got {fused_max}")
+        self.d, self.D, self.seed = d, D, seed
+        self.LL = next_power_of_two(d)
+        self.bits = self.LL.bit_length() - 1
+        self.blocks = math.ceil(D / self.LL)
+        self.scale = 1.0 / math.sqrt(D * self.LL)
+        self.keys = dict(
+            key_b=stream.stream_key(seed, "B"),
+            key_g1=stream.stream_key(seed, "G1"),
+            key_g2=stream.stream_key(seed, "G2"),
+            key_pi=stream.stream_key(seed, "PI"),
+        )
+        self.fused = self.LL <= fused_max
+        self.split_tf32 = not interpreting()
+        if self.fused:
+            self.nb = max(1, TILE_ELEMENTS // self.LL)
+            self.tiles = math.ceil(self.blocks / self.nb)
+            self.factors = radix_factors(self.LL)
+        else:
+            self.r_in, self.r_out = fused_max, self.LL // fused_max
+            self.factors = radix_factors(self.r_in)
+            self.out_factors = radix_factors(self.r_out, 2)
+            self.chunk = min(COLUMN_CHUNK, self.r_in)
+
+    # -- segments: the SAID scale of each contiguous run of parameters ----------------------------
+
+    @staticmethod
+    def _segments(x: torch.Tensor, segments, seg_scale):
+        if seg_scale is None:
+            dummy = torch.zeros(1, dtype=torch.int64, device=x.device)
+            return dict(seg_start_ptr=dummy, seg_scale_ptr=x, n_seg=1), False, 0
+        n_seg = len(seg_scale)
+        steps = max(1, math.ceil(math.log2(n_seg + 1)))
+        return (
+            dict(seg_start_ptr=segments.starts, seg_scale_ptr=seg_scale, n_seg=n_seg),
+            True,
+            steps,
+        )
+
+    def _num_warps(self, elements: int) -> int:
+        return 4 if elements <= 2048 else 8 if elements <= 8192 else 16
+
+    # -- P x, optionally theta_0 + scale * P x ----------------------------------------------------
+
+    def forward(self, x, base=None, segments=None, seg_scale=None, keep_px=False):
+        """theta = base + s * P x (base and s optional); returns (theta, P x or None)."""
+        x = x.contiguous().float()
+        out = torch.empty(self.D, dtype=torch.float32, device=x.device)
+        px = torch.empty_like(out) if keep_px else out
+        seg, has_scale, steps = self._segments(x, segments, seg_scale)
+        common = dict(d=self.d, D=self.D, scale=self.scale, **self.keys, **seg)
+        flags = dict(HAS_SCALE=has_scale, SEG_STEPS=steps, SPLIT_TF32=self.split_tf32)
+        base_ptr = base if base is not None else out
+        if self.fused:
+            F0, F1, F2, F3 = self.factors
+            _forward_fused[(self.tiles,)](
+                x, base_ptr, out, px, LL=self.LL, BITS=self.bits, NB=self.nb,
+                F0=F0, F1=F1, F2=F2, F3=F3, HAS_BASE=base is not None, WRITE_PX=keep_px,
+                num_warps=self._num_warps(self.nb * self.LL), **common, **flags,
+            )  # fmt: skip
+            return out, (px if keep_px else None)
+        work = torch.empty(2, self.blocks * self.LL, dtype=torch.float32, device=x.device)
+        self._rows(x, work[0], 0, common, flags)
+        self._columns(work[0], None, None, None, 0, common, flags, False)
+        self._rows(work[0], work[1], 1, common, flags)
+        self._columns(work[1], base_ptr, out, px, 1, common, flags, keep_px, base is not None)
+        return out, (px if keep_px else None)
+
+    # -- P^T (s * g) ------------------------------------------------------------------------------
+
+    def transpose(self, g, segments=None, seg_scale=None):
+        g = g.contiguous().float()
+        seg, has_scale, steps = self._segments(g, segments, seg_scale)
+        common = dict(d=self.d, D=self.D, scale=self.scale, **self.keys, **seg)
+        flags = dict(HAS_SCALE=has_scale, SEG_STEPS=steps, SPLIT_TF32=self.split_tf32)
+        if self.fused:
+            programs = min(self.tiles, TRANSPOSE_PROGRAMS)
+            per_program = math.ceil(self.tiles / programs)
+            partial = torch.zeros(programs, self.LL, dtype=torch.float32, device=g.device)
+            F0, F1, F2, F3 = self.factors
+            _transpose_fused[(programs,)](
+                g, partial, tiles_per_program=per_program,
+                LL=self.LL, BITS=self.bits, NB=self.nb, F0=F0, F1=F1, F2=F2, F3=F3,
+                num_warps=self._num_warps(self.nb * self.LL), **common, **flags,
+            )  # fmt: skip
+            return partial.sum(0)[: self.d]
+        work = torch.empty(2, self.blocks * self.LL, dtype=torch.float32, device=g.device)
+        out = torch.empty(self.d, dtype=torch.float32, device=g.device)
+        self._rows(g, work[0], 2, common, flags)
+        self._columns(work[0], None, None, None, 2, common, flags, False)
+        self._rows(work[0], work[1], 3, common, flags)
+        self._columns(work[1], None, out, None, 3, common, flags, False)
+        return out
+
+    def _rows(self, src, dst, stage, common, flags):
+        F0, F1, F2, F3 = self.factors
+        _rows_pass[(self.blocks, self.r_out)](
+            src, dst, STAGE=stage, LL=self.LL, BITS=self.bits, R_IN=self.r_in,
+            F0=F0, F1=F1, F2=F2, F3=F3, num_warps=self._num_warps(self.r_in),
+            **common, **flags,
+        )  # fmt: skip
+
+    def _columns(self, buf, base, out, px, stage, common, flags, keep_px, has_base=False):
+        F0, F1 = self.out_factors
+        grid = (1 if stage == 3 else self.blocks, self.r_in // self.chunk)
+        _columns_pass[grid](
+            buf, base if base is not None else buf, out if out is not None else buf,
+            px if px is not None else buf, n_blocks=self.blocks, STAGE=stage, LL=self.LL,
+            R_IN=self.r_in, R_OUT=self.r_out, C=self.chunk, F0=F0, F1=F1, HAS_BASE=has_base,
+            WRITE_PX=keep_px, num_warps=4, **common, **flags,
+        )  # fmt: skip
