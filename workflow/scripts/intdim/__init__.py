@@ -13,6 +13,8 @@ _EXPORTS = {
     "Projection": "projections",
     "make_projection": "projections",
     "project": "projections",
+    "shift": "projections",
+    "Segments": "projections",
     "GROUPINGS": "subspace",
     "METHODS": "subspace",
     "SubspaceModel": "subspace",

@@ -10,7 +10,8 @@ Two schemes, chosen by the Fastfood block size LL = 2**ceil(log2 d):
   Walsh-Hadamard transform, Pi (an on-chip gather), G and the second transform in registers,
   and writes theta = theta_0 + scale * P x straight out: one read of theta_0, one write of
   theta. The transpose reads g once and keeps a per-program partial sum of its blocks; the
-  partials (a fixed grid, so a fixed summation order) are added afterwards.
+  partials (a grid fixed by the problem, never by the GPU, so a fixed summation order) are
+  added afterwards.
 * multi-pass (larger LL, d up to 2**22 and beyond): each block is viewed as an
   R_out x R_in matrix (R_in = ``fused_max``). H_LL = H_Rout (x) H_Rin, so a transform is one
   pass over rows (in registers) and one over columns; Pi is a gather from global memory
@@ -43,6 +44,8 @@ COLUMN_CHUNK = 16
 # The transpose's partial sums come from a fixed number of programs: the order in which the
 # blocks are added depends only on the problem, never on the GPU, so results are reproducible.
 TRANSPOSE_PROGRAMS = 1024
+# ... and at most this many partial-sum elements (programs x LL), 16 MB.
+TRANSPOSE_PARTIAL_ELEMENTS = 1 << 22
 
 
 # -- the counter-based stream, as in fastfood_stream --------------------------------------------
@@ -438,16 +441,18 @@ class FastfoodKernels:
         common = dict(d=self.d, D=self.D, scale=self.scale, **self.keys, **seg)
         flags = dict(HAS_SCALE=has_scale, SEG_STEPS=steps, SPLIT_TF32=self.split_tf32)
         if self.fused:
-            programs = min(self.tiles, TRANSPOSE_PROGRAMS)
+            cap = max(1, TRANSPOSE_PARTIAL_ELEMENTS // self.LL)
+            programs = min(self.tiles, TRANSPOSE_PROGRAMS, cap)
             per_program = math.ceil(self.tiles / programs)
-            partial = torch.zeros(programs, self.LL, dtype=torch.float32, device=g.device)
+            # Every program writes its whole row (the first d columns, all that is summed).
+            partial = torch.empty(programs, self.LL, dtype=torch.float32, device=g.device)
             F0, F1, F2, F3 = self.factors
             _transpose_fused[(programs,)](
                 g, partial, tiles_per_program=per_program,
                 LL=self.LL, BITS=self.bits, NB=self.nb, F0=F0, F1=F1, F2=F2, F3=F3,
                 num_warps=self._num_warps(self.nb * self.LL), **common, **flags,
             )  # fmt: skip
-            return partial.sum(0)[: self.d]
+            return partial[:, : self.d].sum(0)
         work = torch.empty(2, self.blocks * self.LL, dtype=torch.float32, device=g.device)
         out = torch.empty(self.d, dtype=torch.float32, device=g.device)
         self._rows(g, work[0], 2, common, flags)
