@@ -1,18 +1,14 @@
 """The Triton Fastfood kernels against the PyTorch reference.
 
 On a machine with a CUDA GPU the kernels are compiled and run there; without one they run on
-the CPU under Triton's interpreter (TRITON_INTERPRET=1, set here before Triton is imported),
-at sizes small enough for it. Skipped when Triton is not installed.
+the CPU under Triton's interpreter (TRITON_INTERPRET=1, which conftest.py sets), at sizes small
+enough for it. Skipped when Triton is not installed.
 """
-
-import os
 
 import pytest
 import torch
 
 GPU = torch.cuda.is_available()
-if not GPU:
-    os.environ.setdefault("TRITON_INTERPRET", "1")
 triton = pytest.importorskip("triton")
 
 from intdim.fastfood_triton import FUSED_MAX, radix_factors  # noqa: E402
@@ -146,7 +142,8 @@ def test_shift_checks_its_arguments():
 @pytest.mark.parametrize(
     "n,count,expected",
     [(1, 4, (1, 1, 1, 1)), (8, 4, (8, 1, 1, 1)), (16, 4, (16, 1, 1, 1)),
-     (2048, 4, (8, 16, 16, 1)), (16384, 4, (4, 16, 16, 16)), (256, 2, (16, 16))],
+     (2048, 4, (8, 16, 16, 1)), (16384, 4, (4, 16, 16, 16)), (512, 4, (2, 16, 16, 1)),
+     (256, 2, (16, 16))],
 )  # fmt: skip
 def test_radix_factors_multiply_out(n, count, expected):
     assert radix_factors(n, count) == expected

@@ -6,7 +6,7 @@ of ``fastfood_stream``, and the transpose regenerates the same stream.
 
 Two schemes, chosen by the Fastfood block size LL = 2**ceil(log2 d):
 
-* fused (LL <= ``fused_max``, 2**14 by default): one program loads x once, applies B, the
+* fused (LL <= ``fused_max``, 2**13 by default): one program loads x once, applies B, the
   Walsh-Hadamard transform, Pi (an on-chip gather), G and the second transform in registers,
   and writes theta = theta_0 + scale * P x straight out: one read of theta_0, one write of
   theta. The transpose reads g once and keeps a per-program partial sum of its blocks; the
@@ -35,9 +35,11 @@ import triton.language as tl
 from . import fastfood_stream as stream
 from .hadamard import next_power_of_two
 
-FUSED_MAX = 1 << 14
+# Largest block kept whole in one program. 2**14 would need over 227 KB of shared memory for
+# the SAID transpose on sm_90 (compile_fastfood_kernels.py reports it); 2**13 fits.
+FUSED_MAX = 1 << 13
 # Elements per program tile in the fused scheme when blocks are small (several blocks a tile).
-TILE_ELEMENTS = 4096
+TILE_ELEMENTS = 2048
 MAX_RADIX = 16
 # Column chunk of the multi-pass column kernels.
 COLUMN_CHUNK = 16
@@ -86,6 +88,16 @@ def _gaussians(key1, key2, blocks, index):
 
 
 @triton.jit
+def _feistel_round(left, right, keys, left_mask, right_mask, R: tl.constexpr):
+    round_key = _mix(keys + tl.cast(R * 0x9E3779B9 % (1 << 32), tl.uint32))
+    if R % 2 == 0:
+        left = left ^ (_mix(right + round_key) & left_mask)
+    else:
+        right = right ^ (_mix(left + round_key) & right_mask)
+    return left, right
+
+
+@triton.jit
 def _permutation(key, blocks, index, BITS: tl.constexpr, INVERSE: tl.constexpr):
     LEFT_BITS: tl.constexpr = BITS // 2
     RIGHT_BITS: tl.constexpr = BITS - BITS // 2
@@ -96,13 +108,13 @@ def _permutation(key, blocks, index, BITS: tl.constexpr, INVERSE: tl.constexpr):
     right = index[None, :] & right_mask
     left = left + tl.zeros_like(keys)
     right = right + tl.zeros_like(keys)
-    for step in tl.static_range(4):
-        r: tl.constexpr = 3 - step if INVERSE else step
-        round_key = _mix(keys + tl.cast(r * 0x9E3779B9 % (1 << 32), tl.uint32))
-        if r % 2 == 0:
-            left = left ^ (_mix(right + round_key) & left_mask)
-        else:
-            right = right ^ (_mix(left + round_key) & right_mask)
+    # Four rounds; the inverse runs them backwards (each round is its own inverse).
+    if INVERSE:
+        for step in tl.static_range(4):
+            left, right = _feistel_round(left, right, keys, left_mask, right_mask, 3 - step)
+    else:
+        for step in tl.static_range(4):
+            left, right = _feistel_round(left, right, keys, left_mask, right_mask, step)
     return ((left << RIGHT_BITS) | right).to(tl.int32)
 
 
@@ -298,7 +310,7 @@ def _columns_pass(
     buf_ptr, base_ptr, out_ptr, px_ptr, seg_start_ptr, seg_scale_ptr, n_seg,
     d, D, n_blocks, key_b, key_g1, key_g2, key_pi, scale,
     STAGE: tl.constexpr, LL: tl.constexpr, R_IN: tl.constexpr, R_OUT: tl.constexpr,
-    C: tl.constexpr, F0: tl.constexpr, F1: tl.constexpr,
+    C: tl.constexpr, F0: tl.constexpr, F1: tl.constexpr, F2: tl.constexpr, F3: tl.constexpr,
     HAS_BASE: tl.constexpr, HAS_SCALE: tl.constexpr, WRITE_PX: tl.constexpr,
     SEG_STEPS: tl.constexpr, SPLIT_TF32: tl.constexpr,
 ):  # fmt: skip
@@ -314,13 +326,13 @@ def _columns_pass(
         for block in range(n_blocks):
             blocks = tl.zeros((1,), tl.int64) + block  # int64 addressing, a tensor here too
             y = tl.load(buf_ptr + blocks * LL + i)
-            y = _hadamard(y, T, F0, F1, 1, 1, SPLIT_TF32)
+            y = _hadamard(y, T, F0, F1, F2, F3, SPLIT_TF32)
             acc += y * tl.reshape(_signs(key_b, blocks, i.to(tl.uint32)), (T,))
         tl.store(out_ptr + i, acc, mask=i < d)
     else:
         block = tl.program_id(0)
         offs = block.to(tl.int64) * LL + i
-        y = _hadamard(tl.load(buf_ptr + offs), T, F0, F1, 1, 1, SPLIT_TF32)
+        y = _hadamard(tl.load(buf_ptr + offs), T, F0, F1, F2, F3, SPLIT_TF32)
         if STAGE == 0:
             tl.store(buf_ptr + offs, y)
         elif STAGE == 2:
@@ -354,6 +366,11 @@ def radix_factors(n: int, count: int = 4) -> tuple[int, ...]:
     return tuple(factors + [1] * (count - len(factors)))
 
 
+def _num_warps(elements: int) -> int:
+    """Warps for a program holding this many float32 elements in registers."""
+    return 4 if elements <= 1024 else 8 if elements <= 4096 else 16
+
+
 def interpreting() -> bool:
     import os
 
@@ -379,15 +396,59 @@ class FastfoodKernels:
         )
         self.fused = self.LL <= fused_max
         self.split_tf32 = not interpreting()
+        # Compile-time parameters of each kernel (shapes, factor plans, warps).
         if self.fused:
             self.nb = max(1, TILE_ELEMENTS // self.LL)
             self.tiles = math.ceil(self.blocks / self.nb)
-            self.factors = radix_factors(self.LL)
+            F0, F1, F2, F3 = radix_factors(self.LL)
+            self.fused_meta = dict(
+                LL=self.LL, BITS=self.bits, NB=self.nb, F0=F0, F1=F1, F2=F2, F3=F3,
+                num_warps=_num_warps(self.nb * self.LL),
+            )  # fmt: skip
         else:
             self.r_in, self.r_out = fused_max, self.LL // fused_max
-            self.factors = radix_factors(self.r_in)
-            self.out_factors = radix_factors(self.r_out, 2)
             self.chunk = min(COLUMN_CHUNK, self.r_in)
+            F0, F1, F2, F3 = radix_factors(self.r_in)
+            self.rows_meta = dict(
+                LL=self.LL, BITS=self.bits, R_IN=self.r_in, F0=F0, F1=F1, F2=F2, F3=F3,
+                num_warps=_num_warps(self.r_in),
+            )  # fmt: skip
+            F0, F1, F2, F3 = radix_factors(self.r_out)
+            self.columns_meta = dict(
+                LL=self.LL, R_IN=self.r_in, R_OUT=self.r_out, C=self.chunk,
+                F0=F0, F1=F1, F2=F2, F3=F3, num_warps=_num_warps(self.chunk * self.r_out),
+            )  # fmt: skip
+
+    def variants(self):
+        """(name, kernel, constexprs with num_warps) of every kernel this instance launches,
+        for compiling them ahead of time (``workflow/scripts/compile_fastfood_kernels.py``)."""
+        flags = [dict(HAS_SCALE=False, SEG_STEPS=0), dict(HAS_SCALE=True, SEG_STEPS=8)]
+        split = dict(SPLIT_TF32=True)
+        if self.fused:
+            for f in flags:
+                scaled = f["HAS_SCALE"]
+                yield (
+                    f"forward_fused{'_said' if scaled else ''}", _forward_fused,
+                    {**self.fused_meta, **f, **split, "HAS_BASE": True, "WRITE_PX": scaled},
+                )  # fmt: skip
+                yield (
+                    f"transpose_fused{'_said' if scaled else ''}", _transpose_fused,
+                    {**self.fused_meta, **f, **split},
+                )  # fmt: skip
+            return
+        for stage in range(4):
+            for f in flags[:1] if stage != 2 else flags:
+                yield (
+                    f"rows_stage{stage}{'_said' if f['HAS_SCALE'] else ''}", _rows_pass,
+                    {**self.rows_meta, **f, **split, "STAGE": stage},
+                )  # fmt: skip
+            for f in flags[:1] if stage != 1 else flags:
+                scaled = f["HAS_SCALE"]
+                yield (
+                    f"columns_stage{stage}{'_said' if scaled else ''}", _columns_pass,
+                    {**self.columns_meta, **f, **split, "STAGE": stage, "HAS_BASE": stage == 1,
+                     "WRITE_PX": scaled},
+                )  # fmt: skip
 
     # -- segments: the SAID scale of each contiguous run of parameters ----------------------------
 
@@ -404,9 +465,6 @@ class FastfoodKernels:
             steps,
         )
 
-    def _num_warps(self, elements: int) -> int:
-        return 4 if elements <= 2048 else 8 if elements <= 8192 else 16
-
     # -- P x, optionally theta_0 + scale * P x ----------------------------------------------------
 
     def forward(self, x, base=None, segments=None, seg_scale=None, keep_px=False):
@@ -419,11 +477,9 @@ class FastfoodKernels:
         flags = dict(HAS_SCALE=has_scale, SEG_STEPS=steps, SPLIT_TF32=self.split_tf32)
         base_ptr = base if base is not None else out
         if self.fused:
-            F0, F1, F2, F3 = self.factors
             _forward_fused[(self.tiles,)](
-                x, base_ptr, out, px, LL=self.LL, BITS=self.bits, NB=self.nb,
-                F0=F0, F1=F1, F2=F2, F3=F3, HAS_BASE=base is not None, WRITE_PX=keep_px,
-                num_warps=self._num_warps(self.nb * self.LL), **common, **flags,
+                x, base_ptr, out, px, HAS_BASE=base is not None, WRITE_PX=keep_px,
+                **self.fused_meta, **common, **flags,
             )  # fmt: skip
             return out, (px if keep_px else None)
         work = torch.empty(2, self.blocks * self.LL, dtype=torch.float32, device=x.device)
@@ -446,12 +502,9 @@ class FastfoodKernels:
             per_program = math.ceil(self.tiles / programs)
             # Every program writes its whole row (the first d columns, all that is summed).
             partial = torch.empty(programs, self.LL, dtype=torch.float32, device=g.device)
-            F0, F1, F2, F3 = self.factors
             _transpose_fused[(programs,)](
-                g, partial, tiles_per_program=per_program,
-                LL=self.LL, BITS=self.bits, NB=self.nb, F0=F0, F1=F1, F2=F2, F3=F3,
-                num_warps=self._num_warps(self.nb * self.LL), **common, **flags,
-            )  # fmt: skip
+                g, partial, tiles_per_program=per_program, **self.fused_meta, **common, **flags
+            )
             return partial[:, : self.d].sum(0)
         work = torch.empty(2, self.blocks * self.LL, dtype=torch.float32, device=g.device)
         out = torch.empty(self.d, dtype=torch.float32, device=g.device)
@@ -462,19 +515,14 @@ class FastfoodKernels:
         return out
 
     def _rows(self, src, dst, stage, common, flags):
-        F0, F1, F2, F3 = self.factors
         _rows_pass[(self.blocks, self.r_out)](
-            src, dst, STAGE=stage, LL=self.LL, BITS=self.bits, R_IN=self.r_in,
-            F0=F0, F1=F1, F2=F2, F3=F3, num_warps=self._num_warps(self.r_in),
-            **common, **flags,
-        )  # fmt: skip
+            src, dst, STAGE=stage, **self.rows_meta, **common, **flags
+        )
 
     def _columns(self, buf, base, out, px, stage, common, flags, keep_px, has_base=False):
-        F0, F1 = self.out_factors
         grid = (1 if stage == 3 else self.blocks, self.r_in // self.chunk)
         _columns_pass[grid](
             buf, base if base is not None else buf, out if out is not None else buf,
-            px if px is not None else buf, n_blocks=self.blocks, STAGE=stage, LL=self.LL,
-            R_IN=self.r_in, R_OUT=self.r_out, C=self.chunk, F0=F0, F1=F1, HAS_BASE=has_base,
-            WRITE_PX=keep_px, num_warps=4, **common, **flags,
+            px if px is not None else buf, n_blocks=self.blocks, STAGE=stage,
+            HAS_BASE=has_base, WRITE_PX=keep_px, **self.columns_meta, **common, **flags,
         )  # fmt: skip
