@@ -87,6 +87,25 @@ def test_shifted_and_scaled_products_match_the_reference(fused_max):
     assert _relative_error(kern.scaled_transpose(g, segments, scale), expected_t) < 1e-5
 
 
+def test_segment_dots_match_the_reference_across_chunks():
+    D = 200_000
+    kern = TritonFastfoodProjection(4, D, 0, device=DEVICE)
+    segments = Segments.from_sizes([150_000, 20_000, 30_000], [0, 1, 0], DEVICE)
+    # Runs longer than one chunk are cut: 150,000 = 65,536 + 65,536 + 18,928.
+    assert segments.chunks_per_segment.tolist() == [3, 1, 1]
+    assert segments.chunk_lengths.tolist() == [65_536, 65_536, 18_928, 20_000, 30_000]
+    gen = torch.Generator(device=DEVICE).manual_seed(4)
+    a = torch.randn(D, device=DEVICE, generator=gen)
+    b = torch.randn(D, device=DEVICE, generator=gen)
+    expected = torch.stack([(a[:150_000] * b[:150_000]).double().sum(),
+                            (a[150_000:170_000] * b[150_000:170_000]).double().sum(),
+                            (a[170_000:] * b[170_000:]).double().sum()])  # fmt: skip
+    got = kern.segment_dots(a, b, segments).double()
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-3)
+    reference = Projection.segment_dots(kern, a, b, segments).double()
+    torch.testing.assert_close(reference, expected, rtol=1e-5, atol=1e-3)
+
+
 def test_transpose_is_bitwise_reproducible():
     kern = TritonFastfoodProjection(40, 5_000, 2, device=DEVICE)
     y = torch.randn(5_000, device=DEVICE, generator=torch.Generator(DEVICE).manual_seed(2))

@@ -30,7 +30,7 @@ KEY_ARGS = {"key_b", "key_g1", "key_g2", "key_pi"}
 def signature(kernel) -> dict[str, str]:
     types = {}
     for name in kernel.arg_names:
-        if name == "seg_start_ptr":
+        if name in ("seg_start_ptr", "chunk_start_ptr", "chunk_length_ptr"):
             types[name] = "*i64"
         elif name.endswith("_ptr"):
             types[name] = "*fp32"

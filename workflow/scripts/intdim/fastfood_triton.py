@@ -41,6 +41,8 @@ FUSED_MAX = 1 << 13
 # Elements per program tile in the fused scheme when blocks are small (several blocks a tile).
 TILE_ELEMENTS = 2048
 MAX_RADIX = 16
+# Elements a program of the segment-dot kernel loads per step.
+DOT_BLOCK = 1024
 # Column chunk of the multi-pass column kernels.
 COLUMN_CHUNK = 16
 # The transpose's partial sums come from a fixed number of programs: the order in which the
@@ -350,6 +352,22 @@ def _columns_pass(
             tl.store(out_ptr + offs, y, mask=mask)
 
 
+@triton.jit
+def _chunk_dots(a_ptr, b_ptr, chunk_start_ptr, chunk_length_ptr, out_ptr, BLOCK: tl.constexpr):
+    """One program per chunk: the sum of a * b over it (a fixed order, so reproducible)."""
+    chunk = tl.program_id(0)
+    start = tl.load(chunk_start_ptr + chunk)
+    length = tl.load(chunk_length_ptr + chunk)
+    acc = tl.zeros((BLOCK,), tl.float32)
+    for offset in range(0, length, BLOCK):
+        i = offset + tl.arange(0, BLOCK)
+        mask = i < length
+        acc += tl.load(a_ptr + start + i, mask=mask, other=0.0) * tl.load(
+            b_ptr + start + i, mask=mask, other=0.0
+        )
+    tl.store(out_ptr + chunk, tl.sum(acc, axis=0))
+
+
 # -- host side ------------------------------------------------------------------------------------
 
 
@@ -419,11 +437,21 @@ class FastfoodKernels:
                 F0=F0, F1=F1, F2=F2, F3=F3, num_warps=_num_warps(self.chunk * self.r_out),
             )  # fmt: skip
 
+    def segment_dots(self, a, b, segments):
+        """Per-segment sums of a * b: one read of each, in chunks of at most Segments.CHUNK."""
+        partial = torch.empty(len(segments.chunk_starts), dtype=torch.float32, device=a.device)
+        _chunk_dots[(len(partial),)](
+            a.contiguous(), b.contiguous(), segments.chunk_starts, segments.chunk_lengths,
+            partial, BLOCK=DOT_BLOCK, num_warps=4,
+        )  # fmt: skip
+        return torch.segment_reduce(partial, "sum", lengths=segments.chunks_per_segment)
+
     def variants(self):
         """(name, kernel, constexprs with num_warps) of every kernel this instance launches,
         for compiling them ahead of time (``workflow/scripts/compile_fastfood_kernels.py``)."""
         flags = [dict(HAS_SCALE=False, SEG_STEPS=0), dict(HAS_SCALE=True, SEG_STEPS=8)]
         split = dict(SPLIT_TF32=True)
+        yield "chunk_dots", _chunk_dots, {"BLOCK": DOT_BLOCK, "num_warps": 4}
         if self.fused:
             for f in flags:
                 scaled = f["HAS_SCALE"]

@@ -43,12 +43,19 @@ class Segments(NamedTuple):
     """Contiguous runs of the D coordinates that share one scale (a SAID group).
 
     starts: (S + 1,) int64 offsets ending with D; lengths: (S,) int64; groups: (S,) int64,
-    the scale (group) index of each run. All on the projection's device.
+    the scale (group) index of each run. chunk_starts / chunk_lengths cut every run into
+    pieces of at most CHUNK coordinates and chunks_per_segment counts them, so that per-run
+    sums can be taken in parallel in a fixed order. All on the projection's device.
     """
 
     starts: torch.Tensor
     lengths: torch.Tensor
     groups: torch.Tensor
+    chunk_starts: torch.Tensor
+    chunk_lengths: torch.Tensor
+    chunks_per_segment: torch.Tensor
+
+    CHUNK = 1 << 16
 
     @classmethod
     def from_sizes(cls, sizes: list[int], groups: list[int], device) -> Segments:
@@ -63,8 +70,17 @@ class Segments(NamedTuple):
         starts = [0]
         for length in lengths:
             starts.append(starts[-1] + length)
+        chunk_starts, chunk_lengths, per_segment = [], [], []
+        for start, length in zip(starts, lengths, strict=False):
+            pieces = range(start, start + length, cls.CHUNK)
+            chunk_starts += pieces
+            chunk_lengths += [min(cls.CHUNK, start + length - p) for p in pieces]
+            per_segment.append(len(pieces))
         as_tensor = lambda v: torch.tensor(v, dtype=torch.int64, device=device)  # noqa: E731
-        return cls(as_tensor(starts), as_tensor(lengths), as_tensor(run_groups))
+        return cls(
+            *map(as_tensor, (starts, lengths, run_groups, chunk_starts, chunk_lengths)),
+            as_tensor(per_segment),
+        )
 
     def expand(self, seg_scale: torch.Tensor, total: int) -> torch.Tensor:
         """The per-coordinate scale (D,), for the elementwise reference path."""
@@ -130,6 +146,10 @@ class Projection(ABC):
         if seg_scale is not None:
             g = g * segments.expand(seg_scale, self.D)
         return self.transpose(g)
+
+    def segment_dots(self, a: torch.Tensor, b: torch.Tensor, segments: Segments) -> torch.Tensor:
+        """(S,) sums of a * b over each segment (the SAID scales' gradient, a = g, b = P x)."""
+        return torch.segment_reduce(a * b, "sum", lengths=segments.lengths)
 
     def materialise(self) -> torch.Tensor:
         """The dense D x d matrix (for tests and tiny models only)."""
@@ -234,6 +254,9 @@ class TritonFastfoodProjection(Projection):
 
     def scaled_transpose(self, g, segments=None, seg_scale=None):
         return self.kernels.transpose(g, segments, seg_scale)
+
+    def segment_dots(self, a, b, segments):
+        return self.kernels.segment_dots(a, b, segments)
 
     def state_bytes(self) -> int:
         return 0
@@ -396,7 +419,7 @@ class _Shift(torch.autograd.Function):
             grad_x = proj.scaled_transpose(grad, segments, seg_scale)
         if ctx.needs_input_grad[1]:
             # d theta_i / d lambda_k = (P x)_i for every coordinate i of group k.
-            per_segment = torch.segment_reduce(grad * px, "sum", lengths=segments.lengths)
+            per_segment = proj.segment_dots(grad, px, segments)
             grad_lambdas = torch.zeros(ctx.groups, dtype=grad.dtype, device=grad.device)
             grad_lambdas.index_add_(0, segments.groups, per_segment)
         return grad_x, grad_lambdas, None, None, None
