@@ -3,7 +3,9 @@
 Triton compiles to PTX and the bundled ptxas assembles it for the target, so this checks, on
 any Linux machine, that the kernels the interpreter tests pass also build for real hardware.
 ptxas's own report gives each variant's registers per thread and spilled bytes, and the
-compiled metadata gives its shared memory. Prints a table and writes JSON.
+compiled metadata gives its shared memory. The PTX also gives a first estimate of the work:
+arithmetic instructions per element a thread handles (a static count, so a loop body counts
+once: per tile or per block for the looping kernels). Prints a table and writes JSON.
 
     python workflow/scripts/compile_fastfood_kernels.py                 # sm_90 (H100/H200)
     python workflow/scripts/compile_fastfood_kernels.py --arch 80 --dims 1000 4000000
@@ -24,6 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 DEFAULT_DIMS = [1, 8, 100, 1_000, 10_000, 100_000, 4_000_000]
 # The runtime arguments' types (everything else is a compile-time constant).
 INTEGER_ARGS = {"n_seg", "d", "D", "n_blocks", "tiles_per_program"}
+# PTX opcodes counted as arithmetic work (integer and float, the hash's and the transform's).
+ARITHMETIC = {"add", "sub", "mul", "mad", "fma", "xor", "and", "or", "shr", "shl", "not", "cvt"}
 KEY_ARGS = {"key_b", "key_g1", "key_g2", "key_pi"}
 
 
@@ -71,6 +75,26 @@ def ptxas_report(ptx: str, arch: int) -> dict[str, int]:
     }
 
 
+def elements_per_thread(constants: dict, warps: int) -> float | None:
+    """Elements of the tile each thread holds (None for the segment-dot kernel)."""
+    if "NB" in constants:
+        elements = constants["NB"] * constants["LL"]
+    elif "R_OUT" in constants:
+        elements = constants["C"] * constants["R_OUT"]
+    elif "R_IN" in constants:
+        elements = constants["R_IN"]
+    else:
+        return None
+    return elements / (warps * 32)
+
+
+def arithmetic_per_element(ptx: str, per_thread: float | None) -> float | None:
+    if per_thread is None:
+        return None
+    count = sum(1 for m in re.finditer(r"^\s+([a-z]+)\.", ptx, re.M) if m.group(1) in ARITHMETIC)
+    return round(count / per_thread, 1)
+
+
 def compile_all(dims: list[int], arch: int) -> list[dict]:
     import triton
     from intdim.fastfood_triton import FastfoodKernels
@@ -93,6 +117,9 @@ def compile_all(dims: list[int], arch: int) -> list[dict]:
                     "kernel": name,
                     "num_warps": warps,
                     "shared_bytes": compiled.metadata.shared,
+                    "arithmetic_per_element": arithmetic_per_element(
+                        compiled.asm["ptx"], elements_per_thread(constants, warps)
+                    ),
                     **ptxas_report(compiled.asm["ptx"], arch),
                 }
             )
@@ -101,9 +128,10 @@ def compile_all(dims: list[int], arch: int) -> list[dict]:
 
 
 def format_row(r: dict) -> str:
+    ops = r["arithmetic_per_element"]
     return (
         f"{r['d']:>9}{r['LL']:>9}  {r['kernel']:<22}{r['num_warps']:>6}{r['registers']:>6}"
-        f"{r['spill_store_bytes']:>8}{r['shared_bytes']:>9}"
+        f"{r['spill_store_bytes']:>8}{r['shared_bytes']:>9}{'-' if ops is None else ops:>8}"
     )
 
 
@@ -113,7 +141,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dims", type=int, nargs="+", default=DEFAULT_DIMS)
     parser.add_argument("--out", type=Path, help="default results/benchmark/kernels_sm<arch>.json")
     args = parser.parse_args(argv)
-    print(f"{'d':>9}{'LL':>9}  {'kernel':<22}{'warps':>6}{'regs':>6}{'spill B':>8}{'shared B':>9}")
+    print(
+        f"{'d':>9}{'LL':>9}  {'kernel':<22}{'warps':>6}{'regs':>6}{'spill B':>8}{'shared B':>9}"
+        f"{'ops/el':>8}"
+    )
     rows = compile_all(args.dims, args.arch)
     out = args.out or Path(f"results/benchmark/kernels_sm{args.arch}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
