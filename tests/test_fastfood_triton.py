@@ -66,16 +66,25 @@ def test_products_match_the_reference(d, D, fused_max):
     assert abs(lhs - rhs) <= 1e-5 * (lhs.abs() + 1)
 
 
-@pytest.mark.parametrize("fused_max", sorted({FUSED_MAX, SMALL_FUSED_MAX}))
-def test_shifted_and_scaled_products_match_the_reference(fused_max):
-    d, D = 100, 700
+# (fused_max, D, tensor sizes, their groups): short segments, where every tile crosses a
+# boundary; and long ones, where most tiles lie inside one segment (the scalar-lookup path).
+SEGMENT_CASES = [
+    (FUSED_MAX, 700, [100, 250, 50, 300], [0, 1, 1, 2]),
+    (SMALL_FUSED_MAX, 700, [100, 250, 50, 300], [0, 1, 1, 2]),
+    (FUSED_MAX, 12_000, [9_000, 2_500, 500], [0, 1, 2]),
+]
+
+
+@pytest.mark.parametrize("fused_max,D,sizes,groups", SEGMENT_CASES)
+def test_shifted_and_scaled_products_match_the_reference(fused_max, D, sizes, groups):
+    d = 100
     ref, kern = _pair(d, D, fused_max, seed=8)
     gen = torch.Generator(device=DEVICE).manual_seed(1)
     x = torch.randn(d, device=DEVICE, generator=gen)
     base = torch.randn(D, device=DEVICE, generator=gen)
     g = torch.randn(D, device=DEVICE, generator=gen)
-    segments = Segments.from_sizes([100, 250, 50, 300], [0, 1, 1, 2], DEVICE)
-    assert segments.lengths.tolist() == [100, 300, 300] and segments.starts[-1] == D
+    segments = Segments.from_sizes(sizes, groups, DEVICE)
+    assert segments.starts[-1] == D
     scale = torch.tensor([0.5, 2.0, -1.5], device=DEVICE)
     # The reference composes the products with elementwise PyTorch: Projection's defaults.
     expected, expected_px = Projection.shifted_forward(ref, x, base, segments, scale, True)
@@ -85,6 +94,13 @@ def test_shifted_and_scaled_products_match_the_reference(fused_max):
     assert _relative_error(kern.shifted_forward(x, base)[0], base + ref.forward(x)) < 1e-6
     expected_t = Projection.scaled_transpose(ref, g, segments, scale)
     assert _relative_error(kern.scaled_transpose(g, segments, scale), expected_t) < 1e-5
+
+
+def test_segments_merge_consecutive_tensors_of_one_group():
+    segments = Segments.from_sizes([100, 250, 50, 300], [0, 1, 1, 2], "cpu")
+    assert segments.lengths.tolist() == [100, 300, 300]
+    assert segments.starts.tolist() == [0, 100, 400, 700]
+    assert segments.groups.tolist() == [0, 1, 2]
 
 
 def test_segment_dots_match_the_reference_across_chunks():

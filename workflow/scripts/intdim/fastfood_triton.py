@@ -202,16 +202,30 @@ def _hadamard(
 
 
 @triton.jit
-def _segment_scale(seg_start_ptr, seg_scale_ptr, n_seg, offs, SEG_STEPS: tl.constexpr):
-    """Per-element SAID scale: binary search of the segment holding each flat offset."""
-    lo = tl.zeros(offs.shape, tl.int32)
-    hi = tl.zeros(offs.shape, tl.int32) + n_seg
+def _segment_of(seg_start_ptr, n_seg, offs, SEG_STEPS: tl.constexpr):
+    """Binary search of the segment holding each offset (scalar or tensor)."""
+    lo = (offs * 0).to(tl.int32)
+    hi = lo + n_seg
     for _ in tl.static_range(SEG_STEPS):
         mid = (lo + hi) // 2
         right = tl.load(seg_start_ptr + mid) <= offs
         lo = tl.where(right, mid, lo)
         hi = tl.where(right, hi, mid)
-    return tl.load(seg_scale_ptr + lo)
+    return lo
+
+
+@triton.jit
+def _segment_scale(seg_start_ptr, seg_scale_ptr, n_seg, offs, SEG_STEPS: tl.constexpr):
+    """Per-element SAID scale. Segments are long runs of parameters, so a tile nearly always
+    lies inside one: two scalar searches settle it, and only a tile that crosses a boundary
+    pays for a search per element."""
+    first = _segment_of(seg_start_ptr, n_seg, tl.min(offs, axis=0), SEG_STEPS)
+    last = _segment_of(seg_start_ptr, n_seg, tl.max(offs, axis=0), SEG_STEPS)
+    if first == last:
+        scale = tl.zeros(offs.shape, tl.float32) + tl.load(seg_scale_ptr + first)
+    else:
+        scale = tl.load(seg_scale_ptr + _segment_of(seg_start_ptr, n_seg, offs, SEG_STEPS))
+    return scale
 
 
 # -- fused kernels (LL <= FUSED_MAX) --------------------------------------------------------------
