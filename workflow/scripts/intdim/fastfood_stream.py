@@ -26,12 +26,21 @@ import math
 
 import torch
 
+from .hadamard import next_power_of_two
+
 MASK32 = 0xFFFFFFFF
 GOLDEN = 0x9E3779B9
 MIX_MUL1 = 0x21F0AAAD
 MIX_MUL2 = 0x735A2D97
 STREAMS = {"B": 0x5BD1E995, "G1": 0x1B873593, "G2": 0x68E31DA4, "PI": 0x3C6EF372}
 FEISTEL_ROUNDS = 4
+
+
+def layout(d: int, D: int) -> tuple[int, int, int, float]:
+    """(LL, log2 LL, blocks, scale) of the Fastfood transform R^d -> R^D: blocks of
+    LL = 2**ceil(log2 d), ceil(D / LL) of them, scaled by 1 / sqrt(D LL)."""
+    LL = next_power_of_two(d)
+    return LL, LL.bit_length() - 1, math.ceil(D / LL), 1.0 / math.sqrt(D * LL)
 
 
 def mix32_int(x: int) -> int:

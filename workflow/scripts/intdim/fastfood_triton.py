@@ -33,7 +33,6 @@ import triton
 import triton.language as tl
 
 from . import fastfood_stream as stream
-from .hadamard import next_power_of_two
 
 # Largest block kept whole in one program. 2**14 would need over 227 KB of shared memory for
 # the SAID transpose on sm_90 (compile_fastfood_kernels.py reports it); 2**13 fits.
@@ -228,6 +227,35 @@ def _segment_scale(seg_start_ptr, seg_scale_ptr, n_seg, offs, SEG_STEPS: tl.cons
     return scale
 
 
+@triton.jit
+def _load_gradient(
+    g_ptr, offs, D, seg_start_ptr, seg_scale_ptr, n_seg,
+    HAS_SCALE: tl.constexpr, SEG_STEPS: tl.constexpr,
+):  # fmt: skip
+    """The transpose's input s * g at flat offsets (zero past D)."""
+    y = tl.load(g_ptr + offs, mask=offs < D, other=0.0)
+    if HAS_SCALE:
+        y = y * _segment_scale(seg_start_ptr, seg_scale_ptr, n_seg, offs, SEG_STEPS)
+    return y
+
+
+@triton.jit
+def _store_theta(
+    y, offs, D, base_ptr, out_ptr, px_ptr, seg_start_ptr, seg_scale_ptr, n_seg,
+    HAS_BASE: tl.constexpr, HAS_SCALE: tl.constexpr, WRITE_PX: tl.constexpr,
+    SEG_STEPS: tl.constexpr,
+):  # fmt: skip
+    """The forward's last step: theta = base + s * (P x) at flat offsets below D (and P x)."""
+    mask = offs < D
+    if WRITE_PX:
+        tl.store(px_ptr + offs, y, mask=mask)
+    if HAS_SCALE:
+        y = y * _segment_scale(seg_start_ptr, seg_scale_ptr, n_seg, offs, SEG_STEPS)
+    if HAS_BASE:
+        y = y + tl.load(base_ptr + offs, mask=mask, other=0.0)
+    tl.store(out_ptr + offs, y, mask=mask)
+
+
 # -- fused kernels (LL <= FUSED_MAX) --------------------------------------------------------------
 
 
@@ -252,14 +280,10 @@ def _forward_fused(
     g = _gaussians(key_g1, key_g2, blocks, cols.to(tl.uint32)) * scale
     y = _hadamard(y * tl.reshape(g, (T,)), T, F0, F1, F2, F3, SPLIT_TF32)
     offs = tl.reshape(blocks.to(tl.int64)[:, None] * LL + cols[None, :], (T,))
-    mask = offs < D
-    if WRITE_PX:
-        tl.store(px_ptr + offs, y, mask=mask)
-    if HAS_SCALE:
-        y = y * _segment_scale(seg_start_ptr, seg_scale_ptr, n_seg, offs, SEG_STEPS)
-    if HAS_BASE:
-        y = y + tl.load(base_ptr + offs, mask=mask, other=0.0)
-    tl.store(out_ptr + offs, y, mask=mask)
+    _store_theta(
+        y, offs, D, base_ptr, out_ptr, px_ptr, seg_start_ptr, seg_scale_ptr, n_seg,
+        HAS_BASE, HAS_SCALE, WRITE_PX, SEG_STEPS,
+    )  # fmt: skip
 
 
 @triton.jit
@@ -279,10 +303,10 @@ def _transpose_fused(
         tile = pid * tiles_per_program + t
         blocks = tile * NB + local
         offs = tl.reshape(blocks.to(tl.int64)[:, None] * LL + cols[None, :], (T,))
-        mask = offs < D  # tiles past the last block lie past D
-        y = tl.load(g_ptr + offs, mask=mask, other=0.0)
-        if HAS_SCALE:
-            y = y * _segment_scale(seg_start_ptr, seg_scale_ptr, n_seg, offs, SEG_STEPS)
+        # Tiles past the last block lie past D, so they load zeros.
+        y = _load_gradient(
+            g_ptr, offs, D, seg_start_ptr, seg_scale_ptr, n_seg, HAS_SCALE, SEG_STEPS
+        )
         y = _hadamard(y, T, F0, F1, F2, F3, SPLIT_TF32)
         g = _gaussians(key_g1, key_g2, blocks, cols.to(tl.uint32)) * scale
         y = y * tl.reshape(g, (T,))
@@ -321,10 +345,9 @@ def _rows_pass(
         y = tl.load(src_ptr + block_offs + pi)
         y = y * tl.reshape(_gaussians(key_g1, key_g2, blocks, i.to(tl.uint32)), (R_IN,)) * scale
     elif STAGE == 2:
-        offs = block_offs + i
-        y = tl.load(src_ptr + offs, mask=offs < D, other=0.0)
-        if HAS_SCALE:
-            y = y * _segment_scale(seg_start_ptr, seg_scale_ptr, n_seg, offs, SEG_STEPS)
+        y = _load_gradient(
+            src_ptr, block_offs + i, D, seg_start_ptr, seg_scale_ptr, n_seg, HAS_SCALE, SEG_STEPS
+        )
     else:
         pi_inv = tl.reshape(_permutation(key_pi, blocks, i.to(tl.uint32), BITS, True), (R_IN,))
         y = tl.load(src_ptr + block_offs + pi_inv)
@@ -367,14 +390,10 @@ def _columns_pass(
             g = tl.reshape(_gaussians(key_g1, key_g2, blocks, i.to(tl.uint32)), (T,))
             tl.store(buf_ptr + offs, y * g * scale)
         else:
-            mask = offs < D
-            if WRITE_PX:
-                tl.store(px_ptr + offs, y, mask=mask)
-            if HAS_SCALE:
-                y = y * _segment_scale(seg_start_ptr, seg_scale_ptr, n_seg, offs, SEG_STEPS)
-            if HAS_BASE:
-                y = y + tl.load(base_ptr + offs, mask=mask, other=0.0)
-            tl.store(out_ptr + offs, y, mask=mask)
+            _store_theta(
+                y, offs, D, base_ptr, out_ptr, px_ptr, seg_start_ptr, seg_scale_ptr, n_seg,
+                HAS_BASE, HAS_SCALE, WRITE_PX, SEG_STEPS,
+            )  # fmt: skip
 
 
 @triton.jit
@@ -427,10 +446,7 @@ class FastfoodKernels:
         if fused_max < 16 or fused_max & (fused_max - 1):
             raise ValueError(f"fused_max must be a power of two >= 16, got {fused_max}")
         self.d, self.D, self.seed = d, D, seed
-        self.LL = next_power_of_two(d)
-        self.bits = self.LL.bit_length() - 1
-        self.blocks = math.ceil(D / self.LL)
-        self.scale = 1.0 / math.sqrt(D * self.LL)
+        self.LL, self.bits, self.blocks, self.scale = stream.layout(d, D)
         self.keys = dict(
             key_b=stream.stream_key(seed, "B"),
             key_g1=stream.stream_key(seed, "G1"),

@@ -31,7 +31,7 @@ from typing import NamedTuple
 import torch
 
 from . import fastfood_stream as stream
-from .hadamard import fwht, next_power_of_two
+from .hadamard import fwht
 
 PROJECTIONS = ("fastfood", "dense", "sparse")
 # Where the Fastfood products run: the PyTorch reference, the Triton kernels, or the kernels
@@ -87,10 +87,14 @@ class Segments(NamedTuple):
         return torch.repeat_interleave(seg_scale, self.lengths, output_size=total)
 
 
-def _generator(seed: int) -> torch.Generator:
-    """A CPU generator: the same seed gives the same numbers on every machine and device."""
+def _check_seed(seed: int) -> None:
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+
+
+def _generator(seed: int) -> torch.Generator:
+    """A CPU generator: the same seed gives the same numbers on every machine and device."""
+    _check_seed(seed)
     return torch.Generator(device="cpu").manual_seed(seed)
 
 
@@ -182,11 +186,8 @@ class FastfoodProjection(Projection):
 
     def __init__(self, d: int, D: int, seed: int, device: torch.device | str = "cpu"):
         super().__init__(d, D, seed, device)
-        _generator(seed)  # validates the seed
-        self.LL = next_power_of_two(d)
-        self.bits = self.LL.bit_length() - 1
-        self.blocks = math.ceil(D / self.LL)
-        self.scale = 1.0 / math.sqrt(D * self.LL)
+        _check_seed(seed)
+        self.LL, self.bits, self.blocks, self.scale = stream.layout(d, D)
         index = torch.arange(self.LL, dtype=torch.int64)
         step = max(1, self.GENERATE_CHUNK // self.LL)
         parts: dict[str, list[torch.Tensor]] = {"B": [], "G": [], "Pi": [], "Pi_inv": []}
@@ -236,7 +237,7 @@ class TritonFastfoodProjection(Projection):
         fused_max: int | None = None,
     ):
         super().__init__(d, D, seed, device)
-        _generator(seed)
+        _check_seed(seed)
         from . import fastfood_triton
 
         extra = {} if fused_max is None else {"fused_max": fused_max}
