@@ -112,13 +112,17 @@ PidFile={STATE}/slurmdbd.pid
 """
 
 
-def _wait(check, what: str, timeout: float = 60) -> None:
+def _wait(check, what: str, timeout: float = 60, state=None) -> None:
+    """Poll check() each second; on timeout name what was awaited and, if given, state()."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         if check():
             return
         time.sleep(1)
-    raise RuntimeError(f"timed out after {timeout:.0f}s waiting for {what}; logs in {STATE}/log")
+    seen = f" (it is {state()!r})" if state else ""
+    raise RuntimeError(
+        f"timed out after {timeout:.0f}s waiting for {what}{seen}; logs in {STATE}/log"
+    )
 
 
 def _spawn(pids: dict, name: str, cmd: list[str]) -> None:
@@ -159,7 +163,9 @@ def start() -> None:
                               "--skip-networking=0", "--bind-address=127.0.0.1"])  # fmt: skip
     sql = ["mariadb", f"--socket={socket_path}", "-e"]
     _wait(lambda: run([*sql, "SELECT 1"], check=False).returncode == 0, "MariaDB")
+    # A fresh cluster each start, with no accounting left from an earlier one for sacct to show.
     grant = (
+        "DROP DATABASE IF EXISTS slurm_acct_db;"
         f"CREATE USER IF NOT EXISTS 'slurm'@'localhost' IDENTIFIED BY '{DB_PASSWORD}';"
         "GRANT ALL ON slurm_acct_db.* TO 'slurm'@'localhost'; FLUSH PRIVILEGES;"
     )
@@ -181,14 +187,15 @@ def start() -> None:
     ):
         run(["sacctmgr", "-i", *args], check=False)  # "already exists" on a restart is fine
 
-    _spawn(pids, "slurmctld", ["slurmctld", "-D", "-i"])
+    # -c: start from an empty queue. Jobs saved by an earlier cluster that was killed mid-run
+    # would otherwise be recovered as running and hold the node ("mix") indefinitely.
+    _spawn(pids, "slurmctld", ["slurmctld", "-D", "-i", "-c"])
     _spawn(pids, "slurmd", ["slurmd", "-D"])
 
-    def node_idle() -> bool:
-        out = run(["sinfo", "-h", "-o", "%t"], check=False).stdout.split()
-        return "idle" in out
+    def node_state() -> str:
+        return run(["sinfo", "-h", "-o", "%t"], check=False).stdout.strip()
 
-    _wait(node_idle, "the node to become idle", timeout=90)
+    _wait(lambda: node_state() == "idle", "the node to become idle", timeout=90, state=node_state)
 
 
 def _is_running(pid: int, name: str) -> bool:
