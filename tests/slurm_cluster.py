@@ -112,13 +112,21 @@ PidFile={STATE}/slurmdbd.pid
 """
 
 
-def _wait(check, what: str, timeout: float = 60, state=None) -> None:
-    """Poll check() each second; on timeout name what was awaited and, if given, state()."""
-    deadline = time.time() + timeout
+def poll(check, seconds: float):
+    """check() each second until it returns something truthy (returned) or seconds pass (None)."""
+    deadline = time.time() + seconds
     while time.time() < deadline:
-        if check():
-            return
+        value = check()
+        if value:
+            return value
         time.sleep(1)
+    return None
+
+
+def _wait(check, what: str, timeout: float = 60, state=None) -> None:
+    """poll(); on timeout, name what was awaited and, if given, state()."""
+    if poll(check, timeout):
+        return
     seen = f" (it is {state()!r})" if state else ""
     raise RuntimeError(
         f"timed out after {timeout:.0f}s waiting for {what}{seen}; logs in {STATE}/log"

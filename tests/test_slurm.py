@@ -5,7 +5,6 @@ import re
 import shutil
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -97,16 +96,6 @@ def test_outputs_equal_a_local_run(slurm_run, local_run):
         ).read_text()
 
 
-def _wait_for(check, seconds: float):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(1)
-    return None
-
-
 def _sacct_state(jobid: str) -> str:
     return subprocess.run(["sacct", "-X", "-n", "-P", "-j", jobid, "-o", "State"],
                           capture_output=True, text=True).stdout.strip()  # fmt: skip
@@ -133,14 +122,15 @@ def test_a_scancelled_run_is_resumed_by_the_same_command(slurm_run, repo_root):
         cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
-    running = _wait_for(lambda: subprocess.run(
+    running = slurm_cluster.poll(lambda: subprocess.run(
         ["squeue", "-h", "-t", "RUNNING", "-o", "%i"], capture_output=True, text=True
     ).stdout.split(), 300)  # fmt: skip
     assert running, "no job was ever seen running"
     cancelled = running[0]
     subprocess.run(["scancel", cancelled], check=True)
-    assert _wait_for(lambda: "CANCELLED" in _sacct_state(cancelled), 120), _sacct_state(cancelled)
-    if _wait_for(lambda: first.poll() is not None, 60) is None:
+    was_cancelled = slurm_cluster.poll(lambda: "CANCELLED" in _sacct_state(cancelled), 120)
+    assert was_cancelled, _sacct_state(cancelled)
+    if slurm_cluster.poll(lambda: first.poll() is not None, 60) is None:
         first.send_signal(signal.SIGINT)
     first_log, _ = first.communicate(timeout=300)
     print(f"cancelled SLURM job {cancelled}; first run exited with {first.returncode}")
