@@ -19,7 +19,6 @@ rule compression_bound:
     params:
         bits=config["bound"]["bits"],
         confidence=config["bound"]["confidence"],
-        search=config.get("search"),
         lrs=lambda wc: learning_rates(wc.model, "subspace"),
         seeds=SEEDS,
         max_length=config["max_length"],

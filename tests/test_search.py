@@ -94,3 +94,28 @@ def test_stop_early_records_why():
     state = search.stop_early(search.start(10, 100, 1, 0.1), "baseline does not beat majority")
     assert state["done"] and state["next"] == [] and state["status"] == "skipped"
     assert state["reason"] == "baseline does not beat majority"
+
+
+def test_d_max_is_capped_at_the_models_parameter_count():
+    D = 1500
+    state = search.start(10, 2000, 3, 0.0, D=D)
+    assert state["hi"] == state["d_max"] == D and state["d_max_requested"] == 2000
+    assert max(state["next"]) < D
+    # Nothing reaches: the last probe is D itself, never a d above it.
+    state = search.run(state, threshold_oracle(5000))
+    probed = [p["d"] for p in state["probes"]]
+    assert max(probed) == D and state["status"] == "not reached"
+    assert "d_max=1500 (the model's D)" in state["reason"]
+    # A d90 below D is found as without the cap.
+    assert search.run(search.start(10, 2000, 3, 0.0, D=D), threshold_oracle(97))["d90"] == 97
+    # A model larger than d_max changes nothing.
+    uncapped = search.start(10, 2000, 3, 0.0)
+    assert search.start(10, 2000, 3, 0.0, D=10**6)["next"] == uncapped["next"]
+
+
+def test_a_model_no_larger_than_d_min_is_skipped():
+    state = search.start(10, 2000, 3, 0.0, D=10)
+    assert state["done"] and state["next"] == [] and state["status"] == "skipped"
+    assert state["reason"] == "the model has D=10 parameters, not more than d_min=10"
+    with pytest.raises(ValueError, match="D=0"):
+        search.start(10, 2000, 3, 0.0, D=0)

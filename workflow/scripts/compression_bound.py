@@ -30,8 +30,9 @@ def main(snakemake):
             f"task file trains {scores['d']} numbers, the search's d90 is {state['d90']}"
         )
     run = json.loads(Path(snakemake.input.metrics).read_text())
-    s = settings.search
-    configurations = (s["d_max"] - s["d_min"] + 1) * len(settings.lrs) * len(settings.seeds)
+    # every d the search could have chosen (its range, capped at D), each lr and seed
+    d_choices = state["d_max"] - state["d_min"] + 1
+    configurations = d_choices * len(settings.lrs) * len(settings.seeds)
     bits = description_bits(scores["d"], settings.bits, scores["scales"])
     train_error = 1.0 - scores["train_accuracy"]
     result.update({

@@ -13,11 +13,12 @@ def main(snakemake):
     baseline = json.loads(Path(snakemake.input.baseline).read_text())
     if "previous" not in snakemake.input.keys():  # round 0
         s = snakemake.params.search
+        D = baseline["runs"][0]["D"]  # the full fine-tune's parameter count, head included
         state = search.start(s["d_min"], s["d_max"], s["probes_per_round"], s["precision"],
-                             s["max_rounds"])  # fmt: skip
+                             s["max_rounds"], D=D)  # fmt: skip
         state.update(target=baseline["threshold_score"], full_score=baseline["full_score"],
                      eval_majority_accuracy=baseline["eval_majority_accuracy"])  # fmt: skip
-        if not baseline["beats_majority"]:
+        if not baseline["beats_majority"] and not state["done"]:
             state = search.stop_early(state, "full fine-tuning does not beat the majority class "
                                       f"({baseline['full_score']:.4f})")  # fmt: skip
     else:

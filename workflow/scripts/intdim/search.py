@@ -7,7 +7,8 @@ bracket shrinks by a factor of about k + 1 in log space per round instead of 2.
 The state is a plain dict (JSON in the workflow, one file per round):
 
 * ``lo``: the largest d known to fail, or d_min before any probe failed (``lo_verified``);
-* ``hi``: the smallest d known to reach the threshold, or d_max before any probe did;
+* ``hi``: the smallest d known to reach the threshold, or d_max before any probe did
+  (d_max is capped at the model's parameter count D);
 * ``next``: the probes of the coming round; ``probes``: every probe so far, with its outcome.
 
 The search assumes, as the paper does, that reaching the threshold is monotone in d. A failure
@@ -20,21 +21,38 @@ import math
 from collections.abc import Callable
 
 
-def start(d_min: int, d_max: int, probes_per_round: int, precision: float, max_rounds: int = 50):
-    """The state before round 0."""
+def start(
+    d_min: int,
+    d_max: int,
+    probes_per_round: int,
+    precision: float,
+    max_rounds: int = 50,
+    D: int | None = None,
+):
+    """The state before round 0, searching [d_min, min(d_max, D)].
+
+    A model with D parameters caps the range at D: for d >= D the subspace is (almost surely)
+    all of R^D, so a wider one can reach nothing that d = D cannot. A model no larger than d_min
+    leaves nothing to search; the search is then skipped, with that reason.
+    """
     if not 1 <= d_min < d_max:
         raise ValueError(f"search needs 1 <= d_min < d_max, got d_min={d_min}, d_max={d_max}")
     if probes_per_round < 1:
         raise ValueError(f"probes_per_round must be >= 1, got {probes_per_round}")
     if precision < 0:
         raise ValueError(f"precision must be >= 0, got {precision}")
+    if D is not None and D < 1:
+        raise ValueError(f"the model's parameter count D must be >= 1, got D={D}")
+    capped = d_max if D is None else min(d_max, D)
     state = {
-        "d_min": d_min, "d_max": d_max, "probes_per_round": probes_per_round,
-        "precision": precision, "max_rounds": max_rounds, "round": 0,
-        "lo": d_min, "lo_verified": False, "hi": d_max, "hi_verified": False,
+        "d_min": d_min, "d_max": capped, "d_max_requested": d_max, "D": D,
+        "probes_per_round": probes_per_round, "precision": precision, "max_rounds": max_rounds,
+        "round": 0, "lo": d_min, "lo_verified": False, "hi": capped, "hi_verified": False,
         "probes": [], "non_monotone": 0, "done": False, "status": "searching",
         "reason": None, "d90": None,
     }  # fmt: skip
+    if capped <= d_min:
+        return stop_early(state, f"the model has D={D} parameters, not more than d_min={d_min}")
     return _plan(state)
 
 
@@ -87,7 +105,10 @@ def _finish(state: dict, reason: str | None = None) -> dict:
         )  # fmt: skip
     else:
         state["status"] = "not reached"
-        state["reason"] = reason or f"no probe up to d_max={state['d_max']} reached the threshold"
+        top = f"d_max={state['d_max']}"
+        if state["d_max"] != state["d_max_requested"]:
+            top += " (the model's D)"
+        state["reason"] = reason or f"no probe up to {top} reached the threshold"
     return state
 
 

@@ -7,8 +7,9 @@ import math
 import pandas as pd
 
 SEARCH_COLUMNS = [
-    "model", "task", "method", "d90", "lo", "hi", "status", "reason", "rounds", "probes_run",
-    "training_runs", "non_monotone", "target", "full_score", "eval_majority_accuracy",
+    "model", "task", "method", "d90", "lo", "hi", "d_max", "D", "status", "reason", "rounds",
+    "probes_run", "training_runs", "non_monotone", "target", "full_score",
+    "eval_majority_accuracy",
 ]  # fmt: skip
 
 
