@@ -144,3 +144,22 @@ def test_a_scancelled_run_is_resumed_by_the_same_command(slurm_run, repo_root):
     assert (
         "Nothing to be done" in subprocess.run([*cmd, "-n"], capture_output=True, text=True).stdout
     )
+
+
+def test_a_cluster_stopped_mid_job_starts_again_idle(cluster):
+    """Jobs that a cluster stopped mid-run saved must not hold the next one's node."""
+    job = subprocess.run(
+        ["sbatch", "--parsable", "-A", slurm_cluster.ACCOUNT, "--wrap", "sleep 297"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    running = slurm_cluster.poll(lambda: job in subprocess.run(
+        ["squeue", "-h", "-t", "RUNNING", "-o", "%i"], capture_output=True, text=True
+    ).stdout.split(), 60)  # fmt: skip
+    assert running, f"job {job} never ran"
+    slurm_cluster.stop()  # slurmctld saves its state, the running job included
+    # The job's own processes die too, as when the machine goes: nothing reports its end.
+    for pattern in ("slurmstepd", "^sleep 297$"):
+        subprocess.run(["pkill", "-9", "-f", pattern])
+    slurm_cluster.start()  # raises unless the node comes back idle
+    queue = subprocess.run(["squeue", "-h", "-o", "%i"], capture_output=True, text=True)
+    assert queue.stdout.split() == []
