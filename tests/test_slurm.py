@@ -149,7 +149,7 @@ def test_a_scancelled_run_is_resumed_by_the_same_command(slurm_run, repo_root):
 def test_a_cluster_stopped_mid_job_starts_again_idle(cluster):
     """Jobs that a cluster stopped mid-run saved must not hold the next one's node."""
     job = subprocess.run(
-        ["sbatch", "--parsable", "-A", slurm_cluster.ACCOUNT, "--wrap", "sleep 297"],
+        ["sbatch", "--parsable", "-o", "/dev/null", "-A", slurm_cluster.ACCOUNT, "--wrap", "sleep 297"],
         capture_output=True, text=True, check=True,
     ).stdout.strip()  # fmt: skip
     running = slurm_cluster.poll(lambda: job in subprocess.run(
