@@ -37,9 +37,10 @@ def test_every_kernel_variant_compiles_for_sm90_and_fits(repo_root, tmp_path):
     kernels = {(r["d"], r["kernel"]) for r in rows}
     assert (8_192, "transpose_fused_said") in kernels
     assert (4_000_000, "columns_stage3") in kernels and (4_000_000, "rows_stage1") in kernels
-    # Three fused sizes with four variants each, one multi-pass size with ten, and the
+    assert (4_000_000, "columns_stage3_accumulate") in kernels
+    # Three fused sizes with four variants each, one multi-pass size with eleven, and the
     # segment-dot kernel once for each size.
-    assert len(rows) == 3 * 4 + 10 + 4
+    assert len(rows) == 3 * 4 + 11 + 4
     for r in rows:
         assert (r["arithmetic_per_element"] is None) == (r["kernel"] == "chunk_dots"), r
         assert r["arithmetic_per_element"] is None or r["arithmetic_per_element"] > 10, r

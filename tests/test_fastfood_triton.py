@@ -96,6 +96,38 @@ def test_shifted_and_scaled_products_match_the_reference(fused_max, D, sizes, gr
     assert _relative_error(kern.scaled_transpose(g, segments, scale), expected_t) < 1e-5
 
 
+# A multi-pass case with several blocks: 6 of LL = 128 on the CPU, 13 of LL = 16,384 on a GPU.
+MULTI_PASS = (10_000, 200_000, FUSED_MAX) if GPU else (100, 700, SMALL_FUSED_MAX)
+
+
+def test_multi_pass_groups_of_blocks_give_the_bits_of_one_group():
+    d, D, fused_max = MULTI_PASS
+    whole = TritonFastfoodProjection(d, D, 5, DEVICE, fused_max, work_elements=1 << 30)
+    LL = whole.LL
+    # 4 blocks a group (the last one shorter), whatever the remainder of work_elements.
+    grouped = TritonFastfoodProjection(d, D, 5, DEVICE, fused_max, work_elements=4 * LL + 7)
+    assert not whole.kernels.fused and whole.blocks % 4 != 0
+    assert (whole.kernels.group, grouped.kernels.group) == (whole.blocks, 4)
+    assert grouped.kernels.work_bytes() == 2 * 4 * LL * 4
+    assert whole.kernels.work_bytes() == 2 * whole.blocks * LL * 4
+    gen = torch.Generator(device=DEVICE).manual_seed(6)
+    x = torch.randn(d, device=DEVICE, generator=gen)
+    base = torch.randn(D, device=DEVICE, generator=gen)
+    g = torch.randn(D, device=DEVICE, generator=gen)
+    segments = Segments.from_sizes([D // 2, D - D // 2 - 50, 50], [0, 1, 2], DEVICE)
+    scale = torch.tensor([0.5, 2.0, -1.5], device=DEVICE)
+    out, px = grouped.shifted_forward(x, base, segments, scale, keep_px=True)
+    out_whole, px_whole = whole.shifted_forward(x, base, segments, scale, keep_px=True)
+    assert torch.equal(out, out_whole) and torch.equal(px, px_whole)
+    # The transpose adds the groups' sums in the order one group adds its blocks.
+    transposed = grouped.scaled_transpose(g, segments, scale)
+    assert torch.equal(transposed, whole.scaled_transpose(g, segments, scale))
+    assert torch.equal(grouped.transpose(g), whole.transpose(g))
+    ref = FastfoodProjection(d, D, 5, device=DEVICE)
+    assert _relative_error(grouped.forward(x), ref.forward(x)) < 1e-5
+    assert _relative_error(grouped.transpose(g), ref.transpose(g)) < 1e-5
+
+
 def test_segments_merge_consecutive_tensors_of_one_group():
     segments = Segments.from_sizes([100, 250, 50, 300], [0, 1, 1, 2], "cpu")
     assert segments.lengths.tolist() == [100, 300, 300]
@@ -164,6 +196,8 @@ def test_backend_choice():
         make_projection("fastfood", 4, 50, 0, backend="cuda")
     with pytest.raises(ValueError, match="fused_max must be a power of two >= 16, got 48"):
         TritonFastfoodProjection(4, 50, 0, device=DEVICE, fused_max=48)
+    with pytest.raises(ValueError, match="work_elements must be >= 1, got 0"):
+        TritonFastfoodProjection(4, 50, 0, device=DEVICE, work_elements=0)
 
 
 def test_shift_checks_its_arguments():

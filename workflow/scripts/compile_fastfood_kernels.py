@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 DEFAULT_DIMS = [1, 8, 100, 1_000, 10_000, 100_000, 4_000_000]
 # The runtime arguments' types (everything else is a compile-time constant).
-INTEGER_ARGS = {"n_seg", "d", "D", "n_blocks", "tiles_per_program"}
+INTEGER_ARGS = {"n_seg", "d", "D", "block0", "n_blocks", "tiles_per_program"}
 # PTX opcodes counted as arithmetic work (integer and float, the hash's and the transform's).
 ARITHMETIC = {"add", "sub", "mul", "mad", "fma", "xor", "and", "or", "shr", "shl", "not", "cvt"}
 KEY_ARGS = {"key_b", "key_g1", "key_g2", "key_pi"}
@@ -130,7 +130,7 @@ def compile_all(dims: list[int], arch: int) -> list[dict]:
 def format_row(r: dict) -> str:
     ops = r["arithmetic_per_element"]
     return (
-        f"{r['d']:>9}{r['LL']:>9}  {r['kernel']:<22}{r['num_warps']:>6}{r['registers']:>6}"
+        f"{r['d']:>9}{r['LL']:>9}  {r['kernel']:<26}{r['num_warps']:>6}{r['registers']:>6}"
         f"{r['spill_store_bytes']:>8}{r['shared_bytes']:>9}{'-' if ops is None else ops:>8}"
     )
 
@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, help="default results/benchmark/kernels_sm<arch>.json")
     args = parser.parse_args(argv)
     print(
-        f"{'d':>9}{'LL':>9}  {'kernel':<22}{'warps':>6}{'regs':>6}{'spill B':>8}{'shared B':>9}"
+        f"{'d':>9}{'LL':>9}  {'kernel':<26}{'warps':>6}{'regs':>6}{'spill B':>8}{'shared B':>9}"
         f"{'ops/el':>8}"
     )
     rows = compile_all(args.dims, args.arch)

@@ -15,7 +15,8 @@ Two schemes, chosen by the Fastfood block size LL = 2**ceil(log2 d):
 * multi-pass (larger LL, d up to 2**22 and beyond): each block is viewed as an
   R_out x R_in matrix (R_in = ``fused_max``). H_LL = H_Rout (x) H_Rin, so a transform is one
   pass over rows (in registers) and one over columns; Pi is a gather from global memory
-  between the two transforms. Four passes per product.
+  between the two transforms. Four passes per product, run on a group of blocks at a time
+  (``work_elements``), so the two work buffers are bounded by the group, not by D.
 
 The Walsh-Hadamard transform of a tile is a Kronecker product of small Hadamard matrices
 (radix <= 16), each applied with ``tl.dot``. On a GPU the dot runs on tensor cores in TF32
@@ -44,6 +45,10 @@ MAX_RADIX = 16
 DOT_BLOCK = 1024
 # Column chunk of the multi-pass column kernels.
 COLUMN_CHUNK = 16
+# Elements of each of the multi-pass scheme's two work buffers (64 MB each): the passes run on
+# as many whole blocks at a time as fit (at least one). D-sized buffers would cost 8 D bytes,
+# more than AdamW's state; smaller groups keep the intermediates nearer L2 but cost launches.
+WORK_ELEMENTS = 1 << 24
 # The transpose's partial sums come from a fixed number of programs: the order in which the
 # blocks are added depends only on the problem, never on the GPU, so results are reproducible.
 TRANSPOSE_PROGRAMS = 1024
@@ -324,75 +329,86 @@ def _transpose_fused(
 @triton.jit
 def _rows_pass(
     src_ptr, dst_ptr, seg_start_ptr, seg_scale_ptr, n_seg,
-    d, D, key_b, key_g1, key_g2, key_pi, scale,
+    d, D, block0, key_b, key_g1, key_g2, key_pi, scale,
     STAGE: tl.constexpr, LL: tl.constexpr, BITS: tl.constexpr, R_IN: tl.constexpr,
     F0: tl.constexpr, F1: tl.constexpr, F2: tl.constexpr, F3: tl.constexpr,
     HAS_SCALE: tl.constexpr, SEG_STEPS: tl.constexpr, SPLIT_TF32: tl.constexpr,
 ):  # fmt: skip
-    """One row (block j, row r) of R_IN elements. Stages:
+    """One row (block block0 + j, row r) of R_IN elements; the work buffers hold the group's
+    blocks only (block j at j * LL). Stages:
     0: H_in(B x) (forward); 1: H_in(G Pi u) (forward, u from src);
     2: H_in(scale g) (transpose); 3: H_in(Pi^T w) (transpose, w from src)."""
-    block = tl.program_id(0)
+    local = tl.program_id(0)
+    block = block0 + local
     row = tl.program_id(1)
     blocks = tl.zeros((1,), tl.int64) + block
     i = row * R_IN + tl.arange(0, R_IN)
-    block_offs = block.to(tl.int64) * LL
+    work_offs = local.to(tl.int64) * LL
     if STAGE == 0:
         y = tl.load(src_ptr + i, mask=i < d, other=0.0)
         y = tl.reshape(_signs(key_b, blocks, i.to(tl.uint32)), (R_IN,)) * y
     elif STAGE == 1:
         pi = tl.reshape(_permutation(key_pi, blocks, i.to(tl.uint32), BITS, False), (R_IN,))
-        y = tl.load(src_ptr + block_offs + pi)
+        y = tl.load(src_ptr + work_offs + pi)
         y = y * tl.reshape(_gaussians(key_g1, key_g2, blocks, i.to(tl.uint32)), (R_IN,)) * scale
     elif STAGE == 2:
+        offs = block.to(tl.int64) * LL + i  # g is D-sized: the block's own place
         y = _load_gradient(
-            src_ptr, block_offs + i, D, seg_start_ptr, seg_scale_ptr, n_seg, HAS_SCALE, SEG_STEPS
+            src_ptr, offs, D, seg_start_ptr, seg_scale_ptr, n_seg, HAS_SCALE, SEG_STEPS
         )
     else:
         pi_inv = tl.reshape(_permutation(key_pi, blocks, i.to(tl.uint32), BITS, True), (R_IN,))
-        y = tl.load(src_ptr + block_offs + pi_inv)
+        y = tl.load(src_ptr + work_offs + pi_inv)
     y = _hadamard(y, R_IN, F0, F1, F2, F3, SPLIT_TF32)
-    tl.store(dst_ptr + block_offs + i, y)
+    tl.store(dst_ptr + work_offs + i, y)
 
 
 @triton.jit
 def _columns_pass(
     buf_ptr, base_ptr, out_ptr, px_ptr, seg_start_ptr, seg_scale_ptr, n_seg,
-    d, D, n_blocks, key_b, key_g1, key_g2, key_pi, scale,
+    d, D, block0, n_blocks, key_b, key_g1, key_g2, key_pi, scale,
     STAGE: tl.constexpr, LL: tl.constexpr, R_IN: tl.constexpr, R_OUT: tl.constexpr,
     C: tl.constexpr, F0: tl.constexpr, F1: tl.constexpr, F2: tl.constexpr, F3: tl.constexpr,
     HAS_BASE: tl.constexpr, HAS_SCALE: tl.constexpr, WRITE_PX: tl.constexpr,
-    SEG_STEPS: tl.constexpr, SPLIT_TF32: tl.constexpr,
+    ACCUMULATE: tl.constexpr, SEG_STEPS: tl.constexpr, SPLIT_TF32: tl.constexpr,
 ):  # fmt: skip
-    """H_out over the columns c0..c0+C of one block, held as a (C, R_OUT) tile. Stages:
+    """H_out over the columns c0..c0+C of one block of the group (block0 + j, at j * LL in
+    buf), held as a (C, R_OUT) tile. Stages:
     0: in place (forward, first transform); 1: theta_0 + scale * v into out (forward);
-    2: times G, in place (transpose); 3: times B, summed over all blocks into out[:d]."""
+    2: times G, in place (transpose); 3: times B, summed over the group's n_blocks blocks into
+    out[:d], added to what earlier groups left there if ACCUMULATE (the same order of
+    additions as one group of all blocks, so the same bits)."""
     T: tl.constexpr = C * R_OUT
     c = tl.program_id(1) * C + tl.arange(0, C)
     r = tl.arange(0, R_OUT)
     i = tl.reshape(r[None, :] * R_IN + c[:, None], (T,))  # index inside the block
     if STAGE == 3:
-        acc = tl.zeros((T,), tl.float32)
-        for block in range(n_blocks):
-            blocks = tl.zeros((1,), tl.int64) + block  # int64 addressing, a tensor here too
-            y = tl.load(buf_ptr + blocks * LL + i)
+        if ACCUMULATE:
+            acc = tl.load(out_ptr + i, mask=i < d, other=0.0)
+        else:
+            acc = tl.zeros((T,), tl.float32)
+        for j in range(n_blocks):
+            local = tl.zeros((1,), tl.int64) + j  # int64 addressing, a tensor here too
+            blocks = local + block0
+            y = tl.load(buf_ptr + local * LL + i)
             y = _hadamard(y, T, F0, F1, F2, F3, SPLIT_TF32)
             acc += y * tl.reshape(_signs(key_b, blocks, i.to(tl.uint32)), (T,))
         tl.store(out_ptr + i, acc, mask=i < d)
     else:
-        block = tl.program_id(0)
-        offs = block.to(tl.int64) * LL + i
-        y = _hadamard(tl.load(buf_ptr + offs), T, F0, F1, F2, F3, SPLIT_TF32)
+        local = tl.program_id(0)
+        block = block0 + local
+        work_offs = local.to(tl.int64) * LL + i
+        y = _hadamard(tl.load(buf_ptr + work_offs), T, F0, F1, F2, F3, SPLIT_TF32)
         if STAGE == 0:
-            tl.store(buf_ptr + offs, y)
+            tl.store(buf_ptr + work_offs, y)
         elif STAGE == 2:
             blocks = tl.zeros((1,), tl.int64) + block
             g = tl.reshape(_gaussians(key_g1, key_g2, blocks, i.to(tl.uint32)), (T,))
-            tl.store(buf_ptr + offs, y * g * scale)
+            tl.store(buf_ptr + work_offs, y * g * scale)
         else:
             _store_theta(
-                y, offs, D, base_ptr, out_ptr, px_ptr, seg_start_ptr, seg_scale_ptr, n_seg,
-                HAS_BASE, HAS_SCALE, WRITE_PX, SEG_STEPS,
+                y, block.to(tl.int64) * LL + i, D, base_ptr, out_ptr, px_ptr, seg_start_ptr,
+                seg_scale_ptr, n_seg, HAS_BASE, HAS_SCALE, WRITE_PX, SEG_STEPS,
             )  # fmt: skip
 
 
@@ -442,9 +458,18 @@ def interpreting() -> bool:
 class FastfoodKernels:
     """Launches the kernels for one (d, D, seed); holds no random state, only the keys."""
 
-    def __init__(self, d: int, D: int, seed: int, fused_max: int = FUSED_MAX):
+    def __init__(
+        self,
+        d: int,
+        D: int,
+        seed: int,
+        fused_max: int = FUSED_MAX,
+        work_elements: int = WORK_ELEMENTS,
+    ):
         if fused_max < 16 or fused_max & (fused_max - 1):
             raise ValueError(f"fused_max must be a power of two >= 16, got {fused_max}")
+        if work_elements < 1:
+            raise ValueError(f"work_elements must be >= 1, got {work_elements}")
         self.d, self.D, self.seed = d, D, seed
         self.LL, self.bits, self.blocks, self.scale = stream.layout(d, D)
         self.keys = dict(
@@ -466,6 +491,8 @@ class FastfoodKernels:
             )  # fmt: skip
         else:
             self.r_in, self.r_out = fused_max, self.LL // fused_max
+            # Blocks per group of the passes: as many as the work buffers hold, at least one.
+            self.group = min(self.blocks, max(1, work_elements // self.LL))
             self.chunk = min(COLUMN_CHUNK, self.r_in)
             F0, F1, F2, F3 = radix_factors(self.r_in)
             self.rows_meta = dict(
@@ -513,11 +540,13 @@ class FastfoodKernels:
                 )  # fmt: skip
             for f in flags[:1] if stage != 1 else flags:
                 scaled = f["HAS_SCALE"]
-                yield (
-                    f"columns_stage{stage}{'_said' if scaled else ''}", _columns_pass,
-                    {**self.columns_meta, **f, **split, "STAGE": stage, "HAS_BASE": stage == 1,
-                     "WRITE_PX": scaled},
-                )  # fmt: skip
+                for accumulate in (False, True) if stage == 3 else (False,):
+                    yield (
+                        f"columns_stage{stage}{'_said' if scaled else ''}"
+                        f"{'_accumulate' if accumulate else ''}", _columns_pass,
+                        {**self.columns_meta, **f, **split, "STAGE": stage,
+                         "HAS_BASE": stage == 1, "WRITE_PX": scaled, "ACCUMULATE": accumulate},
+                    )  # fmt: skip
 
     # -- segments: the SAID scale of each contiguous run of parameters ----------------------------
 
@@ -551,11 +580,14 @@ class FastfoodKernels:
                 **self.fused_meta, **common, **flags,
             )  # fmt: skip
             return out, (px if keep_px else None)
-        work = torch.empty(2, self.blocks * self.LL, dtype=torch.float32, device=x.device)
-        self._rows(x, work[0], 0, common, flags)
-        self._columns(work[0], None, None, None, 0, common, flags, False)
-        self._rows(work[0], work[1], 1, common, flags)
-        self._columns(work[1], base_ptr, out, px, 1, common, flags, keep_px, base is not None)
+        work = self._work(x.device)
+        for group in self._groups():
+            self._rows(x, work[0], 0, group, common, flags)
+            self._columns(work[0], None, None, None, 0, group, common, flags)
+            self._rows(work[0], work[1], 1, group, common, flags)
+            self._columns(
+                work[1], base_ptr, out, px, 1, group, common, flags, keep_px, base is not None
+            )
         return out, (px if keep_px else None)
 
     # -- P^T (s * g) ------------------------------------------------------------------------------
@@ -575,23 +607,42 @@ class FastfoodKernels:
                 g, partial, tiles_per_program=per_program, **self.fused_meta, **common, **flags
             )
             return partial[:, : self.d].sum(0)
-        work = torch.empty(2, self.blocks * self.LL, dtype=torch.float32, device=g.device)
+        work = self._work(g.device)
         out = torch.empty(self.d, dtype=torch.float32, device=g.device)
-        self._rows(g, work[0], 2, common, flags)
-        self._columns(work[0], None, None, None, 2, common, flags, False)
-        self._rows(work[0], work[1], 3, common, flags)
-        self._columns(work[1], None, out, None, 3, common, flags, False)
+        for group in self._groups():
+            self._rows(g, work[0], 2, group, common, flags)
+            self._columns(work[0], None, None, None, 2, group, common, flags)
+            self._rows(work[0], work[1], 3, group, common, flags)
+            self._columns(work[1], None, out, None, 3, group, common, flags)
         return out
 
-    def _rows(self, src, dst, stage, common, flags):
-        _rows_pass[(self.blocks, self.r_out)](
-            src, dst, STAGE=stage, **self.rows_meta, **common, **flags
+    # -- the multi-pass scheme, one group of blocks at a time -----------------------------------
+
+    def work_bytes(self) -> int:
+        """Bytes of the multi-pass scheme's two work buffers (0 for the fused scheme)."""
+        return 0 if self.fused else 2 * self.group * self.LL * 4
+
+    def _work(self, device):
+        return torch.empty(2, self.group * self.LL, dtype=torch.float32, device=device)
+
+    def _groups(self):
+        """(first block, number of blocks) of each group, in order."""
+        for block0 in range(0, self.blocks, self.group):
+            yield block0, min(self.group, self.blocks - block0)
+
+    def _rows(self, src, dst, stage, group, common, flags):
+        block0, n_blocks = group
+        _rows_pass[(n_blocks, self.r_out)](
+            src, dst, block0=block0, STAGE=stage, **self.rows_meta, **common, **flags
         )
 
-    def _columns(self, buf, base, out, px, stage, common, flags, keep_px, has_base=False):
-        grid = (1 if stage == 3 else self.blocks, self.r_in // self.chunk)
+    def _columns(self, buf, base, out, px, stage, group, common, flags, keep_px=False,
+                 has_base=False):  # fmt: skip
+        block0, n_blocks = group
+        grid = (1 if stage == 3 else n_blocks, self.r_in // self.chunk)
         _columns_pass[grid](
             buf, base if base is not None else buf, out if out is not None else buf,
-            px if px is not None else buf, n_blocks=self.blocks, STAGE=stage,
-            HAS_BASE=has_base, WRITE_PX=keep_px, **self.columns_meta, **common, **flags,
+            px if px is not None else buf, block0=block0, n_blocks=n_blocks, STAGE=stage,
+            HAS_BASE=has_base, WRITE_PX=keep_px, ACCUMULATE=stage == 3 and block0 > 0,
+            **self.columns_meta, **common, **flags,
         )  # fmt: skip

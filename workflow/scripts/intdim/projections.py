@@ -235,12 +235,17 @@ class TritonFastfoodProjection(Projection):
         seed: int,
         device: torch.device | str = "cuda",
         fused_max: int | None = None,
+        work_elements: int | None = None,
     ):
         super().__init__(d, D, seed, device)
         _check_seed(seed)
         from . import fastfood_triton
 
-        extra = {} if fused_max is None else {"fused_max": fused_max}
+        extra = {
+            name: value
+            for name, value in (("fused_max", fused_max), ("work_elements", work_elements))
+            if value is not None
+        }
         self.kernels = fastfood_triton.FastfoodKernels(d, D, seed, **extra)
         self.LL, self.blocks = self.kernels.LL, self.kernels.blocks
 
