@@ -102,10 +102,12 @@ MULTI_PASS = (10_000, 200_000, FUSED_MAX) if GPU else (100, 700, SMALL_FUSED_MAX
 
 def test_multi_pass_groups_of_blocks_give_the_bits_of_one_group():
     d, D, fused_max = MULTI_PASS
-    whole = TritonFastfoodProjection(d, D, 5, DEVICE, fused_max, work_elements=1 << 30)
+    whole = TritonFastfoodProjection(d, D, 5, DEVICE, fused_max=fused_max, work_elements=1 << 30)
     LL = whole.LL
     # 4 blocks a group (the last one shorter), whatever the remainder of work_elements.
-    grouped = TritonFastfoodProjection(d, D, 5, DEVICE, fused_max, work_elements=4 * LL + 7)
+    grouped = TritonFastfoodProjection(
+        d, D, 5, DEVICE, fused_max=fused_max, work_elements=4 * LL + 7
+    )
     assert not whole.kernels.fused and whole.blocks % 4 != 0
     assert (whole.kernels.group, grouped.kernels.group) == (whole.blocks, 4)
     assert grouped.kernels.work_bytes() == 2 * 4 * LL * 4
@@ -198,6 +200,8 @@ def test_backend_choice():
         TritonFastfoodProjection(4, 50, 0, device=DEVICE, fused_max=48)
     with pytest.raises(ValueError, match="work_elements must be >= 1, got 0"):
         TritonFastfoodProjection(4, 50, 0, device=DEVICE, work_elements=0)
+    with pytest.raises(ValueError, match="tile_elements must be a power of two, got 3000"):
+        TritonFastfoodProjection(4, 50, 0, device=DEVICE, tile_elements=3000)
 
 
 def test_shift_checks_its_arguments():

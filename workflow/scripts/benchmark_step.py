@@ -66,7 +66,7 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def _median_time(fn, device: str, warmup: int, steps: int) -> float:
+def median_time(fn, device: str, warmup: int, steps: int) -> float:
     for _ in range(warmup):
         fn()
     times = []
@@ -83,7 +83,7 @@ def copy_bandwidth(D: int, device: str, steps: int) -> float:
     """Bytes per second of a D-element float32 copy (it reads 4 D bytes and writes 4 D)."""
     src = torch.randn(D, device=device)
     dst = torch.empty_like(src)
-    seconds = _median_time(lambda: dst.copy_(src), device, 2, max(steps, 5))
+    seconds = median_time(lambda: dst.copy_(src), device, 2, max(steps, 5))
     return 8 * D / seconds
 
 
@@ -120,7 +120,7 @@ def run_one(spec: dict) -> dict:
 
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
-    result["step_s"] = _median_time(step, device, spec["warmup"], spec["steps"])
+    result["step_s"] = median_time(step, device, spec["warmup"], spec["steps"])
     if device == "cuda":
         result["peak_bytes"] = torch.cuda.max_memory_allocated()
     else:
@@ -131,8 +131,8 @@ def run_one(spec: dict) -> dict:
         x = torch.randn(proj.d, device=device)
         g = torch.randn(proj.D, device=device)
         steps = spec["steps"]
-        result["forward_s"] = _median_time(lambda: proj.shifted_forward(x, base), device, 1, steps)
-        result["transpose_s"] = _median_time(lambda: proj.transpose(g), device, 1, steps)
+        result["forward_s"] = median_time(lambda: proj.shifted_forward(x, base), device, 1, steps)
+        result["transpose_s"] = median_time(lambda: proj.transpose(g), device, 1, steps)
         result["projection_s"] = result["forward_s"] + result["transpose_s"]
     result["bandwidth_Bps"] = copy_bandwidth(D, device, spec["steps"])
     result["floor_s"] = 8 * D / result["bandwidth_Bps"]

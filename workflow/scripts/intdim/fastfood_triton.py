@@ -464,10 +464,13 @@ class FastfoodKernels:
         D: int,
         seed: int,
         fused_max: int = FUSED_MAX,
+        tile_elements: int = TILE_ELEMENTS,
         work_elements: int = WORK_ELEMENTS,
     ):
         if fused_max < 16 or fused_max & (fused_max - 1):
             raise ValueError(f"fused_max must be a power of two >= 16, got {fused_max}")
+        if tile_elements < 1 or tile_elements & (tile_elements - 1):
+            raise ValueError(f"tile_elements must be a power of two, got {tile_elements}")
         if work_elements < 1:
             raise ValueError(f"work_elements must be >= 1, got {work_elements}")
         self.d, self.D, self.seed = d, D, seed
@@ -482,7 +485,7 @@ class FastfoodKernels:
         self.split_tf32 = not interpreting()
         # Compile-time parameters of each kernel (shapes, factor plans, warps).
         if self.fused:
-            self.nb = max(1, TILE_ELEMENTS // self.LL)
+            self.nb = max(1, tile_elements // self.LL)
             self.tiles = math.ceil(self.blocks / self.nb)
             F0, F1, F2, F3 = radix_factors(self.LL)
             self.fused_meta = dict(
@@ -617,6 +620,11 @@ class FastfoodKernels:
         return out
 
     # -- the multi-pass scheme, one group of blocks at a time -----------------------------------
+
+    def plan(self) -> tuple:
+        """What the knobs decide for this (d, D): ("fused", blocks a tile) or ("multi-pass",
+        R_in, blocks a group). Two instances with one plan launch the same kernels."""
+        return ("fused", self.nb) if self.fused else ("multi-pass", self.r_in, self.group)
 
     def work_bytes(self) -> int:
         """Bytes of the multi-pass scheme's two work buffers (0 for the fused scheme)."""

@@ -229,24 +229,15 @@ class TritonFastfoodProjection(Projection):
     name = "fastfood"
 
     def __init__(
-        self,
-        d: int,
-        D: int,
-        seed: int,
-        device: torch.device | str = "cuda",
-        fused_max: int | None = None,
-        work_elements: int | None = None,
+        self, d: int, D: int, seed: int, device: torch.device | str = "cuda", **knobs: int
     ):
+        """``knobs``: ``fused_max``, ``tile_elements``, ``work_elements`` of ``FastfoodKernels``
+        (speed only: every setting gives the same products up to float32 rounding)."""
         super().__init__(d, D, seed, device)
         _check_seed(seed)
         from . import fastfood_triton
 
-        extra = {
-            name: value
-            for name, value in (("fused_max", fused_max), ("work_elements", work_elements))
-            if value is not None
-        }
-        self.kernels = fastfood_triton.FastfoodKernels(d, D, seed, **extra)
+        self.kernels = fastfood_triton.FastfoodKernels(d, D, seed, **knobs)
         self.LL, self.blocks = self.kernels.LL, self.kernels.blocks
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
