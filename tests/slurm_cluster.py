@@ -213,6 +213,16 @@ def _is_running(pid: int, name: str) -> bool:
         return False
 
 
+def _alive(pid: int, name: str) -> bool:
+    """Still running. A daemon this process started stays a zombie after it exits until it
+    is reaped, and a zombie still answers kill(pid, 0): reap it, then look."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass  # not our child: its parent reaps it
+    return _is_running(pid, name)
+
+
 def stop() -> None:
     """Stop the daemons this module started (by their recorded PIDs)."""
     pid_file = STATE / "pids.json"
@@ -228,9 +238,7 @@ def stop() -> None:
         except ProcessLookupError:
             continue
         for _ in range(30):
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
+            if not _alive(pid, name):
                 break
             time.sleep(0.5)
         else:
