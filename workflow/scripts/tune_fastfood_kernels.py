@@ -89,6 +89,7 @@ def time_plan(d: int, D: int, knobs: dict, device: str, steps: int, reference=No
     if reference is not None:
         row["forward_error"] = _relative_error(theta - base, reference[0] - base)
         row["transpose_error"] = _relative_error(transposed, reference[1])
+    row["max_error"] = max(row.get("forward_error", 0.0), row.get("transpose_error", 0.0))
     return row, (theta, transposed)
 
 
@@ -99,12 +100,11 @@ def format_table(rows: list[dict]) -> str:
     )
     lines = [header, "-" * len(header)]
     for r in rows:
-        error = max(r.get("forward_error", 0.0), r.get("transpose_error", 0.0))
         lines.append(
             f"{r['d']:>9}  {str(tuple(r['plan'])):<26}{r['forward_s'] * 1e3:>11.3f}"
             f"{r['transpose_s'] * 1e3:>11.3f}{r['floor_s'] * 1e3:>10.4f}"
             f"{r['projection_s'] / r['floor_s']:>10.1f}{r['work_bytes'] / 2**20:>10.1f}"
-            f"{error:>10.1e}"
+            f"{r['max_error']:>10.1e}"
         )
     return "\n".join(lines)
 
@@ -138,9 +138,7 @@ def main(argv: list[str] | None = None) -> None:
             row["floor_s"] = 8 * args.D / bandwidth
             rows.append(row)
             print(format_table([row]).splitlines()[-1], flush=True)
-    bad = [
-        r for r in rows if max(r.get("forward_error", 0), r.get("transpose_error", 0)) > TOLERANCE
-    ]
+    bad = [r for r in rows if r["max_error"] > TOLERANCE]
     out = args.out or Path("results/benchmark") / f"fastfood_kernels_{args.device}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     device_name = torch.cuda.get_device_name() if args.device == "cuda" else platform.processor()
