@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 TORCH ?= torch==2.13.0
 CORES ?= all
 
-.PHONY: setup run report test lint clean
+.PHONY: setup run report test test-quick lint clean
 
 $(VENV)/.installed: pyproject.toml requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -29,9 +29,13 @@ report: setup
 test: setup
 	$(BIN)/python -m pytest
 
+# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (about 2 min).
+test-quick: setup
+	$(BIN)/python -m pytest -m "not slow"
+
 lint: setup
-	$(BIN)/ruff check workflow tests
-	$(BIN)/ruff format --check workflow tests
+	$(BIN)/ruff check workflow tests tools
+	$(BIN)/ruff format --check workflow tests tools
 	$(BIN)/snakefmt --check Snakefile rules
 	$(BIN)/snakemake --lint
 

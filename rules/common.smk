@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 from intdim.workflow_config import (
     SCHEMA,
     check_config,
-    checkpoint_steps,
+    pretraining_schedule,
     d_values,
     lr_label,
     model_references,
@@ -45,7 +45,7 @@ RES = config["resources"]
 MODEL_REFS = model_references(config)
 SEARCHES = searches(config)
 PRETRAIN_SIZES = list(config.get("pretraining", {}).get("sizes", {}))
-CHECKPOINT_STEPS = checkpoint_steps(config) if PRETRAIN_SIZES else []
+CHECKPOINT_STEPS = pretraining_schedule(config) if PRETRAIN_SIZES else []
 # One subspace run's folder: the sweep, the search probes and the bounds all address runs here.
 SUBSPACE_RUN = "results/subspace/{model}/{task}/{method}/d{d}/lr{lr}/seed{seed}"
 # The notebook ships with the workflow, wherever the working directory (--directory) is.

@@ -9,7 +9,7 @@ from intdim import bound
 from intdim import pretraining as pt
 from intdim.export import save_task
 from intdim.models import load_classifier
-from intdim.subspace import SubspaceModel
+from intdim.subspace import SubspaceModel, SubspaceSettings
 from intdim.training import encode, evaluate
 
 
@@ -47,8 +47,10 @@ def solution(tmp_path_factory):
         steps=3, save_every=3, batch_size=8, max_length=32, learning_rate=1e-3, seed=0),
         base, log=lambda _: None)  # fmt: skip
     model_dir = str(base / "step3")
-    net = SubspaceModel(load_classifier(model_dir, 2, 1), 120, method="said", seed=2,
-                        grouping="layer")  # fmt: skip
+    net = SubspaceModel(
+        load_classifier(model_dir, 2, 1),
+        SubspaceSettings(120, method="said", seed=2, grouping="layer"),
+    )
     with torch.no_grad():
         net.theta_d.normal_(0, 0.5, generator=torch.Generator().manual_seed(0))
     path = save_task(base / "task.safetensors", net, model_dir, init_seed=1)

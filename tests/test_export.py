@@ -4,7 +4,7 @@ import pytest
 import torch
 from intdim.export import load_task, read_task_header, save_task
 from intdim.models import load_classifier, resolve_reference
-from intdim.subspace import SubspaceModel
+from intdim.subspace import SubspaceModel, SubspaceSettings
 from tiny_models import tiny_batch, tiny_classifier
 
 
@@ -31,7 +31,9 @@ def test_head_initialisation_depends_only_on_the_seed(base_dir):
 @pytest.mark.parametrize("method", ["did", "said"])
 def test_export_round_trip_rebuilds_the_exact_model(base_dir, tmp_path, method):
     d = 200
-    sub = SubspaceModel(load_classifier(base_dir, 4, init_seed=7), d, method=method, seed=3).eval()
+    sub = SubspaceModel(
+        load_classifier(base_dir, 4, init_seed=7), SubspaceSettings(d, method=method, seed=3)
+    ).eval()
     with torch.no_grad():
         sub.theta_d.normal_(0, 4.0)
         if sub.lambdas is not None:
@@ -50,7 +52,7 @@ def test_export_round_trip_rebuilds_the_exact_model(base_dir, tmp_path, method):
 
 
 def test_a_task_file_for_another_base_is_rejected(base_dir, tmp_path):
-    sub = SubspaceModel(load_classifier(base_dir, 4, init_seed=0), 10)
+    sub = SubspaceModel(load_classifier(base_dir, 4, init_seed=0), SubspaceSettings(10))
     path = save_task(tmp_path / "t.safetensors", sub, base_dir, init_seed=0)
     other = tmp_path / "other"
     tiny_classifier("electra").electra.save_pretrained(other)

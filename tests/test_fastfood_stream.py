@@ -4,7 +4,7 @@ import math
 
 import pytest
 import torch
-from intdim import fastfood_stream as stream
+from intdim.fastfood import stream
 
 
 def test_tensor_mixer_agrees_with_the_integer_mixer_and_is_injective():

@@ -11,16 +11,17 @@ import torch
 GPU = torch.cuda.is_available()
 triton = pytest.importorskip("triton")
 
-from intdim.fastfood_triton import FUSED_MAX, radix_factors  # noqa: E402
-from intdim.projections import (  # noqa: E402
-    FastfoodProjection,
-    Projection,
-    Segments,
+from intdim.fastfood import FastfoodProjection  # noqa: E402
+from intdim.fastfood.kernels import (  # noqa: E402
+    FUSED_MAX,
+    MAX_RADIX,
+    RADIX_FACTORS,
     TritonFastfoodProjection,
-    make_projection,
-    shift,
+    radix_factors,
 )
-from intdim.subspace import SubspaceModel  # noqa: E402
+from intdim.fastfood.transform import radix_plan  # noqa: E402
+from intdim.projections import Projection, Segments, make_projection, shift  # noqa: E402
+from intdim.subspace import SubspaceModel, SubspaceSettings  # noqa: E402
 from tiny_models import tiny_batch, tiny_classifier  # noqa: E402
 
 DEVICE = "cuda" if GPU else "cpu"
@@ -168,7 +169,7 @@ def test_subspace_training_step_is_the_same_on_both_backends(method):
     for backend in ("torch", "triton"):
         torch.manual_seed(0)
         model = tiny_classifier("bert").to(DEVICE)
-        sub = SubspaceModel(model, 120, method=method, seed=1, backend=backend)
+        sub = SubspaceModel(model, SubspaceSettings(120, method=method, seed=1, backend=backend))
         if backend == "triton":
             assert sub.projection.state_bytes() == 0
         with torch.no_grad():
@@ -212,13 +213,9 @@ def test_shift_checks_its_arguments():
         shift(proj, torch.zeros(4), torch.zeros(50), lambdas=torch.ones(2))
 
 
-@pytest.mark.parametrize(
-    "n,count,expected",
-    [(1, 4, (1, 1, 1, 1)), (8, 4, (8, 1, 1, 1)), (16, 4, (16, 1, 1, 1)),
-     (2048, 4, (8, 16, 16, 1)), (16384, 4, (4, 16, 16, 16)), (512, 4, (2, 16, 16, 1)),
-     (256, 2, (16, 16))],
-)  # fmt: skip
-def test_radix_factors_multiply_out(n, count, expected):
-    assert radix_factors(n, count) == expected
-    with pytest.raises(ValueError, match="needs more than 2 factors"):
-        radix_factors(512, 2)
+@pytest.mark.parametrize("k", range(0, 17))
+def test_kernel_tile_plan_is_the_transform_plan(k):
+    """The kernels take their Hadamard factors from the transform's one planner."""
+    plan = radix_factors(1 << k)
+    assert plan == radix_plan(1 << k, MAX_RADIX, RADIX_FACTORS)
+    assert len(plan) == RADIX_FACTORS and max(plan) <= MAX_RADIX

@@ -1,6 +1,6 @@
 import pytest
 import torch
-from intdim.hadamard import fwht, hadamard_matrix, next_power_of_two, radix_plan
+from intdim.fastfood.transform import fwht, hadamard_matrix, next_power_of_two, radix_plan
 
 
 @pytest.mark.parametrize("n", [1, 2, 4, 32, 256, 2048])
@@ -41,3 +41,20 @@ def test_non_power_of_two_is_rejected_by_name():
     with pytest.raises(ValueError, match="power of two, got 12"):
         fwht(torch.zeros(12))
     assert next_power_of_two(1000) == 1024 and next_power_of_two(1024) == 1024
+
+
+@pytest.mark.parametrize(
+    "n,max_radix,count,expected",
+    [(1, 16, 4, (1, 1, 1, 1)), (8, 16, 4, (8, 1, 1, 1)), (16, 16, 4, (16, 1, 1, 1)),
+     (2048, 16, 4, (16, 16, 8, 1)), (16384, 16, 4, (16, 16, 8, 8)), (512, 16, 4, (8, 8, 8, 1)),
+     (256, 16, 2, (16, 16)), (2**13, 128, None, (128, 64)), (2**10, 128, None, (32, 32))],
+)  # fmt: skip
+def test_radix_plan_is_balanced_and_padded(n, max_radix, count, expected):
+    assert radix_plan(n, max_radix, count) == expected
+
+
+def test_radix_plan_rejects_too_few_factors_and_non_powers():
+    with pytest.raises(ValueError, match="needs more than 2 factors of at most 16"):
+        radix_plan(512, 16, 2)
+    with pytest.raises(ValueError, match="powers of two"):
+        radix_plan(24, 16)

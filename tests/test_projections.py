@@ -4,7 +4,8 @@ import sys
 
 import pytest
 import torch
-from intdim.projections import PROJECTIONS, FastfoodProjection, make_projection, project
+from intdim.fastfood import FastfoodProjection
+from intdim.projections import PROJECTIONS, make_projection, project
 
 
 @pytest.mark.parametrize("kind", PROJECTIONS)
@@ -82,7 +83,8 @@ def test_autograd_gives_the_transpose():
         (("dense", 11, 10, 0), "d=11 > D=10"),
         (("fastfood", 4, 0, 0), "D=0"),
         (("gaussian", 4, 10, 0), "unknown projection 'gaussian'"),
-        (("fastfood", 4, 10, -1), "seed must be a non-negative integer, got -1"),
+        (("fastfood", 4, 10, -1), r"seed must be an integer in \[0, 2\*\*64\), got -1"),
+        (("dense", 4, 10, 2**64), r"seed must be an integer in \[0, 2\*\*64\)"),
     ],
 )
 def test_bad_arguments_name_the_value(args, message):

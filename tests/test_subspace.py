@@ -1,6 +1,6 @@
 import pytest
 import torch
-from intdim.subspace import SubspaceModel, parameter_groups
+from intdim.subspace import SubspaceModel, SubspaceSettings, parameter_groups
 from tiny_models import TINY_CONFIGS, tiny_batch, tiny_classifier
 from transformers import AutoModel, BertConfig
 
@@ -21,7 +21,9 @@ def test_exactly_d_numbers_train_and_zero_is_the_identity(family, method, groupi
     reference = _logits(tiny_classifier(family), batch)
     model = tiny_classifier(family)
     D = sum(p.numel() for p in model.parameters())
-    sub = SubspaceModel(model, 300, method=method, seed=1, grouping=grouping).eval()
+    sub = SubspaceModel(
+        model, SubspaceSettings(300, method=method, seed=1, grouping=grouping)
+    ).eval()
 
     assert sub.D == D
     assert sub.num_trainable() == 300
@@ -39,7 +41,7 @@ def test_exactly_d_numbers_train_and_zero_is_the_identity(family, method, groupi
 @pytest.mark.parametrize("family", FAMILIES)
 def test_theta0_is_stored_once_and_the_head_is_inside_d(family):
     model = tiny_classifier(family)
-    sub = SubspaceModel(model, 50)
+    sub = SubspaceModel(model, SubspaceSettings(50))
     storage = sub.theta0.untyped_storage().data_ptr()
     for param in model.parameters():
         assert not param.requires_grad
@@ -66,7 +68,9 @@ def test_gradients_match_the_materialised_projection(family, method):
     torch.manual_seed(0)
     batch = tiny_batch()
     labels = torch.tensor([0, 2, 1])
-    sub = SubspaceModel(tiny_classifier(family), 60, method=method, seed=4, grouping="layer").eval()
+    sub = SubspaceModel(
+        tiny_classifier(family), SubspaceSettings(60, method=method, seed=4, grouping="layer")
+    ).eval()
     with torch.no_grad():
         sub.theta_d.normal_(0, 3.0)  # away from zero, so lambda's gradient is non-trivial
         if sub.lambdas is not None:
@@ -93,7 +97,7 @@ def test_training_moves_only_theta_d_and_lowers_the_loss():
     torch.manual_seed(0)
     model = tiny_classifier("bert")
     frozen = {n: p.detach().clone() for n, p in model.named_parameters()}
-    sub = SubspaceModel(model, 40, seed=0).train()
+    sub = SubspaceModel(model, SubspaceSettings(40, seed=0)).train()
     batch, labels = tiny_batch(batch=6), torch.tensor([0, 1, 2, 0, 1, 2])
     opt = torch.optim.Adam(sub.trainable_parameters(), lr=0.2)
     losses = []
@@ -114,7 +118,9 @@ def test_training_moves_only_theta_d_and_lowers_the_loss():
 
 def test_merged_state_dict_reproduces_the_subspace_model():
     batch = tiny_batch()
-    sub = SubspaceModel(tiny_classifier("roberta"), 80, method="said", seed=2).eval()
+    sub = SubspaceModel(
+        tiny_classifier("roberta"), SubspaceSettings(80, method="said", seed=2)
+    ).eval()
     with torch.no_grad():
         sub.theta_d.normal_(0, 5.0)
     merged = tiny_classifier("roberta", seed=9)
@@ -124,15 +130,17 @@ def test_merged_state_dict_reproduces_the_subspace_model():
 
 def test_bad_arguments_name_the_value():
     with pytest.raises(ValueError, match="unknown method 'lora'"):
-        SubspaceModel(tiny_classifier("bert"), 10, method="lora")
+        SubspaceModel(tiny_classifier("bert"), SubspaceSettings(10, method="lora"))
     with pytest.raises(ValueError, match="d=0"):
-        SubspaceModel(tiny_classifier("bert"), 0)
+        SubspaceModel(tiny_classifier("bert"), SubspaceSettings(0))
     with pytest.raises(ValueError, match="m=41 scales, so it needs d > 41; got d=41"):
-        SubspaceModel(tiny_classifier("bert"), 41, method="said")
+        SubspaceModel(tiny_classifier("bert"), SubspaceSettings(41, method="said"))
     with pytest.raises(ValueError, match="unknown SAID grouping 'block'"):
-        SubspaceModel(tiny_classifier("bert"), 100, method="said", grouping="block")
+        SubspaceModel(
+            tiny_classifier("bert"), SubspaceSettings(100, method="said", grouping="block")
+        )
     with pytest.raises(ValueError, match="d=20000 > D="):
-        SubspaceModel(tiny_classifier("bert"), 20000, projection="dense")
+        SubspaceModel(tiny_classifier("bert"), SubspaceSettings(20000, projection="dense"))
     base = AutoModel.from_config(
         BertConfig(
             vocab_size=50,
@@ -143,4 +151,18 @@ def test_bad_arguments_name_the_value():
         )
     )
     with pytest.raises(ValueError, match="BertModel has no sequence-classification head"):
-        SubspaceModel(base, 10)
+        SubspaceModel(base, SubspaceSettings(10))
+
+
+def test_settings_round_trip_through_a_task_header_and_reject_bad_values():
+    settings = SubspaceSettings(77, method="said", projection="dense", seed=9, grouping="layer")
+    header = settings.header()
+    assert header == {"d": 77, "method": "said", "projection": "dense", "projection_seed": 9,
+                      "grouping": "layer"}  # fmt: skip
+    assert SubspaceSettings.from_header(header) == settings
+    with pytest.raises(ValueError, match="unknown projection backend 'cuda'"):
+        SubspaceSettings(10, backend="cuda")
+    with pytest.raises(ValueError, match=r"seed must be an integer in \[0, 2\*\*64\), got -2"):
+        SubspaceSettings(10, seed=-2)
+    with pytest.raises(TypeError, match="settings must be a SubspaceSettings"):
+        SubspaceModel(tiny_classifier("bert"), 10)

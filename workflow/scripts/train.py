@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 from intdim.export import save_task
 from intdim.models import load_classifier, parameter_count
-from intdim.subspace import SubspaceModel
+from intdim.subspace import SubspaceModel, SubspaceSettings
 from intdim.training import TrainSettings, train_and_evaluate
 from script_log import logged
 
@@ -49,11 +49,13 @@ def main(snakemake):
         try:
             net = SubspaceModel(
                 model,
-                snakemake.params.d,
-                method=method,
-                projection=snakemake.params.projection,
-                seed=settings.seed,
-                grouping=snakemake.params.grouping,
+                SubspaceSettings(
+                    snakemake.params.d,
+                    method=method,
+                    projection=snakemake.params.projection,
+                    seed=settings.seed,
+                    grouping=snakemake.params.grouping,
+                ),
             )
         except ValueError as err:  # e.g. SAID with d <= m: record why, keep the sweep going
             return record_infeasible(snakemake, method, D, settings, info, str(err))

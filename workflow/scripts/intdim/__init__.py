@@ -7,8 +7,9 @@ do not pay for importing torch and transformers.
 import importlib
 
 _EXPORTS = {
-    "fwht": "hadamard",
-    "hadamard_matrix": "hadamard",
+    "fwht": "fastfood.transform",
+    "hadamard_matrix": "fastfood.transform",
+    "FastfoodProjection": "fastfood.reference",
     "PROJECTIONS": "projections",
     "Projection": "projections",
     "make_projection": "projections",
@@ -18,6 +19,7 @@ _EXPORTS = {
     "GROUPINGS": "subspace",
     "METHODS": "subspace",
     "SubspaceModel": "subspace",
+    "SubspaceSettings": "subspace",
     "parameter_groups": "subspace",
     "load_classifier": "models",
     "parameter_count": "models",

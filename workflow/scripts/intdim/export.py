@@ -15,7 +15,7 @@ import torch
 from safetensors.torch import load_file, safe_open, save_file
 
 from .models import load_classifier
-from .subspace import SubspaceModel
+from .subspace import SubspaceModel, SubspaceSettings
 
 FORMAT = "intdim-task/1"
 
@@ -33,11 +33,7 @@ def save_task(
         "base_model": base_model,
         "num_labels": int(subspace.model.config.num_labels),
         "init_seed": int(init_seed),
-        "method": subspace.method,
-        "d": subspace.d,
-        "projection": subspace.projection.name,
-        "projection_seed": subspace.seed,
-        "grouping": subspace.grouping,
+        **subspace.settings.header(),
         "D": subspace.D,
         "extra": extra or {},
     }
@@ -66,14 +62,7 @@ def load_task(path: str | Path, device: str | torch.device = "cpu") -> SubspaceM
     header = read_task_header(path)
     tensors = load_file(str(path))
     model = load_classifier(header["base_model"], header["num_labels"], header["init_seed"])
-    subspace = SubspaceModel(
-        model.to(device),
-        header["d"],
-        method=header["method"],
-        projection=header["projection"],
-        seed=header["projection_seed"],
-        grouping=header["grouping"],
-    )
+    subspace = SubspaceModel(model.to(device), SubspaceSettings.from_header(header))
     if subspace.D != header["D"]:
         raise ValueError(
             f"{path}: base model {header['base_model']!r} has D={subspace.D}, "

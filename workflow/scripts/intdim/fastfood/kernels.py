@@ -2,7 +2,7 @@
 
 Same numbers as ``FastfoodProjection`` (the PyTorch reference) without its O(D) state: B, G and
 Pi are regenerated inside the kernels from (seed, block, index) by the counter-based stream
-of ``fastfood_stream``, and the transpose regenerates the same stream.
+of ``stream`` (whose constants they import), and the transpose regenerates the same stream.
 
 Two schemes, chosen by the Fastfood block size LL = 2**ceil(log2 d):
 
@@ -33,14 +33,18 @@ import torch
 import triton
 import triton.language as tl
 
-from . import fastfood_stream as stream
+from ..projections import Projection
+from . import stream
+from .transform import radix_plan
 
 # Largest block kept whole in one program. 2**14 would need over 227 KB of shared memory for
 # the SAID transpose on sm_90 (compile_fastfood_kernels.py reports it); 2**13 fits.
 FUSED_MAX = 1 << 13
 # Elements per program tile in the fused scheme when blocks are small (several blocks a tile).
 TILE_ELEMENTS = 2048
+# Largest Hadamard factor of a tile (one tl.dot), and how many factors a kernel takes.
 MAX_RADIX = 16
+RADIX_FACTORS = 4
 # Elements a program of the segment-dot kernel loads per step.
 DOT_BLOCK = 1024
 # Column chunk of the multi-pass column kernels.
@@ -56,16 +60,28 @@ TRANSPOSE_PROGRAMS = 1024
 TRANSPOSE_PARTIAL_ELEMENTS = 1 << 22
 
 
-# -- the counter-based stream, as in fastfood_stream --------------------------------------------
+# -- the counter-based stream, as in stream.py --------------------------------------------------
+
+# The stream's constants as compile-time constants (a kernel reads a global only as constexpr).
+_MIX_MUL1 = tl.constexpr(stream.MIX_MUL1)
+_MIX_MUL2 = tl.constexpr(stream.MIX_MUL2)
+_MIX_SHIFT1 = tl.constexpr(stream.MIX_SHIFTS[0])
+_MIX_SHIFT2 = tl.constexpr(stream.MIX_SHIFTS[1])
+_MIX_SHIFT3 = tl.constexpr(stream.MIX_SHIFTS[2])
+_GOLDEN = tl.constexpr(stream.GOLDEN)
+_FEISTEL_ROUNDS = tl.constexpr(stream.FEISTEL_ROUNDS)
+_UNIFORM_SHIFT = tl.constexpr(stream.UNIFORM_SHIFT)
+_UNIFORM_SCALE = tl.constexpr(stream.UNIFORM_SCALE)
+_TWO_PI = tl.constexpr(stream.TWO_PI)
 
 
 @triton.jit
 def _mix(x):
-    x = x ^ (x >> 16)
-    x = x * tl.cast(0x21F0AAAD, tl.uint32)
-    x = x ^ (x >> 15)
-    x = x * tl.cast(0x735A2D97, tl.uint32)
-    return x ^ (x >> 15)
+    x = x ^ (x >> _MIX_SHIFT1)
+    x = x * tl.cast(_MIX_MUL1, tl.uint32)
+    x = x ^ (x >> _MIX_SHIFT2)
+    x = x * tl.cast(_MIX_MUL2, tl.uint32)
+    return x ^ (x >> _MIX_SHIFT3)
 
 
 @triton.jit
@@ -88,14 +104,14 @@ def _signs(key, blocks, index):
 def _gaussians(key1, key2, blocks, index):
     h1 = _hashed(_block_key(key1, blocks)[:, None], index[None, :])
     h2 = _hashed(_block_key(key2, blocks)[:, None], index[None, :])
-    u1 = ((h1 >> 8) + 1).to(tl.float32) * (1.0 / 16777216.0)
-    u2 = (h2 >> 8).to(tl.float32) * (1.0 / 16777216.0)
-    return tl.sqrt(-2.0 * tl.log(u1)) * tl.cos(6.283185307179586 * u2)
+    u1 = ((h1 >> _UNIFORM_SHIFT) + 1).to(tl.float32) * _UNIFORM_SCALE
+    u2 = (h2 >> _UNIFORM_SHIFT).to(tl.float32) * _UNIFORM_SCALE
+    return tl.sqrt(-2.0 * tl.log(u1)) * tl.cos(u2 * _TWO_PI)  # constexpr on the right: a tensor op
 
 
 @triton.jit
 def _feistel_round(left, right, keys, left_mask, right_mask, R: tl.constexpr):
-    round_key = _mix(keys + tl.cast(R * 0x9E3779B9 % (1 << 32), tl.uint32))
+    round_key = _mix(keys + tl.cast(R * _GOLDEN % (1 << 32), tl.uint32))
     if R % 2 == 0:
         left = left ^ (_mix(right + round_key) & left_mask)
     else:
@@ -114,12 +130,14 @@ def _permutation(key, blocks, index, BITS: tl.constexpr, INVERSE: tl.constexpr):
     right = index[None, :] & right_mask
     left = left + tl.zeros_like(keys)
     right = right + tl.zeros_like(keys)
-    # Four rounds; the inverse runs them backwards (each round is its own inverse).
+    # The inverse runs the rounds backwards (each round is its own inverse).
     if INVERSE:
-        for step in tl.static_range(4):
-            left, right = _feistel_round(left, right, keys, left_mask, right_mask, 3 - step)
+        for step in tl.static_range(_FEISTEL_ROUNDS):
+            left, right = _feistel_round(
+                left, right, keys, left_mask, right_mask, _FEISTEL_ROUNDS - 1 - step
+            )
     else:
-        for step in tl.static_range(4):
+        for step in tl.static_range(_FEISTEL_ROUNDS):
             left, right = _feistel_round(left, right, keys, left_mask, right_mask, step)
     return ((left << RIGHT_BITS) | right).to(tl.int32)
 
@@ -431,17 +449,9 @@ def _chunk_dots(a_ptr, b_ptr, chunk_start_ptr, chunk_length_ptr, out_ptr, BLOCK:
 # -- host side ------------------------------------------------------------------------------------
 
 
-def radix_factors(n: int, count: int = 4) -> tuple[int, ...]:
-    """n = 2**k as ``count`` factors <= MAX_RADIX (1 = unused), the small remainder first."""
-    if n > MAX_RADIX**count:
-        raise ValueError(f"{n} needs more than {count} factors of at most {MAX_RADIX}")
-    factors = []
-    while n >= MAX_RADIX:
-        factors.append(MAX_RADIX)
-        n //= MAX_RADIX
-    if n > 1:
-        factors.insert(0, n)
-    return tuple(factors + [1] * (count - len(factors)))
+def radix_factors(n: int) -> tuple[int, ...]:
+    """A tile's Hadamard plan: n as RADIX_FACTORS factors <= MAX_RADIX (1 = unused)."""
+    return radix_plan(n, MAX_RADIX, RADIX_FACTORS)
 
 
 def _num_warps(elements: int) -> int:
@@ -519,7 +529,7 @@ class FastfoodKernels:
 
     def variants(self):
         """(name, kernel, constexprs with num_warps) of every kernel this instance launches,
-        for compiling them ahead of time (``workflow/scripts/compile_fastfood_kernels.py``)."""
+        for compiling them ahead of time (``tools/compile_fastfood_kernels.py``)."""
         flags = [dict(HAS_SCALE=False, SEG_STEPS=0), dict(HAS_SCALE=True, SEG_STEPS=8)]
         split = dict(SPLIT_TF32=True)
         yield "chunk_dots", _chunk_dots, {"BLOCK": DOT_BLOCK, "num_warps": 4}
@@ -654,3 +664,37 @@ class FastfoodKernels:
             HAS_BASE=has_base, WRITE_PX=keep_px, ACCUMULATE=stage == 3 and block0 > 0,
             **self.columns_meta, **common, **flags,
         )  # fmt: skip
+
+
+class TritonFastfoodProjection(Projection):
+    """The same Fastfood transform as ``FastfoodProjection``, computed by fused Triton kernels
+    that regenerate B, G and Pi on the fly: no O(D) state (the kernels above)."""
+
+    name = "fastfood"
+
+    def __init__(
+        self, d: int, D: int, seed: int, device: torch.device | str = "cuda", **knobs: int
+    ):
+        """``knobs``: ``fused_max``, ``tile_elements``, ``work_elements`` of ``FastfoodKernels``
+        (speed only: every setting gives the same products up to float32 rounding)."""
+        super().__init__(d, D, seed, device)
+        self.kernels = FastfoodKernels(d, D, seed, **knobs)
+        self.LL, self.blocks = self.kernels.LL, self.kernels.blocks
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.kernels.forward(x)[0]
+
+    def transpose(self, y: torch.Tensor) -> torch.Tensor:
+        return self.kernels.transpose(y)
+
+    def shifted_forward(self, x, base, segments=None, seg_scale=None, keep_px=False):
+        return self.kernels.forward(x, base, segments, seg_scale, keep_px)
+
+    def scaled_transpose(self, g, segments=None, seg_scale=None):
+        return self.kernels.transpose(g, segments, seg_scale)
+
+    def segment_dots(self, a, b, segments):
+        return self.kernels.segment_dots(a, b, segments)
+
+    def state_bytes(self) -> int:
+        return 0

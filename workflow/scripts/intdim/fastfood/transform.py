@@ -1,4 +1,4 @@
-"""Fast Walsh-Hadamard transform in pure PyTorch (CPU and GPU).
+"""The fast Walsh-Hadamard transform H of Fastfood, in pure PyTorch (CPU and GPU).
 
 The transform is unnormalised: ``fwht(fwht(x)) == n * x`` for a last dimension of size ``n``.
 
@@ -48,13 +48,27 @@ def hadamard_matrix(
     return _hadamard_cpu(n, dtype).to(device)
 
 
-def radix_plan(n: int, max_radix: int = MAX_RADIX) -> list[int]:
-    """Split n = 2**k into factors no larger than max_radix, as even as possible."""
-    k = int(math.log2(n))
-    step = int(math.log2(max_radix))
+def radix_plan(n: int, max_radix: int = MAX_RADIX, count: int | None = None) -> tuple[int, ...]:
+    """Split n = 2**k into the fewest factors no larger than max_radix, as even as possible
+    (larger first); with ``count``, padded with 1 (no factor) to exactly that many.
+
+    The one planner of the transform: ``fwht`` uses it with radix 128, the Triton kernels with
+    radix 16 and four factors (a kernel's compile-time shape).
+    """
+    if not is_power_of_two(n) or not is_power_of_two(max_radix) or max_radix < 2:
+        raise ValueError(
+            f"radix_plan needs powers of two n and max_radix >= 2, got {n}, {max_radix}"
+        )
+    k = n.bit_length() - 1
+    step = max_radix.bit_length() - 1
     passes = max(1, math.ceil(k / step))
     sizes = [k // passes + (1 if i < k % passes else 0) for i in range(passes)]
-    return [1 << s for s in sizes if s > 0] or [1]
+    plan = [1 << s for s in sizes if s > 0] or [1]
+    if count is not None:
+        if len(plan) > count:
+            raise ValueError(f"{n} needs more than {count} factors of at most {max_radix}")
+        plan += [1] * (count - len(plan))
+    return tuple(plan)
 
 
 def fwht(x: torch.Tensor, max_radix: int = MAX_RADIX) -> torch.Tensor:

@@ -6,8 +6,8 @@ projection) for every distinct plan that the knobs give (``fused_max``, ``tile_e
 default plan's, prints a table and writes the numbers as JSON. The floor is 8 D bytes (read
 theta_0, write theta) at the float32 copy bandwidth measured in the same process.
 
-    python workflow/scripts/tune_fastfood_kernels.py                        # CUDA, RoBERTa-base D
-    python workflow/scripts/tune_fastfood_kernels.py --D 355359746          # RoBERTa-large D
+    python tools/tune_fastfood_kernels.py                        # CUDA, RoBERTa-base D
+    python tools/tune_fastfood_kernels.py --D 355359746          # RoBERTa-large D
 
 Without a GPU it runs under Triton's CPU interpreter (for checking the script at tiny sizes
 only: ``--device cpu --D 5000 --dims 40 700``); those times say nothing about a GPU.
@@ -25,15 +25,13 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-# Triton reads this when the kernels are defined, so before intdim.fastfood_triton is imported.
+# Triton reads this when the kernels are defined, so before intdim.fastfood.kernels is imported.
 if not torch.cuda.is_available():
     os.environ.setdefault("TRITON_INTERPRET", "1")
 
-from benchmark_step import copy_bandwidth, median_time  # noqa: E402
-from intdim import fastfood_triton  # noqa: E402
-from intdim.projections import TritonFastfoodProjection  # noqa: E402
+from intdim.fastfood import kernels  # noqa: E402
+from intdim.fastfood.kernels import TritonFastfoodProjection  # noqa: E402
+from intdim.timing import copy_bandwidth, median_time  # noqa: E402
 
 ROBERTA_BASE_D = 124_646_402
 DEFAULT_DIMS = [10, 1_000, 8_192, 10_000, 100_000, 1_000_000, 4_000_000]
@@ -48,15 +46,15 @@ def _relative_error(a: torch.Tensor, b: torch.Tensor) -> float:
 def plans(d: int, D: int, knob_grid: dict[str, list[int]]) -> list[dict]:
     """The knob settings that give distinct plans for (d, D), the default settings first."""
     defaults = dict(
-        fused_max=fastfood_triton.FUSED_MAX,
-        tile_elements=fastfood_triton.TILE_ELEMENTS,
-        work_elements=fastfood_triton.WORK_ELEMENTS,
+        fused_max=kernels.FUSED_MAX,
+        tile_elements=kernels.TILE_ELEMENTS,
+        work_elements=kernels.WORK_ELEMENTS,
     )
     seen, chosen = set(), []
     names = list(knob_grid)
     for values in [tuple(defaults[n] for n in names), *itertools.product(*knob_grid.values())]:
         knobs = dict(zip(names, values, strict=True))
-        plan = fastfood_triton.FastfoodKernels(d, D, 0, **knobs).plan()
+        plan = kernels.FastfoodKernels(d, D, 0, **knobs).plan()
         if plan not in seen:
             seen.add(plan)
             chosen.append({"knobs": knobs, "plan": plan})
@@ -145,7 +143,7 @@ def main(argv: list[str] | None = None) -> None:
     meta = {
         "device": device_name,
         "torch": torch.__version__,
-        "triton": fastfood_triton.triton.__version__,
+        "triton": kernels.triton.__version__,
         "bandwidth_Bps": bandwidth,
         "D": args.D,
         "tolerance": TOLERANCE,

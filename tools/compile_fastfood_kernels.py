@@ -7,8 +7,8 @@ compiled metadata gives its shared memory. The PTX also gives a first estimate o
 arithmetic instructions per element a thread handles (a static count, so a loop body counts
 once: per tile or per block for the looping kernels). Prints a table and writes JSON.
 
-    python workflow/scripts/compile_fastfood_kernels.py                 # sm_90 (H100/H200)
-    python workflow/scripts/compile_fastfood_kernels.py --arch 80 --dims 1000 4000000
+    python tools/compile_fastfood_kernels.py                 # sm_90 (H100/H200)
+    python tools/compile_fastfood_kernels.py --arch 80 --dims 1000 4000000
 """
 
 from __future__ import annotations
@@ -17,11 +17,8 @@ import argparse
 import json
 import re
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 DEFAULT_DIMS = [1, 8, 100, 1_000, 10_000, 100_000, 4_000_000]
 # The runtime arguments' types (everything else is a compile-time constant).
@@ -97,7 +94,7 @@ def arithmetic_per_element(ptx: str, per_thread: float | None) -> float | None:
 
 def compile_all(dims: list[int], arch: int) -> list[dict]:
     import triton
-    from intdim.fastfood_triton import FastfoodKernels
+    from intdim.fastfood.kernels import FastfoodKernels
     from triton.backends.compiler import GPUTarget
     from triton.compiler import ASTSource
 

@@ -1,18 +1,12 @@
 """Print SAID's m (number of learned scales) per architecture and grouping, as a Markdown table.
 
 Models are built from their default (base-size) configs on the meta device: no weights, no
-network. ``python workflow/scripts/said_groups_table.py``
+network. ``python tools/said_groups_table.py``
 """
 
-import sys
-from pathlib import Path
-
 import torch
+from intdim.subspace import GROUPINGS, parameter_groups
 from transformers import AutoConfig, AutoModelForSequenceClassification
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from intdim.subspace import GROUPINGS, parameter_groups  # noqa: E402
 
 # model_type -> a base-size configuration's name (default configs are base-size for these)
 FAMILIES = ["bert", "roberta", "xlm-roberta", "electra", "albert", "xlnet", "bart", "t5"]

@@ -3,7 +3,8 @@
 Every number is a pure function of its coordinates, so a GPU kernel can regenerate the
 diagonals and the permutation where it needs them instead of reading O(D) stored state, and
 the transpose sees exactly the same numbers as the forward product. The GPU kernels
-(``fastfood_triton``) implement the same arithmetic; this module is the reference.
+(``kernels``) implement the same arithmetic and import every constant from here; this module
+is the reference.
 
 All arithmetic is on unsigned 32-bit integers (emulated in int64 here, masked after every
 operation). The mixer is Wellons' ``lowbias32`` integer hash, a bijection of 32-bit words
@@ -26,14 +27,21 @@ import math
 
 import torch
 
-from .hadamard import next_power_of_two
+from ..arguments import check_seed
+from .transform import next_power_of_two
 
 MASK32 = 0xFFFFFFFF
 GOLDEN = 0x9E3779B9
 MIX_MUL1 = 0x21F0AAAD
 MIX_MUL2 = 0x735A2D97
+MIX_SHIFTS = (16, 15, 15)
 STREAMS = {"B": 0x5BD1E995, "G1": 0x1B873593, "G2": 0x68E31DA4, "PI": 0x3C6EF372}
 FEISTEL_ROUNDS = 4
+# Box-Muller's uniforms are the top UNIFORM_BITS of a hash, scaled by 2**-UNIFORM_BITS.
+UNIFORM_BITS = 24
+UNIFORM_SHIFT = 32 - UNIFORM_BITS
+UNIFORM_SCALE = 2.0**-UNIFORM_BITS
+TWO_PI = 2.0 * math.pi
 
 
 def layout(d: int, D: int) -> tuple[int, int, int, float]:
@@ -45,28 +53,29 @@ def layout(d: int, D: int) -> tuple[int, int, int, float]:
 
 def mix32_int(x: int) -> int:
     """lowbias32 on a Python int (host-side keys)."""
+    s1, s2, s3 = MIX_SHIFTS
     x &= MASK32
-    x ^= x >> 16
+    x ^= x >> s1
     x = (x * MIX_MUL1) & MASK32
-    x ^= x >> 15
+    x ^= x >> s2
     x = (x * MIX_MUL2) & MASK32
-    x ^= x >> 15
+    x ^= x >> s3
     return x
 
 
 def mix32(x: torch.Tensor) -> torch.Tensor:
     """lowbias32 on an int64 tensor holding 32-bit values."""
-    x = x ^ (x >> 16)
+    s1, s2, s3 = MIX_SHIFTS
+    x = x ^ (x >> s1)
     x = (x * MIX_MUL1) & MASK32
-    x = x ^ (x >> 15)
+    x = x ^ (x >> s2)
     x = (x * MIX_MUL2) & MASK32
-    return x ^ (x >> 15)
+    return x ^ (x >> s3)
 
 
 def seed_key(seed: int) -> int:
     """Fold a seed in [0, 2**64) into the 32-bit key every stream starts from."""
-    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**64:
-        raise ValueError(f"seed must be an integer in [0, 2**64), got {seed!r}")
+    check_seed(seed)
     return mix32_int(mix32_int(seed & MASK32) ^ (seed >> 32))
 
 
@@ -95,9 +104,9 @@ def gaussians(seed: int, blocks: torch.Tensor, index: torch.Tensor) -> torch.Ten
     i = index[None, :]
     h1 = hashed(block_keys(stream_key(seed, "G1"), blocks)[:, None], i)
     h2 = hashed(block_keys(stream_key(seed, "G2"), blocks)[:, None], i)
-    u1 = ((h1 >> 8) + 1).to(torch.float32) * 2.0**-24
-    u2 = (h2 >> 8).to(torch.float32) * 2.0**-24
-    return torch.sqrt(-2.0 * torch.log(u1)) * torch.cos((2.0 * math.pi) * u2)
+    u1 = ((h1 >> UNIFORM_SHIFT) + 1).to(torch.float32) * UNIFORM_SCALE
+    u2 = (h2 >> UNIFORM_SHIFT).to(torch.float32) * UNIFORM_SCALE
+    return torch.sqrt(-2.0 * torch.log(u1)) * torch.cos(TWO_PI * u2)
 
 
 def feistel_split(bits: int) -> tuple[int, int]:
