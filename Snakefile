@@ -3,10 +3,10 @@
 
 
 # The offline default, unless a config is given: --configfile would otherwise be merged into it.
-# Found beside this Snakefile, so that --directory elsewhere works too.
+# Found beside this Snakefile, so that --directory elsewhere and `module` use work too.
 if not config:
 
-    configfile: f"{workflow.basedir}/config/config.yaml"
+    configfile: f"{workflow.current_basedir}/config/config.yaml"
 
 
 include: "rules/common.smk"
@@ -21,7 +21,23 @@ include: "rules/section5.smk"
 include: "rules/report.smk"
 
 
-report: "workflow/report/workflow.rst"
+report: landing_page()
+
+
+# Cheap aggregation and plotting: run by the controller, not submitted to a cluster.
+localrules:
+    collect_runs,
+    compute_d90,
+    plot_figure1,
+    select_baseline,
+    search_round,
+    search_result,
+    section5_tables,
+    plot_figure2,
+    plot_figure3,
+    plot_figures4_5,
+    analysis_notebook,
+    report_summary,
 
 
 rule all:

@@ -34,6 +34,8 @@ rule compute_d90:
         "logs/compute_d90.log",
     conda:
         "../envs/analysis.yaml"
+    params:
+        metric=config["metric"],
     script:
         "../workflow/scripts/compute_d90.py"
 
@@ -52,5 +54,7 @@ rule plot_figure1:
         "logs/plot_figure1.log",
     conda:
         "../envs/analysis.yaml"
+    params:
+        metric=config["metric"],
     script:
         "../workflow/scripts/plot_figure1.py"

@@ -10,7 +10,13 @@ from snakemake.utils import min_version, validate
 
 min_version("9.0")
 
-sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
+# This checkout, found from this file (so that `module` use from another workflow works too).
+REPO = Path(workflow.current_basedir).parent
+# Its intdim package, for the controller here and for every job (see intdim/checkout.py).
+sys.path.insert(0, str(REPO / "workflow" / "scripts"))
+from intdim.checkout import put_first_on_pythonpath
+
+put_first_on_pythonpath(str(REPO / "workflow" / "scripts"))
 
 from intdim.workflow_config import (
     SCHEMA,
@@ -49,7 +55,10 @@ CHECKPOINT_STEPS = pretraining_schedule(config) if PRETRAIN_SIZES else []
 # One subspace run's folder: the sweep, the search probes and the bounds all address runs here.
 SUBSPACE_RUN = "results/subspace/{model}/{task}/{method}/d{d}/lr{lr}/seed{seed}"
 # The notebook ships with the workflow, wherever the working directory (--directory) is.
-NOTEBOOK = str(Path(workflow.basedir) / "notebooks" / "analysis.ipynb")
+NOTEBOOK = str(REPO / "notebooks" / "analysis.ipynb")
+PRETRAINING = config.get("pretraining", {})
+# Written by rule report_summary; the Snakefile makes it the report's landing page.
+SUMMARY_PAGE = "results/report/summary.rst"
 
 
 wildcard_constraints:
@@ -119,6 +128,12 @@ def training_settings(kind):
         }
 
     return settings
+
+
+def pretrain_settings(wildcards=None):
+    """The recipe keys one pre-training run reads (PretrainSettings)."""
+    keys = ("steps", "save_every", "batch_size", "max_length", "learning_rate", "seed")
+    return {key: PRETRAINING[key] for key in keys}
 
 
 def model_source(wildcards):
@@ -206,8 +221,36 @@ def section5_outputs():
     return outputs
 
 
+def summary_inputs(wildcards=None):
+    inputs = {"runs": "results/tables/runs.csv", "d90": "results/tables/d90.csv"}
+    if SEARCHES:
+        inputs["search"] = "results/tables/search.csv"
+    return inputs
+
+
+def run_description():
+    """What the landing page says ran (the counts come from runs.csv)."""
+    return {
+        "models": MODELS,
+        "tasks": SWEEP_TASKS,
+        "methods": METHODS,
+        "d_values": D_VALUES,
+        "seeds": SEEDS,
+        "metric": config["metric"],
+        "threshold": config["threshold"],
+    }
+
+
+def landing_page():
+    """The report's landing page: the run's own summary once rule report_summary wrote it."""
+    if Path(SUMMARY_PAGE).is_file():
+        return str(Path(SUMMARY_PAGE).resolve())
+    return str(REPO / "workflow" / "report" / "workflow.rst")
+
+
 def all_outputs():
     return [
+        SUMMARY_PAGE,
         "results/tables/runs.csv",
         "results/tables/d90.csv",
         "results/tables/table1.csv",

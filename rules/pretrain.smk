@@ -16,7 +16,10 @@ rule build_corpus:
     conda:
         "../envs/data.yaml"
     params:
-        pretraining=config.get("pretraining"),
+        corpus=PRETRAINING.get("corpus"),
+        corpus_files=PRETRAINING.get("corpus_files"),
+        valid_fraction=PRETRAINING.get("valid_fraction"),
+        seed=PRETRAINING.get("seed"),
     script:
         "../workflow/scripts/build_corpus.py"
 
@@ -33,7 +36,8 @@ rule train_tokenizer:
     conda:
         "../envs/train.yaml"
     params:
-        pretraining=config.get("pretraining"),
+        vocab_size=PRETRAINING.get("vocab_size"),
+        max_length=PRETRAINING.get("max_length"),
     script:
         "../workflow/scripts/train_tokenizer.py"
 
@@ -59,6 +63,9 @@ rule pretrain:
         mem_mb=grows_with_attempt(RES["mem_mb"]),
         runtime=grows_with_attempt(RES["runtime"]),
     params:
-        pretraining=config.get("pretraining"),
+        # Exactly what one size's run reads: editing another size, or the blocks that only the
+        # fine-tuning of its checkpoints reads, reruns nothing here.
+        shape=lambda wc: PRETRAINING["sizes"][wc.size],
+        settings=pretrain_settings,
     script:
         "../workflow/scripts/pretrain.py"

@@ -20,3 +20,19 @@ rule analysis_notebook:
         metric=config["metric"],
     script:
         "../workflow/scripts/run_notebook.py"
+
+
+# The report's landing page (Snakefile `report:`): what ran and the headline tables.
+rule report_summary:
+    input:
+        unpack(summary_inputs),
+    output:
+        SUMMARY_PAGE,
+    log:
+        "logs/report_summary.log",
+    conda:
+        "../envs/analysis.yaml"
+    params:
+        run=run_description(),
+    script:
+        "../workflow/scripts/report_summary.py"

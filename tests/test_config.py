@@ -163,3 +163,44 @@ def test_pretrained_models_take_their_own_training_settings(config):
     assert training_section(config, "pt-xs-step250", "subspace")["learning_rates"] == [0.02]
     assert training_section(config, "pt-xs-step250", "subspace")["batch_size"] == 32
     assert training_section(config, "minilm", "subspace")["learning_rates"] == [0.5]
+
+
+@pytest.mark.parametrize(
+    "block,edit,message",
+    [
+        ("full_finetune", {"stepz": 10}, "Additional properties are not allowed .'stepz'"),
+        ("subspace", {"learning_rate": 0.1}, "Additional properties .*'learning_rate'"),
+        ("subspace", {"steps": 0}, "0 is less than the minimum of 1"),
+        ("full_finetune", {"learning_rates": ["fast"]}, "'fast' is not of type 'number'"),
+    ],
+)
+def test_pretraining_overrides_are_validated_as_strictly_as_the_top_level(
+    config, block, edit, message
+):
+    bad = copy.deepcopy(config)
+    bad["pretraining"][block] = edit
+    with pytest.raises(WorkflowError, match=message):
+        _check(bad)
+
+
+def _described(node: dict, schema: dict, path: str = "") -> list[str]:
+    """Keys below ``node`` that have no description (after following $ref)."""
+    from intdim.config_reference import rows
+
+    return [key for key, child in rows(node, schema, path) if not child.get("description")]
+
+
+def test_every_schema_property_has_a_description():
+    schema = yaml.safe_load(SCHEMA.read_text())
+    assert _described(schema, schema) == []
+
+
+def test_config_readme_is_what_the_schema_generates(repo_root):
+    from intdim.config_reference import render
+
+    page = (repo_root / "config" / "README.md").read_text()
+    assert page == render(yaml.safe_load(SCHEMA.read_text())), (
+        "config/README.md is out of date: python -m intdim.config_reference > config/README.md"
+    )
+    for key in ("pretraining.subspace.lr_reference_d", "tasks.*.data_files.train", "bound.bits"):
+        assert f"`{key}`" in page

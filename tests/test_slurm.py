@@ -1,5 +1,6 @@
 """The workflow through profiles/slurm on a real single-node SLURM started by the test."""
 
+import json
 import os
 import re
 import shutil
@@ -58,15 +59,31 @@ def local_run(repo_root, tmp_path_factory):
     return workdir
 
 
+# The full fine-tuning job fails on its first attempt (the test-only fault switch of
+# script_log.py): the profile's retries must resubmit it and the run must still finish.
+FAULTY_RULE = "full_finetune"
+
+
 @pytest.fixture(scope="module")
 def slurm_run(cluster, repo_root, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("slurm")
+    marker = workdir / "fault-injected"
+    env = {**os.environ, "INTDIM_TEST_FAULT_ONCE": f"{FAULTY_RULE}:{marker}"}
     proc = subprocess.run(snakemake_cmd(repo_root, workdir, *slurm_args(repo_root)),
-                          capture_output=True, text=True, timeout=1500)  # fmt: skip
+                          capture_output=True, text=True, timeout=1500, env=env)  # fmt: skip
     log = proc.stdout + proc.stderr
     (workdir / "snakemake-slurm.log").write_text(log)
     assert proc.returncode == 0, log[-4000:]
     return workdir, log
+
+
+def test_a_job_that_fails_is_resubmitted_and_the_run_finishes(slurm_run):
+    workdir, log = slurm_run
+    assert (workdir / "fault-injected").is_file()  # the first attempt did fail
+    failed = re.findall(rf"Error in rule {FAULTY_RULE}", log)
+    assert len(failed) == 1, log[-4000:]
+    metrics = list((workdir / "results/full").rglob("metrics.json"))
+    assert metrics and all(json.loads(m.read_text())["status"] == "ok" for m in metrics)
 
 
 def test_jobs_go_through_sbatch_and_show_in_sacct(slurm_run):

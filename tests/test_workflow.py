@@ -82,6 +82,53 @@ def test_figure_notebook_and_report_are_produced(run):
         "bounds.csv",
     ):
         assert name in report  # fmt: skip
+    # The landing page is the run's own summary: what ran and the headline tables.
+    summary = (run / "results/report/summary.rst").read_text()
+    assert "d90 from the sweep" in summary and "d90 from the searches" in summary
+    assert "minilm" in summary and "10, 200" in summary
+    assert "d90 from the sweep" in report
+
+
+def test_editing_one_pretraining_size_reruns_only_that_size(run, repo_root, tmp_path):
+    """params carry exactly what each pre-training job reads: a new shape for one size plans
+    that size's pre-training and what uses its checkpoints, never the corpus or tokenizer."""
+    import yaml
+
+    edited = tmp_path / "edited.yaml"
+    section5 = yaml.safe_load((repo_root / "config/integration_section5.yaml").read_text())
+    section5["pretraining"]["sizes"]["xs"]["hidden_size"] = 24
+    edited.write_text(yaml.safe_dump(section5))
+    cmd = [
+        sys.executable, "-m", "snakemake", "--snakefile", str(repo_root / "Snakefile"),
+        "--directory", str(run), "--cores", "1", "-n", "--configfile",
+        str(repo_root / "config/integration.yaml"), str(edited),
+    ]  # fmt: skip
+    jobs = planned_jobs(subprocess.run(cmd, capture_output=True, text=True).stdout)
+    assert jobs.get("pretrain") == 1
+    assert "build_corpus" not in jobs and "train_tokenizer" not in jobs
+
+
+def test_the_workflow_runs_as_a_module_of_another_workflow(repo_root, tmp_path):
+    """`module` + `use rule * from` in a workflow elsewhere: paths resolve to this checkout."""
+    outer = tmp_path / "outer"
+    outer.mkdir()
+    (outer / "Snakefile").write_text(
+        f'configfile: "{repo_root}/config/integration.yaml"\n\n\n'
+        f"module intdim:\n"
+        f'    snakefile:\n        "{repo_root}/Snakefile"\n'
+        f"    config:\n        config\n\n\n"
+        f"use rule * from intdim as intdim_*\n"
+    )
+    base = [sys.executable, "-m", "snakemake", "--cores", "2"]
+    dry = subprocess.run([*base, "-n"], cwd=outer, capture_output=True, text=True, timeout=600)
+    assert dry.returncode == 0, dry.stderr[-3000:]
+    jobs = planned_jobs(dry.stdout)
+    assert jobs["intdim_subspace_run"] == 4 and jobs["intdim_analysis_notebook"] == 1
+    # One training run through the module: the script, conda and notebook paths all resolve.
+    target = "results/subspace/minilm/tweets/did/d10/lr0.5/seed0/metrics.json"
+    proc = subprocess.run([*base, target], cwd=outer, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads((outer / target).read_text())["num_trainable"] == 10
 
 
 def planned_jobs(stdout: str) -> dict[str, int]:
@@ -105,7 +152,7 @@ def test_rerun_resumes_only_what_is_missing(run, repo_root):
     assert jobs == {
         "subspace_run": 1, "collect_runs": 1, "compute_d90": 1, "plot_figure1": 1,
         "analysis_notebook": 1, "section5_tables": 1, "plot_figure2": 1, "plot_figure3": 1,
-        "plot_figures4_5": 1, "all": 1,
+        "plot_figures4_5": 1, "report_summary": 1, "all": 1,
     }  # fmt: skip
     assert snakemake(run, repo_root).returncode == 0
     assert (run / "results/tables/d90.csv").is_file()

@@ -9,15 +9,15 @@ from script_log import logged
 
 
 def main(snakemake):
-    section = snakemake.params.pretraining
-    paragraphs = load_corpus(section["corpus"], section.get("corpus_files"))
+    params = snakemake.params
+    paragraphs = load_corpus(params.corpus, params.corpus_files)
     evals = [t for p in snakemake.input.evals for t in pd.read_parquet(p)["text"].tolist()]
     kept, removed = remove_texts(paragraphs, evals)
-    train, valid = split_corpus(kept, section["valid_fraction"], section["seed"])
+    train, valid = split_corpus(kept, params.valid_fraction, params.seed)
     Path(snakemake.output.train).write_text("\n".join(train) + "\n", encoding="utf-8")
     Path(snakemake.output.valid).write_text("\n".join(valid) + "\n", encoding="utf-8")
     info = {
-        "corpus": section["corpus"],
+        "corpus": params.corpus,
         "paragraphs": len(paragraphs),
         "removed_for_containing_eval_texts": removed,
         "train_paragraphs": len(train),

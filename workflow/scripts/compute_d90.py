@@ -7,7 +7,7 @@ from script_log import logged
 
 def main(snakemake):
     runs = pd.read_csv(snakemake.input.runs)
-    d90 = d90_table(runs, snakemake.config["metric"])
+    d90 = d90_table(runs, snakemake.params.metric)
     d90.to_csv(snakemake.output.d90, index=False)
     table1(d90).to_csv(snakemake.output.table1, index=False)
     print(d90.to_string())

@@ -11,7 +11,7 @@ from script_log import logged  # noqa: E402
 
 
 def main(snakemake):
-    metric = snakemake.config["metric"]
+    metric = snakemake.params.metric
     runs = pd.read_csv(snakemake.input.runs)
     d90 = pd.read_csv(snakemake.input.d90)
     subspace = runs[runs["method"].isin(["did", "said"])]

@@ -12,20 +12,12 @@ def main(snakemake):
     from transformers import AutoTokenizer
 
     torch.set_num_threads(snakemake.threads)
-    section = snakemake.params.pretraining
-    settings = PretrainSettings(
-        steps=section["steps"],
-        save_every=section["save_every"],
-        batch_size=section["batch_size"],
-        max_length=section["max_length"],
-        learning_rate=section["learning_rate"],
-        seed=section["seed"],
-    )
+    settings = PretrainSettings(**snakemake.params.settings)
     read = lambda path: Path(path).read_text(encoding="utf-8").splitlines()  # noqa: E731
     tokenizer = AutoTokenizer.from_pretrained(snakemake.input.tokenizer)
     out_dir = Path(snakemake.output.history).parent
     history = pretrain(
-        section["sizes"][snakemake.wildcards.size],
+        snakemake.params.shape,
         tokenizer,
         read(snakemake.input.train),
         read(snakemake.input.valid),

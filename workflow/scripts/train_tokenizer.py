@@ -7,10 +7,12 @@ from script_log import logged
 
 
 def main(snakemake):
-    section = snakemake.params.pretraining
     paragraphs = Path(snakemake.input[0]).read_text(encoding="utf-8").splitlines()
     tokenizer = train_tokenizer(
-        paragraphs, section["vocab_size"], section["max_length"], Path(snakemake.output[0])
+        paragraphs,
+        snakemake.params.vocab_size,
+        snakemake.params.max_length,
+        Path(snakemake.output[0]),
     )
     print(f"vocabulary: {len(tokenizer)} tokens from {len(paragraphs)} paragraphs")
 

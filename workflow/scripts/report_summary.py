@@ -1,0 +1,26 @@
+"""Snakemake script: the report's landing page (what ran, the headline tables)."""
+
+from pathlib import Path
+
+import pandas as pd
+from intdim.summary import landing_page
+from script_log import logged
+
+
+def main(snakemake):
+    runs = pd.read_csv(snakemake.input.runs)
+    d90 = pd.read_csv(snakemake.input.d90)
+    d90["d90"] = d90["d90"].astype("Int64")
+    search = None
+    if snakemake.input.get("search"):
+        search = pd.read_csv(snakemake.input.search)
+        search["d90"] = search["d90"].astype("Int64")
+    run = dict(snakemake.params.run)
+    run.update(runs=len(runs), ok_runs=int((runs["status"] == "ok").sum()))
+    page = landing_page(run, d90, search)
+    Path(snakemake.output[0]).write_text(page, encoding="utf-8")
+    print(page)
+
+
+with logged(snakemake):  # noqa: F821
+    main(snakemake)  # noqa: F821
