@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 TORCH ?= torch==2.13.0
 CORES ?= all
 
-.PHONY: setup run report test test-quick lint clean
+.PHONY: setup run report test test-quick gpu-check lint clean
 
 $(VENV)/.installed: pyproject.toml requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,13 @@ test: setup
 # The edit loop: everything but the end-to-end workflow, SLURM and compile tests (about 2 min).
 test-quick: setup
 	$(BIN)/python -m pytest -m "not slow"
+
+# The GPU path, checked and timed on this machine's GPU (smoke mode without one). Runs from the
+# checkout, no install: on an air-gapped GPU node with torch, transformers and Triton,
+# `make gpu-check` uses that python3; here the virtual environment's if it exists.
+GPU_PYTHON ?= $(shell test -x $(BIN)/python && echo $(BIN)/python || echo $(PYTHON))
+gpu-check:
+	PYTHONPATH=workflow/scripts $(GPU_PYTHON) tools/gpu_check.py
 
 lint: setup
 	$(BIN)/ruff check workflow tests tools

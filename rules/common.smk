@@ -125,6 +125,7 @@ def training_settings(kind):
             "weight_decay": section["weight_decay"],
             "max_length": config["max_length"],
             "seed": int(wildcards.seed),
+            "precision": config["precision"],
         }
 
     return settings
@@ -133,7 +134,7 @@ def training_settings(kind):
 def pretrain_settings(wildcards=None):
     """The recipe keys one pre-training run reads (PretrainSettings)."""
     keys = ("steps", "save_every", "batch_size", "max_length", "learning_rate", "seed")
-    return {key: PRETRAINING[key] for key in keys}
+    return {**{key: PRETRAINING[key] for key in keys}, "precision": config["precision"]}
 
 
 def model_source(wildcards):

@@ -16,6 +16,7 @@ rule full_finetune:
         runtime=grows_with_attempt(RES["runtime"]),
         gpu=RES["gpu"],
     params:
+        allow_cpu_fallback=RES["allow_cpu_fallback"],
         method="full",
         settings=training_settings("full_finetune"),
     script:

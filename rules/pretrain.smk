@@ -18,6 +18,7 @@ rule build_corpus:
     params:
         corpus=PRETRAINING.get("corpus"),
         corpus_files=PRETRAINING.get("corpus_files"),
+        hub_corpus=PRETRAINING.get("hub_corpus"),
         valid_fraction=PRETRAINING.get("valid_fraction"),
         seed=PRETRAINING.get("seed"),
     script:
@@ -62,7 +63,9 @@ rule pretrain:
     resources:
         mem_mb=grows_with_attempt(RES["mem_mb"]),
         runtime=grows_with_attempt(RES["runtime"]),
+        gpu=RES["gpu"],
     params:
+        allow_cpu_fallback=RES["allow_cpu_fallback"],
         # Exactly what one size's run reads: editing another size, or the blocks that only the
         # fine-tuning of its checkpoints reads, reruns nothing here.
         shape=lambda wc: PRETRAINING["sizes"][wc.size],

@@ -17,6 +17,7 @@ rule subspace_run:
         runtime=grows_with_attempt(RES["runtime"]),
         gpu=RES["gpu"],
     params:
+        allow_cpu_fallback=RES["allow_cpu_fallback"],
         method=lambda wc: wc.method,
         d=lambda wc: int(wc.d),
         projection=config["projection"],

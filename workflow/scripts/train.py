@@ -6,6 +6,7 @@ from pathlib import Path
 import pandas as pd
 from intdim.export import save_task
 from intdim.models import load_classifier, parameter_count
+from intdim.precision import job_device
 from intdim.subspace import SubspaceModel, SubspaceSettings
 from intdim.training import TrainSettings, train_and_evaluate
 from script_log import logged
@@ -35,8 +36,9 @@ def main(snakemake):
     evaluation = pd.read_parquet(data_dir / "eval.parquet")
     settings = TrainSettings(**snakemake.params.settings)
     method = snakemake.params.method
-    wants_gpu = int(snakemake.resources.get("gpu", 0)) > 0
-    device = "cuda" if wants_gpu and torch.cuda.is_available() else "cpu"
+    device = job_device(
+        int(snakemake.resources.get("gpu", 0)), snakemake.rule, snakemake.params.allow_cpu_fallback
+    )
 
     # The head initialisation and the projection both come from the run's seed.
     model = load_classifier(meta["snapshot"], info["num_labels"], init_seed=settings.seed)
@@ -75,7 +77,8 @@ def main(snakemake):
             "lr": float(snakemake.wildcards.lr),  # the searched value (before any d scaling)
             "effective_lr": settings.learning_rate,
             "seed": settings.seed,
-            "device": device,
+            "device": torch.cuda.get_device_name() if device == "cuda" else "cpu",
+            "precision": settings.precision,
             "eval_majority_accuracy": info["eval_majority_accuracy"],
         }
     )

@@ -7,14 +7,14 @@ from script_log import logged
 
 
 def main(snakemake):
-    paragraphs = Path(snakemake.input[0]).read_text(encoding="utf-8").splitlines()
-    tokenizer = train_tokenizer(
-        paragraphs,
-        snakemake.params.vocab_size,
-        snakemake.params.max_length,
-        Path(snakemake.output[0]),
-    )
-    print(f"vocabulary: {len(tokenizer)} tokens from {len(paragraphs)} paragraphs")
+    with open(snakemake.input[0], encoding="utf-8") as lines:  # streamed: any corpus size
+        tokenizer = train_tokenizer(
+            (line.rstrip("\n") for line in lines),
+            snakemake.params.vocab_size,
+            snakemake.params.max_length,
+            Path(snakemake.output[0]),
+        )
+    print(f"vocabulary: {len(tokenizer)} tokens")
 
 
 with logged(snakemake):  # noqa: F821

@@ -7,8 +7,11 @@ The offline corpora are real English text that PyPI's ``gensim`` ships as test d
 * ``gensim_lee``: 300 Australian Broadcasting Corporation news articles (the Lee corpus).
 
 ``text_files`` takes the user's own plain-text files (one document per blank-line-separated
-paragraph). Any paragraph containing a downstream evaluation text is dropped, so the model never
-sees an evaluation example during pre-training.
+paragraph). ``hub`` streams a ``datasets`` corpus (``hub_corpus``: path, name, split, text
+column; for example ``wikitext``/``wikitext-103-raw-v1``, about 100M words), never holding it in
+memory; the same loader reads local files of the same shape (``data_files``). Any paragraph
+containing a downstream evaluation text is dropped, so the model never sees an evaluation
+example during pre-training.
 
 The recipe (tokenizer, masking, optimiser, schedule, data order) is the same for every size;
 only the shape in ``sizes`` changes, so d90 against parameter count holds the method fixed.
@@ -17,10 +20,12 @@ only the shape in ``sizes`` changes, so d90 against parameter count holds the me
 from __future__ import annotations
 
 import bz2
+import hashlib
 import importlib.util
 import json
 import math
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -28,7 +33,7 @@ GENSIM_FILES = {
     "gensim_enwiki": "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2",
     "gensim_lee": "lee_background.cor",
 }
-CORPORA = (*GENSIM_FILES, "text_files")
+CORPORA = (*GENSIM_FILES, "text_files", "hub")
 MIN_WORDS = 8  # shorter paragraphs are headings, list items and markup remains
 
 
@@ -78,17 +83,92 @@ def _read_corpus(name: str, files: list[str] | None) -> list[str]:
     raise ValueError(f"unknown corpus {name!r}; choose one of {', '.join(CORPORA)}")
 
 
+def stream_hub_corpus(spec: dict) -> Iterator[str]:
+    """Paragraphs of a ``datasets`` corpus, streamed row by row (nothing is held in memory).
+
+    ``spec``: path (a hub dataset, or a builder such as ``parquet``/``json``/``text`` for local
+    files), name (its configuration), split, text_column, and data_files for local files.
+    """
+    import datasets
+
+    rows = datasets.load_dataset(
+        spec["path"], spec.get("name"), split=spec["split"], streaming=True,
+        data_files=spec.get("data_files"),
+    )  # fmt: skip
+    column = spec.get("text_column", "text")
+    for row in rows:
+        if column not in row:
+            raise ValueError(
+                f"corpus {spec['path']!r}: no text column {column!r} (columns: {sorted(row)})"
+            )
+        yield from _paragraphs(row[column] or "")
+
+
 def _normalise(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().lower()
 
 
+class TextFilter:
+    """Finds paragraphs that contain any of ``texts`` (whitespace and case ignored).
+
+    An Aho-Corasick automaton over the normalised texts: one pass over a paragraph whatever the
+    number of texts, which a corpus of 100M words against tens of thousands of evaluation
+    texts needs.
+    """
+
+    def __init__(self, texts: Iterable[str]):
+        import ahocorasick
+
+        self.automaton = ahocorasick.Automaton()
+        for needle in {n for n in map(_normalise, texts) if n}:
+            self.automaton.add_word(needle, len(needle))
+        self.empty = len(self.automaton) == 0
+        if not self.empty:
+            self.automaton.make_automaton()
+
+    def contains_any(self, paragraph: str) -> bool:
+        if self.empty:
+            return False
+        return next(self.automaton.iter(_normalise(paragraph)), None) is not None
+
+
 def remove_texts(paragraphs: list[str], texts: list[str]) -> tuple[list[str], int]:
     """Drop every paragraph that contains one of ``texts`` (whitespace and case ignored)."""
-    needles = {n for n in map(_normalise, texts) if n}
-    haystacks = [_normalise(p) for p in paragraphs]  # once per paragraph, not once per needle
-    kept = [p for p, h in zip(paragraphs, haystacks, strict=True)
-            if not any(n in h for n in needles)]  # fmt: skip
+    found = TextFilter(texts)
+    kept = [p for p in paragraphs if not found.contains_any(p)]
     return kept, len(paragraphs) - len(kept)
+
+
+def in_valid_split(paragraph: str, valid_fraction: float, seed: int) -> bool:
+    """A streamed corpus's split: a seeded hash of the paragraph decides, so the split needs no
+    shuffle of the whole corpus and the same paragraph always lands on the same side."""
+    digest = hashlib.blake2b(paragraph.encode(), digest_size=8, key=str(seed).encode()).digest()
+    return int.from_bytes(digest, "big") < valid_fraction * 2**64
+
+
+def stream_split(paragraphs: Iterable[str], texts: list[str], valid_fraction: float,
+                 seed: int, train_out, valid_out) -> dict:  # fmt: skip
+    """Write a streamed corpus's paragraphs, once each and without evaluation texts, to the
+    train or valid file (one paragraph per line); returns the counts."""
+    found, seen = TextFilter(texts), set()
+    counts = {"paragraphs": 0, "removed_for_containing_eval_texts": 0, "train_paragraphs": 0,
+              "valid_paragraphs": 0, "train_words": 0}  # fmt: skip
+    for paragraph in paragraphs:
+        key = hashlib.blake2b(paragraph.encode(), digest_size=8).digest()
+        if key in seen:
+            continue
+        seen.add(key)
+        counts["paragraphs"] += 1
+        if found.contains_any(paragraph):
+            counts["removed_for_containing_eval_texts"] += 1
+        elif in_valid_split(paragraph, valid_fraction, seed):
+            valid_out.write(paragraph + "\n")
+            counts["valid_paragraphs"] += 1
+        else:
+            train_out.write(paragraph + "\n")
+            counts["train_paragraphs"] += 1
+            counts["train_words"] += len(paragraph.split())
+    return counts
 
 
 def split_corpus(paragraphs: list[str], valid_fraction: float, seed: int):
@@ -101,8 +181,9 @@ def split_corpus(paragraphs: list[str], valid_fraction: float, seed: int):
     return [paragraphs[i] for i in order[n_valid:]], [paragraphs[i] for i in order[:n_valid]]
 
 
-def train_tokenizer(paragraphs: list[str], vocab_size: int, max_length: int, out_dir: Path):
-    """A byte-level BPE tokenizer, as RoBERTa's, trained on the pre-training corpus only."""
+def train_tokenizer(paragraphs: Iterable[str], vocab_size: int, max_length: int, out_dir: Path):
+    """A byte-level BPE tokenizer, as RoBERTa's, trained on the pre-training corpus only
+    (``paragraphs`` may be a stream)."""
     from tokenizers import ByteLevelBPETokenizer
     from transformers import RobertaTokenizerFast
 
@@ -129,6 +210,7 @@ class PretrainSettings:
     mlm_probability: float = 0.15
     warmup_fraction: float = 0.06
     weight_decay: float = 0.01
+    precision: str = "fp32"
 
     def checkpoint_steps(self) -> list[int]:
         return checkpoint_steps(self.steps, self.save_every)
@@ -137,6 +219,37 @@ class PretrainSettings:
 def checkpoint_steps(steps: int, save_every: int) -> list[int]:
     """Step 0 (random initialisation), every save_every updates, and the last update."""
     return sorted({0, *range(save_every, steps + 1, save_every), steps})
+
+
+class EncodedCorpus:
+    """Token ids of every paragraph, flat in one int32 array with offsets: a 100M-word corpus
+    takes about 4 bytes a token instead of a Python list per paragraph."""
+
+    def __init__(self, tokenizer, lines: Iterable[str], max_length: int, batch: int = 10_000):
+        import numpy as np
+
+        chunks, lengths, pending = [], [], []
+
+        def flush():
+            for ids in tokenizer(pending, truncation=True, max_length=max_length)["input_ids"]:
+                chunks.append(np.asarray(ids, dtype=np.int32))
+                lengths.append(len(ids))
+            pending.clear()
+
+        for line in lines:  # tokenised in batches as the lines stream past
+            pending.append(line)
+            if len(pending) == batch:
+                flush()
+        if pending:
+            flush()
+        self.ids = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int32)
+        self.offsets = np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)])
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def __getitem__(self, i: int) -> list[int]:
+        return self.ids[self.offsets[i] : self.offsets[i + 1]].tolist()
 
 
 def mlm_loss(model, batch: dict):
@@ -171,22 +284,28 @@ def roberta_config(shape: dict, vocab_size: int, max_length: int):
     )
 
 
-def pretrain(shape: dict, tokenizer, train: list[str], valid: list[str],
-             settings: PretrainSettings, out_dir: Path, log=print) -> dict:  # fmt: skip
-    """MLM pre-training from scratch; writes ``out_dir/step<N>`` checkpoints (model + tokenizer)."""
+def pretrain(shape: dict, tokenizer, train: Iterable[str], valid: Iterable[str],
+             settings: PretrainSettings, out_dir: Path, log=print,
+             device: str = "cpu") -> dict:  # fmt: skip
+    """MLM pre-training from scratch; writes ``out_dir/step<N>`` checkpoints (model + tokenizer).
+
+    On ``device``, in ``settings.precision`` (autocast with float32 weights, see
+    ``intdim.precision``); checkpoints are saved in float32 either way.
+    """
     import torch
     from transformers import DataCollatorForLanguageModeling, RobertaForMaskedLM
 
     from .optimisation import BatchOrder, adamw_with_warmup
+    from .precision import autocast, grad_scaler
 
     torch.manual_seed(settings.seed)
     config = roberta_config(shape, len(tokenizer), settings.max_length)
-    model = RobertaForMaskedLM(config)
+    model = RobertaForMaskedLM(config).to(device)
+    on_device = lambda batch: {k: v.to(device) for k, v in batch.items()}  # noqa: E731
+    scaler = grad_scaler(device, settings.precision)
 
-    def encode(texts: list[str]) -> list[list[int]]:
-        return tokenizer(texts, truncation=True, max_length=settings.max_length)["input_ids"]
-
-    train_ids, valid_ids = encode(train), encode(valid)
+    train_ids = EncodedCorpus(tokenizer, train, settings.max_length)
+    valid_ids = EncodedCorpus(tokenizer, valid, settings.max_length)
     collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=settings.mlm_probability)
     optimizer, scheduler = adamw_with_warmup(
         model.parameters(), settings.learning_rate, settings.weight_decay,
@@ -205,8 +324,10 @@ def pretrain(shape: dict, tokenizer, train: list[str], valid: list[str],
             losses = []
             with torch.no_grad():
                 for i in range(0, len(valid_ids), 64):
-                    batch = collator([{"input_ids": x} for x in valid_ids[i : i + 64]])
-                    losses.append(float(mlm_loss(model, batch)))
+                    chunk = range(i, min(i + 64, len(valid_ids)))
+                    batch = collator([{"input_ids": valid_ids[j]} for j in chunk])
+                    with autocast(device, settings.precision):
+                        losses.append(float(mlm_loss(model, on_device(batch))))
             model.train()
         return sum(losses) / len(losses)
 
@@ -225,12 +346,14 @@ def pretrain(shape: dict, tokenizer, train: list[str], valid: list[str],
         save(0, loss_value)
     for step in range(1, settings.steps + 1):
         batch = collator([{"input_ids": train_ids[i]} for i in batches.next()])
-        loss = mlm_loss(model, batch)
+        with autocast(device, settings.precision):
+            loss = mlm_loss(model, on_device(batch))
         if not torch.isfinite(loss):
             raise FloatingPointError(f"pre-training diverged: loss {loss.item()} at step {step}")
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
         scheduler.step()
         loss_value = float(loss.detach())
         if step in saves:
@@ -239,7 +362,7 @@ def pretrain(shape: dict, tokenizer, train: list[str], valid: list[str],
         "settings": asdict(settings),
         "shape": shape,
         "parameters": sum(p.numel() for p in model.roberta.parameters()),
-        "train_paragraphs": len(train),
-        "valid_paragraphs": len(valid),
+        "train_paragraphs": len(train_ids),
+        "valid_paragraphs": len(valid_ids),
         "checkpoints": history,
     }

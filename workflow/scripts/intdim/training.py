@@ -20,6 +20,7 @@ from sklearn.metrics import accuracy_score, f1_score
 from tqdm.auto import tqdm
 
 from .optimisation import BatchOrder, adamw_with_warmup
+from .precision import autocast, check_precision, grad_scaler
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,11 @@ class TrainSettings:
     warmup_fraction: float = 0.1
     # Training accuracy is measured on this many training examples (the generalization gap).
     train_eval_size: int = 1000
+    # fp32, or autocast to bf16 / fp16 with float32 masters (intdim.precision).
+    precision: str = "fp32"
+
+    def __post_init__(self):
+        check_precision(self.precision)
 
 
 def encode(tokenizer, frame: pd.DataFrame, max_length: int) -> list[dict]:
@@ -62,14 +68,17 @@ def metrics(labels: np.ndarray, predictions: np.ndarray, num_labels: int) -> dic
 
 
 @torch.no_grad()
-def evaluate(net, tokenizer, examples: list[dict], batch_size: int, device) -> dict[str, float]:
+def evaluate(
+    net, tokenizer, examples: list[dict], batch_size: int, device, precision: str = "fp32"
+) -> dict[str, float]:
     net.eval()
     predictions, labels = [], []
     for start in range(0, len(examples), batch_size):
         chunk = examples[start : start + batch_size]
         batch = collate(tokenizer, chunk, device)
         gold = batch.pop("labels")
-        logits = net(**batch).logits
+        with autocast(device, precision):
+            logits = net(**batch).logits
         predictions.append(logits.argmax(-1).cpu())
         labels.append(gold.cpu())
     labels_arr, preds_arr = torch.cat(labels).numpy(), torch.cat(predictions).numpy()
@@ -99,17 +108,20 @@ def train_and_evaluate(
         settings.steps,
     )  # fmt: skip
     batches = BatchOrder(len(train_examples), settings.batch_size, gen)
+    scaler = grad_scaler(device, settings.precision)
     losses, status, reason = [], "ok", None
     net.train()
     for step in tqdm(range(settings.steps), desc="training", mininterval=5.0):
         batch = collate(tokenizer, [train_examples[i] for i in batches.next()], device)
-        loss = net(**batch).loss
+        with autocast(device, settings.precision):
+            loss = net(**batch).loss
         if not torch.isfinite(loss):
             status, reason = "diverged", f"non-finite loss {loss.item()} at step {step}"
             break
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)  # fp16: skipped when the scaled gradients overflowed
+        scaler.update()
         scheduler.step()
         losses.append(float(loss.item()))
     train_seconds = time.perf_counter() - started
@@ -125,8 +137,10 @@ def train_and_evaluate(
     }
     if status == "ok":
         subset = subsample_examples(train_examples, settings.train_eval_size, settings.seed)
-        train_scores = evaluate(net, tokenizer, subset, settings.eval_batch_size, device)
-        eval_scores = evaluate(net, tokenizer, eval_examples, settings.eval_batch_size, device)
+        scores = lambda examples: evaluate(  # noqa: E731
+            net, tokenizer, examples, settings.eval_batch_size, device, settings.precision
+        )
+        train_scores, eval_scores = scores(subset), scores(eval_examples)
     else:
         train_scores = eval_scores = {"accuracy": math.nan, "f1": math.nan}
     result.update({f"train_{k}": v for k, v in train_scores.items()})

@@ -215,3 +215,9 @@ def check_section5(config: dict) -> None:
     pretrain = config.get("pretraining")
     if pretrain and pretrain["corpus"] == "text_files" and not pretrain.get("corpus_files"):
         raise ValueError("config pretraining.corpus: 'text_files' needs corpus_files")
+    if pretrain and (pretrain["corpus"] == "hub") != ("hub_corpus" in pretrain):
+        given = "given" if "hub_corpus" in pretrain else "absent"
+        raise ValueError(
+            "config pretraining: corpus 'hub' and a hub_corpus block go together (corpus is "
+            f"{pretrain['corpus']!r}, hub_corpus {given})"
+        )

@@ -32,18 +32,21 @@ class FastfoodProjection(Projection):
     def __init__(self, d: int, D: int, seed: int, device: torch.device | str = "cpu"):
         super().__init__(d, D, seed, device)
         self.LL, self.bits, self.blocks, self.scale = stream.layout(d, D)
-        index = torch.arange(self.LL, dtype=torch.int64)
+        # Generated where it is used: on a GPU the hashing takes seconds, not minutes, for D in
+        # the hundreds of millions (B and Pi are exact everywhere; G agrees to float32 rounding).
+        index = torch.arange(self.LL, dtype=torch.int64, device=self.device)
         step = max(1, self.GENERATE_CHUNK // self.LL)
         parts: dict[str, list[torch.Tensor]] = {"B": [], "G": [], "Pi": [], "Pi_inv": []}
         for start in range(0, self.blocks, step):
-            ids = torch.arange(start, min(start + step, self.blocks), dtype=torch.int64)
+            stop = min(start + step, self.blocks)
+            ids = torch.arange(start, stop, dtype=torch.int64, device=self.device)
             parts["B"].append(stream.signs(seed, ids, index))
             # The global scale is folded into G: one multiply fewer per product.
             parts["G"].append(stream.gaussians(seed, ids, index) * self.scale)
             parts["Pi"].append(stream.permutation(seed, ids, index, self.bits))
             parts["Pi_inv"].append(stream.permutation(seed, ids, index, self.bits, inverse=True))
         self.B, self.G, self.Pi, self.Pi_inv = (
-            torch.cat(parts[k]).to(self.device) for k in ("B", "G", "Pi", "Pi_inv")
+            torch.cat(parts.pop(k)) for k in ("B", "G", "Pi", "Pi_inv")
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,45 @@
+"""`make gpu-check` and the step benchmark it drives, as far as a machine without a GPU goes."""
+
+import json
+import subprocess
+import sys
+
+import benchmark_step
+import gpu_check
+import pytest
+import torch
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the smoke mode")
+def test_gpu_check_without_a_gpu_says_so_and_runs_the_interpreter_kernel_tests(repo_root, tmp_path):
+    out = tmp_path / "gpu_check.json"
+    proc = subprocess.run([sys.executable, "tools/gpu_check.py", "--out", str(out)],
+                          cwd=repo_root, capture_output=True, text=True, timeout=900)  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "no CUDA device: smoke mode" in proc.stdout
+    report = json.loads(out.read_text())
+    assert report["mode"] == "smoke" and report["tests"]["passed"] > 20
+    assert report["tests"].get("failed", 0) == 0
+    assert report["versions"]["torch"] == torch.__version__ and report["versions"]["gpu"] is None
+
+
+def test_the_integration_step_names_what_is_missing(monkeypatch, tmp_path):
+    monkeypatch.setattr(gpu_check, "INTEGRATION_NEEDS", ["snakemake", "no_such_package_xyz"])
+    result = gpu_check.run_integration(tmp_path)
+    assert result == {"status": "skipped", "reason": "not installed here: no_such_package_xyz"}
+
+
+@pytest.mark.slow
+def test_the_step_benchmark_runs_in_process_and_writes_its_rows(tmp_path):
+    out = tmp_path / "step.json"
+    benchmark_step.main(["--device", "cpu", "--models", "minilm", "--dims", "300",
+                         "--methods", "did", "said", "--backends", "torch", "--steps", "1",
+                         "--warmup", "0", "--in-process", "--out", str(out)])  # fmt: skip
+    rows = json.loads(out.read_text())["rows"]
+    assert [(r["method"], r["d"]) for r in rows] == [("full", None), ("did", 300), ("said", 300)]
+    assert all(r["status"] == "ok" for r in rows), rows
+    for row in rows[1:]:
+        assert row["projection_backend"] == "FastfoodProjection"
+        assert row["floor_s"] == pytest.approx(8 * row["D"] / row["bandwidth_Bps"])
+        assert row["projection_s"] > 0 and row["peak_bytes"] > 0

