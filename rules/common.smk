@@ -179,7 +179,14 @@ def final_search_round(wildcards):
 def bound_inputs(wildcards):
     """The search's final state and, when it found d90, the winning run's task file."""
     final = final_search_round(wildcards)
-    inputs = {"search": final, "data": f"results/data/{wildcards.task}/info.json"}
+    data = f"results/data/{wildcards.task}"
+    inputs = {
+        "search": final,
+        "data": f"{data}/info.json",
+        "train": f"{data}/train.parquet",
+        "eval": f"{data}/eval.parquet",
+        "model": f"results/models/{wildcards.model}/meta.json",
+    }
     state = json.loads(Path(final).read_text())
     if state["d90"] is not None:
         best = next(p for p in state["probes"] if p["d"] == state["d90"])["best_run"]

@@ -1,6 +1,8 @@
 rule full_finetune:
     input:
         data="results/data/{task}/info.json",
+        train="results/data/{task}/train.parquet",
+        eval="results/data/{task}/eval.parquet",
         model="results/models/{model}/meta.json",
     output:
         metrics="results/full/{model}/{task}/lr{lr}/seed{seed}/metrics.json",

@@ -5,6 +5,7 @@ rule build_corpus:
     input:
         # Every task's evaluation texts are removed from the corpus.
         evals=expand("results/data/{task}/eval.parquet", task=TASKS),
+        infos=expand("results/data/{task}/info.json", task=TASKS),
     output:
         train="results/pretrain/corpus/train.txt",
         valid="results/pretrain/corpus/valid.txt",
@@ -27,7 +28,8 @@ rule build_corpus:
 
 rule train_tokenizer:
     input:
-        "results/pretrain/corpus/train.txt",
+        train="results/pretrain/corpus/train.txt",
+        info="results/pretrain/corpus/info.json",
     output:
         directory("results/pretrain/tokenizer"),
     log:
@@ -47,6 +49,7 @@ rule pretrain:
     input:
         train="results/pretrain/corpus/train.txt",
         valid="results/pretrain/corpus/valid.txt",
+        info="results/pretrain/corpus/info.json",
         tokenizer="results/pretrain/tokenizer",
     output:
         checkpoints=[

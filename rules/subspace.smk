@@ -1,6 +1,8 @@
 rule subspace_run:
     input:
         data="results/data/{task}/info.json",
+        train="results/data/{task}/train.parquet",
+        eval="results/data/{task}/eval.parquet",
         model="results/models/{model}/meta.json",
     output:
         metrics=f"{SUBSPACE_RUN}/metrics.json",

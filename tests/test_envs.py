@@ -35,6 +35,7 @@ DISTRIBUTIONS = {
     "gensim": ("gensim", "gensim"),
     "tokenizers": ("tokenizers", "tokenizers"),
     "ahocorasick": ("pyahocorasick", "pyahocorasick"),
+    "pyarrow": ("pyarrow", "pyarrow"),
 }
 # Imported only on a CUDA device, where the CUDA build of PyTorch brings it: declared in the
 # pyproject "gpu" extra, not required in the CPU envs.

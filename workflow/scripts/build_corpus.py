@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-import pandas as pd
+from intdim.integrity import manifest, read_parquet, verified_dir
 from intdim.pretraining import (
     load_corpus,
     remove_texts,
@@ -16,7 +16,9 @@ from script_log import logged
 
 def main(snakemake):
     params = snakemake.params
-    evals = [t for p in snakemake.input.evals for t in pd.read_parquet(p)["text"].tolist()]
+    for info in snakemake.input.infos:
+        verified_dir(info)
+    evals = [t for p in snakemake.input.evals for t in read_parquet(p)["text"].tolist()]
     out = snakemake.output
     if params.corpus == "hub":  # streamed: never the whole corpus in memory
         with (
@@ -40,6 +42,8 @@ def main(snakemake):
             "valid_paragraphs": len(valid),
             "train_words": sum(len(p.split()) for p in train),
         }
+    # Checked by the tokenizer and pre-training jobs before they read the two files.
+    info["files"] = manifest(Path(out.info).parent, [out.train, out.valid])
     Path(out.info).write_text(json.dumps(info, indent=2))
     print(json.dumps(info, indent=2))
 

@@ -3,8 +3,8 @@
 import json
 from pathlib import Path
 
-import pandas as pd
 from intdim.bound import description_bits, occam_bound, quantised_scores
+from intdim.integrity import load_json, read_parquet, verified_dir
 from script_log import logged
 
 
@@ -13,23 +13,24 @@ def main(snakemake):
 
     torch.set_num_threads(snakemake.threads)
     w, settings = snakemake.wildcards, snakemake.params
-    state = json.loads(Path(snakemake.input.search).read_text())
+    state = load_json(snakemake.input.search)
     result = {"model": w.model, "task": w.task, "method": w.method, "d90": state["d90"],
               "search_status": state["status"]}  # fmt: skip
     if state["d90"] is None:
         result["reason"] = f"no d90 solution: {state['reason']}"
         Path(snakemake.output[0]).write_text(json.dumps(result, indent=2))
         return
-    data_dir = Path(snakemake.input.data).parent
-    train = pd.read_parquet(data_dir / "train.parquet")
-    evaluation = pd.read_parquet(data_dir / "eval.parquet")
+    verified_dir(snakemake.input.data)
+    verified_dir(snakemake.input.model)  # the task file's base model is this snapshot
+    run = verified_dir(snakemake.input.metrics)  # and the task file is the one it recorded
+    train = read_parquet(snakemake.input.train)
+    evaluation = read_parquet(snakemake.input.eval)
     scores = quantised_scores(snakemake.input.task_file, train, evaluation, settings.bits,
                               settings.max_length)  # fmt: skip
     if scores["d"] != state["d90"]:
         raise ValueError(
             f"task file trains {scores['d']} numbers, the search's d90 is {state['d90']}"
         )
-    run = json.loads(Path(snakemake.input.metrics).read_text())
     # every d the search could have chosen (its range, capped at D), each lr and seed
     d_choices = state["d_max"] - state["d_min"] + 1
     configurations = d_choices * len(settings.lrs) * len(settings.seeds)

@@ -1,6 +1,7 @@
 """Snakemake script: one task's data in the normalised form (train/eval parquet, info JSON)."""
 
 import json
+from pathlib import Path
 
 from intdim.data import (
     HUB_TASKS,
@@ -11,6 +12,7 @@ from intdim.data import (
     split_frame,
     subsample,
 )
+from intdim.integrity import manifest
 from script_log import logged
 
 
@@ -34,6 +36,10 @@ def main(snakemake):
         "source": source,
         "seed": seed,
         **dataset_info(train, evaluation, names),
+        # What every reader checks before it uses the two tables.
+        "files": manifest(
+            Path(snakemake.output.info).parent, [snakemake.output.train, snakemake.output.eval]
+        ),  # fmt: skip
     }
     with open(snakemake.output.info, "w") as f:
         json.dump(info, f, indent=2)

@@ -4,6 +4,7 @@ import json
 import shutil
 from pathlib import Path
 
+from intdim.integrity import load_json, manifest, verify_folder
 from intdim.models import parameter_count, resolve_reference
 from script_log import logged
 
@@ -21,11 +22,13 @@ def snapshot(reference: str, target: Path) -> dict:
             ) from err
         return {"source": "hub", "location": source.location, "revision": source.revision,
                 "path": str(path)}  # fmt: skip
+    if (Path(source.location) / "manifest.json").is_file():  # the workflow's own checkpoint
+        verify_folder(source.location)
     shutil.copytree(source.location, target, dirs_exist_ok=True)
     revision = None
     state = Path(source.location) / "trainer_state.json"
     if state.is_file():  # checkpoints written by the workflow's own pre-training record a step
-        revision = f"step-{json.loads(state.read_text()).get('global_step')}"
+        revision = f"step-{load_json(state).get('global_step')}"
     return {"source": source.kind, "location": source.location, "revision": revision}
 
 
@@ -44,6 +47,8 @@ def main(snakemake):
             "architecture": (config.architectures or [type(encoder).__name__])[0],
             "base_parameters": parameter_count(encoder),
             "snapshot": str(target),
+            # Every file of the snapshot, checked by each job that loads the model.
+            "files": manifest(target),
         }
     )
     with open(snakemake.output.meta, "w") as f:

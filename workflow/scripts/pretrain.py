@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+from intdim.integrity import verified_dir, verify_folder
 from intdim.precision import job_device
 from intdim.pretraining import PretrainSettings, pretrain
 from script_log import logged
@@ -17,6 +18,8 @@ def main(snakemake):
         int(snakemake.resources.get("gpu", 0)), snakemake.rule, snakemake.params.allow_cpu_fallback
     )
     settings = PretrainSettings(**snakemake.params.settings)
+    verified_dir(snakemake.input.info)
+    verify_folder(snakemake.input.tokenizer)
 
     def read(path):  # streamed line by line; pretrain tokenises in batches
         with open(path, encoding="utf-8") as lines:

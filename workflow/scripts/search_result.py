@@ -4,11 +4,12 @@ import json
 from pathlib import Path
 
 from intdim import search
+from intdim.integrity import load_json
 from script_log import logged
 
 
 def main(snakemake):
-    state = json.loads(Path(snakemake.input[0]).read_text())
+    state = load_json(snakemake.input[0])
     w = snakemake.wildcards
     result = {
         "model": w.model, "task": w.task, "method": w.method,

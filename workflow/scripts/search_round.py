@@ -6,11 +6,12 @@ from pathlib import Path
 
 from intdim import search
 from intdim.d90 import probe_outcome
+from intdim.integrity import load_json
 from script_log import logged
 
 
 def main(snakemake):
-    baseline = json.loads(Path(snakemake.input.baseline).read_text())
+    baseline = load_json(snakemake.input.baseline)
     if "previous" not in snakemake.input.keys():  # round 0
         s = snakemake.params.search
         D = baseline["runs"][0]["D"]  # the full fine-tune's parameter count, head included
@@ -22,10 +23,10 @@ def main(snakemake):
             state = search.stop_early(state, "full fine-tuning does not beat the majority class "
                                       f"({baseline['full_score']:.4f})")  # fmt: skip
     else:
-        state = json.loads(Path(snakemake.input.previous).read_text())
+        state = load_json(snakemake.input.previous)
         runs = defaultdict(list)
         for path in snakemake.input.probes:
-            run = json.loads(Path(path).read_text())
+            run = load_json(path)
             runs[int(run["d"])].append(run)
         outcomes = {
             d: probe_outcome(runs[d], snakemake.params.metric, state["target"],

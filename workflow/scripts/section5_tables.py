@@ -1,14 +1,12 @@
 """Snakemake script: Section 5's tables from the finished searches, baselines and bounds."""
 
-import json
-from pathlib import Path
-
 from intdim import section5
+from intdim.integrity import load_json
 from script_log import logged
 
 
 def read(paths):
-    return [json.loads(Path(p).read_text()) for p in paths]
+    return [load_json(p) for p in paths]
 
 
 def main(snakemake):

@@ -4,11 +4,12 @@ import json
 from pathlib import Path
 
 from intdim.d90 import select_baseline
+from intdim.integrity import load_json
 from script_log import logged
 
 
 def main(snakemake):
-    runs = [json.loads(Path(p).read_text()) for p in snakemake.input]
+    runs = [load_json(p) for p in snakemake.input]
     base = select_baseline(runs, snakemake.params.metric, snakemake.params.threshold)
     Path(snakemake.output[0]).write_text(json.dumps(base, indent=2))
     print({k: v for k, v in base.items() if k != "runs"})

@@ -3,8 +3,8 @@
 import json
 from pathlib import Path
 
-import pandas as pd
 from intdim.export import save_task
+from intdim.integrity import manifest, read_parquet, verified_dir
 from intdim.models import load_classifier, parameter_count
 from intdim.precision import job_device
 from intdim.subspace import SubspaceModel, SubspaceSettings
@@ -29,11 +29,11 @@ def main(snakemake):
     from transformers import AutoTokenizer
 
     torch.set_num_threads(snakemake.threads)
-    data_dir = Path(snakemake.input.data).parent
-    info = json.loads(Path(snakemake.input.data).read_text())
-    meta = json.loads(Path(snakemake.input.model).read_text())
-    train = pd.read_parquet(data_dir / "train.parquet")
-    evaluation = pd.read_parquet(data_dir / "eval.parquet")
+    # Both manifests are checked before anything is read: a damaged input stops the job here.
+    info = verified_dir(snakemake.input.data)
+    meta = verified_dir(snakemake.input.model)
+    train = read_parquet(snakemake.input.train)
+    evaluation = read_parquet(snakemake.input.eval)
     settings = TrainSettings(**snakemake.params.settings)
     method = snakemake.params.method
     device = job_device(
@@ -93,6 +93,9 @@ def main(snakemake):
             init_seed=settings.seed,
             extra={"task": snakemake.wildcards.task, "reference": meta["reference"]},
         )
+        # The compression bound reads the task file back: it checks it against this.
+        task_file = Path(snakemake.output.task_file)
+        result["files"] = manifest(task_file.parent, [task_file])
     print(json.dumps({k: v for k, v in result.items() if k != "loss_curve"}, indent=2))
     Path(snakemake.output.metrics).write_text(json.dumps(result, indent=2))
 

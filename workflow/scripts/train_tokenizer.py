@@ -2,18 +2,21 @@
 
 from pathlib import Path
 
+from intdim.integrity import verified_dir, write_manifest
 from intdim.pretraining import train_tokenizer
 from script_log import logged
 
 
 def main(snakemake):
-    with open(snakemake.input[0], encoding="utf-8") as lines:  # streamed: any corpus size
+    verified_dir(snakemake.input.info)
+    with open(snakemake.input.train, encoding="utf-8") as lines:  # streamed: any corpus size
         tokenizer = train_tokenizer(
             (line.rstrip("\n") for line in lines),
             snakemake.params.vocab_size,
             snakemake.params.max_length,
             Path(snakemake.output[0]),
         )
+    write_manifest(snakemake.output[0])  # checked by every pre-training job
     print(f"vocabulary: {len(tokenizer)} tokens")
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
 
 import pandas as pd
+
+from .integrity import load_json
 
 RUN_COLUMNS = [
     "model", "task", "method", "d", "D", "lr", "effective_lr", "seed", "status", "reason",
@@ -40,11 +40,11 @@ def select_baseline(runs: list[dict], metric: str, threshold: float) -> dict:
 
 def collect_runs(metric_files: list[str], baseline_files: list[str]) -> pd.DataFrame:
     """One tidy table: every subspace run and every full run, with its baseline attached."""
-    rows = [json.loads(Path(p).read_text()) for p in metric_files]
+    rows = [load_json(p) for p in metric_files]
     rows = [{k: r.get(k) for k in RUN_COLUMNS} for r in rows]
     baselines = {}
     for path in baseline_files:
-        base = json.loads(Path(path).read_text())
+        base = load_json(path)
         rows.extend(base["runs"])
         key = (base["runs"][0]["model"], base["runs"][0]["task"])
         baselines[key] = base

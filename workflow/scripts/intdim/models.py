@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
     import torch
 
 PACKAGE_PREFIX = "package:"
+# One component of a hub id: letters, digits, '-', '_' and '.', not starting with '-' or '.'.
+_HUB_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,18 @@ def resolve_reference(ref: str) -> ModelSource:
     if ref.startswith((".", "/", "~")):
         raise ValueError(f"model reference {ref!r} looks like a path, but no such directory exists")
     repo, _, revision = ref.partition("@")
+    parts = repo.split("/")
+    if len(parts) > 2 or not all(_HUB_NAME.fullmatch(p) for p in parts):
+        raise ValueError(
+            f"model reference {ref!r} is no hub id (owner/name) and no directory of that name "
+            f"exists (relative to {Path.cwd()})"
+        )
+    if len(parts) == 2 and Path(parts[0]).is_dir():
+        raise ValueError(
+            f"model reference {ref!r}: the folder {parts[0]!r} exists here but has no "
+            f"{parts[1]!r} in it; write ./{ref} for a local model, or use a hub id whose owner "
+            "is not also a local folder name"
+        )
     return ModelSource("hub", repo, revision or None)
 
 
@@ -85,8 +100,8 @@ def load_classifier(ref: str, num_labels: int, init_seed: int, **kwargs):
         except OSError as err:
             if source.kind == "hub":
                 raise RuntimeError(
-                    f"could not load {ref!r} from the Hugging Face hub "
-                    f"(no network, or not cached): {err}"
+                    f"could not load {ref!r} from the Hugging Face hub (no network, or not "
+                    f"cached); no local directory {ref!r} exists in {Path.cwd()} either: {err}"
                 ) from err
             raise
     return model

@@ -295,6 +295,7 @@ def pretrain(shape: dict, tokenizer, train: Iterable[str], valid: Iterable[str],
     import torch
     from transformers import DataCollatorForLanguageModeling, RobertaForMaskedLM
 
+    from .integrity import write_manifest
     from .optimisation import BatchOrder, adamw_with_warmup
     from .precision import autocast, grad_scaler
 
@@ -337,6 +338,7 @@ def pretrain(shape: dict, tokenizer, train: Iterable[str], valid: Iterable[str],
         tokenizer.save_pretrained(target)
         record = {"global_step": step, "train_loss": loss, "valid_loss": valid_loss()}
         (target / "trainer_state.json").write_text(json.dumps(record, indent=2))
+        write_manifest(target)  # ingest_model checks the checkpoint against it
         history.append(record)
         log(json.dumps(record))
 

@@ -136,6 +136,11 @@ class SubspaceModel(nn.Module):
         self.shapes = [p.shape for _, p in named]
         self.sizes = [p.numel() for _, p in named]
         self.D = sum(self.sizes)
+        if d > self.D:  # checked before anything D- or d-sized is allocated
+            raise ValueError(
+                f"d={d} is larger than the model's parameter count D={self.D}: the subspace "
+                "would be all of R^D (and its projection would allocate for d); use d <= D"
+            )
         dtype = named[0][1].dtype
         device = named[0][1].device
 

@@ -31,7 +31,32 @@ def check_config(config: dict) -> None:
         if name not in config["models"]:
             raise ValueError(f"config sweep_models: {name!r} is not one of models "
                              f"({sorted(config['models'])})")  # fmt: skip
+    for name, task in config["tasks"].items():
+        if "data_files" in task:
+            from .data import check_data_files
+
+            check_data_files(f"tasks.{name}.data_files", task["dataset"], task["data_files"])
+    check_learning_rate_labels(config)
     check_section5(config)
+
+
+def check_learning_rate_labels(config: dict) -> None:
+    """Two learning rates that print to one path label would silently become one run."""
+    sections = [(kind, config[kind]) for kind in ("full_finetune", "subspace")]
+    for kind in ("full_finetune", "subspace"):
+        override = config.get("pretraining", {}).get(kind, {})
+        if "learning_rates" in override:
+            sections.append((f"pretraining.{kind}", override))
+    for where, section in sections:
+        seen = {}
+        for lr in section["learning_rates"]:
+            label = lr_label(lr)
+            if label in seen:
+                raise ValueError(
+                    f"config {where}.learning_rates: {seen[label]!r} and {lr!r} both become the "
+                    f"path label lr{label}; give rates that differ in their first 6 digits"
+                )
+            seen[label] = lr
 
 
 def d_values(config: dict) -> list[int]:
