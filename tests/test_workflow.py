@@ -226,7 +226,7 @@ def test_a_gpu_job_on_a_machine_without_one_fails_with_the_named_error(repo_root
     target = "results/full/minilm/tweets/lr0.0001/seed0/metrics.json"
     cmd = [
         sys.executable, "-m", "snakemake", "--snakefile", str(repo_root / "Snakefile"),
-        "--directory", str(workdir), "--cores", "1", "--configfile", str(configfile), target,
+        "--directory", str(workdir), "--configfile", str(configfile), "--cores", "1", target,
     ]  # fmt: skip
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     assert proc.returncode != 0
