@@ -131,6 +131,17 @@ def training_settings(kind):
     return settings
 
 
+def corpus_source():
+    """Where the pre-training corpus comes from, as the dry run shows it."""
+    if PRETRAINING.get("corpus") == "hub":
+        spec = PRETRAINING["hub_corpus"]
+        name = f"{spec['path']}/{spec.get('name') or '-'}, split {spec['split']}"
+        return f"streamed with datasets from {name}, column {spec.get('text_column', 'text')}"
+    if PRETRAINING.get("corpus") == "text_files":
+        return f"{len(PRETRAINING.get('corpus_files', []))} local text files"
+    return "text that the gensim package ships (offline)"
+
+
 def pretrain_settings(wildcards=None):
     """The recipe keys one pre-training run reads (PretrainSettings)."""
     keys = ("steps", "save_every", "batch_size", "max_length", "learning_rate", "seed")

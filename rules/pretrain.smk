@@ -20,8 +20,11 @@ rule build_corpus:
         corpus=PRETRAINING.get("corpus"),
         corpus_files=PRETRAINING.get("corpus_files"),
         hub_corpus=PRETRAINING.get("hub_corpus"),
+        source=corpus_source(),
         valid_fraction=PRETRAINING.get("valid_fraction"),
         seed=PRETRAINING.get("seed"),
+    message:
+        "pre-training corpus {params.corpus}: {params.source}"
     script:
         "../workflow/scripts/build_corpus.py"
 

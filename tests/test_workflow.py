@@ -186,6 +186,13 @@ def test_paper_dag_builds_offline(repo_root):
     section5_full = 24 * 6 * 3 + 14 * 3 + 4 * 3  # trajectory, other hub models, own models
     assert jobs["full_finetune"] == sweep_full + section5_full
     print(f"paper DAG: {sum(jobs.values())} jobs planned before the first search round")
+    # Pre-training runs on the GPU, on a corpus streamed with datasets.
+    assert (
+        "pre-training corpus hub: streamed with datasets from wikitext/wikitext-103-raw-v1"
+        in proc.stdout
+    )
+    pretrain_blocks = [b for b in proc.stdout.split("\n\n") if "rule pretrain:" in b]
+    assert len(pretrain_blocks) == 4 and all("gpu=1" in b for b in pretrain_blocks)
 
 
 def _integration_variant(repo_root, tmp_path, **changes) -> Path:
