@@ -244,6 +244,8 @@ def summary_inputs(wildcards=None):
     inputs = {"runs": "results/tables/runs.csv", "d90": "results/tables/d90.csv"}
     if SEARCHES:
         inputs["search"] = "results/tables/search.csv"
+    if config.get("survey"):
+        inputs["survey"] = "results/tables/survey.csv"
     return inputs
 
 

@@ -58,3 +58,18 @@ def test_baseline_takes_the_best_learning_rate_and_ignores_failures():
     assert base["threshold_score"] == pytest.approx(0.72) and base["beats_majority"]
     with pytest.raises(ValueError, match="every full fine-tuning run failed: nan"):
         select_baseline(runs[2:], "accuracy", 0.9)
+
+
+def test_d90_carries_its_grid_interval_and_each_seeds_own_d90():
+    rows = []
+    # seed 0 reaches at d = 100, seed 1 only at d = 1000; the mean over seeds at 1000.
+    scores = {0: {10: 0.5, 100: 0.95, 1000: 0.95}, 1: {10: 0.5, 100: 0.6, 1000: 0.95}}
+    for seed, by_d in scores.items():
+        for d, s in by_d.items():
+            rows.append({"model": "m", "task": "t", "method": "did", "d": d, "D": 10**6,
+                         "lr": 0.1, "seed": seed, "status": "ok", "eval_accuracy": s,
+                         "full_score": 1.0, "threshold_score": 0.9})  # fmt: skip
+    row = d90_table(pd.DataFrame(rows), "accuracy").iloc[0]
+    assert row["d90"] == 1000 and row["d90_lo"] == 100  # d90 in (100, 1000]
+    assert row["seeds"] == 2 and row["d90_by_seed"] == "0: 100; 1: 1000"
+    assert (row["d90_seed_min"], row["d90_seed_max"], row["seeds_reaching"]) == (100, 1000, 2)

@@ -36,6 +36,7 @@ DISTRIBUTIONS = {
     "tokenizers": ("tokenizers", "tokenizers"),
     "ahocorasick": ("pyahocorasick", "pyahocorasick"),
     "pyarrow": ("pyarrow", "pyarrow"),
+    "scipy": ("scipy", "scipy"),
 }
 # Imported only on a CUDA device, where the CUDA build of PyTorch brings it: declared in the
 # pyproject "gpu" extra, not required in the CPU envs.

@@ -17,7 +17,7 @@ def baseline(runs, beats=True):
 
 def result(model, task, method, d90, status="reached"):
     return {"model": model, "task": task, "method": method, "d90": d90, "status": status,
-            "hi": d90 or 1000, "probes": []}  # fmt: skip
+            "lo": 10, "hi": d90 or 1000, "probes": []}  # fmt: skip
 
 
 def test_trajectory_rows_use_the_best_eval_run_and_the_trajectorys_method():

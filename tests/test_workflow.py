@@ -240,3 +240,24 @@ def test_a_gpu_job_on_a_machine_without_one_fails_with_the_named_error(repo_root
     log = (workdir / "logs/full/minilm/tweets/lr0.0001_seed0.log").read_text()
     assert "rule full_finetune asks for 1 GPU(s) (config resources.gpu: 1)" in log
     assert not (workdir / target).exists()
+
+
+def test_one_training_job_run_twice_gives_identical_metrics(tmp_path):
+    """Same config, seed and thread count on the same machine: the same numbers, to the bit."""
+    from snakemake_runs import snakemake_cmd
+
+    workdir = tmp_path / "twice"
+    target = "results/subspace/minilm/tweets/said/d200/lr0.5/seed0/metrics.json"
+
+    def run(*extra):
+        proc = subprocess.run(snakemake_cmd(workdir, "--cores", "1", *extra, target),
+                              capture_output=True, text=True, timeout=900)  # fmt: skip
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        metrics = json.loads((workdir / target).read_text())
+        return {k: v for k, v in metrics.items() if not k.endswith("_seconds")}
+
+    first = run()
+    second = run("--forcerun", "subspace_run")
+    assert first == second
+    assert first["environment"]["threads"] == 1 and first["environment"]["torch"]
+    assert first["loss_curve"] and first["settings"]["seed"] == 0

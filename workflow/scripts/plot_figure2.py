@@ -1,4 +1,5 @@
-"""Snakemake script: Figure 2, d90 against pre-training updates, one line per task."""
+"""Snakemake script: Figure 2, d90 against pre-training updates, one line per task, each d90
+drawn as the interval its search narrowed it to."""
 
 import matplotlib
 
@@ -17,8 +18,14 @@ def main(snakemake):
     print(f"left out (full fine-tune does not beat majority): {len(left_out)} rows")
     sns.set_theme(style="whitegrid")
     fig, ax = plt.subplots(figsize=(6, 4))
-    sns.lineplot(data=shown, x="step", y="d90", hue="task", style="trajectory", markers=True,
-                 dashes=False, ax=ax)  # fmt: skip
+    palette = dict(zip(sorted(table["task"].unique()), sns.color_palette(), strict=False))
+    for (task, name), line in shown.groupby(["task", "trajectory"]):
+        d90 = line["d90"].astype(float)
+        # Each d90 as the interval (d90_lo, d90] that its search narrowed it to.
+        ax.errorbar(line["step"], d90, yerr=[d90 - line["d90_lo"], 0 * d90], marker="o",
+                    capsize=3, color=palette[task], label=f"{task} ({name})")  # fmt: skip
+    if len(shown):
+        ax.legend(fontsize=8)
     if len(shown):
         ax.set_yscale("log")
     else:

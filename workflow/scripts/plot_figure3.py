@@ -1,4 +1,5 @@
-"""Snakemake script: Figure 3, d90 against parameter count (log-log), with the fitted slope."""
+"""Snakemake script: Figure 3, d90 against parameter count (log-log): each d90 as the interval
+its search narrowed it to, and a fitted slope only where those intervals support one."""
 
 import matplotlib
 
@@ -7,14 +8,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
+from intdim.trend import describe, fit_trend  # noqa: E402
 from script_log import logged  # noqa: E402
-
-
-def fit(points: pd.DataFrame) -> tuple[float, float, float]:
-    """Slope and intercept of log10 d90 on log10 parameters, and their Pearson correlation."""
-    x, y = np.log10(points["parameters"]), np.log10(points["d90"].astype(float))
-    slope, intercept = np.polyfit(x, y, 1)
-    return float(slope), float(intercept), float(np.corrcoef(x, y)[0, 1])
 
 
 def main(snakemake):
@@ -24,7 +19,10 @@ def main(snakemake):
     fig, axes = plt.subplots(1, len(tasks), figsize=(6 * len(tasks), 4.5), squeeze=False)
     for ax, task in zip(axes[0], tasks, strict=True):
         points = table[(table["task"] == task) & table["d90"].notna()]
-        ax.scatter(points["parameters"], points["d90"].astype(float))
+        d90 = points["d90"].astype(float)
+        # d90 lies in (d90_lo, d90]: the bar runs down to the largest d that failed.
+        ax.errorbar(points["parameters"], d90, yerr=[d90 - points["d90_lo"], 0 * d90],
+                    fmt="o", capsize=3)  # fmt: skip
         for row in points.itertuples():
             ax.annotate(row.model, (row.parameters, float(row.d90)), fontsize=8,
                         xytext=(4, 4), textcoords="offset points")  # fmt: skip
@@ -40,13 +38,13 @@ def main(snakemake):
         title = f"{task}: {len(points)} models with a d90"
         if len(missed):
             title += f", {len(missed)} not reached (triangles: largest d searched)"
-        if len(points) >= 3:
-            slope, intercept, r = fit(points)
+        trend = fit_trend(list(points["parameters"]), list(points["d90_lo"]), list(d90))
+        print(f"{task}: {describe(trend)}")
+        if trend["resolved"]:
             xs = np.logspace(np.log10(points["parameters"].min()),
                              np.log10(points["parameters"].max()), 50)  # fmt: skip
-            ax.plot(xs, 10**intercept * xs**slope, "--", color="grey")
-            title += f"; slope {slope:.2f}, r = {r:.2f}"
-            print(f"{task}: slope={slope:.4f} intercept={intercept:.4f} pearson_r={r:.4f}")
+            ax.plot(xs, 10 ** trend["intercept"] * xs ** trend["slope"], "--", color="grey")
+        title += f"\n{describe(trend)}"
         if len(points) or len(missed):
             ax.set(xscale="log", yscale="log")
         else:

@@ -6,6 +6,7 @@ from pathlib import Path
 from intdim.integrity import verified_dir, verify_folder
 from intdim.precision import job_device
 from intdim.pretraining import PretrainSettings, pretrain
+from intdim.provenance import run_environment
 from script_log import logged
 
 
@@ -37,6 +38,7 @@ def main(snakemake):
         device=device,
     )
     history["size"] = snakemake.wildcards.size
+    history["environment"] = run_environment(device)
     Path(snakemake.output.history).write_text(json.dumps(history, indent=2))
 
 

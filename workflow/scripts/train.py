@@ -7,6 +7,7 @@ from intdim.export import save_task
 from intdim.integrity import manifest, read_parquet, verified_dir
 from intdim.models import load_classifier, parameter_count
 from intdim.precision import job_device
+from intdim.provenance import run_environment
 from intdim.subspace import SubspaceModel, SubspaceSettings
 from intdim.training import TrainSettings, train_and_evaluate
 from script_log import logged
@@ -79,6 +80,7 @@ def main(snakemake):
             "seed": settings.seed,
             "device": torch.cuda.get_device_name() if device == "cuda" else "cpu",
             "precision": settings.precision,
+            "environment": run_environment(device),
             "eval_majority_accuracy": info["eval_majority_accuracy"],
         }
     )

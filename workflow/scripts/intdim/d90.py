@@ -91,6 +91,12 @@ def d90_table(runs: pd.DataFrame, metric: str) -> pd.DataFrame:
         scores = best_per_d(group, metric)
         reached = scores[scores >= target]
         d90 = int(reached.index.min()) if len(reached) else None
+        # On a grid d90 is known to lie in (the grid point below it, d90].
+        below = [d for d in scores.index if d90 is not None and d < d90]
+        per_seed = {
+            int(seed): first_reaching(best_per_d(runs_of_seed, metric), target)
+            for seed, runs_of_seed in group.groupby("seed")
+        }
         if d90 is None:
             status = "not reached"
         elif d90 == scores.index.min():
@@ -106,7 +112,16 @@ def d90_table(runs: pd.DataFrame, metric: str) -> pd.DataFrame:
                 "full_score": float(group["full_score"].iloc[0]),
                 "threshold_score": target,
                 "d90": d90,
+                "d90_lo": int(max(below)) if below else None,
                 "d90_interpolated": interpolate_crossing(scores, target),
+                # Each seed's own d90 (its runs alone, best learning rate), and their spread.
+                "seeds": len(per_seed),
+                "d90_by_seed": "; ".join(
+                    f"{s}: {'-' if v is None else v}" for s, v in sorted(per_seed.items())
+                ),
+                "d90_seed_min": min((v for v in per_seed.values() if v is not None), default=None),
+                "d90_seed_max": max((v for v in per_seed.values() if v is not None), default=None),
+                "seeds_reaching": sum(v is not None for v in per_seed.values()),
                 "best_score_at_d90": float(scores.loc[d90]) if d90 is not None else math.nan,
                 "d_min": int(scores.index.min()),
                 "d_max": int(scores.index.max()),
@@ -114,9 +129,16 @@ def d90_table(runs: pd.DataFrame, metric: str) -> pd.DataFrame:
             }
         )
     frame = pd.DataFrame(rows)
-    if not frame.empty:
-        frame["d90"] = frame["d90"].astype("Int64")  # an integer d, or empty when not reached
+    if not frame.empty:  # integer d's, or empty when not reached
+        for column in ("d90", "d90_lo", "d90_seed_min", "d90_seed_max"):
+            frame[column] = frame[column].astype("Int64")
     return frame
+
+
+def first_reaching(scores: pd.Series, target: float) -> int | None:
+    """The smallest d whose score reaches ``target`` (scores indexed by d), or None."""
+    reached = scores[scores >= target]
+    return int(reached.index.min()) if len(reached) else None
 
 
 def table1(d90: pd.DataFrame) -> pd.DataFrame:

@@ -61,6 +61,8 @@ def trajectory_table(trajectories: dict, specs: dict, results: dict, baselines: 
                 rows.append({
                     "trajectory": name, "step": int(step), "model": model, "task": task,
                     "method": result["method"], "d90": result["d90"],
+                    # d90 lies in (d90_lo, d90_hi], the bracket the search narrowed it to
+                    "d90_lo": result["lo"], "d90_hi": result["hi"],
                     "search_status": result["status"],
                     "beats_majority": base["beats_majority"],
                     "eval_accuracy": best["eval_accuracy"],
@@ -79,6 +81,7 @@ def survey_table(models: list[str], tasks: list[str], method: str, results: dict
     rows = [
         {"model": m, "task": t, "method": method, "parameters": metas[m]["base_parameters"],
          "reference": metas[m]["reference"], "d90": results[(m, t, method)]["d90"],
+         "d90_lo": results[(m, t, method)]["lo"], "d90_hi": results[(m, t, method)]["hi"],
          "searched_up_to": results[(m, t, method)]["hi"],
          "search_status": results[(m, t, method)]["status"]}
         for m in models for t in tasks

@@ -11,7 +11,17 @@ import math
 import pandas as pd
 
 # Columns of each headline table, in the order shown.
-D90_COLUMNS = ["model", "task", "method", "D", "full_score", "d90", "best_score_at_d90"]
+D90_COLUMNS = [
+    "model",
+    "task",
+    "method",
+    "D",
+    "full_score",
+    "d90_lo",
+    "d90",
+    "d90_by_seed",
+    "best_score_at_d90",
+]
 SEARCH_COLUMNS = ["model", "task", "method", "D", "d90", "lo", "hi", "status", "reason"]
 
 
@@ -43,7 +53,9 @@ def _section(title: str, body: str) -> str:
     return f"{title}\n{'-' * len(title)}\n\n{body}\n"
 
 
-def landing_page(run: dict, d90: pd.DataFrame, search: pd.DataFrame | None) -> str:
+def landing_page(
+    run: dict, d90: pd.DataFrame, search: pd.DataFrame | None, findings: list[str] = ()
+) -> str:
     """The page: the method in two sentences, what ran (``run``), the d90 table, the searches."""
     intro = (
         "Intrinsic dimension of fine-tuning\n"
@@ -71,8 +83,8 @@ def landing_page(run: dict, d90: pd.DataFrame, search: pd.DataFrame | None) -> s
     reached = d90["d90"].notna().sum()
     sweep = (
         f"{reached} of {len(d90)} (model, task, method) sweeps reach the threshold within the "
-        "d grid; '-' means not reached. Figure 1 shows every curve.\n\n"
-        + rst_table(d90, D90_COLUMNS)
+        "d grid; '-' means not reached. On the grid d90 lies in (d90_lo, d90]; d90_by_seed is "
+        "each seed's own. Figure 1 shows every curve.\n\n" + rst_table(d90, D90_COLUMNS)
     )
     page = intro + "\n" + _section("What ran", ran) + "\n" + _section("d90 from the sweep", sweep)
     if search is not None and len(search):
@@ -83,4 +95,6 @@ def landing_page(run: dict, d90: pd.DataFrame, search: pd.DataFrame | None) -> s
             + rst_table(search, SEARCH_COLUMNS)
         )
         page += "\n" + _section("d90 from the searches (Section 5)", body)
+    if findings:
+        page += "\n" + _section("Findings", "\n".join(f"- {_cell(f)}" for f in findings))
     return page
