@@ -21,7 +21,7 @@ def _check(config):
 
 @pytest.mark.parametrize(
     "names",
-    [["config.yaml"], ["paper.yaml"], ["integration.yaml"],
+    [["config.yaml"], ["paper.yaml"], ["llm.yaml"], ["integration.yaml"],
      ["integration.yaml", "integration_section5.yaml"]],
 )  # fmt: skip
 def test_shipped_configs_are_valid(repo_root, names):

@@ -1,6 +1,7 @@
 """The Snakemake controller as a cluster user runs it: no torch, exact profiles, this checkout."""
 
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -24,7 +25,7 @@ def blocked_path(tmp_path: Path) -> str:
     return str(tmp_path / "blocked")
 
 
-@pytest.mark.parametrize("configfile", [None, "config/paper.yaml"])
+@pytest.mark.parametrize("configfile", [None, "config/paper.yaml", "config/llm.yaml"])
 def test_dry_run_builds_the_dag_without_torch_or_transformers(tmp_path, configfile):
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": blocked_path(tmp_path), "HOME": str(tmp_path)}
     probe = subprocess.run([sys.executable, "-c", "import torch"], env=env, capture_output=True)
@@ -36,8 +37,11 @@ def test_dry_run_builds_the_dag_without_torch_or_transformers(tmp_path, configfi
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "subspace_run" in proc.stdout
-    if configfile:  # pre-training asks for the training jobs' GPUs
+    if configfile == "config/paper.yaml":  # pre-training asks for the training jobs' GPUs
         assert "pretrain" in proc.stdout
+    if configfile == "config/llm.yaml":  # 5 models x 3 tasks x 9 d x 3 rates x 2 methods
+        assert re.search(r"^subspace_run\s+810$", proc.stdout, re.MULTILINE), proc.stdout[-2000:]
+        assert re.search(r"^search_round\s+5$", proc.stdout, re.MULTILINE)
 
 
 def effective_settings(*args: str) -> dict:

@@ -8,11 +8,13 @@ from intdim.subspace import SubspaceModel, SubspaceSettings
 from tiny_models import tiny_batch, tiny_classifier
 
 
-@pytest.fixture(scope="module")
-def base_dir(tmp_path_factory):
-    """A tiny pre-trained encoder without a head on disk, as a snapshot directory holds it."""
-    path = tmp_path_factory.mktemp("base")
-    tiny_classifier("bert").bert.save_pretrained(path)
+@pytest.fixture(scope="module", params=["bert", "gpt2", "qwen2"])
+def base_dir(request, tmp_path_factory):
+    """A tiny pre-trained model without a head on disk, as a snapshot directory holds it: an
+    encoder, and decoder-only models (whose head pools the last non-padding token)."""
+    path = tmp_path_factory.mktemp(request.param)
+    model = tiny_classifier(request.param)
+    getattr(model, model.base_model_prefix).save_pretrained(path)
     return str(path)
 
 
@@ -22,10 +24,10 @@ def test_head_initialisation_depends_only_on_the_seed(base_dir):
     b = load_classifier(base_dir, 4, init_seed=5)
     c = load_classifier(base_dir, 4, init_seed=6)
     assert all(torch.equal(x, y) for x, y in zip(a.parameters(), b.parameters(), strict=True))
-    assert not torch.equal(a.classifier.weight, c.classifier.weight)
-    assert torch.equal(
-        a.bert.embeddings.word_embeddings.weight, c.bert.embeddings.word_embeddings.weight
-    )
+    head = "classifier" if hasattr(a, "classifier") else "score"
+    assert not torch.equal(getattr(a, head).weight, getattr(c, head).weight)
+    embeddings = a.get_input_embeddings().weight, c.get_input_embeddings().weight
+    assert torch.equal(*embeddings)
 
 
 @pytest.mark.parametrize("method", ["did", "said"])

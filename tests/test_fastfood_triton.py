@@ -16,7 +16,9 @@ from intdim.fastfood.kernels import (  # noqa: E402
     FUSED_MAX,
     MAX_RADIX,
     RADIX_FACTORS,
+    FastfoodKernels,
     TritonFastfoodProjection,
+    _block_index,
     radix_factors,
 )
 from intdim.fastfood.transform import radix_plan  # noqa: E402
@@ -219,3 +221,60 @@ def test_kernel_tile_plan_is_the_transform_plan(k):
     plan = radix_factors(1 << k)
     assert plan == radix_plan(1 << k, MAX_RADIX, RADIX_FACTORS)
     assert len(plan) == RADIX_FACTORS and max(plan) <= MAX_RADIX
+
+
+def test_blocks_past_two_to_the_31_get_their_own_stream():
+    """Billion-parameter D: a group of blocks that starts just below 2**31 must index, hash and
+    store blocks 2**31 - 1 and 2**31 with 64-bit arithmetic (no D-sized buffer is needed to
+    check it: the first row pass writes H_in(B_j x) for the group's blocks only)."""
+    from intdim.fastfood import stream
+    from intdim.fastfood.transform import fwht
+
+    d, D = 64, 3_000_000_000 * 64  # LL = 64: more than 2**31 blocks
+    kernels = FastfoodKernels(d, D, seed=5, fused_max=16)
+    assert not kernels.fused and kernels.blocks > 2**31
+    x = torch.randn(d, device=DEVICE)
+    work = torch.zeros(2 * kernels.LL, device=DEVICE)
+    common = dict(d=d, D=D, scale=kernels.scale, **kernels.keys,
+                  seg_start_ptr=torch.zeros(1, dtype=torch.int64, device=DEVICE),
+                  seg_scale_ptr=x, n_seg=1)  # fmt: skip
+    flags = dict(HAS_SCALE=False, SEG_STEPS=0, SPLIT_TF32=kernels.split_tf32)
+    block0 = 2**31 - 1
+    kernels._rows(x, work, 0, (block0, 2), common, flags)
+    blocks = torch.tensor([block0, block0 + 1], dtype=torch.int64)
+    signs = stream.signs(5, blocks, torch.arange(kernels.LL))
+    expected = fwht((signs * x.cpu()).reshape(2, kernels.r_out, kernels.r_in))
+    torch.testing.assert_close(work.cpu().reshape(2, kernels.r_out, kernels.r_in), expected)
+
+
+def test_layouts_of_billions_of_parameters_plan_without_allocating():
+    """D = 3e9 (a 3B model): the host-side plan of both schemes, in 64-bit offsets."""
+    from intdim.fastfood.stream import layout
+
+    D = 3_000_000_000
+    for d in (1_000, 8_192, 4_000_000):
+        kernels = FastfoodKernels(d, D, seed=0)
+        LL, _, blocks, scale = layout(d, D)
+        assert blocks * LL >= D > (blocks - 1) * LL > 2**31  # the last block starts past 2**31
+        assert scale == pytest.approx((D * LL) ** -0.5)
+        if kernels.fused:
+            assert kernels.tiles * kernels.nb >= blocks and kernels.tiles < 2**31
+        else:
+            groups = list(kernels._groups())
+            assert sum(n for _, n in groups) == blocks and groups[-1][0] + groups[-1][1] == blocks
+            assert kernels.work_bytes() <= 2 * 64 * 2**20 or kernels.group == 1
+    with pytest.raises(ValueError, match=r"at most 2\*\*32 blocks are supported: use d >= 2"):
+        layout(1, 2**33)  # blocks of one coordinate: the block index would wrap its 32 bits
+
+
+@triton.jit
+def _offsets_kernel(out_ptr, block0, LL: triton.language.constexpr):
+    local = triton.language.program_id(0)
+    triton.language.store(out_ptr + local, _block_index(block0, local) * LL + 3)
+
+
+def test_block_offsets_are_64_bit_past_two_to_the_31():
+    """The kernels' block index and element offset at a group starting below 2**31 blocks."""
+    out = torch.zeros(3, dtype=torch.int64, device=DEVICE)
+    _offsets_kernel[(3,)](out, 2**31 - 2, LL=1024)
+    assert out.tolist() == [(2**31 - 2 + j) * 1024 + 3 for j in range(3)]

@@ -49,7 +49,9 @@ def test_theta0_is_stored_once_and_the_head_is_inside_d(family):
     head = [
         n
         for n in sub.names
-        if n.startswith(("classifier", "classification_head", "sequence_summary", "logits_proj"))
+        if n.startswith(
+            ("classifier", "classification_head", "sequence_summary", "logits_proj", "score")
+        )
     ]
     assert head, "the classification head's parameters must be inside D"
 
@@ -62,7 +64,7 @@ def _flat_gradient(sub, batch, labels, params):
     return torch.cat([leaves[n].grad.reshape(-1) for n in sub.names]), out.loss
 
 
-@pytest.mark.parametrize("family", ["bert", "bart", "t5"])
+@pytest.mark.parametrize("family", ["bert", "bart", "t5", "gpt2", "llama", "phi"])
 @pytest.mark.parametrize("method", ["did", "said"])
 def test_gradients_match_the_materialised_projection(family, method):
     torch.manual_seed(0)
@@ -170,3 +172,15 @@ def test_settings_round_trip_through_a_task_header_and_reject_bad_values():
         SubspaceSettings(10, seed=-2)
     with pytest.raises(TypeError, match="settings must be a SubspaceSettings"):
         SubspaceModel(tiny_classifier("bert"), 10)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_layer_grouping_finds_every_numbered_block_of_each_family(family):
+    """SAID's 'layer' groups mean transformer layer for every family (GPT-2's blocks are
+    transformer.h.N; decoders' model.layers.N): one group per block, none swallowing two."""
+    from tiny_models import layer_count
+
+    model = tiny_classifier(family)
+    keys = set(parameter_groups([n for n, _ in model.named_parameters()], "layer"))
+    numbered = {k for k in keys if k.rsplit(".", 1)[-1].isdigit()}
+    assert len(numbered) == layer_count(model.config), sorted(keys)

@@ -9,6 +9,12 @@ from transformers import (
     BartConfig,
     BertConfig,
     ElectraConfig,
+    GemmaConfig,
+    GPT2Config,
+    LlamaConfig,
+    MistralConfig,
+    PhiConfig,
+    Qwen2Config,
     RobertaConfig,
     T5Config,
     XLMRobertaConfig,
@@ -24,6 +30,12 @@ _BERT_LIKE = dict(
     intermediate_size=32,
     max_position_embeddings=64,
 )
+
+# Decoder-only: grouped-query attention where the family has it (one key/value head).
+_DECODER = dict(
+    hidden_size=16, intermediate_size=32, num_hidden_layers=2, num_attention_heads=2,
+    max_position_embeddings=64, bos_token_id=1, eos_token_id=2,
+)  # fmt: skip
 
 TINY_CONFIGS = {
     "bert": lambda: BertConfig(**_COMMON, **_BERT_LIKE),
@@ -60,7 +72,26 @@ TINY_CONFIGS = {
         eos_token_id=2,
         decoder_start_token_id=0,
     ),
+    "gpt2": lambda: GPT2Config(
+        **_COMMON, n_embd=16, n_layer=2, n_head=2, n_positions=64, bos_token_id=1, eos_token_id=2
+    ),
+    "llama": lambda: LlamaConfig(**_COMMON, **_DECODER, num_key_value_heads=1),
+    "qwen2": lambda: Qwen2Config(**_COMMON, **_DECODER, num_key_value_heads=1),
+    "mistral": lambda: MistralConfig(**_COMMON, **_DECODER, num_key_value_heads=1),
+    "phi": lambda: PhiConfig(**_COMMON, **_DECODER),
+    "gemma": lambda: GemmaConfig(**_COMMON, **_DECODER, num_key_value_heads=1, head_dim=8),
 }
+DECODERS = ("gemma", "gpt2", "llama", "mistral", "phi", "qwen2")
+
+
+def layer_count(config) -> int:
+    """Numbered transformer blocks of a config (encoder and decoder ones both)."""
+    for names in (("encoder_layers", "decoder_layers"), ("num_layers", "num_decoder_layers")):
+        if all(hasattr(config, n) for n in names):
+            return sum(getattr(config, n) for n in names)
+    if config.model_type == "albert":
+        return config.num_hidden_groups  # its layers share one group's weights
+    return getattr(config, "num_hidden_layers", None) or config.n_layer
 
 
 def tiny_classifier(family: str, seed: int = 0):

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from intdim.export import save_task
 from intdim.integrity import manifest, read_parquet, verified_dir
-from intdim.models import load_classifier, parameter_count
+from intdim.models import load_classifier, parameter_count, prepare_padding
 from intdim.precision import job_device
 from intdim.provenance import run_environment
 from intdim.subspace import SubspaceModel, SubspaceSettings
@@ -45,6 +45,7 @@ def main(snakemake):
     model = load_classifier(meta["snapshot"], info["num_labels"], init_seed=settings.seed)
     model.to(device)
     tokenizer = AutoTokenizer.from_pretrained(meta["snapshot"])
+    prepare_padding(tokenizer, model)
     D = parameter_count(model)
     if method == "full":
         net, trainable = model, list(model.parameters())

@@ -57,6 +57,7 @@ def quantised_scores(task_file, train, evaluation, bits: int, max_length: int,
     from transformers import AutoTokenizer
 
     from .export import load_task, read_task_header
+    from .models import prepare_padding
     from .training import encode, evaluate
 
     header = read_task_header(task_file)
@@ -66,6 +67,7 @@ def quantised_scores(task_file, train, evaluation, bits: int, max_length: int,
         for v in vectors:
             v.copy_(quantise(v, bits)[0])
     tokenizer = AutoTokenizer.from_pretrained(header["base_model"])
+    prepare_padding(tokenizer, net.model)
     scores = {
         name: evaluate(net, tokenizer, encode(tokenizer, frame, max_length), 128, device)
         for name, frame in (("train", train), ("eval", evaluation))

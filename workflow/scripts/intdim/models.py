@@ -107,6 +107,23 @@ def load_classifier(ref: str, num_labels: int, init_seed: int, **kwargs):
     return model
 
 
+def prepare_padding(tokenizer, model) -> None:
+    """Give a decoder-only tokenizer (GPT-2, Llama, Qwen2, ...) the pad token it often lacks,
+    and the model the id its classification head looks for.
+
+    Those heads pool the last token that is not padding, found from ``config.pad_token_id`` on
+    either side, so padding with EOS is what they expect; an encoder's tokenizer already pads.
+    """
+    if tokenizer.pad_token is None:
+        if tokenizer.eos_token is None:
+            raise ValueError(
+                f"tokenizer {type(tokenizer).__name__} has neither a pad nor an EOS token"
+            )
+        tokenizer.pad_token = tokenizer.eos_token
+    if getattr(model.config, "pad_token_id", None) is None:
+        model.config.pad_token_id = tokenizer.pad_token_id
+
+
 def parameter_count(model: torch.nn.Module) -> int:
     """D: the number of distinct trainable numbers (tied weights counted once)."""
     return sum(p.numel() for p in model.parameters())

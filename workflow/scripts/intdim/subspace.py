@@ -30,8 +30,9 @@ METHODS = ("did", "said")
 GROUPINGS = ("tensor", "layer")
 
 # Numbered blocks of the transformer families we support (BERT "layer.3", BART "layers.3",
-# T5 "block.3", XLNet "layer.3", ALBERT "albert_layer_groups.0"): the layer-grouping key.
-_LAYER_PATTERN = re.compile(r"^(.*?\b(?:layer|layers|block|albert_layer_groups)\.\d+)\.")
+# T5 "block.3", XLNet "layer.3", ALBERT "albert_layer_groups.0", GPT-2 "transformer.h.3",
+# Llama, Qwen2, Mistral, Phi, Gemma, GPT-NeoX "layers.3"): the layer-grouping key.
+_LAYER_PATTERN = re.compile(r"^(.*?\b(?:layer|layers|block|h|albert_layer_groups)\.\d+)\.")
 
 # SAID scales start at 1: with lambda = 0 and theta_d = 0 both gradients would vanish.
 SAID_LAMBDA_INIT = 1.0
@@ -174,7 +175,9 @@ class SubspaceModel(nn.Module):
         self.projection: Projection = make_projection(
             settings.projection, d - self.m, self.D, seed, device=device, backend=settings.backend
         )
-        self.theta_d = nn.Parameter(torch.zeros(d - self.m, dtype=dtype, device=device))
+        # The trained numbers are float32 whatever the model's dtype: theta_0 may be bf16
+        # (2 bytes a parameter for a billion-parameter model), theta_d and the scales are not.
+        self.theta_d = nn.Parameter(torch.zeros(d - self.m, dtype=torch.float32, device=device))
 
     # -- parameters -------------------------------------------------------------------------
 
@@ -187,6 +190,8 @@ class SubspaceModel(nn.Module):
     def current_parameters(self) -> dict[str, torch.Tensor]:
         """theta_D = theta_0 + P(theta_d) (SAID: scaled per group), as named tensors."""
         flat = shift(self.projection, self.theta_d, self.theta0, self.lambdas, self.segments)
+        if flat.dtype != self.theta0.dtype:  # a bf16 model: theta in its own dtype
+            flat = flat.to(self.theta0.dtype)
         return OrderedDict(
             (n, t.view(s))
             for n, t, s in zip(self.names, flat.split(self.sizes), self.shapes, strict=True)

@@ -142,6 +142,13 @@ def _permutation(key, blocks, index, BITS: tl.constexpr, INVERSE: tl.constexpr):
     return ((left << RIGHT_BITS) | right).to(tl.int32)
 
 
+@triton.jit
+def _block_index(block0, local):
+    """block0 + local in 64 bits: with billions of parameters, groups start past 2**31 blocks
+    and offsets past 2**31 elements (block * LL), which 32-bit program ids would wrap."""
+    return block0 + local.to(tl.int64)
+
+
 # -- the Walsh-Hadamard transform of a tile -------------------------------------------------------
 
 
@@ -293,7 +300,7 @@ def _forward_fused(
 ):  # fmt: skip
     T: tl.constexpr = NB * LL
     local = tl.arange(0, NB)
-    blocks = tl.program_id(0) * NB + local
+    blocks = _block_index(0, tl.program_id(0)) * NB + local
     cols = tl.arange(0, LL)
     x = tl.load(x_ptr + cols, mask=cols < d, other=0.0)
     y = _signs(key_b, blocks, cols.to(tl.uint32)) * x[None, :]
@@ -323,7 +330,7 @@ def _transpose_fused(
     cols = tl.arange(0, LL)
     acc = tl.zeros((LL,), tl.float32)
     for t in range(tiles_per_program):
-        tile = pid * tiles_per_program + t
+        tile = _block_index(0, pid) * tiles_per_program + t
         blocks = tile * NB + local
         offs = tl.reshape(blocks.to(tl.int64)[:, None] * LL + cols[None, :], (T,))
         # Tiles past the last block lie past D, so they load zeros.
@@ -357,7 +364,7 @@ def _rows_pass(
     0: H_in(B x) (forward); 1: H_in(G Pi u) (forward, u from src);
     2: H_in(scale g) (transpose); 3: H_in(Pi^T w) (transpose, w from src)."""
     local = tl.program_id(0)
-    block = block0 + local
+    block = _block_index(block0, local)
     row = tl.program_id(1)
     blocks = tl.zeros((1,), tl.int64) + block
     i = row * R_IN + tl.arange(0, R_IN)
@@ -414,7 +421,7 @@ def _columns_pass(
         tl.store(out_ptr + i, acc, mask=i < d)
     else:
         local = tl.program_id(0)
-        block = block0 + local
+        block = _block_index(block0, local)
         work_offs = local.to(tl.int64) * LL + i
         y = _hadamard(tl.load(buf_ptr + work_offs), T, F0, F1, F2, F3, SPLIT_TF32)
         if STAGE == 0:

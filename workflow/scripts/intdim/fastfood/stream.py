@@ -48,7 +48,13 @@ def layout(d: int, D: int) -> tuple[int, int, int, float]:
     """(LL, log2 LL, blocks, scale) of the Fastfood transform R^d -> R^D: blocks of
     LL = 2**ceil(log2 d), ceil(D / LL) of them, scaled by 1 / sqrt(D LL)."""
     LL = next_power_of_two(d)
-    return LL, LL.bit_length() - 1, math.ceil(D / LL), 1.0 / math.sqrt(D * LL)
+    blocks = math.ceil(D / LL)
+    if blocks >= 2**32:  # the stream hashes a block's index as a 32-bit word
+        raise ValueError(
+            f"d={d}, D={D} needs {blocks:,} Fastfood blocks, at most 2**32 blocks are supported: "
+            f"use d >= {math.ceil(D / 2**32)}"
+        )
+    return LL, LL.bit_length() - 1, blocks, 1.0 / math.sqrt(D * LL)
 
 
 def mix32_int(x: int) -> int:

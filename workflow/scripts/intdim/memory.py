@@ -1,0 +1,54 @@
+"""Modelled memory of one training step beyond the activations (the same for every method), in
+bytes, for D parameters trained in bf16 autocast.
+
+Full fine-tuning with AdamW keeps float32 weights, their gradient and two moments (16 D), plus
+autocast's bf16 copy of the weights during the step (2 D). A subspace step keeps theta_0 (in
+the model's dtype, or float32), theta in the model's dtype for the forward pass, and during the
+backward pass theta's gradient per tensor, the joined D-sized gradient (the backward of
+``split``) and its float32 copy that the transpose reads; SAID adds the saved P x (float32).
+The projection adds no state on the Triton backend (at most 128 MB of multi-pass scratch) and
+24 bytes per coordinate on the PyTorch reference. theta_d, the SAID scales and their AdamW state
+are d-sized, so nothing here grows with d.
+"""
+
+from __future__ import annotations
+
+SCRATCH = 2 * (1 << 24) * 4  # the multi-pass scheme's two work buffers, float32
+REFERENCE_STATE = 24  # bytes per coordinate: B, G (float32), Pi and its inverse (int64)
+
+
+def full_finetune_bytes(D: int) -> dict[str, int]:
+    return {"weights": 4 * D, "gradients": 4 * D, "adam_moments": 8 * D, "bf16_weights": 2 * D}
+
+
+def subspace_bytes(D: int, method: str, theta0_bytes: int = 2, backend: str = "triton") -> dict:
+    """theta0_bytes: 2 for theta_0 in bf16, 4 in float32 (then theta is float32 too)."""
+    parts = {
+        "theta0": theta0_bytes * D,
+        "theta": theta0_bytes * D,
+        "theta_grad_per_tensor": theta0_bytes * D,
+        "theta_grad_joined": theta0_bytes * D,
+        "theta_grad_float32": 4 * D if theta0_bytes != 4 else 0,
+        "said_px": 4 * D if method == "said" else 0,
+    }
+    parts["projection"] = SCRATCH if backend == "triton" else REFERENCE_STATE * D
+    return parts
+
+
+def table(sizes: dict[str, int], gpu_bytes: int = 80 * 10**9) -> list[dict]:
+    """One row per model size: GB of each configuration, and whether it fits the GPU (before
+    activations)."""
+    rows = []
+    for name, D in sizes.items():
+        configs = {
+            "full FT (AdamW)": full_finetune_bytes(D),
+            "DID, theta_0 bf16": subspace_bytes(D, "did"),
+            "SAID, theta_0 bf16": subspace_bytes(D, "said"),
+            "DID, theta_0 fp32": subspace_bytes(D, "did", theta0_bytes=4),
+            "DID, PyTorch reference": subspace_bytes(D, "did", backend="torch"),
+        }
+        for config, parts in configs.items():
+            total = sum(parts.values())
+            rows.append({"model": name, "D": D, "configuration": config, "bytes": total,
+                         "GB": total / 1e9, "fits": total < gpu_bytes})  # fmt: skip
+    return rows
