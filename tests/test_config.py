@@ -4,7 +4,8 @@ import sys
 
 import pytest
 import yaml
-from intdim.workflow_config import SCHEMA, check_config, d_values, lr_label
+from config_checks import check
+from intdim.workflow_config import SCHEMA, d_values, lr_label
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
@@ -12,11 +13,6 @@ from snakemake.utils import validate
 @pytest.fixture
 def config(repo_root):
     return yaml.safe_load((repo_root / "config" / "config.yaml").read_text())
-
-
-def _check(config):
-    validate(config, str(SCHEMA))
-    check_config(config)
 
 
 @pytest.mark.parametrize(
@@ -57,7 +53,7 @@ def test_schema_errors_name_the_bad_value(config, edit, message):
     bad = copy.deepcopy(config)
     edit(bad)
     with pytest.raises(WorkflowError, match=message):
-        _check(bad)
+        check(bad)
 
 
 @pytest.mark.parametrize(
@@ -97,7 +93,7 @@ def test_semantic_errors_name_the_bad_value(config, edit, message):
     bad = copy.deepcopy(config)
     edit(bad)
     with pytest.raises(ValueError, match=message):
-        _check(bad)
+        check(bad)
 
 
 def test_d_grid_is_log_spaced_and_deduplicated():
@@ -140,7 +136,7 @@ def test_section5_models_and_searches(config, tmp_path):
     (tmp_path / "notes").mkdir()  # not a checkpoint: ignored
     config["trajectories"]["local"] = {"directory": str(tmp_path), "tasks": ["tweets"]}
     config["trajectories"]["hub"] = {"checkpoints": {"0": "org/model@step0"}, "tasks": ["tweets"]}
-    _check(config)
+    check(config)
     refs = model_references(config)
     assert refs["local-step20"] == str(tmp_path / "checkpoint-20")
     assert refs["hub-step0"] == "org/model@step0"
@@ -180,7 +176,7 @@ def test_pretraining_overrides_are_validated_as_strictly_as_the_top_level(
     bad = copy.deepcopy(config)
     bad["pretraining"][block] = edit
     with pytest.raises(WorkflowError, match=message):
-        _check(bad)
+        check(bad)
 
 
 def _described(node: dict, schema: dict, path: str = "") -> list[str]:
@@ -221,7 +217,7 @@ def test_the_hub_corpus_needs_its_block_and_only_with_corpus_hub(config, edit, m
     bad = copy.deepcopy(config)
     bad["pretraining"].update(edit)
     with pytest.raises(WorkflowError if "required" in message else ValueError, match=message):
-        _check(bad)
+        check(bad)
 
 
 @pytest.mark.parametrize("edit,message", [
@@ -232,4 +228,4 @@ def test_precision_and_fallback_are_validated(config, edit, message):
     bad = copy.deepcopy(config)
     edit(bad)
     with pytest.raises(WorkflowError, match=message):
-        _check(bad)
+        check(bad)
