@@ -23,6 +23,7 @@ rule subspace_run:
         method=lambda wc: wc.method,
         d=lambda wc: int(wc.d),
         projection=config["projection"],
+        legacy_gradient=config["legacy_gradient"],
         grouping=config["said_grouping"],
         settings=training_settings("subspace"),
     script:

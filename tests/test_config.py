@@ -229,3 +229,14 @@ def test_precision_and_fallback_are_validated(config, edit, message):
     edit(bad)
     with pytest.raises(WorkflowError, match=message):
         check(bad)
+
+
+def test_legacy_gradient_needs_the_per_tensor_projection(config):
+    bad = copy.deepcopy(config)
+    bad["legacy_gradient"] = True
+    with pytest.raises(
+        ValueError, match="legacy_gradient: true needs projection: fastfood_per_tensor"
+    ):
+        check(bad)
+    bad["projection"] = "fastfood_per_tensor"
+    check(bad)

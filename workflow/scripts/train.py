@@ -57,6 +57,7 @@ def main(snakemake):
                     snakemake.params.d,
                     method=method,
                     projection=snakemake.params.projection,
+                    legacy_gradient=snakemake.params.legacy_gradient,
                     seed=settings.seed,
                     grouping=snakemake.params.grouping,
                 ),

@@ -32,7 +32,7 @@ import torch
 
 from .arguments import check_dimension, check_seed
 
-PROJECTIONS = ("fastfood", "dense", "sparse")
+PROJECTIONS = ("fastfood", "dense", "sparse", "fastfood_per_tensor")
 # Where the Fastfood products run: the PyTorch reference, the Triton kernels, or the kernels
 # whenever the device is a GPU and Triton is installed.
 BACKENDS = ("auto", "torch", "triton")
@@ -139,6 +139,11 @@ class Projection(ABC):
             g = g * segments.expand(seg_scale, self.D)
         return self.transpose(g)
 
+    def gradient(self, y: torch.Tensor) -> torch.Tensor:
+        """What the backward pass of P x returns for an upstream g: P^T g (only the released
+        scheme's legacy gradient differs, see ``fastfood.per_tensor``)."""
+        return self.transpose(y)
+
     def segment_dots(self, a: torch.Tensor, b: torch.Tensor, segments: Segments) -> torch.Tensor:
         """(S,) sums of a * b over each segment (the SAID scales' gradient, a = g, b = P x)."""
         return torch.segment_reduce(a * b, "sum", lengths=segments.lengths)
@@ -242,9 +247,11 @@ def triton_available() -> bool:
 
 def _classes() -> dict[str, type[Projection]]:
     # The Fastfood classes subclass Projection, so they are imported when first asked for.
+    from .fastfood.per_tensor import PerTensorFastfood
     from .fastfood.reference import FastfoodProjection
 
-    return {cls.name: cls for cls in (FastfoodProjection, DenseProjection, SparseProjection)}
+    kinds = (FastfoodProjection, DenseProjection, SparseProjection, PerTensorFastfood)
+    return {cls.name: cls for cls in kinds}
 
 
 def make_projection(
@@ -254,6 +261,8 @@ def make_projection(
     seed: int,
     device: torch.device | str = "cpu",
     backend: str = "auto",
+    sizes: list[int] | None = None,
+    legacy_gradient: bool = False,
 ) -> Projection:
     """Build a projection by name: one of ``PROJECTIONS``.
 
@@ -271,6 +280,10 @@ def make_projection(
             from .fastfood.kernels import TritonFastfoodProjection
 
             return TritonFastfoodProjection(d, D, seed, device)
+    if kind == "fastfood_per_tensor":  # one block per parameter tensor: it needs their sizes
+        return classes[kind](d, D, seed, device, sizes=sizes, legacy_gradient=legacy_gradient)
+    if legacy_gradient:
+        raise ValueError(f"legacy_gradient is a setting of fastfood_per_tensor, not of {kind!r}")
     return classes[kind](d, D, seed, device)
 
 
@@ -282,7 +295,7 @@ class _Project(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
-        return ctx.proj.transpose(grad.contiguous()), None
+        return ctx.proj.gradient(grad.contiguous()), None
 
 
 def project(proj: Projection, x: torch.Tensor) -> torch.Tensor:
@@ -309,7 +322,7 @@ class _Shift(torch.autograd.Function):
         grad = grad.contiguous()
         proj, segments = ctx.proj, ctx.segments
         if segments is None:
-            return proj.transpose(grad), None, None, None, None
+            return proj.gradient(grad), None, None, None, None
         px, seg_scale = ctx.saved_tensors
         grad_x = grad_lambdas = None
         if ctx.needs_input_grad[0]:

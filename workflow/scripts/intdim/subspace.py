@@ -54,6 +54,8 @@ class SubspaceSettings:
     seed: int = 0
     grouping: str = "tensor"
     backend: str = "auto"
+    # fastfood_per_tensor only: the released code's 1/LL-scaled gradient instead of P^T g.
+    legacy_gradient: bool = False
 
     def __post_init__(self):
         check_dimension(self.d)
@@ -72,6 +74,8 @@ class SubspaceSettings:
         fields = asdict(self)
         del fields["backend"]
         fields["projection_seed"] = fields.pop("seed")
+        if not self.legacy_gradient:  # the key only where it matters: older files lack it
+            del fields["legacy_gradient"]
         return fields
 
     @classmethod
@@ -83,6 +87,7 @@ class SubspaceSettings:
             seed=header["projection_seed"],
             grouping=header["grouping"],
             backend=backend,
+            legacy_gradient=header.get("legacy_gradient", False),
         )
 
 
@@ -173,8 +178,9 @@ class SubspaceModel(nn.Module):
             self.group_keys, self.group_of_param, self.m = [], [], 0
             self.lambdas, self.segments = None, None
         self.projection: Projection = make_projection(
-            settings.projection, d - self.m, self.D, seed, device=device, backend=settings.backend
-        )
+            settings.projection, d - self.m, self.D, seed, device=device, backend=settings.backend,
+            sizes=self.sizes, legacy_gradient=settings.legacy_gradient,
+        )  # fmt: skip
         # The trained numbers are float32 whatever the model's dtype: theta_0 may be bf16
         # (2 bytes a parameter for a billion-parameter model), theta_d and the scales are not.
         self.theta_d = nn.Parameter(torch.zeros(d - self.m, dtype=torch.float32, device=device))

@@ -37,6 +37,11 @@ def check_config(config: dict) -> None:
 
             check_data_files(f"tasks.{name}.data_files", task["dataset"], task["data_files"])
     check_learning_rate_labels(config)
+    if config.get("legacy_gradient") and config.get("projection") != "fastfood_per_tensor":
+        raise ValueError(
+            f"config legacy_gradient: true needs projection: fastfood_per_tensor "
+            f"(projection is {config.get('projection')!r})"
+        )
     check_section5(config)
 
 
