@@ -1,5 +1,4 @@
 # Config validation (before the DAG is built), wildcard constraints and input functions.
-import json
 import re
 import sys
 from pathlib import Path
@@ -15,6 +14,7 @@ REPO = Path(workflow.current_basedir).parent
 # Its intdim package, for the controller here and for every job (see intdim/checkout.py).
 sys.path.insert(0, str(REPO / "workflow" / "scripts"))
 from intdim.checkout import put_first_on_pythonpath
+from intdim.integrity import load_json
 
 put_first_on_pythonpath(str(REPO / "workflow" / "scripts"))
 
@@ -163,7 +163,7 @@ def search_round_inputs(wildcards):
     if r == 0:
         return inputs
     previous = checkpoints.search_round.get(**{**wildcards, "round": r - 1}).output[0]
-    state = json.loads(Path(previous).read_text())
+    state = load_json(previous)
     inputs["previous"] = previous
     inputs["probes"] = expand(
         f"{SUBSPACE_RUN}/metrics.json",
@@ -182,7 +182,7 @@ def final_search_round(wildcards):
     r = 0
     while True:
         path = checkpoints.search_round.get(**{**wildcards, "round": r}).output[0]
-        if json.loads(Path(path).read_text())["done"]:
+        if load_json(path)["done"]:
             return path
         r += 1
 
@@ -198,7 +198,7 @@ def bound_inputs(wildcards):
         "eval": f"{data}/eval.parquet",
         "model": f"results/models/{wildcards.model}/meta.json",
     }
-    state = json.loads(Path(final).read_text())
+    state = load_json(final)
     if state["d90"] is not None:
         best = next(p for p in state["probes"] if p["d"] == state["d90"])["best_run"]
         run = SUBSPACE_RUN.format(
