@@ -55,8 +55,12 @@ def versions() -> dict:
 
 
 def environment() -> dict:
-    path = os.pathsep.join([str(SCRIPTS), *filter(None, [os.environ.get("PYTHONPATH")])])
-    return {**os.environ, "PYTHONPATH": path, "PYTHONUNBUFFERED": "1"}
+    """This process's environment with this checkout's intdim first on PYTHONPATH."""
+    sys.path.insert(0, str(SCRIPTS))
+    from intdim.checkout import put_first_on_pythonpath
+
+    put_first_on_pythonpath(str(SCRIPTS))
+    return {**os.environ, "PYTHONUNBUFFERED": "1"}
 
 
 def run_tests(files: list[str], interpret: bool) -> dict:

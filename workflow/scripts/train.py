@@ -68,6 +68,7 @@ def main(snakemake):
         print("memory:", json.dumps(net.memory_report()))
     print(f"{method}: D={D}, trainable={sum(p.numel() for p in trainable)}, device={device}")
 
+    environment = run_environment(device)
     result = train_and_evaluate(net, trainable, tokenizer, train, evaluation, settings, device)
     result.update(
         {
@@ -80,9 +81,9 @@ def main(snakemake):
             "lr": float(snakemake.wildcards.lr),  # the searched value (before any d scaling)
             "effective_lr": settings.learning_rate,
             "seed": settings.seed,
-            "device": torch.cuda.get_device_name() if device == "cuda" else "cpu",
+            "device": environment["device"],
             "precision": settings.precision,
-            "environment": run_environment(device),
+            "environment": environment,
             "eval_majority_accuracy": info["eval_majority_accuracy"],
         }
     )

@@ -134,10 +134,10 @@ class Projection(ABC):
         segments: Segments | None = None,
         seg_scale: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """P^T (s * g)."""
+        """P^T (s * g), as the backward pass uses it (through ``gradient``)."""
         if seg_scale is not None:
             g = g * segments.expand(seg_scale, self.D)
-        return self.transpose(g)
+        return self.gradient(g)
 
     def gradient(self, y: torch.Tensor) -> torch.Tensor:
         """What the backward pass of P x returns for an upstream g: P^T g (only the released

@@ -96,10 +96,5 @@ class PerTensorFastfood(Projection):
             out[: part.numel()] += part / b["LL"] if legacy else part
         return out
 
-    def scaled_transpose(self, g, segments=None, seg_scale=None):
-        if seg_scale is not None:
-            g = g * segments.expand(seg_scale, self.D)
-        return self.gradient(g)
-
     def state_bytes(self) -> int:
         return sum(24 * b["LL"] for b in self.blocks)
