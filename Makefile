@@ -36,9 +36,10 @@ test-quick: setup
 # The GPU path, checked and timed on this machine's GPU (smoke mode without one). Runs from the
 # checkout, no install: on an air-gapped GPU node with torch, transformers and Triton,
 # `make gpu-check` uses that python3; here the virtual environment's if it exists.
+# Options go through GPU_CHECK_ARGS, e.g. GPU_CHECK_ARGS="--budget-s 300".
 GPU_PYTHON ?= $(shell test -x $(BIN)/python && echo $(BIN)/python || echo $(PYTHON))
 gpu-check:
-	PYTHONPATH=workflow/scripts $(GPU_PYTHON) tools/gpu_check.py
+	PYTHONPATH=workflow/scripts $(GPU_PYTHON) tools/gpu_check.py $(GPU_CHECK_ARGS)
 
 lint: setup
 	$(BIN)/ruff check workflow tests tools

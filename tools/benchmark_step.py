@@ -24,6 +24,7 @@ import platform
 import resource
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import torch
@@ -148,7 +149,8 @@ def format_table(rows: list[dict]) -> str:
     for r in rows:
         d = "-" if r["method"] == "full" else str(r["d"])
         if r["status"] != "ok":
-            lines.append(f"{r['model']:<14}{r['method']:<7}{d:>10}  failed: {r['reason'][:60]}")
+            why = f"{r['status']}: {r['reason'][:60]}"
+            lines.append(f"{r['model']:<14}{r['method']:<7}{d:>10}  {why}")
             continue
         ratio = r["step_s"] / full[r["model"]] if r["model"] in full else float("nan")
         proj = f"{r['projection_s']:.4f}" if "projection_s" in r else "-"
@@ -192,23 +194,35 @@ def main(argv: list[str] | None = None) -> None:
     write(out, rows, args.device)
 
 
-def benchmark(args) -> list[dict]:
+def benchmark(args, on_row=None) -> list[dict]:
     """Every configuration the arguments name: per model, full fine-tuning, then each backend,
-    method and d. Prints each row as it comes and the table at the end."""
+    method and d. Prints each row as it comes and the table at the end. With ``args.deadline``
+    (a time.monotonic() value) the configurations left when it passes are listed as skipped,
+    so that a run under a time limit still ends with its table; ``on_row(rows)`` is called
+    after every row (the GPU check saves its JSON there)."""
     gpu = args.device == "cuda"
     models = args.models or (["roberta-base", "roberta-large"] if gpu else ["minilm"])
     base = dict(device=args.device, batch=args.batch, seq=args.seq or (128 if gpu else 64),
                 steps=args.steps, warmup=args.warmup, bf16=gpu)  # fmt: skip
     run = run_in_process if args.in_process else run_isolated
-    rows = []
+    deadline = getattr(args, "deadline", None)
+    specs = []
     for model in models:
-        rows.append(run({**base, "model": model, "method": "full", "d": None, "backend": None}))
+        specs.append({**base, "model": model, "method": "full", "d": None, "backend": None})
         for backend in args.backends:
             for method in args.methods:
                 for d in args.dims:
-                    spec = {**base, "model": model, "method": method, "d": d, "backend": backend}
-                    rows.append(run(spec))
-                    print(format_table(rows).splitlines()[-1], flush=True)
+                    specs.append({**base, "model": model, "method": method, "d": d,
+                                  "backend": backend})  # fmt: skip
+    rows = []
+    for spec in specs:
+        if deadline is not None and time.monotonic() > deadline:
+            rows.append({**spec, "status": "skipped", "reason": "time budget spent"})
+        else:
+            rows.append(run(spec))
+        print(format_table(rows).splitlines()[-1], flush=True)
+        if on_row is not None:
+            on_row(rows)
     print(format_table(rows))
     return rows
 

@@ -63,15 +63,25 @@ def environment() -> dict:
     return {**os.environ, "PYTHONUNBUFFERED": "1"}
 
 
-def run_tests(files: list[str], interpret: bool) -> dict:
+def run_tests(files: list[str], interpret: bool, log: Path | None = None) -> dict:
+    """pytest on ``files``; its whole output goes to ``log`` (the summary keeps its tail)."""
     env = environment()
     if interpret:
         env["TRITON_INTERPRET"] = "1"
+    extra = []
+    if not interpret and importlib.util.find_spec("xdist") is not None:
+        # Compiling the kernel variants dominates on a GPU; workers compile in parallel.
+        extra += ["-n", str(min(8, os.cpu_count() or 1))]
+    if importlib.util.find_spec("pytest_timeout") is not None:
+        extra += ["--timeout", "300"]  # a hung kernel fails its test instead of the check
     started = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *files],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *extra, *files],
         cwd=ROOT, env=env, capture_output=True, text=True,
     )  # fmt: skip
+    if log is not None:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(proc.stdout + proc.stderr)
     tail = (proc.stdout + proc.stderr).strip().splitlines()
     summary = next((line for line in reversed(tail) if re.search(r"\d+ (passed|failed)", line)), "")
     print("\n".join(tail[-15:]))
@@ -80,15 +90,15 @@ def run_tests(files: list[str], interpret: bool) -> dict:
             **counts, "seconds": time.perf_counter() - started}  # fmt: skip
 
 
-def run_benchmark(models: list[str], steps: int) -> list[dict]:
+def run_benchmark(models: list[str], steps: int, deadline: float | None, on_row) -> list[dict]:
     sys.path.insert(0, str(ROOT / "tools"))
     sys.path.insert(0, str(SCRIPTS))
     import benchmark_step
 
     args = SimpleNamespace(device="cuda", models=models, dims=DIMS, methods=["did", "said"],
                            backends=["triton", "torch"], batch=32, seq=128, steps=steps,
-                           warmup=1, in_process=True)  # fmt: skip
-    return benchmark_step.benchmark(args)
+                           warmup=1, in_process=True, deadline=deadline)  # fmt: skip
+    return benchmark_step.benchmark(args, on_row=on_row)
 
 
 def run_integration(workdir: Path) -> dict:
@@ -131,31 +141,43 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", nargs="+", default=["roberta-base", "roberta-large"])
     parser.add_argument("--steps", type=int, default=3, help="timed steps per configuration")
     parser.add_argument("--skip-integration", action="store_true")
+    parser.add_argument("--budget-s", type=float, default=None,
+                        help="stop starting benchmark rows after this many seconds of the check "
+                             "(the rows left are listed as skipped)")  # fmt: skip
     args = parser.parse_args(argv)
     started = time.perf_counter()
+    deadline = None if args.budget_s is None else time.monotonic() + args.budget_s
     found = versions()
     print("versions:", json.dumps(found))
     report = {"versions": found}
+
+    def save(**stage) -> None:
+        """The JSON so far, after every stage and benchmark row: a check stopped by a time
+        limit still leaves what it measured."""
+        report.update(stage, seconds=time.perf_counter() - started)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(report, indent=2))
+
+    tests_log = args.out.with_name(args.out.stem + "_tests.log")
     if found["gpu"] is None:
         print("no CUDA device: smoke mode, the kernel tests under Triton's CPU interpreter only")
         report["mode"] = "smoke"
-        report["tests"] = run_tests(KERNEL_TESTS, interpret=True)
+        report["tests"] = run_tests(KERNEL_TESTS, interpret=True, log=tests_log)
         ok = report["tests"]["returncode"] == 0
     else:
         print(f"GPU: {found['gpu']}")
         report["mode"] = "gpu"
-        report["tests"] = run_tests(KERNEL_TESTS, interpret=False)
-        report["benchmark"] = run_benchmark(args.models, args.steps)
+        save(tests=run_tests(KERNEL_TESTS, interpret=False, log=tests_log))
+        rows = run_benchmark(args.models, args.steps, deadline, lambda rows: save(benchmark=rows))
+        save(benchmark=rows)
         if args.skip_integration:
             report["integration"] = {"status": "skipped", "reason": "--skip-integration"}
         else:
             with tempfile.TemporaryDirectory() as tmp:
                 report["integration"] = run_integration(Path(tmp))
         ok = report["tests"]["returncode"] == 0 and report["integration"]["status"] != "failed"
-    report["seconds"] = time.perf_counter() - started
+    save()
     print(summary_table(report))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2))
     print(f"wrote {args.out}")
     return 0 if ok else 1
 
