@@ -62,8 +62,9 @@ def build_model(name: str, device: str = "cpu"):
     )
 
 
-def run_one(spec: dict) -> dict:
-    """Time one configuration in this process: spec = {model, method, d, device, ...}."""
+def prepare(spec: dict):
+    """(net, one training step as a function, the row so far) for spec = {model, method, d,
+    device, ...}: the model, a random batch, AdamW over what trains."""
     device = spec["device"]
     torch.manual_seed(0)
     model = build_model(spec["model"], device).train()
@@ -94,6 +95,14 @@ def run_one(spec: dict) -> dict:
         opt.step()
         opt.zero_grad(set_to_none=True)
 
+    return net, step, result
+
+
+def run_one(spec: dict) -> dict:
+    """Time one configuration in this process."""
+    device = spec["device"]
+    net, step, result = prepare(spec)
+    D = result["D"]
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
     result["step_s"] = median_time(step, device, spec["warmup"], spec["steps"])

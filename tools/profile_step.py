@@ -1,0 +1,59 @@
+"""Where one training step's time goes: torch.profiler over a few steps of one configuration
+of the step benchmark, the operators that take the most device time first.
+
+    python tools/profile_step.py --model roberta-base --method did --d 1000
+    python tools/profile_step.py --model roberta-base --method full
+
+Prints the profiler's table and writes it, with the configuration, as JSON (--out).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+from benchmark_step import prepare
+from intdim.projections import BACKENDS
+from torch.profiler import ProfilerActivity, profile
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cuda")
+    parser.add_argument("--model", default="roberta-base")
+    parser.add_argument("--method", choices=["full", "did", "said"], default="did")
+    parser.add_argument("--d", type=int, default=1_000)
+    parser.add_argument("--backend", choices=BACKENDS, default="auto")
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--seq", type=int, default=128)
+    parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--rows", type=int, default=25)
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    gpu = args.device == "cuda"
+    spec = dict(device=args.device, model=args.model, method=args.method,
+                d=None if args.method == "full" else args.d, backend=args.backend,
+                batch=args.batch, seq=args.seq, bf16=gpu)  # fmt: skip
+    _, step, _ = prepare(spec)
+    step()  # compile and allocate outside the profile
+    if gpu:
+        torch.cuda.synchronize()
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if gpu else [])
+    with profile(activities=activities) as prof:
+        for _ in range(args.steps):
+            step()
+        if gpu:
+            torch.cuda.synchronize()
+    key = "self_device_time_total" if gpu else "self_cpu_time_total"
+    table = prof.key_averages().table(sort_by=key, row_limit=args.rows)
+    print(f"{args.model} {args.method} d={spec['d']} ({args.steps} steps)")
+    print(table)
+    out = args.out or Path("results/benchmark") / f"profile_{args.model}_{args.method}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"spec": spec, "steps": args.steps, "table": table}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
