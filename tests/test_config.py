@@ -143,7 +143,7 @@ def test_section5_models_and_searches(config, tmp_path):
     assert refs["pt-s-step250"] == "results/pretrain/s/step250"
     assert survey_models(config) == ["pt-xs-step500", "pt-s-step500", "pt-m-step500", "minilm"]
     found = searches(config)
-    assert ("pt-m-step0", "tweets3", "said") in found and (
+    assert ("pt-m-step0", "tweets", "said") in found and (
         "local-step100",
         "tweets",
         "said",

@@ -130,6 +130,25 @@ def test_merged_state_dict_reproduces_the_subspace_model():
     assert torch.equal(_logits(merged, batch), _logits(sub, batch))
 
 
+def test_fixed_parameters_project_once_and_give_the_same_outputs(monkeypatch):
+    batch = tiny_batch()
+    sub = SubspaceModel(
+        tiny_classifier("roberta"), SubspaceSettings(80, method="said", seed=2)
+    ).eval()
+    with torch.no_grad():
+        sub.theta_d.normal_(0, 5.0)
+    expected = [_logits(sub, batch), _logits(sub, batch)]
+    calls = []
+    original = sub.current_parameters
+    monkeypatch.setattr(sub, "current_parameters", lambda: calls.append(1) or original())
+    with sub.fixed_parameters():
+        got = [_logits(sub, batch), _logits(sub, batch)]
+    assert len(calls) == 1
+    assert all(torch.equal(a, b) for a, b in zip(got, expected, strict=True))
+    _logits(sub, batch)  # after the block, every forward projects again
+    assert len(calls) == 2
+
+
 def test_bad_arguments_name_the_value():
     with pytest.raises(ValueError, match="unknown method 'lora'"):
         SubspaceModel(tiny_classifier("bert"), SubspaceSettings(10, method="lora"))

@@ -1,16 +1,20 @@
 """Snakemake script: one training run, full fine-tuning or subspace (DID/SAID), and its metrics."""
 
-import json
-from pathlib import Path
+import time
 
-from intdim.export import save_task
-from intdim.integrity import manifest, read_parquet, verified_dir
-from intdim.models import load_classifier, parameter_count, prepare_padding
-from intdim.precision import job_device
-from intdim.provenance import run_environment
-from intdim.subspace import SubspaceModel, SubspaceSettings
-from intdim.training import TrainSettings, train_and_evaluate
-from script_log import logged
+STARTED = time.perf_counter()  # before the imports: the job's set-up time includes them
+
+import json  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from intdim.export import save_task  # noqa: E402
+from intdim.integrity import manifest, read_parquet, verified_dir  # noqa: E402
+from intdim.models import load_classifier, parameter_count, prepare_padding  # noqa: E402
+from intdim.precision import job_device  # noqa: E402
+from intdim.provenance import run_environment  # noqa: E402
+from intdim.subspace import SubspaceModel, SubspaceSettings  # noqa: E402
+from intdim.training import TrainSettings, train_and_evaluate  # noqa: E402
+from script_log import logged  # noqa: E402
 
 
 def record_infeasible(snakemake, method, D, settings, info, reason):
@@ -69,9 +73,11 @@ def main(snakemake):
     print(f"{method}: D={D}, trainable={sum(p.numel() for p in trainable)}, device={device}")
 
     environment = run_environment(device)
+    setup_seconds = time.perf_counter() - STARTED  # imports, loading, the projection's state
     result = train_and_evaluate(net, trainable, tokenizer, train, evaluation, settings, device)
     result.update(
         {
+            "setup_seconds": setup_seconds,
             "model": snakemake.wildcards.model,
             "task": snakemake.wildcards.task,
             "method": method,

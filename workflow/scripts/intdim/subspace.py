@@ -15,6 +15,7 @@ D-sized optimizer state or second copy of the weights exists.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections import OrderedDict
 from dataclasses import asdict, dataclass
@@ -210,8 +211,22 @@ class SubspaceModel(nn.Module):
 
     # -- forward ----------------------------------------------------------------------------
 
+    @contextlib.contextmanager
+    def fixed_parameters(self):
+        """Inside, every forward uses theta_D computed once on entry, without autograd: for
+        evaluation, where theta_d does not change, so the projection runs once instead of
+        once a batch. The outputs are the same as without it."""
+        with torch.no_grad():
+            self._fixed = self.current_parameters()
+        try:
+            yield self
+        finally:
+            self._fixed = None
+
     def forward(self, *args, **kwargs):
-        return functional_call(self.model, self.current_parameters(), args, kwargs)
+        fixed = getattr(self, "_fixed", None)
+        params = fixed if fixed is not None else self.current_parameters()
+        return functional_call(self.model, params, args, kwargs)
 
     def memory_report(self) -> dict[str, int]:
         """Bytes held by each part (theta_0 once, the projection's state, the trainables)."""
