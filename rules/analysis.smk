@@ -58,3 +58,29 @@ rule plot_figure1:
         metric=config["metric"],
     script:
         "../workflow/scripts/plot_figure1.py"
+
+
+rule projection_study:
+    input:
+        unpack(projection_study_inputs),
+    output:
+        table=report(
+            "results/tables/projection_study.csv",
+            caption="../workflow/report/projection_study.rst",
+            category="Projection study",
+        ),
+        figure=report(
+            "results/figures/projection_study.png",
+            caption="../workflow/report/projection_study.rst",
+            category="Projection study",
+        ),
+    log:
+        "logs/projection_study.log",
+    conda:
+        "../envs/analysis.yaml"
+    params:
+        models=STUDY_MODELS,
+        options={model: subspace_options(config, model) for model in STUDY_MODELS},
+        metric=config["metric"],
+    script:
+        "../workflow/scripts/projection_study.py"

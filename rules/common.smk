@@ -20,14 +20,18 @@ put_first_on_pythonpath(str(REPO / "workflow" / "scripts"))
 
 from intdim.workflow_config import (
     SCHEMA,
+    base_model,
     check_config,
     pretraining_schedule,
     d_values,
     lr_label,
     model_references,
     pretrained_size,
+    projection_variants,
     scaled_learning_rate,
     searches,
+    study_models,
+    subspace_options,
     survey_models,
     trajectory_checkpoints,
     training_section,
@@ -39,7 +43,11 @@ try:
 except ValueError as err:
     raise WorkflowError(str(err)) from None
 
-MODELS = config.get("sweep_models", list(config["models"]))
+# The sweep's models, and their projection-study variants (<model>+<variant>).
+MODELS = config.get("sweep_models", list(config["models"])) + list(
+    projection_variants(config)
+)
+STUDY_MODELS = study_models(config)
 TASKS = list(config["tasks"])
 SWEEP_TASKS = [t for t, spec in config["tasks"].items() if spec.get("sweep", True)]
 METHODS = config["methods"]
@@ -80,8 +88,11 @@ def learning_rates(model, kind):
 
 
 def full_runs(wildcards):
+    """A model's full fine-tuning runs; a projection variant shares its base model's (full
+    fine-tuning has no projection), so both are measured against the same baseline."""
     return expand(
-        "results/full/{{model}}/{{task}}/lr{lr}/seed{seed}/metrics.json",
+        "results/full/{model}/{{task}}/lr{lr}/seed{seed}/metrics.json",
+        model=base_model(wildcards.model),
         lr=learning_rates(wildcards.model, "full_finetune"),
         seed=SEEDS,
     )
@@ -103,6 +114,11 @@ def baselines(wildcards=None):
     return expand(
         "results/full/{model}/{task}/baseline.json", model=MODELS, task=SWEEP_TASKS
     )
+
+
+def subspace_option(name):
+    """A model's projection, legacy_gradient or SAID grouping (variants have their own)."""
+    return lambda wildcards: subspace_options(config, wildcards.model)[name]
 
 
 def grows_with_attempt(value):
@@ -246,6 +262,8 @@ def summary_inputs(wildcards=None):
         inputs["search"] = "results/tables/search.csv"
     if config.get("survey"):
         inputs["survey"] = "results/tables/survey.csv"
+    if config.get("trajectories"):
+        inputs["trajectory"] = "results/tables/trajectory.csv"
     return inputs
 
 
@@ -278,4 +296,21 @@ def all_outputs():
         "results/figures/figure1.png",
         "results/notebooks/analysis.html",
         *section5_outputs(),
+        *projection_study_outputs(),
     ]
+
+
+def projection_study_outputs():
+    if not STUDY_MODELS:
+        return []
+    return [
+        "results/tables/projection_study.csv",
+        "results/figures/projection_study.png",
+    ]
+
+
+def projection_study_inputs(wildcards=None):
+    inputs = {"runs": "results/tables/runs.csv", "d90": "results/tables/d90.csv"}
+    if config["projection_study"].get("search"):
+        inputs["search"] = "results/tables/search.csv"
+    return inputs

@@ -37,5 +37,6 @@ rule select_baseline:
     params:
         threshold=config["threshold"],
         metric=config["metric"],
+        model=lambda wc: wc.model,
     script:
         "../workflow/scripts/select_baseline.py"

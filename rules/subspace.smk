@@ -22,9 +22,9 @@ rule subspace_run:
         allow_cpu_fallback=RES["allow_cpu_fallback"],
         method=lambda wc: wc.method,
         d=lambda wc: int(wc.d),
-        projection=config["projection"],
-        legacy_gradient=config["legacy_gradient"],
-        grouping=config["said_grouping"],
+        projection=subspace_option("projection"),
+        legacy_gradient=subspace_option("legacy_gradient"),
+        grouping=subspace_option("grouping"),
         settings=training_settings("subspace"),
     script:
         "../workflow/scripts/train.py"

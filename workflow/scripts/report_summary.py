@@ -3,9 +3,14 @@
 from pathlib import Path
 
 import pandas as pd
+from intdim.findings import all_findings
 from intdim.summary import landing_page
-from intdim.trend import describe, fit_trend
 from script_log import logged
+
+
+def optional_table(snakemake, name: str) -> pd.DataFrame | None:
+    path = snakemake.input.get(name)
+    return pd.read_csv(path) if path else None
 
 
 def main(snakemake):
@@ -18,14 +23,10 @@ def main(snakemake):
         search["d90"] = search["d90"].astype("Int64")
     run = dict(snakemake.params.run)
     run.update(runs=len(runs), ok_runs=int((runs["status"] == "ok").sum()))
-    findings = []
-    if snakemake.input.get("survey"):  # Figure 3's one-line finding per task
-        survey = pd.read_csv(snakemake.input.survey)
-        for task, rows in survey[survey["d90"].notna()].groupby("task"):
-            trend = fit_trend(list(rows["parameters"]), list(rows["d90_lo"]),
-                              list(rows["d90"].astype(float)))  # fmt: skip
-            findings.append(f"Figure 3, {task}: d90 against parameter count, {describe(trend)}")
-    page = landing_page(run, d90, search, findings)
+    findings = all_findings(
+        d90, optional_table(snakemake, "trajectory"), optional_table(snakemake, "survey")
+    )
+    page = landing_page(run, d90, search, [f.line() for f in findings])
     Path(snakemake.output[0]).write_text(page, encoding="utf-8")
     print(page)
 

@@ -9,7 +9,8 @@ from script_log import logged
 
 
 def main(snakemake):
-    runs = [load_json(p) for p in snakemake.input]
+    # A projection variant's baseline is its base model's runs, under the variant's name.
+    runs = [{**load_json(p), "model": snakemake.params.model} for p in snakemake.input]
     base = select_baseline(runs, snakemake.params.metric, snakemake.params.threshold)
     Path(snakemake.output[0]).write_text(json.dumps(base, indent=2))
     print({k: v for k, v in base.items() if k != "runs"})

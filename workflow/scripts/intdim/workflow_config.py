@@ -43,6 +43,21 @@ def check_config(config: dict) -> None:
             f"(projection is {config.get('projection')!r})"
         )
     check_section5(config)
+    check_projection_study(config)
+
+
+def check_projection_study(config: dict) -> None:
+    study = config.get("projection_study")
+    if not study:
+        return
+    if study.get("search") and "search" not in config:
+        raise ValueError("config projection_study.search: true needs a 'search' block")
+    for name, settings in study["variants"].items():
+        if settings.get("legacy_gradient") and settings["projection"] != "fastfood_per_tensor":
+            raise ValueError(
+                f"config projection_study.variants.{name}: legacy_gradient: true needs "
+                f"projection: fastfood_per_tensor (it is {settings['projection']!r})"
+            )
 
 
 def check_learning_rate_labels(config: dict) -> None:
@@ -158,11 +173,71 @@ def model_references(config: dict) -> dict[str, str]:
                 refs[pretrained_name(size, step)] = f"results/pretrain/{size}/step{step}"
     for name in config.get("trajectories", {}):
         refs.update(_trajectory_references(config, name).values())
+    for variant, (base, _) in projection_variants(config).items():
+        refs[variant] = refs[base]
     return refs
+
+
+# --- the projection study: the same models under other projections ---------------------------
+
+VARIANT_SEPARATOR = "+"
+
+
+def projection_variants(config: dict) -> dict[str, tuple[str, dict]]:
+    """Model name -> (the model it is, its projection settings) for every projection_study
+    variant of every sweep model: ``minilm+released`` is MiniLM under the variant ``released``.
+
+    A variant is a model of its own to the rest of the workflow (its own runs, d90, searches),
+    so the comparison uses the same seeds, learning rates and data as the base model.
+    """
+    study = config.get("projection_study")
+    if not study:
+        return {}
+    models = config.get("sweep_models", list(config["models"]))
+    return {
+        f"{model}{VARIANT_SEPARATOR}{name}": (model, dict(settings))
+        for model in models
+        for name, settings in study["variants"].items()
+    }
+
+
+def base_model(model: str) -> str:
+    """The model a projection variant is (itself for any other model)."""
+    return model.split(VARIANT_SEPARATOR, 1)[0]
+
+
+def subspace_options(config: dict, model: str) -> dict:
+    """projection, legacy_gradient and SAID grouping of a model's subspace runs."""
+    options = {
+        "projection": config["projection"],
+        "legacy_gradient": config["legacy_gradient"],
+        "grouping": config["said_grouping"],
+    }
+    variant = projection_variants(config).get(model)
+    if variant is not None:
+        settings = variant[1]
+        options.update(
+            projection=settings["projection"],
+            legacy_gradient=settings.get("legacy_gradient", False),
+            grouping=settings.get("said_grouping", options["grouping"]),
+        )
+    return options
+
+
+def study_models(config: dict) -> list[str]:
+    """The models the projection study compares: each sweep model, then its variants."""
+    if not config.get("projection_study"):
+        return []
+    found = []
+    for model in config.get("sweep_models", list(config["models"])):
+        found.append(model)
+        found += [v for v, (base, _) in projection_variants(config).items() if base == model]
+    return found
 
 
 def pretrained_size(model: str, config: dict) -> str | None:
     """The pre-training size a model name comes from, or None for any other model."""
+    model = base_model(model)
     for size in config.get("pretraining", {}).get("sizes", {}):
         if model in {pretrained_name(size, s) for s in pretraining_schedule(config)}:
             return size
@@ -201,6 +276,11 @@ def searches(config: dict) -> list[tuple[str, str, str]]:
     if survey:
         method = survey.get("method", "said")
         found += [(m, t, method) for m in survey_models(config) for t in survey["tasks"]]
+    study = config.get("projection_study")
+    if study and study.get("search"):
+        tasks = [t for t, spec in config["tasks"].items() if spec.get("sweep", True)]
+        found += [(m, t, method) for m in study_models(config) for t in tasks
+                  for method in config["methods"]]  # fmt: skip
     return list(dict.fromkeys(found))
 
 

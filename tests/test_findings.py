@@ -1,0 +1,83 @@
+"""The paper's findings checked against a run's tables: ordered or trending only when the
+intervals allow it."""
+
+import pandas as pd
+from intdim.findings import (
+    all_findings,
+    d90_predicts_generalisation,
+    larger_models_lower_d90,
+    pretraining_lowers_d90,
+    said_below_did,
+    small_d90,
+)
+
+
+def d90_rows(did: tuple, said: tuple, D: int = 1_000_000, seeds: int = 1) -> pd.DataFrame:
+    rows = []
+    for method, (lo, hi) in (("did", did), ("said", said)):
+        rows.append({"model": "m", "task": "t", "method": method, "D": D, "d90_lo": lo,
+                     "d90": hi, "d_max": 100_000, "seeds": seeds,
+                     "d90_by_seed": f"0: {hi}"})  # fmt: skip
+    frame = pd.DataFrame(rows)
+    frame["d90"] = frame["d90"].astype("Int64")
+    frame["d90_lo"] = frame["d90_lo"].astype("Int64")
+    return frame
+
+
+def test_said_and_did_are_ordered_only_when_their_intervals_are_apart():
+    assert said_below_did(d90_rows((1000, 3000), (100, 300)))[0].verdict == "agrees"
+    assert said_below_did(d90_rows((100, 300), (1000, 3000)))[0].verdict == "disagrees"
+    overlap = said_below_did(d90_rows((100, 3000), (300, 1000)))[0]
+    assert overlap.verdict == "not resolved" and "overlap" in overlap.measured
+    only_said = said_below_did(d90_rows((100_000, None), (100, 300)))[0]
+    assert (
+        only_said.verdict == "agrees" and "did not reach it up to d = 100,000" in only_said.measured
+    )
+
+
+def test_small_d90_states_the_fraction_of_D():
+    finding = small_d90(d90_rows((1000, 3000), (100, 300), D=1_000_000))
+    assert finding.verdict == "agrees" and "at most 0.003 of D = 1,000,000" in finding.measured
+    assert small_d90(d90_rows((1000, 30_000), (100, 300), D=1_000_000)).verdict == "disagrees"
+
+
+def trajectory(d90s: list[tuple], accuracy: list[float], gap: list[float]) -> pd.DataFrame:
+    frame = pd.DataFrame({
+        "step": [100 * (i + 1) for i in range(len(d90s))], "task": "t",
+        "d90_lo": [lo for lo, _ in d90s], "d90": [hi for _, hi in d90s],
+        "beats_majority": True, "eval_accuracy": accuracy, "relative_gap": gap,
+    })  # fmt: skip
+    frame["d90"] = frame["d90"].astype("Int64")
+    return frame
+
+
+def test_a_trend_is_claimed_only_when_its_intervals_and_slope_allow_it():
+    falling = trajectory([(8000, 10000), (2000, 2500), (700, 900), (300, 400)],
+                         [0.6, 0.7, 0.75, 0.8], [0.5, 0.4, 0.3, 0.2])  # fmt: skip
+    assert pretraining_lowers_d90(falling)[0].verdict == "agrees"
+    rising = falling.assign(d90_lo=falling["d90_lo"][::-1].values, d90=falling["d90"][::-1].values)
+    assert pretraining_lowers_d90(rising)[0].verdict == "disagrees"
+    flat = trajectory([(100, 2000), (200, 1900), (150, 2100)], [0.6, 0.7, 0.8], [0.1] * 3)
+    finding = pretraining_lowers_d90(flat)[0]
+    assert finding.verdict == "not resolved" and "overlaps" in finding.measured
+
+
+def test_correlations_need_four_checkpoints_and_an_interval_clear_of_zero():
+    few = trajectory([(800, 1000), (200, 250), (70, 90)], [0.6, 0.7, 0.8], [0.5, 0.4, 0.3])
+    assert {f.verdict for f in d90_predicts_generalisation(few)} == {"not resolved"}
+    d90s = [(8000, 10000), (2000, 2500), (700, 900), (300, 400), (100, 130), (40, 50)]
+    strong = trajectory(d90s, [0.60, 0.66, 0.70, 0.75, 0.80, 0.86],
+                        [0.50, 0.45, 0.36, 0.31, 0.22, 0.15])  # fmt: skip
+    accuracy, gap = d90_predicts_generalisation(strong)
+    assert accuracy.verdict == "agrees" and "Pearson r" in accuracy.measured
+    assert gap.verdict == "agrees"
+
+
+def test_survey_trend_and_all_findings_together():
+    # d90 exactly proportional to 1 / parameters: slope -1 with no spread.
+    survey = pd.DataFrame({"task": "t", "parameters": [1e4, 1e5, 1e6, 1e7],
+                           "d90_lo": [2000, 200, 20, 2], "d90": [8000, 800, 80, 8]})  # fmt: skip
+    finding = larger_models_lower_d90(survey)[0]
+    assert finding.verdict == "agrees" and "slope -1.00" in finding.measured
+    lines = [f.line() for f in all_findings(d90_rows((1000, 3000), (100, 300)), None, survey)]
+    assert len(lines) == 3 and all("**" in line for line in lines)

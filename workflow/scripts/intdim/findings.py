@@ -1,0 +1,168 @@
+"""The paper's findings, checked against one run's tables: for each, what the paper says, what
+this run measured (with the numbers and their intervals), and whether the run resolves it.
+
+A finding is resolved only when the intervals allow it: d90 from a grid lies in (d90_lo, d90],
+from a search in (lo, hi]; two d90s are ordered only when their intervals do not overlap, and
+a trend only when its slope's 95% interval excludes zero (``trend.fit_trend``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+from .trend import describe, fit_trend
+
+
+@dataclass
+class Finding:
+    claim: str  # what the paper found
+    measured: str  # what this run measured, with its numbers
+    verdict: str  # "agrees", "disagrees" or "not resolved"
+
+    def line(self) -> str:
+        return f"{self.claim}: **{self.verdict}**. {self.measured}"
+
+
+def _interval(lo, hi) -> str:
+    lo = 0 if lo is None or pd.isna(lo) else int(lo)
+    return f"({lo:,}, {int(hi):,}]"
+
+
+def _known(value) -> bool:
+    return value is not None and not pd.isna(value)
+
+
+def small_d90(d90: pd.DataFrame) -> Finding:
+    """Section 4: d90 is orders of magnitude below D."""
+    found = d90[d90["d90"].notna()]
+    claim = "d90 is orders of magnitude smaller than D (Section 4)"
+    if found.empty:
+        return Finding(claim, "no sweep reached the threshold within its grid", "not resolved")
+    parts = [
+        f"{r.model} {r.task} {r.method.upper()} d90 in {_interval(r.d90_lo, r.d90)} "
+        f"= at most {int(r.d90) / r.D:.2g} of D = {r.D:,}"
+        for r in found.itertuples()
+    ]
+    largest = max(int(r.d90) / r.D for r in found.itertuples())
+    verdict = "agrees" if largest < 0.01 else "disagrees"
+    return Finding(claim, "; ".join(parts), verdict)
+
+
+def said_below_did(d90: pd.DataFrame) -> list[Finding]:
+    """Table 1: SAID reaches the threshold with fewer dimensions than DID."""
+    findings = []
+    for (model, task), rows in d90.groupby(["model", "task"]):
+        by = {r.method: r for r in rows.itertuples()}
+        if not {"did", "said"} <= set(by):
+            continue
+        did, said = by["did"], by["said"]
+        claim = f"SAID needs fewer dimensions than DID ({model}, {task}; Table 1)"
+        if not _known(did.d90) and not _known(said.d90):
+            findings.append(Finding(claim, "neither reached the threshold", "not resolved"))
+            continue
+        if not _known(said.d90) or not _known(did.d90):
+            which = "SAID" if _known(said.d90) else "DID"
+            other = by["did" if which == "SAID" else "said"]
+            reached = by[which.lower()]
+            text = (f"{which} d90 in {_interval(reached.d90_lo, reached.d90)}; the other did "
+                    f"not reach it up to d = {int(other.d_max):,}")  # fmt: skip
+            findings.append(Finding(claim, text, "agrees" if which == "SAID" else "disagrees"))
+            continue
+        text = (f"DID d90 in {_interval(did.d90_lo, did.d90)}, SAID in "
+                f"{_interval(said.d90_lo, said.d90)}")  # fmt: skip
+        if "d90_by_seed" in rows and rows["seeds"].max() > 1:
+            text += f"; by seed DID {did.d90_by_seed}, SAID {said.d90_by_seed}"
+        said_lo = 0 if not _known(said.d90_lo) else int(said.d90_lo)
+        did_lo = 0 if not _known(did.d90_lo) else int(did.d90_lo)
+        if int(said.d90) <= did_lo:
+            verdict = "agrees"
+        elif int(did.d90) <= said_lo:
+            verdict = "disagrees"
+        else:
+            verdict = "not resolved"
+            text += " (the intervals overlap)"
+        findings.append(Finding(claim, text, verdict))
+    return findings
+
+
+def _trend_finding(claim: str, x: list[float], lo: list[float], hi: list[float],
+                   expected_sign: int, label: str) -> Finding:  # fmt: skip
+    trend = fit_trend(x, lo, hi)
+    points = ", ".join(
+        f"{label}={xi:g}: {_interval(a, b)}" for xi, a, b in zip(x, lo, hi, strict=True)
+    )
+    measured = f"{describe(trend)}; d90 by {label}: {points}"
+    if not trend["resolved"]:
+        return Finding(claim, measured, "not resolved")
+    agrees = math.copysign(1, trend["slope"]) == expected_sign
+    return Finding(claim, measured, "agrees" if agrees else "disagrees")
+
+
+def pretraining_lowers_d90(trajectory: pd.DataFrame) -> list[Finding]:
+    """Figure 2: d90 falls as pre-training goes on (log d90 against log steps)."""
+    findings = []
+    found = trajectory[trajectory["d90"].notna() & (trajectory["step"] > 0)]
+    for task, rows in found.groupby("task"):
+        claim = f"d90 falls as pre-training goes on ({task}; Figure 2)"
+        findings.append(_trend_finding(
+            claim, [float(s) for s in rows["step"]], list(rows["d90_lo"].fillna(0)),
+            [float(v) for v in rows["d90"]], -1, "step",
+        ))  # fmt: skip
+    return findings
+
+
+def larger_models_lower_d90(survey: pd.DataFrame) -> list[Finding]:
+    """Figure 3: larger pre-trained models have lower d90."""
+    findings = []
+    for task, rows in survey[survey["d90"].notna()].groupby("task"):
+        claim = f"larger models have lower d90 ({task}; Figure 3)"
+        findings.append(_trend_finding(
+            claim, [float(p) for p in rows["parameters"]], list(rows["d90_lo"].fillna(0)),
+            [float(v) for v in rows["d90"]], -1, "parameters",
+        ))  # fmt: skip
+    return findings
+
+
+def d90_predicts_generalisation(trajectory: pd.DataFrame) -> list[Finding]:
+    """Figures 4 and 5: lower d90 goes with higher eval accuracy and a smaller relative gap."""
+    from scipy import stats
+
+    findings = []
+    found = trajectory[trajectory["d90"].notna() & trajectory["beats_majority"].astype(bool)]
+    for task, rows in found.groupby("task"):
+        middle = [math.log10(math.sqrt(max(float(a), 1.0) * float(b)))
+                  for a, b in zip(rows["d90_lo"].fillna(0), rows["d90"], strict=True)]  # fmt: skip
+        pairs = [("eval_accuracy", "eval accuracy", -1),
+                 ("relative_gap", "relative generalisation gap", 1)]  # fmt: skip
+        for column, label, sign in pairs:
+            claim = f"lower d90 goes with {'higher' if sign < 0 else 'smaller'} {label} ({task}; "
+            claim += "Figure 4)" if column == "eval_accuracy" else "Figure 5)"
+            values = [float(v) for v in rows[column]]
+            if len(values) < 4 or len(set(values)) < 2 or len(set(middle)) < 2:
+                text = f"{len(values)} checkpoints with a d90: a correlation needs at least 4"
+                findings.append(Finding(claim, text, "not resolved"))
+                continue
+            result = stats.pearsonr(middle, values)
+            ci = result.confidence_interval(0.95)
+            text = (f"Pearson r of log d90 and {label} = {result.statistic:.2f}, 95% interval "
+                    f"[{ci.low:.2f}, {ci.high:.2f}], {len(values)} checkpoints")  # fmt: skip
+            if ci.low <= 0 <= ci.high:
+                findings.append(Finding(claim, text, "not resolved"))
+            else:
+                agrees = math.copysign(1, result.statistic) == sign
+                findings.append(Finding(claim, text, "agrees" if agrees else "disagrees"))
+    return findings
+
+
+def all_findings(d90: pd.DataFrame, trajectory: pd.DataFrame | None = None,
+                 survey: pd.DataFrame | None = None) -> list[Finding]:  # fmt: skip
+    findings = [small_d90(d90), *said_below_did(d90)]
+    if trajectory is not None and not trajectory.empty:
+        findings += pretraining_lowers_d90(trajectory)
+        findings += d90_predicts_generalisation(trajectory)
+    if survey is not None and not survey.empty:
+        findings += larger_models_lower_d90(survey)
+    return findings
