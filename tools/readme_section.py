@@ -51,6 +51,29 @@ def interval(frame: pd.DataFrame, lo: str, hi: str) -> pd.Series:
     return frame.apply(one, axis=1) if len(frame) else pd.Series(dtype=str)
 
 
+def study_scores(runs: pd.DataFrame, study: pd.DataFrame) -> str | None:
+    """One row per compared model and method: at each d the best mean score and its rate."""
+    rows = []
+    for r in study.itertuples():
+        model = r.model if r.variant == "base" else f"{r.model}+{r.variant}"
+        mine = runs[(runs["model"] == model) & (runs["method"] == r.method)
+                    & (runs["task"] == r.task)]  # fmt: skip
+        if mine.empty:
+            continue
+        row = {"variant": r.variant, "method": r.method}
+        for d, at_d in mine.groupby("d"):
+            means = at_d.groupby("lr")["eval_accuracy"].mean()
+            if means.notna().any():
+                row[f"d={int(d):,}"] = f"{means.max():.4f} ({means.idxmax():g})"
+            else:
+                row[f"d={int(d):,}"] = "diverged"
+        rows.append(row)
+    if not rows:
+        return None
+    frame = pd.DataFrame(rows)
+    return markdown_table(frame, list(frame.columns))
+
+
 def machine(directory: Path) -> str:
     found = next((directory / "results").rglob("metrics.json"), None)
     env = json.loads(found.read_text()).get("environment", {}) if found else {}
@@ -97,6 +120,22 @@ def section(directory: Path, config: str, wall_seconds: float | None) -> str:
                     "relative_gap"] if name == "trajectory" else
                    ["model", "task", "parameters", "d90 interval", "search_status"])  # fmt: skip
         parts += ["", title + ":", "", markdown_table(frame, columns)]
+    study_file = tables / "projection_study.csv"
+    if study_file.exists():
+        study = pd.read_csv(study_file)
+        study["d90 interval"] = interval(study, "d90_lo", "d90")
+        columns = ["variant", "projection", "legacy_gradient", "method", "d90 interval",
+                   "best_lr_at_d90", "runs", "diverged", "step_seconds"]  # fmt: skip
+        if study["search_status"].notna().any():
+            study["searched"] = interval(study, "search_lo", "search_d90")
+            columns.insert(5, "searched")
+        parts += ["", "**The projection study** (median seconds per training step of each "
+                  "variant's runs, measured in this run):", "",
+                  markdown_table(study, columns)]  # fmt: skip
+        scores = study_scores(runs, study)
+        if scores is not None:
+            parts += ["", "Eval accuracy (best learning rate; in brackets that rate) by d:", "",
+                      scores]  # fmt: skip
     findings = all_findings(d90, optional["trajectory"], optional["survey"])
     parts += ["", "**The paper's findings in this run:**", ""]
     parts += [f"- {finding.line()}" for finding in findings]
