@@ -1,0 +1,61 @@
+"""The developer tools that report on a finished run: time by stage, the README section."""
+
+import json
+
+import pandas as pd
+import pytest
+import readme_section
+import time_breakdown
+
+
+def write_job(root, bench: str, seconds: float, metrics: str | None = None, **split):
+    tsv = root / "benchmarks" / bench
+    tsv.parent.mkdir(parents=True, exist_ok=True)
+    tsv.write_text(f"s\th:m:s\tmax_rss\n{seconds}\t0:00:00\t1.0\n")
+    if metrics:
+        path = root / "results" / metrics
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(split))
+
+
+def test_time_breakdown_sums_jobs_by_stage_with_the_training_split(tmp_path):
+    write_job(tmp_path, "subspace/minilm/t/did/d300_lr0.5_seed0.tsv", 100.0,
+              "subspace/minilm/t/did/d300/lr0.5/seed0/metrics.json", setup_seconds=20.0,
+              encode_seconds=1.0, train_seconds=60.0, eval_seconds=10.0)  # fmt: skip
+    write_job(tmp_path, "subspace/pt-m-step500/t/said/d30_lr0.02_seed0.tsv", 40.0,
+              "subspace/pt-m-step500/t/said/d30/lr0.02/seed0/metrics.json", setup_seconds=8.0,
+              encode_seconds=0.0, train_seconds=25.0, eval_seconds=2.0)  # fmt: skip
+    write_job(tmp_path, "full/minilm/t/lr5e-05_seed0.tsv", 50.0,
+              "full/minilm/t/lr5e-05/seed0/metrics.json", setup_seconds=15.0,
+              encode_seconds=1.0, train_seconds=30.0, eval_seconds=3.0)  # fmt: skip
+    write_job(tmp_path, "analysis_notebook.tsv", 5.0)
+    stages = time_breakdown.breakdown(tmp_path)
+    assert set(stages) == {"subspace (minilm)", "subspace (own pre-trained)", "full (minilm)",
+                           "analysis_notebook"}  # fmt: skip
+    assert stages["subspace (minilm)"]["job_seconds"] == 100.0
+    assert stages["subspace (minilm)"]["train_seconds"] == 60.0
+    table = time_breakdown.format_table(stages)
+    # the rest is what no part of the job accounts for: 100 - (20 + 1 + 60 + 10)
+    assert "| subspace (minilm) | 1 | 100 | 20 | 1 | 60 | 10 | 9 |" in table
+    assert "| analysis_notebook | 1 | 5 | - | - | - | - | - |" in table
+    assert table.splitlines()[-1].startswith("| all | 4 | 195 |")
+
+
+def test_readme_markers_are_replaced_and_missing_markers_are_named():
+    text = "intro\n<!-- x:begin -->\nold\n<!-- x:end -->\noutro\n"
+    assert readme_section.replace_between_markers(text, "x", "new\n") == (
+        "intro\n<!-- x:begin -->\nnew\n<!-- x:end -->\noutro\n"
+    )
+    with pytest.raises(SystemExit, match="no <!-- y:begin --> ... <!-- y:end --> markers"):
+        readme_section.replace_between_markers(text, "y", "new\n")
+
+
+def test_intervals_and_tables_as_the_readme_shows_them():
+    frame = pd.DataFrame({"lo": [None, 300.0, 10.0], "hi": [100.0, 1000.0, None]})
+    assert list(readme_section.interval(frame, "lo", "hi")) == [
+        "(0, 100]", "(300, 1,000]", "not reached"]  # fmt: skip
+    table = readme_section.markdown_table(
+        pd.DataFrame({"a": [1_000, None], "b": [0.123456, 2.0], "c": ["x", "y"]}), ["a", "b", "c"]
+    )
+    assert table.splitlines() == ["| a | b | c |", "|---|---|---|", "| 1000 | 0.1235 | x |",
+                                  "| - | 2 | y |"]  # fmt: skip
