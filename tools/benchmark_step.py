@@ -81,7 +81,14 @@ def prepare(spec: dict):
     else:
         net = SubspaceModel(
             model,
-            SubspaceSettings(spec["d"], method=spec["method"], seed=0, backend=spec["backend"]),
+            SubspaceSettings(
+                spec["d"],
+                method=spec["method"],
+                seed=0,
+                backend=spec["backend"],
+                projection=spec.get("projection", "fastfood"),
+                legacy_gradient=spec.get("legacy_gradient", False),
+            ),  # fmt: skip
         )
         trainable = net.trainable_parameters()
         result.update(net.memory_report())
@@ -117,7 +124,9 @@ def run_one(spec: dict) -> dict:
         g = torch.randn(proj.D, device=device)
         steps = spec["steps"]
         result["forward_s"] = median_time(lambda: proj.shifted_forward(x, base), device, 1, steps)
-        result["transpose_s"] = median_time(lambda: proj.transpose(g), device, 1, steps)
+        # The product training runs in its backward pass (the released gradient for
+        # legacy_gradient, else the transpose).
+        result["transpose_s"] = median_time(lambda: proj.gradient(g), device, 1, steps)
         result["projection_s"] = result["forward_s"] + result["transpose_s"]
     result["bandwidth_Bps"] = copy_bandwidth(D, device, spec["steps"])
     result["floor_s"] = 8 * D / result["bandwidth_Bps"]
@@ -180,6 +189,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--methods", nargs="+", default=["did", "said"], choices=["did", "said"])
     parser.add_argument("--backends", nargs="+", choices=BACKENDS, default=["auto"],
                         help="Fastfood backends: auto = Triton kernels on a GPU")  # fmt: skip
+    parser.add_argument(
+        "--projection", default="fastfood", choices=["fastfood", "fastfood_per_tensor"]
+    )
+    parser.add_argument("--legacy-gradient", action="store_true",
+                        help="fastfood_per_tensor only: the released code's gradient")  # fmt: skip
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--seq", type=int, default=None, help="64 on CPU, 128 on GPU")
     parser.add_argument("--steps", type=int, default=3)
@@ -212,7 +226,9 @@ def benchmark(args, on_row=None) -> list[dict]:
     gpu = args.device == "cuda"
     models = args.models or (["roberta-base", "roberta-large"] if gpu else ["minilm"])
     base = dict(device=args.device, batch=args.batch, seq=args.seq or (128 if gpu else 64),
-                steps=args.steps, warmup=args.warmup, bf16=gpu)  # fmt: skip
+                steps=args.steps, warmup=args.warmup, bf16=gpu,
+                projection=getattr(args, "projection", "fastfood"),
+                legacy_gradient=getattr(args, "legacy_gradient", False))  # fmt: skip
     run = run_in_process if args.in_process else run_isolated
     deadline = getattr(args, "deadline", None)
     specs = []
