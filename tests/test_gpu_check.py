@@ -43,3 +43,18 @@ def test_the_step_benchmark_runs_in_process_and_writes_its_rows(tmp_path):
         assert row["projection_backend"] == "FastfoodProjection"
         assert row["floor_s"] == pytest.approx(8 * row["D"] / row["bandwidth_Bps"])
         assert row["projection_s"] > 0 and row["peak_bytes"] > 0
+
+
+def test_rows_past_the_time_budget_are_listed_as_skipped_and_saved_as_they_come():
+    import time
+    from types import SimpleNamespace
+
+    args = SimpleNamespace(device="cpu", models=["minilm"], dims=[300, 3000], methods=["did"],
+                           backends=["torch"], batch=2, seq=8, steps=1, warmup=0,
+                           in_process=True, deadline=time.monotonic() - 1)  # fmt: skip
+    saved = []
+    rows = benchmark_step.benchmark(args, on_row=lambda rows: saved.append(len(rows)))
+    assert [(r["method"], r["d"], r["status"]) for r in rows] == [
+        ("full", None, "skipped"), ("did", 300, "skipped"), ("did", 3000, "skipped")]  # fmt: skip
+    assert saved == [1, 2, 3]
+    assert benchmark_step.format_table(rows).count("skipped: time budget spent") == 3
