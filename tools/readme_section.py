@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 import time_breakdown
 from intdim.findings import all_findings
+from intdim.variants import variant_model
 
 
 def markdown_table(frame: pd.DataFrame, columns: list[str]) -> str:
@@ -55,7 +56,7 @@ def study_scores(runs: pd.DataFrame, study: pd.DataFrame) -> str | None:
     """One row per compared model and method: at each d the best mean score and its rate."""
     rows = []
     for r in study.itertuples():
-        model = r.model if r.variant == "base" else f"{r.model}+{r.variant}"
+        model = r.model if r.variant == "base" else variant_model(r.model, r.variant)
         mine = runs[(runs["model"] == model) & (runs["method"] == r.method)
                     & (runs["task"] == r.task)]  # fmt: skip
         if mine.empty:

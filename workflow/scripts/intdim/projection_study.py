@@ -6,17 +6,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .workflow_config import VARIANT_SEPARATOR, base_model
+from .variants import base_model, variant_name
 
 COLUMNS = [
     "model", "variant", "projection", "legacy_gradient", "task", "method", "full_score",
     "d90_lo", "d90", "d90_by_seed", "best_lr_at_d90", "search_lo", "search_d90",
     "search_status", "runs", "diverged", "step_seconds",
 ]  # fmt: skip
-
-
-def variant_name(model: str) -> str:
-    return model.split(VARIANT_SEPARATOR, 1)[1] if VARIANT_SEPARATOR in model else "base"
 
 
 def best_lr(runs: pd.DataFrame, d: int, metric: str) -> float | None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .models import resolve_reference
 from .pretraining import checkpoint_steps
+from .variants import base_model, variant_model
 
 SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
 
@@ -180,8 +181,6 @@ def model_references(config: dict) -> dict[str, str]:
 
 # --- the projection study: the same models under other projections ---------------------------
 
-VARIANT_SEPARATOR = "+"
-
 
 def projection_variants(config: dict) -> dict[str, tuple[str, dict]]:
     """Model name -> (the model it is, its projection settings) for every projection_study
@@ -195,15 +194,10 @@ def projection_variants(config: dict) -> dict[str, tuple[str, dict]]:
         return {}
     models = config.get("sweep_models", list(config["models"]))
     return {
-        f"{model}{VARIANT_SEPARATOR}{name}": (model, dict(settings))
+        variant_model(model, name): (model, dict(settings))
         for model in models
         for name, settings in study["variants"].items()
     }
-
-
-def base_model(model: str) -> str:
-    """The model a projection variant is (itself for any other model)."""
-    return model.split(VARIANT_SEPARATOR, 1)[0]
 
 
 def subspace_options(config: dict, model: str) -> dict:
