@@ -118,13 +118,19 @@ def test_training_moves_only_theta_d_and_lowers_the_loss():
     assert sizes and max(sizes) <= 40
 
 
-def test_merged_state_dict_reproduces_the_subspace_model():
-    batch = tiny_batch()
+def moved_said_model() -> SubspaceModel:
+    """A SAID model in eval mode whose theta_d is far from zero."""
     sub = SubspaceModel(
         tiny_classifier("roberta"), SubspaceSettings(80, method="said", seed=2)
     ).eval()
     with torch.no_grad():
         sub.theta_d.normal_(0, 5.0)
+    return sub
+
+
+def test_merged_state_dict_reproduces_the_subspace_model():
+    batch = tiny_batch()
+    sub = moved_said_model()
     merged = tiny_classifier("roberta", seed=9)
     merged.load_state_dict(sub.merged_state_dict(), strict=False)
     assert torch.equal(_logits(merged, batch), _logits(sub, batch))
@@ -132,11 +138,7 @@ def test_merged_state_dict_reproduces_the_subspace_model():
 
 def test_fixed_parameters_project_once_and_give_the_same_outputs(monkeypatch):
     batch = tiny_batch()
-    sub = SubspaceModel(
-        tiny_classifier("roberta"), SubspaceSettings(80, method="said", seed=2)
-    ).eval()
-    with torch.no_grad():
-        sub.theta_d.normal_(0, 5.0)
+    sub = moved_said_model()
     expected = [_logits(sub, batch), _logits(sub, batch)]
     calls = []
     original = sub.current_parameters

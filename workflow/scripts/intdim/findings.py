@@ -101,29 +101,31 @@ def _trend_finding(claim: str, x: list[float], lo: list[float], hi: list[float],
     return Finding(claim, measured, "agrees" if agrees else "disagrees")
 
 
+def _falling_by_task(frame: pd.DataFrame, x: str, label: str, claim: str) -> list[Finding]:
+    """One finding per task that d90 falls with column ``x`` (``claim`` takes the task)."""
+    return [
+        _trend_finding(
+            claim.format(task=task),
+            [float(v) for v in rows[x]],
+            list(rows["d90_lo"].fillna(0)),
+            [float(v) for v in rows["d90"]],
+            -1,
+            label,
+        )  # fmt: skip
+        for task, rows in frame[frame["d90"].notna()].groupby("task")
+    ]
+
+
 def pretraining_lowers_d90(trajectory: pd.DataFrame) -> list[Finding]:
     """Figure 2: d90 falls as pre-training goes on (log d90 against log steps)."""
-    findings = []
-    found = trajectory[trajectory["d90"].notna() & (trajectory["step"] > 0)]
-    for task, rows in found.groupby("task"):
-        claim = f"d90 falls as pre-training goes on ({task}; Figure 2)"
-        findings.append(_trend_finding(
-            claim, [float(s) for s in rows["step"]], list(rows["d90_lo"].fillna(0)),
-            [float(v) for v in rows["d90"]], -1, "step",
-        ))  # fmt: skip
-    return findings
+    return _falling_by_task(trajectory[trajectory["step"] > 0], "step", "step",
+                            "d90 falls as pre-training goes on ({task}; Figure 2)")  # fmt: skip
 
 
 def larger_models_lower_d90(survey: pd.DataFrame) -> list[Finding]:
     """Figure 3: larger pre-trained models have lower d90."""
-    findings = []
-    for task, rows in survey[survey["d90"].notna()].groupby("task"):
-        claim = f"larger models have lower d90 ({task}; Figure 3)"
-        findings.append(_trend_finding(
-            claim, [float(p) for p in rows["parameters"]], list(rows["d90_lo"].fillna(0)),
-            [float(v) for v in rows["d90"]], -1, "parameters",
-        ))  # fmt: skip
-    return findings
+    return _falling_by_task(survey, "parameters", "parameters",
+                            "larger models have lower d90 ({task}; Figure 3)")  # fmt: skip
 
 
 def d90_predicts_generalisation(trajectory: pd.DataFrame) -> list[Finding]:
