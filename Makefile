@@ -15,6 +15,8 @@ $(VENV)/.installed: pyproject.toml requirements/constraints.txt
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet $(TORCH)
 	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -e ".[workflow,test]"
+	# Numba compiles the CPU Fastfood once, here, into its cache: no job compiles.
+	$(BIN)/python -c "from intdim.fastfood.cpu import warm_up; warm_up()"
 	touch $@
 
 setup: $(VENV)/.installed

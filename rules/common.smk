@@ -13,10 +13,11 @@ min_version("9.0")
 REPO = Path(workflow.current_basedir).parent
 # Its intdim package, for the controller here and for every job (see intdim/checkout.py).
 sys.path.insert(0, str(REPO / "workflow" / "scripts"))
-from intdim.checkout import put_first_on_pythonpath
+from intdim.checkout import prefer_huge_pages, put_first_on_pythonpath
 from intdim.integrity import load_json
 
 put_first_on_pythonpath(str(REPO / "workflow" / "scripts"))
+prefer_huge_pages()
 
 from intdim.workflow_config import (
     SCHEMA,

@@ -37,6 +37,7 @@ DISTRIBUTIONS = {
     "ahocorasick": ("pyahocorasick", "pyahocorasick"),
     "pyarrow": ("pyarrow", "pyarrow"),
     "scipy": ("scipy", "scipy"),
+    "numba": ("numba", "numba"),
 }
 # Imported only on a CUDA device, where the CUDA build of PyTorch brings it: declared in the
 # pyproject "gpu" extra, not required in the CPU envs.

@@ -7,7 +7,7 @@ configuration runs in a fresh process so that its peak memory is its own.
 The floor is the time to read theta_0 and write theta once in float32 (8 D bytes) at the copy
 bandwidth measured on the same device in the same process: no projection can be faster.
 
-    python tools/benchmark_step.py --device cpu
+    python tools/benchmark_step.py --device cpu --backends torch numba
     python tools/benchmark_step.py --device cuda --models roberta-base roberta-large
     python tools/benchmark_step.py --device cuda --backend torch   # the reference
 
@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 import torch
+from intdim.checkout import prefer_huge_pages
 from intdim.models import load_classifier, parameter_count
 from intdim.projections import BACKENDS
 from intdim.subspace import SubspaceModel, SubspaceSettings
@@ -212,6 +213,7 @@ def main(argv: list[str] | None = None) -> None:
 
     if args.device == "cuda" and not torch.cuda.is_available():
         parser.error("--device cuda, but torch sees no CUDA device")
+    prefer_huge_pages()  # as the workflow's jobs do (the isolated configurations inherit it)
     rows = benchmark(args)
     out = args.out or Path("results/benchmark") / f"step_{args.device}.json"
     write(out, rows, args.device)

@@ -18,3 +18,15 @@ def put_first_on_pythonpath(scripts: str) -> None:
         sys.path.insert(0, scripts)
     rest = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != scripts]
     os.environ["PYTHONPATH"] = os.pathsep.join([scripts, *rest])
+
+
+# glibc's malloc hands large blocks back to the kernel, so every D-sized tensor of a step (theta,
+# its gradient) is page-faulted in again, 4 KiB at a time: 35 ms for MiniLM's 91 MB, against 6
+# ms when malloc asks for transparent huge pages. Unknown tunables are ignored (other libcs).
+MALLOC_TUNABLES = "glibc.malloc.hugetlb=1"
+
+
+def prefer_huge_pages() -> None:
+    """Have every job's malloc use transparent huge pages (jobs inherit the environment),
+    unless the user set GLIBC_TUNABLES."""
+    os.environ.setdefault("GLIBC_TUNABLES", MALLOC_TUNABLES)

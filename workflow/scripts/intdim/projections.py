@@ -33,9 +33,9 @@ import torch
 from .arguments import check_dimension, check_seed
 
 PROJECTIONS = ("fastfood", "dense", "sparse", "fastfood_per_tensor")
-# Where the Fastfood products run: the PyTorch reference, the Triton kernels, or the kernels
-# whenever the device is a GPU and Triton is installed.
-BACKENDS = ("auto", "torch", "triton")
+# Where the Fastfood products run: the PyTorch reference, the Triton kernels (GPU), the fused
+# Numba kernels (CPU), or "auto": Triton on a GPU, Numba on the CPU, wherever installed.
+BACKENDS = ("auto", "torch", "triton", "numba")
 
 
 class Segments(NamedTuple):
@@ -245,6 +245,14 @@ def triton_available() -> bool:
     return True
 
 
+def numba_available() -> bool:
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def _classes() -> dict[str, type[Projection]]:
     # The Fastfood classes subclass Projection, so they are imported when first asked for.
     from .fastfood.per_tensor import PerTensorFastfood
@@ -267,23 +275,28 @@ def make_projection(
     """Build a projection by name: one of ``PROJECTIONS``.
 
     ``backend`` picks where Fastfood runs (``BACKENDS``): ``auto`` uses the Triton kernels on
-    a CUDA device when Triton is installed and the PyTorch reference otherwise.
+    a CUDA device when Triton is installed, the Numba kernels on the CPU when Numba is, and
+    the PyTorch reference otherwise. All compute the same products.
     """
     classes = _classes()
     if kind not in classes:
         raise ValueError(f"unknown projection {kind!r}; choose one of {', '.join(PROJECTIONS)}")
     if backend not in BACKENDS:
         raise ValueError(f"unknown projection backend {backend!r}; choose one of {BACKENDS}")
+    if legacy_gradient and kind != "fastfood_per_tensor":
+        raise ValueError(f"legacy_gradient is a setting of fastfood_per_tensor, not of {kind!r}")
     if kind == "fastfood":
         gpu = torch.device(device).type == "cuda"
         if backend == "triton" or (backend == "auto" and gpu and triton_available()):
             from .fastfood.kernels import TritonFastfoodProjection
 
             return TritonFastfoodProjection(d, D, seed, device)
+        if backend == "numba" or (backend == "auto" and not gpu and numba_available()):
+            from .fastfood.cpu import CpuFastfoodProjection
+
+            return CpuFastfoodProjection(d, D, seed, device)
     if kind == "fastfood_per_tensor":  # one block per parameter tensor: it needs their sizes
         return classes[kind](d, D, seed, device, sizes=sizes, legacy_gradient=legacy_gradient)
-    if legacy_gradient:
-        raise ValueError(f"legacy_gradient is a setting of fastfood_per_tensor, not of {kind!r}")
     return classes[kind](d, D, seed, device)
 
 
