@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 TORCH ?= torch==2.13.0
 CORES ?= all
 
-.PHONY: setup run report test test-quick gpu-check lint clean
+.PHONY: setup run report rate-study test test-quick gpu-check lint clean
 
 $(VENV)/.installed: pyproject.toml requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,12 @@ run: setup
 
 report: setup
 	$(BIN)/snakemake --report results/report.html
+
+# The subspace learning-rate study behind the default's rate (about 11 min on 2 cores), in its
+# own folder; its section in docs/results/rate_study.md is written from its tables.
+rate-study: setup
+	$(BIN)/snakemake --cores $(CORES) --configfile config/rate_study.yaml --directory results/rate_study -s Snakefile
+	$(BIN)/python tools/readme_section.py --directory results/rate_study --config config/rate_study.yaml --name rate_study --command "make rate-study" --readme docs/results/rate_study.md
 
 test: setup
 	$(BIN)/python -m pytest

@@ -59,3 +59,28 @@ def test_intervals_and_tables_as_the_readme_shows_them():
     )
     assert table.splitlines() == ["| a | b | c |", "|---|---|---|", "| 1000 | 0.1235 | x |",
                                   "| - | 2 | y |"]  # fmt: skip
+
+
+def test_the_commit_is_the_one_the_jobs_recorded(tmp_path):
+    assert readme_section.commit(tmp_path) == "unknown (the run recorded no commit)"
+    for name, clean in (("a", True), ("b", True)):
+        path = tmp_path / "results" / name / "metrics.json"
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps({"environment": {"commit": "0123456789abc", "clean": clean}}))
+    assert readme_section.commit(tmp_path) == "0123456"
+    path.write_text(json.dumps({"environment": {"commit": "0123456789abc", "clean": False}}))
+    assert readme_section.commit(tmp_path) == "0123456 (modified)"
+
+
+def test_the_rate_table_marks_collapsed_runs_and_needs_two_rates():
+    runs = pd.DataFrame({
+        "model": ["m"] * 5, "method": ["did", "did", "did", "did", "full"],
+        "d": [100, 100, 100, 1000, 5], "lr": [0.2, 0.2, 0.8, 0.2, 1e-4],
+        "eval_accuracy": [0.8, 0.7, 0.6, 0.9, 0.95],
+        "collapsed": [False, False, True, False, False],
+    })  # fmt: skip
+    table = readme_section.rate_table(runs).splitlines()
+    assert table[0] == "| model | method | d | lr 0.2 | lr 0.8 |"
+    assert table[2] == "| m | did | 100 | 0.7500 | 0.6000 (collapsed 1/1) |"
+    assert table[3] == "| m | did | 1,000 | 0.9000 | - |"
+    assert readme_section.rate_table(runs[runs["lr"] != 0.8]) is None

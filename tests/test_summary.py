@@ -5,7 +5,7 @@ from intdim.summary import landing_page, rst_table
 
 RUN = {"models": ["minilm"], "tasks": ["tweets"], "methods": ["did", "said"],
        "d_values": [10, 20_000], "seeds": [0, 1], "metric": "accuracy", "threshold": 0.9,
-       "runs": 9, "ok_runs": 8}  # fmt: skip
+       "runs": 9, "ok_runs": 8, "subspace_runs": 6, "collapsed": 2}  # fmt: skip
 
 
 def test_rst_table_lists_every_row_and_escapes_jinja():
@@ -19,11 +19,15 @@ def test_rst_table_lists_every_row_and_escapes_jinja():
 
 def test_landing_page_says_what_ran_and_what_was_found():
     d90 = pd.DataFrame({"model": ["minilm"] * 2, "task": ["tweets"] * 2, "method": ["did", "said"],
-                        "D": [22_713_986] * 2, "full_score": [0.85] * 2, "d90": [None, 120],
-                        "best_score_at_d90": [None, 0.8]})  # fmt: skip
+                        "D": [22_713_986] * 2, "full_score": [0.85] * 2, "d90": [None, 3000],
+                        "d90_lo": [None, 1000], "best_score_at_d90": [None, 0.8]})  # fmt: skip
     d90["d90"] = d90["d90"].astype("Int64")
     page = landing_page(RUN, d90, None)
     assert "reaches 90% of the full fine-tuning" in page
     assert "- **d values**: 10, 20,000" in page and "9 (8 finished, 1 diverged" in page
     assert "1 of 2 (model, task, method) sweeps reach the threshold" in page
     assert "searches" not in page  # no Section 5 in this run
+    assert "2 of 6 finished subspace runs predict one class" in page
+    # the compact table: the interval and its share of D = 22,713,986 (3,000 / D = 1.3e-04)
+    assert "     - (1,000, 3,000]\n     - 1.3e-04" in page
+    assert "     - not reached\n     - -" in page

@@ -23,6 +23,8 @@ def main(snakemake):
         search["d90"] = search["d90"].astype("Int64")
     run = dict(snakemake.params.run)
     run.update(runs=len(runs), ok_runs=int((runs["status"] == "ok").sum()))
+    finished = runs[(runs["status"] == "ok") & (runs["method"] != "full")]
+    run.update(subspace_runs=len(finished), collapsed=int(finished["collapsed"].eq(True).sum()))
     findings = all_findings(
         d90, optional_table(snakemake, "trajectory"), optional_table(snakemake, "survey")
     )

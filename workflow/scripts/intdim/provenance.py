@@ -5,7 +5,31 @@ to the bit (same seed, threads, versions and device) or only statistically."""
 from __future__ import annotations
 
 import platform
+import subprocess
 import sys
+from pathlib import Path
+
+# The checkout this package lives in (workflow/scripts/intdim/provenance.py).
+CHECKOUT = Path(__file__).resolve().parents[3]
+
+
+def source_commit(checkout: Path = CHECKOUT) -> dict:
+    """{"commit": the checkout's HEAD, "clean": whether its tracked files are unchanged}; both
+    None outside a git checkout (an installed copy)."""
+
+    def git(*args: str) -> str | None:
+        try:
+            proc = subprocess.run(["git", "-C", str(checkout), *args], capture_output=True,
+                                  text=True, timeout=30)  # fmt: skip
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return proc.stdout.strip() if proc.returncode == 0 else None
+
+    head = git("rev-parse", "HEAD")
+    if head is None:
+        return {"commit": None, "clean": None}
+    changed = git("status", "--porcelain", "--untracked-files=no")
+    return {"commit": head, "clean": changed == ""}
 
 
 def run_environment(device: str = "cpu") -> dict:
@@ -22,4 +46,5 @@ def run_environment(device: str = "cpu") -> dict:
         "transformers": transformers.__version__,
         "numpy": numpy.__version__,
         "cuda": torch.version.cuda if device == "cuda" else None,
+        **source_commit(),
     }

@@ -10,19 +10,8 @@ import math
 
 import pandas as pd
 
-# Columns of each headline table, in the order shown.
-D90_COLUMNS = [
-    "model",
-    "task",
-    "method",
-    "D",
-    "full_score",
-    "d90_lo",
-    "d90",
-    "d90_by_seed",
-    "best_score_at_d90",
-]
-SEARCH_COLUMNS = ["model", "task", "method", "D", "d90", "lo", "hi", "status", "reason"]
+# The landing page's compact d90 table.
+COMPACT = ["model", "task", "method", "full score", "d90 in", "d90 / D"]
 
 
 def _cell(value) -> str:
@@ -53,10 +42,48 @@ def _section(title: str, body: str) -> str:
     return f"{title}\n{'-' * len(title)}\n\n{body}\n"
 
 
+def collapse_line(run: dict) -> str:
+    """'k of n subspace runs', k the finished runs that predict one class for every eval
+    example (``run['collapsed']``, ``run['subspace_runs']``)."""
+    return (
+        f"{run['collapsed']} of {run['subspace_runs']} finished subspace runs predict one class "
+        "for every eval example (runs.csv: collapsed)"
+    )
+
+
+def _bracket(lo, hi) -> str:
+    if hi is None or hi is pd.NA or (isinstance(hi, float) and math.isnan(hi)):
+        return "not reached"
+    lo = 0 if lo is None or lo is pd.NA or (isinstance(lo, float) and math.isnan(lo)) else lo
+    return f"({int(lo):,}, {int(hi):,}]"
+
+
+def compact_d90(d90: pd.DataFrame) -> pd.DataFrame:
+    """The landing page's d90 table: the interval and its share of D (d90.csv has the rest)."""
+    lo = d90["d90_lo"] if "d90_lo" in d90 else [None] * len(d90)
+    return pd.DataFrame({
+        "model": d90["model"], "task": d90["task"], "method": d90["method"],
+        "full score": d90["full_score"],
+        "d90 in": [_bracket(a, b) for a, b in zip(lo, d90["d90"], strict=True)],
+        "d90 / D": [f"{int(b) / D:.1e}" if _bracket(None, b) != "not reached" else "-"
+                    for b, D in zip(d90["d90"], d90["D"], strict=True)],
+    })  # fmt: skip
+
+
+def compact_search(search: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({
+        "model": search["model"], "task": search["task"], "method": search["method"],
+        "d90 in": [_bracket(a, b) for a, b in zip(search["lo"], search["hi"], strict=True)],
+        "status": search["status"],
+    })  # fmt: skip
+
+
 def landing_page(
     run: dict, d90: pd.DataFrame, search: pd.DataFrame | None, findings: list[str] = ()
 ) -> str:
-    """The page: the method in two sentences, what ran (``run``), the d90 table, the searches."""
+    """The page, narrow enough to sit beside the rule graph: the method in two sentences, the
+    findings, what ran (``run``), a compact d90 table and the searches' brackets. The full
+    tables are in the report's Tables category."""
     intro = (
         "Intrinsic dimension of fine-tuning\n"
         "==================================\n\n"
@@ -78,23 +105,25 @@ def landing_page(
             ("metric", run["metric"]),
             ("training runs", f"{run['runs']} ({run['ok_runs']} finished, "
                               f"{run['runs'] - run['ok_runs']} diverged or infeasible)"),
+            ("collapsed", collapse_line(run)),
         )
     )  # fmt: skip
     reached = d90["d90"].notna().sum()
     sweep = (
         f"{reached} of {len(d90)} (model, task, method) sweeps reach the threshold within the "
-        "d grid; '-' means not reached. On the grid d90 lies in (d90_lo, d90]; d90_by_seed is "
-        "each seed's own. Figure 1 shows every curve.\n\n" + rst_table(d90, D90_COLUMNS)
+        "d grid. On the grid d90 lies in the interval shown; Figure 1 shows every curve and "
+        "Tables, d90.csv, each seed's own d90.\n\n" + rst_table(compact_d90(d90), COMPACT)
     )
-    page = intro + "\n" + _section("What ran", ran) + "\n" + _section("d90 from the sweep", sweep)
+    page = intro
+    if findings:
+        page += "\n" + _section("Findings", "\n".join(f"- {_cell(f)}" for f in findings))
+    page += "\n" + _section("What ran", ran) + "\n" + _section("d90 from the sweep", sweep)
     if search is not None and len(search):
         found = search["d90"].notna().sum()
         body = (
-            f"{found} of {len(search)} searches found d90; each lies in the bracket (lo, hi] "
-            "that the search narrowed it to (Figures 2 and 3 and the bounds use them).\n\n"
-            + rst_table(search, SEARCH_COLUMNS)
+            f"{found} of {len(search)} searches found d90; each lies in the bracket that the "
+            "search narrowed it to (Tables, search.csv, has the probes' reasons).\n\n"
+            + rst_table(compact_search(search), ["model", "task", "method", "d90 in", "status"])
         )
         page += "\n" + _section("d90 from the searches (Section 5)", body)
-    if findings:
-        page += "\n" + _section("Findings", "\n".join(f"- {_cell(f)}" for f in findings))
     return page

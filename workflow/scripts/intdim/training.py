@@ -65,6 +65,9 @@ def metrics(labels: np.ndarray, predictions: np.ndarray, num_labels: int) -> dic
     return {
         "accuracy": float(accuracy_score(labels, predictions)),
         "f1": float(f1_score(labels, predictions, average=average, zero_division=0)),
+        # 1 when the model predicts one class for everything: a collapsed run (runs.csv
+        # marks it, so a bad learning rate shows as such, not only as a low score).
+        "predicted_classes": int(len(np.unique(predictions))),
     }
 
 
@@ -149,9 +152,11 @@ def train_and_evaluate(
         )
         train_scores, eval_scores = scores(subset), scores(eval_examples)
     else:
-        train_scores = eval_scores = {"accuracy": math.nan, "f1": math.nan}
+        train_scores = eval_scores = {"accuracy": math.nan, "f1": math.nan,
+                                      "predicted_classes": 0}  # fmt: skip
     result.update({f"train_{k}": v for k, v in train_scores.items()})
     result.update({f"eval_{k}": v for k, v in eval_scores.items()})
+    result["collapsed"] = status == "ok" and eval_scores["predicted_classes"] == 1
     result["eval_seconds"] = time.perf_counter() - trained
     result["wall_seconds"] = time.perf_counter() - started
     return result
