@@ -133,9 +133,13 @@ def training_settings(kind):
     def settings(wildcards):
         section = training_section(config, wildcards.model, kind)
         lr = float(wildcards.lr)
+        scaled = {}
         if "lr_reference_d" in section and hasattr(wildcards, "d"):
+            # theta_d's rate follows d; SAID's scales keep the rate as given.
+            scaled = {"scale_learning_rate": lr}
             lr = scaled_learning_rate(lr, int(wildcards.d), section["lr_reference_d"])
         return {
+            **scaled,
             "learning_rate": lr,
             "steps": section["steps"],
             "batch_size": section["batch_size"],

@@ -23,6 +23,20 @@ def repo_root() -> Path:
     return ROOT
 
 
+@pytest.fixture
+def config(repo_root) -> dict:
+    """The offline default config, fresh for each test (tests break it in one place)."""
+    import yaml
+
+    return yaml.safe_load((repo_root / "config" / "config.yaml").read_text())
+
+
+@pytest.fixture
+def run(integration_run) -> Path:
+    """The integration run's folder (the name the workflow tests read best with)."""
+    return integration_run
+
+
 @pytest.fixture(scope="session")
 def integration_run(tmp_path_factory):
     """One real run of the workflow (sweep and Section 5 miniatures) with its report."""

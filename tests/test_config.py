@@ -10,16 +10,11 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 
-@pytest.fixture
-def config(repo_root):
-    return yaml.safe_load((repo_root / "config" / "config.yaml").read_text())
-
-
 @pytest.mark.parametrize(
     "names",
     [["config.yaml"], ["paper.yaml"], ["llm.yaml"], ["integration.yaml"],
      ["integration.yaml", "integration_section5.yaml"], ["offline_full.yaml"],
-     ["projection_study.yaml"]],
+     ["projection_study.yaml"], ["rate_study.yaml"]],
 )  # fmt: skip
 def test_shipped_configs_are_valid(repo_root, names):
     from snakemake.utils import update_config
@@ -48,6 +43,9 @@ def test_shipped_configs_are_valid(repo_root, names):
             lambda c: c["subspace"].update(learning_rates=[0.1, -1.0]),
             "-1.0 is less than or equal to the minimum",
         ),
+        # the threshold's range is (0, 1]: both ends pinned
+        (lambda c: c.update(threshold=0), "0 is less than or equal to the minimum of 0"),
+        (lambda c: c.update(threshold=1.0001), "1.0001 is greater than the maximum of 1"),
     ],
 )
 def test_schema_errors_name_the_bad_value(config, edit, message):
@@ -77,6 +75,8 @@ def test_schema_errors_name_the_bad_value(config, edit, message):
         (lambda c: c["trajectories"]["scratch"].update(tasks=["qnli"]), "scratch.tasks: 'qnli'"),
         (lambda c: c["trajectories"]["scratch"].update(pretrained="xxl"), "pretrained: 'xxl'"),
         (lambda c: c["search"].update(d_min=500, d_max=50), "d_min=500 must be below d_max=50"),
+        # an empty bracket: d_min == d_max leaves nothing to search
+        (lambda c: c["search"].update(d_min=50, d_max=50), "d_min=50 must be below d_max=50"),
         (lambda c: c.update(sweep_models=["nope"]), "sweep_models: 'nope'"),
         (
             lambda c: c["trajectories"].update(t={"directory": "/no/ckpts", "tasks": ["tweets"]}),
@@ -295,3 +295,10 @@ def test_projection_study_mistakes_are_named(config, change, message):
     change(config)
     with pytest.raises((ValueError, WorkflowError), match=message):
         check(config)
+
+
+@pytest.mark.parametrize("threshold", [1.0, 0.01])
+def test_the_threshold_range_includes_one_and_small_values(config, threshold):
+    good = copy.deepcopy(config)
+    good["threshold"] = threshold
+    check(good)

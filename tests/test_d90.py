@@ -2,7 +2,7 @@ import math
 
 import pandas as pd
 import pytest
-from intdim.d90 import d90_table, interpolate_crossing, select_baseline, table1
+from intdim.d90 import d90_table, interpolate_crossing, probe_outcome, select_baseline, table1
 
 
 def _runs(scores_by_lr, method="did", full=0.8):
@@ -73,3 +73,42 @@ def test_d90_carries_its_grid_interval_and_each_seeds_own_d90():
     assert row["d90"] == 1000 and row["d90_lo"] == 100  # d90 in (100, 1000]
     assert row["seeds"] == 2 and row["d90_by_seed"] == "0: 100; 1: 1000"
     assert (row["d90_seed_min"], row["d90_seed_max"], row["seeds_reaching"]) == (100, 1000, 2)
+
+
+def test_a_score_exactly_at_the_threshold_reaches_it():
+    # full 0.8 x 0.9 = 0.72 in binary floating point; the run scores exactly that number
+    runs = _runs({0.1: {10: 0.5, 100: 0.9 * 0.8, 1000: 0.9}})
+    row = d90_table(runs, "accuracy").iloc[0]
+    assert row["d90"] == 100 and row["d90_lo"] == 10
+    just_below = _runs({0.1: {10: 0.5, 100: 0.9 * 0.8 - 1e-12, 1000: 0.9}})
+    assert d90_table(just_below, "accuracy").iloc[0]["d90"] == 1000
+
+
+def _probe(score, seed=0, lr=0.1, status="ok"):
+    return {"lr": lr, "seed": seed, "status": status, "reason": None, "eval_accuracy": score}
+
+
+def test_a_probe_reaches_at_the_target_and_must_beat_the_majority_class():
+    # target 0.7: exactly 0.7 reaches it; a hair below does not
+    assert probe_outcome([_probe(0.7)], "accuracy", 0.7, majority=0.5)["success"]
+    below = probe_outcome([_probe(0.7 - 1e-9)], "accuracy", 0.7, majority=0.5)
+    assert not below["success"] and below["reason"].startswith("below the threshold")
+    # above the target but only as good as predicting the majority class: a failure
+    tied = probe_outcome([_probe(0.68)], "accuracy", 0.6, majority=0.68)
+    assert (
+        not tied["success"]
+        and "does not beat the majority class (0.6800 <= 0.6800)" in (tied["reason"])
+    )
+    assert probe_outcome([_probe(0.681)], "accuracy", 0.6, majority=0.68)["success"]
+    # F1 has no majority rule
+    assert probe_outcome([{**_probe(None), "eval_f1": 0.6}], "f1", 0.6, majority=0.9)["success"]
+
+
+def test_a_probe_averages_seeds_per_rate_and_takes_the_best_rate():
+    # lr 0.1: seeds 0.9 and 0.5 (mean 0.7); lr 0.01: 0.72 and 0.72 (mean 0.72)
+    runs = [_probe(0.9, 0), _probe(0.5, 1), _probe(0.72, 0, 0.01), _probe(0.72, 1, 0.01)]
+    outcome = probe_outcome(runs, "accuracy", 0.71, majority=0.5)
+    assert outcome["success"] and outcome["score"] == pytest.approx(0.72)
+    assert outcome["best_run"]["lr"] == "0.01"
+    failed = probe_outcome([_probe(None, status="diverged")], "accuracy", 0.7, 0.5)
+    assert not failed["success"] and failed["reason"].startswith("no run finished")

@@ -85,3 +85,29 @@ def test_unreachable_hub_fails_with_a_clear_message(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(RuntimeError, match="could not load 'no-such-org/no-such-model'"):
         load_classifier("no-such-org/no-such-model", 2, 0)
+
+
+@pytest.mark.parametrize("method", ["did", "said"])
+def test_a_task_file_becomes_a_hugging_face_directory_that_predicts_the_same(
+    base_dir, tmp_path, method
+):
+    from intdim.export import main
+    from transformers import AutoModelForSequenceClassification
+
+    sub = SubspaceModel(
+        load_classifier(base_dir, 3, init_seed=2), SubspaceSettings(150, method=method, seed=4)
+    ).eval()
+    with torch.no_grad():
+        sub.theta_d.normal_(0, 3.0, generator=torch.Generator().manual_seed(0))
+    task = save_task(tmp_path / "task.safetensors", sub, base_dir, init_seed=2)
+    main([str(task), str(tmp_path / "hf")])
+    loaded = AutoModelForSequenceClassification.from_pretrained(tmp_path / "hf").eval()
+    batch = tiny_batch(batch=6, seed=3)
+    with torch.no_grad():
+        expected, got = sub(**batch).logits, loaded(**batch).logits
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+    assert torch.equal(got.argmax(-1), expected.argmax(-1))
+    # the subspace moved the weights: the export is not the base model with a fresh head
+    base = load_classifier(base_dir, 3, init_seed=2).eval()
+    with torch.no_grad():
+        assert not torch.allclose(base(**batch).logits, got)

@@ -81,3 +81,36 @@ def test_survey_trend_and_all_findings_together():
     assert finding.verdict == "agrees" and "slope -1.00" in finding.measured
     lines = [f.line() for f in all_findings(d90_rows((1000, 3000), (100, 300)), None, survey)]
     assert len(lines) == 3 and all("**" in line for line in lines)
+
+
+def test_said_and_did_boundaries_touching_and_one_method_reaching():
+    # touching intervals (SAID's upper end is DID's lower end): apart, so ordered
+    assert said_below_did(d90_rows((300, 1000), (100, 300)))[0].verdict == "agrees"
+    assert said_below_did(d90_rows((100, 300), (300, 1000)))[0].verdict == "disagrees"
+    # overlapping by one grid point: not resolved
+    assert said_below_did(d90_rows((200, 1000), (100, 300)))[0].verdict == "not resolved"
+    # only DID reaches: the paper's order is contradicted
+    only_did = said_below_did(d90_rows((100, 300), (100_000, None)))[0]
+    assert only_did.verdict == "disagrees" and "DID d90 in (100, 300]" in only_did.measured
+    neither = said_below_did(d90_rows((100_000, None), (100_000, None)))[0]
+    assert neither.verdict == "not resolved"
+
+
+def test_small_d90_boundary_is_one_percent_of_D():
+    # at most 1% of D is 'orders of magnitude' only strictly below 0.01
+    assert small_d90(d90_rows((100, 9_999), (100, 9_999), D=1_000_000)).verdict == "agrees"
+    assert small_d90(d90_rows((100, 10_000), (100, 300), D=1_000_000)).verdict == "disagrees"
+
+
+def test_correlations_with_enough_points_but_an_interval_across_zero_or_the_wrong_sign():
+    d90s = [(8000, 10000), (2000, 2500), (700, 900), (300, 400), (100, 130), (40, 50)]
+    # accuracy unrelated to d90 (interval across zero), gap rising as d90 falls (wrong sign)
+    mixed = trajectory(d90s, [0.70, 0.60, 0.72, 0.61, 0.71, 0.62],
+                       [0.15, 0.22, 0.31, 0.36, 0.45, 0.50])  # fmt: skip
+    accuracy, gap = d90_predicts_generalisation(mixed)
+    assert accuracy.verdict == "not resolved" and "interval [" in accuracy.measured
+    assert gap.verdict == "disagrees"
+    # accuracy falling as d90 falls: the wrong sign for Figure 4
+    wrong = trajectory(d90s, [0.86, 0.80, 0.75, 0.70, 0.66, 0.60],
+                       [0.50, 0.45, 0.36, 0.31, 0.22, 0.15])  # fmt: skip
+    assert d90_predicts_generalisation(wrong)[0].verdict == "disagrees"

@@ -5,7 +5,6 @@ import json
 
 import pandas as pd
 import pytest
-import yaml
 from config_checks import check
 from intdim.integrity import (
     CorruptInput,
@@ -85,11 +84,6 @@ def test_a_folder_output_is_checked_against_its_own_manifest(tmp_path):
     (folder / "vocab.json").write_text('{"a": 1}')
     with pytest.raises(CorruptInput, match="vocab.json is not the file .*rule train_tokenizer"):
         verify_folder(folder)
-
-
-@pytest.fixture
-def config(repo_root):  # the offline default, which each case breaks in one place
-    return yaml.safe_load((repo_root / "config" / "config.yaml").read_text())
 
 
 def _csv(path, columns):

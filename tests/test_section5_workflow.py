@@ -16,13 +16,8 @@ from intdim.workflow_config import searches, survey_models
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def run(integration_run):
-    return integration_run
-
-
 @pytest.fixture(scope="module")
-def config(repo_root):
+def section5_config(repo_root):
     merged = yaml.safe_load((repo_root / "config/integration.yaml").read_text())
     extra = yaml.safe_load((repo_root / "config/integration_section5.yaml").read_text())
     merged["tasks"].update(extra.pop("tasks"))
@@ -35,9 +30,9 @@ def rounds(run: Path, model, task, method):
     return [json.loads(p.read_text()) for p in files]
 
 
-def test_every_search_is_in_the_table_with_its_final_state(run, config):
+def test_every_search_is_in_the_table_with_its_final_state(run, section5_config):
     table = pd.read_csv(run / "results/tables/search.csv")
-    expected = searches(config)
+    expected = searches(section5_config)
     assert sorted(zip(table.model, table.task, table.method, strict=True)) == sorted(expected)
     for row in table.itertuples():
         states = rounds(run, row.model, row.task, row.method)
@@ -50,16 +45,18 @@ def test_every_search_is_in_the_table_with_its_final_state(run, config):
             assert "does not beat the majority class" in row.reason and row.probes_run == 0
 
 
-def test_every_probe_is_judged_from_its_real_runs(run, config):
+def test_every_probe_is_judged_from_its_real_runs(run, section5_config):
     probes = pd.read_csv(run / "results/tables/probes.csv")
     search_table = pd.read_csv(run / "results/tables/search.csv").set_index(
         ["model", "task", "method"]
     )
-    lr = config["pretraining"]["subspace"]["learning_rates"][0]
+    lr = section5_config["pretraining"]["subspace"]["learning_rates"][0]
     for row in probes.itertuples():
         target = search_table.loc[(row.model, row.task, row.method), "target"]
         majority = search_table.loc[(row.model, row.task, row.method), "eval_majority_accuracy"]
-        lr_used = lr if row.model.startswith("pt-") else config["subspace"]["learning_rates"][0]
+        lr_used = (
+            lr if row.model.startswith("pt-") else section5_config["subspace"]["learning_rates"][0]
+        )
         path = (run / f"results/subspace/{row.model}/{row.task}/{row.method}/d{row.d}/"
                 f"lr{lr_used:g}/seed0/metrics.json")  # fmt: skip
         metrics = json.loads(path.read_text())
@@ -83,7 +80,7 @@ def test_every_probe_is_judged_from_its_real_runs(run, config):
         )
 
 
-def test_trajectory_rows_come_from_the_full_fine_tuning_runs(run, config):
+def test_trajectory_rows_come_from_the_full_fine_tuning_runs(run, section5_config):
     table = pd.read_csv(run / "results/tables/trajectory.csv")
     steps = sorted(table["step"].unique())
     assert steps == [0, 10, 20] and set(table["task"]) == {"tweets", "tweets3"}
@@ -100,9 +97,9 @@ def test_trajectory_rows_come_from_the_full_fine_tuning_runs(run, config):
             assert row.relative_gap == pytest.approx(gap)
 
 
-def test_survey_counts_parameters_of_each_model(run, config):
+def test_survey_counts_parameters_of_each_model(run, section5_config):
     table = pd.read_csv(run / "results/tables/survey.csv")
-    assert list(table["model"]) == survey_models(config)
+    assert list(table["model"]) == survey_models(section5_config)
     for row in table.itertuples():
         meta = json.loads((run / f"results/models/{row.model}/meta.json").read_text())
         assert row.parameters == meta["base_parameters"]

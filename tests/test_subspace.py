@@ -205,3 +205,20 @@ def test_layer_grouping_finds_every_numbered_block_of_each_family(family):
     keys = set(parameter_groups([n for n, _ in model.named_parameters()], "layer"))
     numbered = {k for k in keys if k.rsplit(".", 1)[-1].isdigit()}
     assert len(numbered) == layer_count(model.config), sorted(keys)
+
+
+def test_said_scales_keep_the_unscaled_rate_and_theta_d_the_scaled_one():
+    from intdim.training import TrainSettings, optimiser_groups
+
+    net = SubspaceModel(tiny_classifier("bert"), SubspaceSettings(60, method="said", seed=0))
+    settings = TrainSettings(learning_rate=0.05, steps=1, batch_size=1, max_length=4, seed=0,
+                             scale_learning_rate=0.2)  # fmt: skip
+    groups = optimiser_groups(net, net.trainable_parameters(), settings)
+    optimizer = torch.optim.AdamW(groups, lr=settings.learning_rate)
+    rates = {id(p): g["lr"] for g in optimizer.param_groups for p in g["params"]}
+    assert rates == {id(net.theta_d): 0.05, id(net.lambdas): 0.2}
+    # DID, or no scale rate: one group at the learning rate
+    did = SubspaceModel(tiny_classifier("bert"), SubspaceSettings(60, method="did", seed=0))
+    assert optimiser_groups(did, did.trainable_parameters(), settings) == [did.theta_d]
+    plain = TrainSettings(learning_rate=0.05, steps=1, batch_size=1, max_length=4, seed=0)
+    assert optimiser_groups(net, net.trainable_parameters(), plain) == net.trainable_parameters()

@@ -10,18 +10,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import torch
 from snakemake_runs import snakemake as run_snakemake
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def run(integration_run):
-    return integration_run
-
-
-def snakemake(workdir: Path, repo: Path, *args: str) -> subprocess.CompletedProcess:
-    return run_snakemake(workdir, *args)
 
 
 def test_runs_table_holds_every_run_with_its_real_metrics(run):
@@ -142,19 +134,19 @@ def planned_jobs(stdout: str) -> dict[str, int]:
 
 
 def test_rerun_resumes_only_what_is_missing(run, repo_root):
-    assert "Nothing to be done" in snakemake(run, repo_root, "-n").stdout
+    assert "Nothing to be done" in run_snakemake(run, "-n").stdout
     # What an interruption leaves: one run lost (a killed job's outputs are removed) and
     # nothing downstream written yet. Re-running redoes that run and what follows, nothing else.
     shutil.rmtree(run / "results/subspace/minilm/tweets/did/d10")
     for folder in ("results/tables", "results/figures", "results/notebooks"):
         shutil.rmtree(run / folder)
-    jobs = planned_jobs(snakemake(run, repo_root, "-n").stdout)
+    jobs = planned_jobs(run_snakemake(run, "-n").stdout)
     assert jobs == {
         "subspace_run": 1, "collect_runs": 1, "compute_d90": 1, "plot_figure1": 1,
         "analysis_notebook": 1, "section5_tables": 1, "plot_figure2": 1, "plot_figure3": 1,
         "plot_figures4_5": 1, "report_summary": 1, "all": 1,
     }  # fmt: skip
-    assert snakemake(run, repo_root).returncode == 0
+    assert run_snakemake(run).returncode == 0
     assert (run / "results/tables/d90.csv").is_file()
 
 
@@ -261,3 +253,22 @@ def test_one_training_job_run_twice_gives_identical_metrics(tmp_path):
     assert first == second
     assert first["environment"]["threads"] == 1 and first["environment"]["torch"]
     assert first["loss_curve"] and first["settings"]["seed"] == 0
+
+
+def test_a_task_file_of_the_run_exports_to_a_hugging_face_directory(run, tmp_path):
+    """The real MiniLM task file, as the README's export command makes it: the directory loads
+    with transformers alone and predicts what the subspace model predicts."""
+    from intdim.export import export_pretrained, load_task
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    task = next((run / "results/subspace/minilm/tweets/said").rglob("task.safetensors"))
+    export_pretrained(task, tmp_path / "hf")
+    loaded = AutoModelForSequenceClassification.from_pretrained(tmp_path / "hf").eval()
+    tokenizer = AutoTokenizer.from_pretrained(tmp_path / "hf")
+    texts = ["what a lovely morning", "this is the worst service ever", "meh", "ok then"]
+    batch = tokenizer(texts, padding=True, return_tensors="pt")
+    sub = load_task(task).eval()
+    with torch.no_grad():
+        expected, got = sub(**batch).logits, loaded(**batch).logits
+    torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)
+    assert torch.equal(got.argmax(-1), expected.argmax(-1))

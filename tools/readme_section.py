@@ -3,7 +3,9 @@ long it took and where the time went, d90 with its intervals and seeds, the sear
 of the paper's findings the run resolves (``intdim.findings``).
 
     python tools/readme_section.py --directory /path/to/run --config config/offline_full.yaml \
-        --name offline_full --wall-seconds 4380 --readme README.md
+        --name offline_full --wall-seconds 4380 --readme docs/results/offline_full.md
+    python tools/readme_section.py --directory /path/to/run --config config/config.yaml \
+        --name headline --headline --wall-seconds 700 --command "make run" --readme README.md
 
 The section replaces the text between ``<!-- NAME:begin -->`` and ``<!-- NAME:end -->`` in the
 README (printed instead without --readme).
@@ -15,6 +17,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -181,6 +184,38 @@ def section(directory: Path, config: str, wall_seconds: float | None, command: s
     return "\n".join(parts) + "\n"
 
 
+def headline(directory: Path, config: str, wall_seconds: float | None, command: str) -> str:
+    """The README's short summary of a run: the time, a compact d90 table, the collapsed runs
+    and each finding's verdict (the whole section goes to docs/results)."""
+    tables = directory / "results/tables"
+    runs = pd.read_csv(tables / "runs.csv")
+    d90 = pd.read_csv(tables / "d90.csv")
+    for column in ("d90", "d90_lo"):
+        d90[column] = d90[column].astype("Int64")
+    d90["d90 interval"] = interval(d90, "d90_lo", "d90")
+    d90["d90 / D"] = [f"{int(v) / D:.1e}" if pd.notna(v) else "-"
+                      for v, D in zip(d90["d90"], d90["D"], strict=True)]  # fmt: skip
+    sub = runs[(runs["method"] != "full") & (runs["status"] == "ok")]
+    optional = [pd.read_csv(tables / f"{n}.csv") if (tables / f"{n}.csv").exists() else None
+                for n in ("trajectory", "survey")]  # fmt: skip
+    timed = f"took {wall_seconds / 60:.1f} min after set-up" if wall_seconds else "ran"
+    parts = [
+        f"`{command}` {timed} on {machine(directory)}, at commit {commit(directory)} "
+        f"(seeds {sorted(runs['seed'].unique().tolist())}). d90 from the sweep, on the grid:",
+        "",
+        markdown_table(
+            d90, ["model", "method", "D", "full_score", "d90 interval", "d90 / D", "d90_by_seed"]
+        ),  # fmt: skip
+        "",
+        f"Collapsed to one class: {int(sub['collapsed'].eq(True).sum())} of {len(sub)} "
+        "subspace runs. The paper's findings in this run (resolved only where the intervals "
+        "allow it):",
+        "",
+    ]
+    parts += [f"- {f.claim}: **{f.verdict}**" for f in all_findings(d90, *optional)]
+    return "\n".join(parts) + "\n"
+
+
 def replace_between_markers(text: str, name: str, body: str) -> str:
     begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
     if begin not in text or end not in text:
@@ -199,8 +234,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--command", default="snakemake --cores all",
                         help="what was timed, as the README should name it")  # fmt: skip
     parser.add_argument("--readme", type=Path, default=None)
+    parser.add_argument("--headline", action="store_true",
+                        help="the README's short summary instead of the whole section, and "
+                             "Figure 1 copied to docs/figures")  # fmt: skip
     args = parser.parse_args(argv)
-    body = section(args.directory, args.config, args.wall_seconds, args.command)
+    write = headline if args.headline else section
+    body = write(args.directory, args.config, args.wall_seconds, args.command)
+    if args.headline and args.readme is not None:
+        figure = args.directory / "results/figures/figure1.png"
+        target = args.readme.parent / "docs/figures/figure1.png"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(figure, target)
     if args.readme is None:
         print(body)
         return

@@ -27,6 +27,7 @@ _EXPORTS = {
     "save_task": "export",
     "load_task": "export",
     "read_task_header": "export",
+    "export_pretrained": "export",
 }
 
 __all__ = sorted(_EXPORTS)

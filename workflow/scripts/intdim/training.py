@@ -39,6 +39,10 @@ class TrainSettings:
     train_eval_size: int = 1000
     # fp32, or autocast to bf16 / fp16 with float32 masters (intdim.precision).
     precision: str = "fp32"
+    # SAID's scales' rate (None: learning_rate). The workflow scales a subspace run's rate with
+    # d so that an update of theta_d moves theta_D by the same amount at every d; a scale moves
+    # theta_D in proportion to itself whatever d is, so it keeps the unscaled rate.
+    scale_learning_rate: float | None = None
 
     def __post_init__(self):
         check_precision(self.precision)
@@ -93,6 +97,15 @@ def evaluate(
     return metrics(labels_arr, preds_arr, num_labels)
 
 
+def optimiser_groups(net, trainable: list, settings: TrainSettings) -> list:
+    """AdamW's parameter groups: SAID's scales at ``scale_learning_rate`` when it is set."""
+    lambdas = getattr(net, "lambdas", None)
+    if lambdas is None or settings.scale_learning_rate is None:
+        return trainable
+    rest = [p for p in trainable if p is not lambdas]
+    return [{"params": rest}, {"params": [lambdas], "lr": settings.scale_learning_rate}]
+
+
 def train_and_evaluate(
     net,
     trainable: list[torch.nn.Parameter],
@@ -112,8 +125,8 @@ def train_and_evaluate(
     eval_examples = encode(tokenizer, evaluation, settings.max_length)
     encoded = time.perf_counter()
     optimizer, scheduler = adamw_with_warmup(
-        trainable, settings.learning_rate, settings.weight_decay, settings.warmup_fraction,
-        settings.steps,
+        optimiser_groups(net, trainable, settings), settings.learning_rate,
+        settings.weight_decay, settings.warmup_fraction, settings.steps,
     )  # fmt: skip
     batches = BatchOrder(len(train_examples), settings.batch_size, gen)
     scaler = grad_scaler(device, settings.precision)
