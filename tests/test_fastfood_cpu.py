@@ -6,7 +6,7 @@ import pytest
 import torch
 from intdim.fastfood import FastfoodProjection, stream
 from intdim.fastfood.cpu import CpuFastfoodProjection, fwht_inplace
-from intdim.projections import make_projection
+from intdim.projections.registry import make_projection
 from intdim.subspace import SubspaceModel, SubspaceSettings
 from test_fastfood_reference import sylvester
 from tiny_models import tiny_batch, tiny_classifier

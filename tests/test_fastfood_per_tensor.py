@@ -7,7 +7,7 @@ import torch
 from intdim.fastfood import stream
 from intdim.fastfood.per_tensor import PerTensorFastfood
 from intdim.fastfood.transform import hadamard_matrix
-from intdim.projections import project, shift
+from intdim.projections.base import project, shift
 from intdim.subspace import SubspaceModel, SubspaceSettings
 from tiny_models import tiny_batch, tiny_classifier
 

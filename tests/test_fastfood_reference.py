@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 from intdim.fastfood import stream
-from intdim.projections import Segments, make_projection, shift
+from intdim.projections.base import Segments, shift
+from intdim.projections.registry import make_projection
 
 BACKENDS = ["torch", "numba"]
 

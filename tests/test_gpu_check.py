@@ -8,6 +8,7 @@ import benchmark_step
 import gpu_check
 import pytest
 import torch
+from intdim import benchmark
 
 
 @pytest.mark.slow
@@ -53,8 +54,8 @@ def test_rows_past_the_time_budget_are_listed_as_skipped_and_saved_as_they_come(
                            backends=["torch"], batch=2, seq=8, steps=1, warmup=0,
                            in_process=True, deadline=time.monotonic() - 1)  # fmt: skip
     saved = []
-    rows = benchmark_step.benchmark(args, on_row=lambda rows: saved.append(len(rows)))
+    rows = benchmark.benchmark(args, on_row=lambda rows: saved.append(len(rows)))
     assert [(r["method"], r["d"], r["status"]) for r in rows] == [
         ("full", None, "skipped"), ("did", 300, "skipped"), ("did", 3000, "skipped")]  # fmt: skip
     assert saved == [1, 2, 3]
-    assert benchmark_step.format_table(rows).count("skipped: time budget spent") == 3
+    assert benchmark.format_table(rows).count("skipped: time budget spent") == 3

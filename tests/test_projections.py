@@ -5,7 +5,8 @@ import sys
 import pytest
 import torch
 from intdim.fastfood import FastfoodProjection
-from intdim.projections import PROJECTIONS, make_projection, project
+from intdim.projections.base import Projection, project
+from intdim.projections.registry import PROJECTIONS, make_projection
 
 
 @pytest.mark.parametrize("kind", PROJECTIONS)
@@ -95,3 +96,45 @@ def test_bad_arguments_name_the_value(args, message):
 def test_project_checks_the_input_shape():
     with pytest.raises(ValueError, match=r"shape \(4,\), got \(5,\)"):
         project(make_projection("dense", 4, 10, 0), torch.zeros(5))
+
+
+def test_the_schema_lists_exactly_the_registered_projections(repo_root):
+    import yaml
+    from intdim.projections.registry import REGISTRY
+
+    schema = yaml.safe_load((repo_root / "workflow/schemas/config.schema.yaml").read_text())
+    top = schema["properties"]["projection"]["enum"]
+    variant = schema["properties"]["projection_study"]["properties"]["variants"][
+        "additionalProperties"]["properties"]["projection"]["enum"]  # fmt: skip
+    assert top == variant == list(REGISTRY)
+
+
+def test_every_registered_backend_class_is_the_named_projection():
+    from intdim.projections.registry import REGISTRY, projection_class
+
+    for kind, spec in REGISTRY.items():
+        for backend in spec.classes:
+            if backend == "triton" and not _triton():
+                continue
+            cls = projection_class(kind, backend)
+            assert issubclass(cls, Projection) and cls.name == kind
+
+
+def _triton() -> bool:
+    try:
+        import triton  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def test_options_belong_to_their_projection():
+    from intdim.projections.registry import check_options
+
+    assert check_options("fastfood_per_tensor", {}) == {"legacy_gradient": False}
+    assert check_options("fastfood", {"legacy_gradient": False}) == {}  # the default: harmless
+    with pytest.raises(ValueError, match="legacy_gradient is a setting of fastfood_per_tensor, "
+                       "not of 'dense'"):  # fmt: skip
+        check_options("dense", {"legacy_gradient": True})
+    with pytest.raises(ValueError, match="blocks is no projection's setting"):
+        check_options("fastfood", {"blocks": 3})

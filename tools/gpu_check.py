@@ -55,12 +55,13 @@ def versions() -> dict:
 
 
 def environment() -> dict:
-    """This process's environment with this checkout's intdim first on PYTHONPATH."""
-    sys.path.insert(0, str(SCRIPTS))
-    from intdim.checkout import put_first_on_pythonpath
-
-    put_first_on_pythonpath(str(SCRIPTS))
-    return {**os.environ, "PYTHONUNBUFFERED": "1"}
+    """This process's environment with this checkout's intdim first on PYTHONPATH (for the
+    processes it starts; `make gpu-check` runs this one with it there already)."""
+    rest = [
+        p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != str(SCRIPTS)
+    ]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(SCRIPTS), *rest]),
+            "PYTHONUNBUFFERED": "1"}  # fmt: skip
 
 
 def run_tests(files: list[str], interpret: bool, log: Path | None = None) -> dict:
@@ -91,14 +92,12 @@ def run_tests(files: list[str], interpret: bool, log: Path | None = None) -> dic
 
 
 def run_benchmark(models: list[str], steps: int, deadline: float | None, on_row) -> list[dict]:
-    sys.path.insert(0, str(ROOT / "tools"))
-    sys.path.insert(0, str(SCRIPTS))
-    import benchmark_step
+    from intdim.benchmark import benchmark
 
     args = SimpleNamespace(device="cuda", models=models, dims=DIMS, methods=["did", "said"],
                            backends=["triton", "torch"], batch=32, seq=128, steps=steps,
                            warmup=1, in_process=True, deadline=deadline)  # fmt: skip
-    return benchmark_step.benchmark(args, on_row=on_row)
+    return benchmark(args, on_row=on_row)
 
 
 def run_integration(workdir: Path) -> dict:
@@ -191,8 +190,7 @@ def summary_table(report: dict) -> str:
         f"kernel tests: {tests['summary'] or 'no summary'} ({tests['seconds']:.0f} s)",
     ]
     if "benchmark" in report:
-        sys.path.insert(0, str(ROOT / "tools"))
-        from benchmark_step import format_table
+        from intdim.benchmark import format_table
 
         lines.append(format_table(report["benchmark"]))
     if "integration" in report:

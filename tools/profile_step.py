@@ -14,8 +14,8 @@ import json
 from pathlib import Path
 
 import torch
-from benchmark_step import prepare
-from intdim.projections import BACKENDS
+from intdim.benchmark import prepare
+from intdim.projections.registry import BACKENDS
 from torch.profiler import ProfilerActivity, profile
 
 

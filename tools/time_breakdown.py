@@ -1,78 +1,15 @@
-"""Where a finished run's time went: every job's benchmark file (``benchmark:`` of each heavy
-rule) summed by stage, and, for the training jobs, their own split of it from metrics.json
-(set-up: imports, loading, the projection's state; tokenising; the training loop; the two
-evaluations; the rest is process start and writing).
+"""Where a finished run's time went, by stage (``intdim.run_time``): prints a table, writes JSON.
 
-    python tools/time_breakdown.py --directory .        # after `make run`
-
-Prints a table and writes JSON (--out). Job-seconds add over jobs that ran side by side, so
-their total exceeds the run's wall time by up to the number of cores.
+python tools/time_breakdown.py --directory .        # after `make run`
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
-from collections import defaultdict
 from pathlib import Path
 
-SPLIT = ["setup_seconds", "encode_seconds", "train_seconds", "eval_seconds"]
-
-
-def job_seconds(tsv: Path) -> float:
-    with tsv.open() as handle:
-        return float(next(csv.DictReader(handle, delimiter="\t"))["s"])
-
-
-def stage_of(tsv: Path, benchmarks: Path, pretrained_prefix: str = "pt-") -> str:
-    """The benchmark folder's first part, training jobs split into the workflow's own small
-    models and the others."""
-    parts = tsv.relative_to(benchmarks).parts
-    if parts[0] in ("subspace", "full") and len(parts) > 2:
-        kind = "own pre-trained" if parts[1].startswith(pretrained_prefix) else parts[1]
-        return f"{parts[0]} ({kind})"
-    return Path(parts[0]).stem  # a rule with one job writes benchmarks/<rule>.tsv
-
-
-def metrics_for(tsv: Path, benchmarks: Path, results: Path) -> Path:
-    """benchmarks/subspace/m/t/did/d300_lr0.5_seed0.tsv -> results/subspace/m/t/did/d300/lr0.5/
-    seed0/metrics.json (and the same for full fine-tuning)."""
-    rel = tsv.relative_to(benchmarks)
-    return results.joinpath(*rel.parts[:-1], *rel.stem.split("_"), "metrics.json")
-
-
-def breakdown(directory: Path) -> dict[str, dict]:
-    benchmarks, results = directory / "benchmarks", directory / "results"
-    stages: dict[str, dict] = defaultdict(lambda: defaultdict(float))
-    for tsv in sorted(benchmarks.rglob("*.tsv")):
-        row = stages[stage_of(tsv, benchmarks)]
-        row["jobs"] += 1
-        row["job_seconds"] += job_seconds(tsv)
-        metrics = metrics_for(tsv, benchmarks, results)
-        if metrics.exists():
-            found = json.loads(metrics.read_text())
-            for key in SPLIT:
-                row[key] += found.get(key, 0.0)
-    return {name: dict(values) for name, values in sorted(stages.items())}
-
-
-def format_table(stages: dict[str, dict]) -> str:
-    lines = ["| stage | jobs | job-seconds | set-up | tokenise | train | evaluate | rest |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
-    for name, row in stages.items():
-        split = [row.get(k, 0.0) for k in SPLIT]
-        if any(split):
-            rest = row["job_seconds"] - sum(split)
-            cells = [f"{v:.0f}" for v in split] + [f"{rest:.0f}"]
-        else:
-            cells = ["-"] * 5
-        lines.append(
-            f"| {name} | {row['jobs']:.0f} | {row['job_seconds']:.0f} | " + " | ".join(cells) + " |"
-        )
-    total = sum(r["job_seconds"] for r in stages.values())
-    lines.append(f"| all | {sum(r['jobs'] for r in stages.values()):.0f} | {total:.0f} | | | | | |")
-    return "\n".join(lines)
+from intdim.run_time import breakdown, format_table
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -24,15 +24,19 @@ def main(snakemake):
     ]
     data = pd.concat(curves, ignore_index=True)
     sns.set_theme(style="whitegrid")
+    # One model: a colour per method; several: a colour per model (its threshold in it too).
+    one_model = data["model"].nunique() == 1
     grid = sns.relplot(
-        data=data, x="d", y="score", hue="model", style="method", col="task", kind="line",
-        markers=True, dashes=False, height=3.6, aspect=1.3, facet_kws={"sharey": False},
+        data=data, x="d", y="score", hue="method" if one_model else "model", style="method",
+        col="task", kind="line", markers=True, dashes=False, height=3.6, aspect=1.3,
+        facet_kws={"sharey": False},
     )  # fmt: skip
     palette = dict(zip(data["model"].unique(), sns.color_palette(), strict=False))
     for task, ax in grid.axes_dict.items():
         ax.set_xscale("log")
         for _, row in d90[d90["task"] == task].drop_duplicates("model").iterrows():
-            ax.axhline(row["threshold_score"], ls="--", lw=1, color=palette[row["model"]])
+            colour = "black" if one_model else palette[row["model"]]
+            ax.axhline(row["threshold_score"], ls="--", lw=1, color=colour)
         if metric == "accuracy":  # what predicting the majority class scores
             majority = subspace.loc[subspace["task"] == task, "eval_majority_accuracy"].iloc[0]
             ax.axhline(majority, ls=":", lw=1, color="grey")

@@ -25,7 +25,8 @@ from torch import nn
 from torch.func import functional_call
 
 from .arguments import check_dimension, check_seed
-from .projections import BACKENDS, PROJECTIONS, Projection, Segments, make_projection, shift
+from .projections.base import Projection, Segments, shift
+from .projections.registry import BACKENDS, PROJECTIONS, check_options, make_projection
 
 METHODS = ("did", "said")
 GROUPINGS = ("tensor", "layer")
@@ -69,6 +70,7 @@ class SubspaceSettings:
         ):
             if value not in allowed:
                 raise ValueError(f"unknown {name} {value!r}; choose one of {', '.join(allowed)}")
+        check_options(self.projection, {"legacy_gradient": self.legacy_gradient})
 
     def header(self) -> dict:
         """The settings as a task file records them (the projection's seed as projection_seed)."""

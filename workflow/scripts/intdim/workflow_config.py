@@ -38,13 +38,21 @@ def check_config(config: dict) -> None:
 
             check_data_files(f"tasks.{name}.data_files", task["dataset"], task["data_files"])
     check_learning_rate_labels(config)
-    if config.get("legacy_gradient") and config.get("projection") != "fastfood_per_tensor":
-        raise ValueError(
-            f"config legacy_gradient: true needs projection: fastfood_per_tensor "
-            f"(projection is {config.get('projection')!r})"
-        )
+    check_projection_options("config", config)
     check_section5(config)
     check_projection_study(config)
+
+
+def check_projection_options(where: str, settings: dict) -> None:
+    """A projection's own options (legacy_gradient, ...) against the registry, naming where."""
+    from .projections.registry import REGISTRY, check_options
+
+    kind = settings.get("projection", "fastfood")
+    options = {k: settings[k] for spec in REGISTRY.values() for k in spec.options if k in settings}
+    try:
+        check_options(kind, options)
+    except ValueError as err:
+        raise ValueError(f"{where}: {err} (projection is {kind!r})") from None
 
 
 def check_projection_study(config: dict) -> None:
@@ -54,11 +62,7 @@ def check_projection_study(config: dict) -> None:
     if study.get("search") and "search" not in config:
         raise ValueError("config projection_study.search: true needs a 'search' block")
     for name, settings in study["variants"].items():
-        if settings.get("legacy_gradient") and settings["projection"] != "fastfood_per_tensor":
-            raise ValueError(
-                f"config projection_study.variants.{name}: legacy_gradient: true needs "
-                f"projection: fastfood_per_tensor (it is {settings['projection']!r})"
-            )
+        check_projection_options(f"config projection_study.variants.{name}", settings)
 
 
 def check_learning_rate_labels(config: dict) -> None:

@@ -24,7 +24,7 @@ import numba
 import numpy as np
 import torch
 
-from ..projections import Projection, Segments
+from ..projections.base import Projection, Segments
 from . import stream
 
 _JIT = dict(cache=True, nogil=True, boundscheck=False, error_model="numpy")

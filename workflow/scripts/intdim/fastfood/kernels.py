@@ -33,7 +33,7 @@ import torch
 import triton
 import triton.language as tl
 
-from ..projections import Projection
+from ..projections.base import Projection
 from . import stream
 from .transform import radix_plan
 

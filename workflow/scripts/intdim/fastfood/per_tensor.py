@@ -26,7 +26,7 @@ import math
 
 import torch
 
-from ..projections import Projection
+from ..projections.base import Projection
 from . import stream
 from .transform import fwht, next_power_of_two
 

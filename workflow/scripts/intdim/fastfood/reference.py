@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ..projections import Projection
+from ..projections.base import Projection
 from . import stream
 from .transform import fwht
 

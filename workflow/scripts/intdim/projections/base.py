@@ -1,4 +1,4 @@
-"""Random linear maps P: R^d -> R^D used to fine-tune in a d-dimensional subspace.
+"""The interface of a random linear map P: R^d -> R^D (no implementation lives here).
 
 Every projection implements the same small interface, so a fused GPU kernel can replace the
 pure-PyTorch path without touching the subspace model:
@@ -17,25 +17,18 @@ where s is one scale per contiguous segment of the D coordinates (the SAID lambd
 ``project(proj, x)`` and ``shift(proj, x, base, lambdas, segments)`` wrap them in autograd
 functions: the gradient of P x is P^T g.
 
-All three are normalised so that E ||P x||^2 = ||x||^2 for every x (the expectation is over the
-random draw), which makes P approximately an isometry on the subspace (Li et al. 2018).
+Every projection is normalised so that E ||P x||^2 = ||x||^2 for every x (the expectation is
+over the random draw), which makes P approximately an isometry on the subspace (Li et al. 2018).
 """
 
 from __future__ import annotations
 
-import math
-import warnings
 from abc import ABC, abstractmethod
 from typing import NamedTuple
 
 import torch
 
-from .arguments import check_dimension, check_seed
-
-PROJECTIONS = ("fastfood", "dense", "sparse", "fastfood_per_tensor")
-# Where the Fastfood products run: the PyTorch reference, the Triton kernels (GPU), the fused
-# Numba kernels (CPU), or "auto": Triton on a GPU, Numba on the CPU, wherever installed.
-BACKENDS = ("auto", "torch", "triton", "numba")
+from ..arguments import check_dimension, check_seed
 
 
 class Segments(NamedTuple):
@@ -84,11 +77,6 @@ class Segments(NamedTuple):
     def expand(self, seg_scale: torch.Tensor, total: int) -> torch.Tensor:
         """The per-coordinate scale (D,), for the elementwise reference path."""
         return torch.repeat_interleave(seg_scale, self.lengths, output_size=total)
-
-
-def _generator(seed: int) -> torch.Generator:
-    """A CPU generator: the same seed gives the same numbers on every machine and device."""
-    return torch.Generator(device="cpu").manual_seed(seed)
 
 
 class Projection(ABC):
@@ -155,149 +143,6 @@ class Projection(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(d={self.d}, D={self.D}, seed={self.seed})"
-
-
-class DenseProjection(Projection):
-    """A dense D x d matrix with i.i.d. N(0, 1/D) entries: E ||P x||^2 = ||x||^2."""
-
-    name = "dense"
-
-    def __init__(self, d: int, D: int, seed: int, device: torch.device | str = "cpu"):
-        super().__init__(d, D, seed, device)
-        if d > D:
-            raise ValueError(f"dense projection needs d <= D, got d={d} > D={D}")
-        gen = _generator(seed)
-        self.matrix = (torch.randn(D, d, generator=gen) / math.sqrt(D)).to(self.device)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.matrix @ x
-
-    def transpose(self, y: torch.Tensor) -> torch.Tensor:
-        return self.matrix.T @ y
-
-    def state_bytes(self) -> int:
-        return self.matrix.numel() * self.matrix.element_size()
-
-    def materialise(self) -> torch.Tensor:
-        return self.matrix.clone()
-
-
-class SparseProjection(Projection):
-    """Very sparse random projection (Li, Hastie and Church 2006), as in Li et al. 2018.
-
-    Entries are sqrt(s / D) * (+1 w.p. 1/(2s), 0 w.p. 1 - 1/s, -1 w.p. 1/(2s)) with s = sqrt(D),
-    so each entry has variance 1/D and E ||P x||^2 = ||x||^2. About d * sqrt(D) non-zeros are
-    stored in CSR form, with the transpose kept too so that both products are fast.
-    """
-
-    name = "sparse"
-
-    def __init__(self, d: int, D: int, seed: int, device: torch.device | str = "cpu"):
-        super().__init__(d, D, seed, device)
-        gen = _generator(seed)
-        s = math.sqrt(D)
-        total = D * d
-        nnz = int(torch.binomial(torch.tensor(float(total)), torch.tensor(1.0 / s), generator=gen))
-        # Positions sampled without replacement from the D*d grid (exact for this law).
-        flat = _sample_without_replacement(total, nnz, gen)
-        rows, cols = flat // d, flat % d
-        values = (torch.randint(0, 2, (nnz,), generator=gen) * 2 - 1).float() * math.sqrt(s / D)
-        coo = torch.sparse_coo_tensor(
-            torch.stack([rows, cols]), values, (D, d), check_invariants=True
-        ).coalesce()
-        with warnings.catch_warnings():  # CSR is flagged "beta"; its products are what we need
-            warnings.simplefilter("ignore", UserWarning)
-            self.matrix = coo.to_sparse_csr().to(self.device)
-            self.matrix_t = coo.t().coalesce().to_sparse_csr().to(self.device)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return (self.matrix @ x.unsqueeze(1)).squeeze(1)
-
-    def transpose(self, y: torch.Tensor) -> torch.Tensor:
-        return (self.matrix_t @ y.unsqueeze(1)).squeeze(1)
-
-    def state_bytes(self) -> int:
-        total = 0
-        for m in (self.matrix, self.matrix_t):
-            for t in (m.crow_indices(), m.col_indices(), m.values()):
-                total += t.numel() * t.element_size()
-        return total
-
-
-def _sample_without_replacement(population: int, k: int, gen: torch.Generator) -> torch.Tensor:
-    """k distinct integers from range(population), in O(k) memory for sparse draws."""
-    if k == 0:
-        return torch.zeros(0, dtype=torch.long)
-    if population <= 4 * k:
-        return torch.randperm(population, generator=gen)[:k]
-    chosen = torch.unique(torch.randint(0, population, (k,), generator=gen))
-    while chosen.numel() < k:
-        extra = torch.randint(0, population, (k - chosen.numel(),), generator=gen)
-        chosen = torch.unique(torch.cat([chosen, extra]))
-    return chosen
-
-
-def triton_available() -> bool:
-    try:
-        import triton  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def numba_available() -> bool:
-    try:
-        import numba  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def _classes() -> dict[str, type[Projection]]:
-    # The Fastfood classes subclass Projection, so they are imported when first asked for.
-    from .fastfood.per_tensor import PerTensorFastfood
-    from .fastfood.reference import FastfoodProjection
-
-    kinds = (FastfoodProjection, DenseProjection, SparseProjection, PerTensorFastfood)
-    return {cls.name: cls for cls in kinds}
-
-
-def make_projection(
-    kind: str,
-    d: int,
-    D: int,
-    seed: int,
-    device: torch.device | str = "cpu",
-    backend: str = "auto",
-    sizes: list[int] | None = None,
-    legacy_gradient: bool = False,
-) -> Projection:
-    """Build a projection by name: one of ``PROJECTIONS``.
-
-    ``backend`` picks where Fastfood runs (``BACKENDS``): ``auto`` uses the Triton kernels on
-    a CUDA device when Triton is installed, the Numba kernels on the CPU when Numba is, and
-    the PyTorch reference otherwise. All compute the same products.
-    """
-    classes = _classes()
-    if kind not in classes:
-        raise ValueError(f"unknown projection {kind!r}; choose one of {', '.join(PROJECTIONS)}")
-    if backend not in BACKENDS:
-        raise ValueError(f"unknown projection backend {backend!r}; choose one of {BACKENDS}")
-    if legacy_gradient and kind != "fastfood_per_tensor":
-        raise ValueError(f"legacy_gradient is a setting of fastfood_per_tensor, not of {kind!r}")
-    if kind == "fastfood":
-        gpu = torch.device(device).type == "cuda"
-        if backend == "triton" or (backend == "auto" and gpu and triton_available()):
-            from .fastfood.kernels import TritonFastfoodProjection
-
-            return TritonFastfoodProjection(d, D, seed, device)
-        if backend == "numba" or (backend == "auto" and not gpu and numba_available()):
-            from .fastfood.cpu import CpuFastfoodProjection
-
-            return CpuFastfoodProjection(d, D, seed, device)
-    if kind == "fastfood_per_tensor":  # one block per parameter tensor: it needs their sizes
-        return classes[kind](d, D, seed, device, sizes=sizes, legacy_gradient=legacy_gradient)
-    return classes[kind](d, D, seed, device)
 
 
 class _Project(torch.autograd.Function):

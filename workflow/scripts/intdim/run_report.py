@@ -1,0 +1,217 @@
+"""A finished run's report in Markdown, from its own tables: what ran, on which machine and
+commit, how long it took and where the time went, d90 with its intervals and seeds, the
+searches, the learning-rate and projection studies, and which of the paper's findings the run
+resolves (``intdim.findings``). ``tools/readme_section.py`` writes it into the docs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from pathlib import Path
+
+import pandas as pd
+
+from . import run_time
+from .findings import all_findings
+from .variants import variant_model
+
+
+def markdown_table(frame: pd.DataFrame, columns: list[str]) -> str:
+    columns = [c for c in columns if c in frame.columns]
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for row in frame[columns].astype(object).itertuples(index=False):
+        cells = []
+        for value in row:
+            if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
+                cells.append("-")
+            elif isinstance(value, float):
+                cells.append(f"{value:.4g}")
+            elif isinstance(value, int):
+                cells.append(f"{value:,}")
+            else:
+                cells.append(str(value))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def interval(frame: pd.DataFrame, lo: str, hi: str) -> pd.Series:
+    def one(row) -> str:
+        if pd.isna(row[hi]):
+            return "not reached"
+        low = 0 if pd.isna(row[lo]) else int(row[lo])
+        return f"({low:,}, {int(row[hi]):,}]"
+
+    return frame.apply(one, axis=1) if len(frame) else pd.Series(dtype=str)
+
+
+def study_scores(runs: pd.DataFrame, study: pd.DataFrame) -> str | None:
+    """One row per compared model and method: at each d the best mean score and its rate."""
+    rows = []
+    for r in study.itertuples():
+        model = r.model if r.variant == "base" else variant_model(r.model, r.variant)
+        mine = runs[(runs["model"] == model) & (runs["method"] == r.method)
+                    & (runs["task"] == r.task)]  # fmt: skip
+        if mine.empty:
+            continue
+        row = {"variant": r.variant, "method": r.method}
+        for d, at_d in mine.groupby("d"):
+            means = at_d.groupby("lr")["eval_accuracy"].mean()
+            if means.notna().any():
+                row[f"d={int(d):,}"] = f"{means.max():.4f} ({means.idxmax():g})"
+            else:
+                row[f"d={int(d):,}"] = "diverged"
+        rows.append(row)
+    if not rows:
+        return None
+    frame = pd.DataFrame(rows)
+    return markdown_table(frame, list(frame.columns))
+
+
+def rate_table(runs: pd.DataFrame) -> str | None:
+    """Eval accuracy of every subspace run by (model, method, d) and learning rate, with the
+    runs that collapsed to one class marked; None with one rate (nothing to compare)."""
+    sub = runs[runs["method"] != "full"].copy()
+    if sub["lr"].nunique() < 2:
+        return None
+
+    def cell(rows: pd.DataFrame) -> str:
+        mean = rows["eval_accuracy"].mean()
+        collapsed = int(rows["collapsed"].eq(True).sum())
+        text = "diverged" if pd.isna(mean) else f"{mean:.4f}"
+        return text + (f" (collapsed {collapsed}/{len(rows)})" if collapsed else "")
+
+    rows = []
+    for (model, method, d), at in sub.groupby(["model", "method", "d"]):
+        row = {"model": model, "method": method, "d": f"{int(d):,}"}
+        row |= {f"lr {lr:g}": cell(r) for lr, r in at.groupby("lr")}
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    return markdown_table(frame, list(frame.columns))
+
+
+def machine(directory: Path) -> str:
+    found = next((directory / "results").rglob("metrics.json"), None)
+    env = json.loads(found.read_text()).get("environment", {}) if found else {}
+    return (f"{platform.machine()}, {os.cpu_count()} cores, torch {env.get('torch', '?')}, "
+            f"{env.get('threads', '?')} thread(s) a job")  # fmt: skip
+
+
+def commit(directory: Path) -> str:
+    """The commit the run's jobs recorded (``environment.commit``), not the checkout's HEAD
+    now; "(modified)" when a job ran from a tree with uncommitted changes."""
+    commits, clean = set(), True
+    for path in (directory / "results").rglob("metrics.json"):
+        env = json.loads(path.read_text()).get("environment", {})
+        commits.add(env.get("commit"))
+        clean = clean and env.get("clean") is not False
+    named = sorted(c[:7] for c in commits if c)
+    if not named:
+        return "unknown (the run recorded no commit)"
+    return ", ".join(named) + ("" if clean else " (modified)")
+
+
+def section(directory: Path, config: str, wall_seconds: float | None, command: str) -> str:
+    tables = directory / "results/tables"
+    runs = pd.read_csv(tables / "runs.csv")
+    d90 = pd.read_csv(tables / "d90.csv")
+    for column in ("d90", "d90_lo"):
+        d90[column] = d90[column].astype("Int64")
+    optional = {name: pd.read_csv(tables / f"{name}.csv") if (tables / f"{name}.csv").exists()
+                else None for name in ("trajectory", "survey")}  # fmt: skip
+    timed = (f"`{command}` took **{wall_seconds / 60:.1f} min** after set-up"
+             if wall_seconds else f"`{command}`, wall time not recorded")  # fmt: skip
+    ok = int((runs["status"] == "ok").sum())
+    parts = [
+        f"Generated by `tools/readme_section.py` from the tables of one run of `{config}` at "
+        f"commit {commit(directory)}, on {machine(directory)}: "
+        f"{timed}; runs.csv has {len(runs)} training runs "
+        f"({ok} finished), seeds {sorted(runs['seed'].unique().tolist())}.",
+        "",
+        "**d90 from the sweep** (on the grid d90 lies in the interval; each seed's own d90 "
+        "beside it):",
+        "",
+    ]
+    d90["d90 interval"] = interval(d90, "d90_lo", "d90")
+    parts.append(markdown_table(d90, ["model", "task", "method", "D", "full_score",
+                                      "d90 interval", "d90_by_seed"]))  # fmt: skip
+    for name, title in (("trajectory", "**d90 along pre-training** (Figure 2; search brackets)"),
+                        ("survey", "**d90 against parameter count** (Figure 3)")):  # fmt: skip
+        frame = optional[name]
+        if frame is None or frame.empty:
+            continue
+        frame["d90 interval"] = interval(frame, "d90_lo", "d90")
+        columns = (["step", "task", "d90 interval", "search_status", "eval_accuracy",
+                    "relative_gap"] if name == "trajectory" else
+                   ["model", "task", "parameters", "d90 interval", "search_status"])  # fmt: skip
+        parts += ["", title + ":", "", markdown_table(frame, columns)]
+    study_file = tables / "projection_study.csv"
+    if study_file.exists():
+        study = pd.read_csv(study_file)
+        study["d90 interval"] = interval(study, "d90_lo", "d90")
+        columns = ["variant", "projection", "legacy_gradient", "method", "d90 interval",
+                   "best_lr_at_d90", "runs", "diverged", "step_seconds"]  # fmt: skip
+        if study["search_status"].notna().any():
+            study["searched"] = interval(study, "search_lo", "search_d90")
+            columns.insert(5, "searched")
+        parts += ["", "**The projection study** (median seconds per training step of each "
+                  "variant's runs, measured in this run):", "",
+                  markdown_table(study, columns)]  # fmt: skip
+        scores = study_scores(runs, study)
+        if scores is not None:
+            parts += ["", "Eval accuracy (best learning rate; in brackets that rate) by d:", "",
+                      scores]  # fmt: skip
+    rates = rate_table(runs)
+    if rates is not None:
+        parts += ["", "**Eval accuracy by subspace learning rate** (the rate at lr_reference_d; "
+                  "a run at d uses it times sqrt(lr_reference_d / d); collapsed: every eval "
+                  "example predicted as one class):", "", rates]  # fmt: skip
+    findings = all_findings(d90, optional["trajectory"], optional["survey"])
+    parts += ["", "**The paper's findings in this run:**", ""]
+    parts += [f"- {finding.line()}" for finding in findings]
+    stages = run_time.breakdown(directory)
+    parts += ["", "**Where the time went** (job-seconds; two jobs run at once):", "",
+              run_time.format_table(stages)]  # fmt: skip
+    return "\n".join(parts) + "\n"
+
+
+def headline(directory: Path, config: str, wall_seconds: float | None, command: str) -> str:
+    """The README's short summary of a run: the time, a compact d90 table, the collapsed runs
+    and each finding's verdict (the whole section goes to docs/results)."""
+    tables = directory / "results/tables"
+    runs = pd.read_csv(tables / "runs.csv")
+    d90 = pd.read_csv(tables / "d90.csv")
+    for column in ("d90", "d90_lo"):
+        d90[column] = d90[column].astype("Int64")
+    d90["d90 interval"] = interval(d90, "d90_lo", "d90")
+    d90["d90 / D"] = [f"{int(v) / D:.1e}" if pd.notna(v) else "-"
+                      for v, D in zip(d90["d90"], d90["D"], strict=True)]  # fmt: skip
+    sub = runs[(runs["method"] != "full") & (runs["status"] == "ok")]
+    optional = [pd.read_csv(tables / f"{n}.csv") if (tables / f"{n}.csv").exists() else None
+                for n in ("trajectory", "survey")]  # fmt: skip
+    timed = f"took {wall_seconds / 60:.1f} min after set-up" if wall_seconds else "ran"
+    parts = [
+        f"`{command}` {timed} on {machine(directory)}, at commit {commit(directory)} "
+        f"(seeds {sorted(runs['seed'].unique().tolist())}). d90 from the sweep, on the grid:",
+        "",
+        markdown_table(
+            d90, ["model", "method", "D", "full_score", "d90 interval", "d90 / D", "d90_by_seed"]
+        ),  # fmt: skip
+        "",
+        f"Collapsed to one class: {int(sub['collapsed'].eq(True).sum())} of {len(sub)} "
+        "subspace runs. The paper's findings in this run (resolved only where the intervals "
+        "allow it):",
+        "",
+    ]
+    parts += [f"- {f.claim}: **{f.verdict}**" for f in all_findings(d90, *optional)]
+    return "\n".join(parts) + "\n"
+
+
+def replace_between_markers(text: str, name: str, body: str) -> str:
+    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+    if begin not in text or end not in text:
+        raise SystemExit(f"the README has no {begin} ... {end} markers")
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{begin}\n{body}{end}{tail}"
