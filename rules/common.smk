@@ -117,9 +117,15 @@ def baselines(wildcards=None):
     )
 
 
-def subspace_option(name):
-    """A model's projection, legacy_gradient or SAID grouping (variants have their own)."""
-    return lambda wildcards: subspace_options(config, wildcards.model)[name]
+def subspace_settings(wildcards):
+    """What decides a subspace run's model, as one object (SubspaceSettings without the seed,
+    which the training settings carry): d, the method, and the model's projection, its
+    options and SAID grouping (projection-study variants have their own)."""
+    return {
+        "d": int(wildcards.d),
+        "method": wildcards.method,
+        **subspace_options(config, wildcards.model),
+    }
 
 
 def grows_with_attempt(value):

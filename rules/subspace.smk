@@ -21,10 +21,7 @@ rule subspace_run:
     params:
         allow_cpu_fallback=RES["allow_cpu_fallback"],
         method=lambda wc: wc.method,
-        d=lambda wc: int(wc.d),
-        projection=subspace_option("projection"),
-        legacy_gradient=subspace_option("legacy_gradient"),
-        grouping=subspace_option("grouping"),
+        subspace=subspace_settings,
         settings=training_settings("subspace"),
     script:
         "../workflow/scripts/train.py"

@@ -22,7 +22,8 @@ def record_infeasible(snakemake, method, D, settings, info, reason):
     result = {
         "status": "infeasible", "reason": reason, "steps_done": 0, "loss_curve": [],
         "model": snakemake.wildcards.model, "task": snakemake.wildcards.task, "method": method,
-        "d": snakemake.params.d, "D": D, "lr": float(snakemake.wildcards.lr), "seed": settings.seed,
+        "d": snakemake.params.subspace["d"], "D": D, "lr": float(snakemake.wildcards.lr),
+        "seed": settings.seed,
         "eval_majority_accuracy": info["eval_majority_accuracy"],
     }  # fmt: skip
     Path(snakemake.output.metrics).write_text(json.dumps(result, indent=2))
@@ -56,15 +57,7 @@ def main(snakemake):
     else:
         try:
             net = SubspaceModel(
-                model,
-                SubspaceSettings(
-                    snakemake.params.d,
-                    method=method,
-                    projection=snakemake.params.projection,
-                    legacy_gradient=snakemake.params.legacy_gradient,
-                    seed=settings.seed,
-                    grouping=snakemake.params.grouping,
-                ),
+                model, SubspaceSettings(**snakemake.params.subspace, seed=settings.seed)
             )
         except ValueError as err:  # e.g. SAID with d <= m: record why, keep the sweep going
             return record_infeasible(snakemake, method, D, settings, info, str(err))
@@ -81,7 +74,7 @@ def main(snakemake):
             "model": snakemake.wildcards.model,
             "task": snakemake.wildcards.task,
             "method": method,
-            "d": snakemake.params.d if method != "full" else D,
+            "d": snakemake.params.subspace["d"] if method != "full" else D,
             "D": D,
             "num_trainable": sum(p.numel() for p in trainable),
             "lr": float(snakemake.wildcards.lr),  # the searched value (before any d scaling)
