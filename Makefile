@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 TORCH ?= torch==2.13.0
 CORES ?= all
 
-.PHONY: setup run report rate-study test test-quick gpu-check lint clean
+.PHONY: setup run report rate-study test test-quick mutation gpu-check lint clean
 
 $(VENV)/.installed: pyproject.toml requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,13 @@ test: setup
 # The edit loop: everything but the end-to-end workflow, SLURM and compile tests (about 2 min).
 test-quick: setup
 	$(BIN)/python -m pytest -m "not slow"
+
+# Mutation testing of the modules that decide numbers and verdicts against their fast tests
+# (pyproject's [tool.mutmut]; docs/testing.md gives the time and the last table).
+mutation: setup
+	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -e ".[mutation]"
+	$(BIN)/mutmut run --max-children 2
+	$(BIN)/python tools/mutation_table.py
 
 # The GPU path, checked and timed on this machine's GPU (smoke mode without one). Runs from the
 # checkout, no install: on an air-gapped GPU node with torch, transformers and Triton,
