@@ -31,3 +31,12 @@ def test_landing_page_says_what_ran_and_what_was_found():
     # the compact table: the interval and its share of D = 22,713,986 (3,000 / D = 1.3e-04)
     assert "     - (1,000, 3,000]\n     - 1.3e-04" in page
     assert "     - not reached\n     - -" in page
+
+
+def test_the_searches_show_their_bracket_and_none_when_skipped():
+    from intdim.summary import compact_search
+
+    search = pd.DataFrame({"model": ["a", "b"], "task": "t", "method": "said",
+                           "lo": [100, 30], "hi": [300, 300_000],
+                           "status": ["reached", "skipped"]})  # fmt: skip
+    assert list(compact_search(search)["d90 in"]) == ["(100, 300]", "-"]

@@ -73,7 +73,10 @@ def compact_d90(d90: pd.DataFrame) -> pd.DataFrame:
 def compact_search(search: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         "model": search["model"], "task": search["task"], "method": search["method"],
-        "d90 in": [_bracket(a, b) for a, b in zip(search["lo"], search["hi"], strict=True)],
+        # a skipped search probed nothing: it has no bracket
+        "d90 in": [_bracket(a, b) if status != "skipped" else "-"
+                   for a, b, status in zip(search["lo"], search["hi"], search["status"],
+                                           strict=True)],
         "status": search["status"],
     })  # fmt: skip
 
