@@ -43,10 +43,15 @@ test-quick: setup
 
 # Mutation testing of the modules that decide numbers and verdicts against their fast tests
 # (pyproject's [tool.mutmut]; docs/testing.md gives the time and the last table).
+MUTATION := build/mutation
 mutation: setup
 	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -e ".[mutation]"
-	$(BIN)/mutmut run --max-children 2
-	$(BIN)/python tools/mutation_table.py
+	rm -rf $(MUTATION) && mkdir -p $(MUTATION)/src $(MUTATION)/schemas
+	git ls-files -z | grep -zv '^workflow/scripts/intdim/' | xargs -0 cp --parents -t $(MUTATION)
+	cp -r workflow/scripts/intdim $(MUTATION)/src/ && find $(MUTATION)/src -name __pycache__ -prune -exec rm -rf {} +
+	cp workflow/schemas/config.schema.yaml $(MUTATION)/schemas/
+	cd $(MUTATION) && $(CURDIR)/$(BIN)/mutmut run --max-children 2
+	$(BIN)/python tools/mutation_table.py --mutants $(MUTATION)/mutants
 
 # The GPU path, checked and timed on this machine's GPU (smoke mode without one). Runs from the
 # checkout, no install: on an air-gapped GPU node with torch, transformers and Triton,

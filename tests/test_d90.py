@@ -112,3 +112,13 @@ def test_a_probe_averages_seeds_per_rate_and_takes_the_best_rate():
     assert outcome["best_run"]["lr"] == "0.01"
     failed = probe_outcome([_probe(None, status="diverged")], "accuracy", 0.7, 0.5)
     assert not failed["success"] and failed["reason"].startswith("no run finished")
+
+
+def test_a_probe_reports_its_runs_score_and_best_run():
+    runs = [_probe(0.8, 0, 0.1), _probe(0.6, 1, 0.1), _probe(0.5, 0, 0.01)]
+    outcome = probe_outcome(runs, "accuracy", 0.65, majority=0.5)
+    assert outcome == {"runs": 3, "score": pytest.approx(0.7), "best_run": {"lr": "0.1", "seed": 0},
+                       "success": True, "reason": "reaches the threshold (0.7000 >= 0.6500)"}  # fmt: skip
+    failed = probe_outcome([_probe(None, status="diverged")], "accuracy", 0.7, 0.5)
+    assert (failed["runs"], failed["score"], failed["best_run"]) == (1, None, None)
+    assert failed["reason"] == "no run finished (diverged: None)"

@@ -114,3 +114,28 @@ def test_correlations_with_enough_points_but_an_interval_across_zero_or_the_wron
     wrong = trajectory(d90s, [0.86, 0.80, 0.75, 0.70, 0.66, 0.60],
                        [0.50, 0.45, 0.36, 0.31, 0.22, 0.15])  # fmt: skip
     assert d90_predicts_generalisation(wrong)[0].verdict == "disagrees"
+
+
+def test_each_finding_names_its_claim_and_task():
+    d90s = [(8000, 10000), (2000, 2500), (700, 900), (300, 400), (100, 130), (40, 50)]
+    strong = trajectory(d90s, [0.60, 0.66, 0.70, 0.75, 0.80, 0.86],
+                        [0.50, 0.45, 0.36, 0.31, 0.22, 0.15])  # fmt: skip
+    accuracy, gap = d90_predicts_generalisation(strong)
+    assert accuracy.claim == "lower d90 goes with higher eval accuracy (t; Figure 4)"
+    assert gap.claim == "lower d90 goes with smaller relative generalisation gap (t; Figure 5)"
+    few = d90_predicts_generalisation(strong.head(3))
+    assert [f.claim for f in few] == [accuracy.claim, gap.claim]
+    assert (
+        pretraining_lowers_d90(strong)[0].claim == "d90 falls as pre-training goes on (t; Figure 2)"
+    )
+    pair = d90_rows((1000, 3000), (100, 300))
+    assert said_below_did(pair)[0].claim == "SAID needs fewer dimensions than DID (m, t; Table 1)"
+    assert small_d90(pair).claim == "d90 is orders of magnitude smaller than D (Section 4)"
+    assert (
+        small_d90(pair)
+        .line()
+        .startswith(
+            "d90 is orders of magnitude smaller than D (Section 4): **agrees**. m t DID d90 in "
+            "(1,000, 3,000] = at most 0.003 of D = 1,000,000; m t SAID d90 in (100, 300]"
+        )
+    )
