@@ -112,7 +112,9 @@ def commit(directory: Path) -> str:
     return ", ".join(named) + ("" if clean else " (modified)")
 
 
-def section(directory: Path, config: str, wall_seconds: float | None, command: str) -> str:
+def read_tables(directory: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """A run's runs.csv, its d90.csv (d90 and d90_lo as integers) and, where it has them, the
+    trajectory and survey tables (None where it has not)."""
     tables = directory / "results/tables"
     runs = pd.read_csv(tables / "runs.csv")
     d90 = pd.read_csv(tables / "d90.csv")
@@ -120,6 +122,12 @@ def section(directory: Path, config: str, wall_seconds: float | None, command: s
         d90[column] = d90[column].astype("Int64")
     optional = {name: pd.read_csv(tables / f"{name}.csv") if (tables / f"{name}.csv").exists()
                 else None for name in ("trajectory", "survey")}  # fmt: skip
+    return runs, d90, optional
+
+
+def section(directory: Path, config: str, wall_seconds: float | None, command: str) -> str:
+    tables = directory / "results/tables"
+    runs, d90, optional = read_tables(directory)
     timed = (f"`{command}` took **{wall_seconds / 60:.1f} min** after set-up"
              if wall_seconds else f"`{command}`, wall time not recorded")  # fmt: skip
     ok = int((runs["status"] == "ok").sum())
@@ -179,17 +187,11 @@ def section(directory: Path, config: str, wall_seconds: float | None, command: s
 def headline(directory: Path, config: str, wall_seconds: float | None, command: str) -> str:
     """The README's short summary of a run: the time, a compact d90 table, the collapsed runs
     and each finding's verdict (the whole section goes to docs/results)."""
-    tables = directory / "results/tables"
-    runs = pd.read_csv(tables / "runs.csv")
-    d90 = pd.read_csv(tables / "d90.csv")
-    for column in ("d90", "d90_lo"):
-        d90[column] = d90[column].astype("Int64")
+    runs, d90, optional = read_tables(directory)
     d90["d90 interval"] = interval(d90, "d90_lo", "d90")
     d90["d90 / D"] = [f"{int(v) / D:.1e}" if pd.notna(v) else "-"
                       for v, D in zip(d90["d90"], d90["D"], strict=True)]  # fmt: skip
     sub = runs[(runs["method"] != "full") & (runs["status"] == "ok")]
-    optional = [pd.read_csv(tables / f"{n}.csv") if (tables / f"{n}.csv").exists() else None
-                for n in ("trajectory", "survey")]  # fmt: skip
     timed = f"took {wall_seconds / 60:.1f} min after set-up" if wall_seconds else "ran"
     parts = [
         f"`{command}` {timed} on {machine(directory)}, at commit {commit(directory)} "
@@ -204,7 +206,8 @@ def headline(directory: Path, config: str, wall_seconds: float | None, command: 
         "allow it):",
         "",
     ]
-    parts += [f"- {f.claim}: **{f.verdict}**" for f in all_findings(d90, *optional)]
+    findings = all_findings(d90, optional["trajectory"], optional["survey"])
+    parts += [f"- {f.claim}: **{f.verdict}**" for f in findings]
     return "\n".join(parts) + "\n"
 
 
