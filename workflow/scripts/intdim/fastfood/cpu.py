@@ -100,14 +100,15 @@ def fwht_inplace(a):
 
 
 @numba.njit(**_JIT)
-def _segment_scale(starts, values, i, k):
-    """(scale of coordinate i, its segment) walking forward from segment k; scale 1 when
-    there are no segments (``values`` empty)."""
+def _segment_run(starts, values, i, stop, k):
+    """(scale, segment, end) of the run of coordinates i, ..., end - 1 (end <= stop) that
+    share coordinate i's scale, walking forward from segment k; one run of scale 1 up to
+    ``stop`` when there are no segments (``values`` empty)."""
     if values.shape[0] == 0:
-        return np.float32(1.0), k
+        return np.float32(1.0), k, stop
     while starts[k + 1] <= i:
         k += 1
-    return values[k], k
+    return values[k], k, min(stop, starts[k + 1])
 
 
 @numba.njit(**_JIT)
@@ -138,8 +139,7 @@ def _forward(x, B, G, Pi, base, starts, values, px_out, out):
             px_out[start:stop] = tmp[: stop - start]
         i = start
         while i < stop:  # one segment (one scale) at a time, so the inner loop vectorises
-            s, k = _segment_scale(starts, values, i, k)
-            end = min(stop, starts[k + 1]) if values.shape[0] > 0 else stop
+            s, k, end = _segment_run(starts, values, i, stop, k)
             # Slices, not offsets into one array: LLVM then knows they do not overlap and
             # vectorises (4x faster here).
             o, src = out[i:end], tmp[i - start : end - start]
@@ -168,8 +168,7 @@ def _transpose(y, B, G, Pi, starts, values, acc):
         stop = min(start + LL, D)
         i = start
         while i < stop:
-            s, k = _segment_scale(starts, values, i, k)
-            end = min(stop, starts[k + 1]) if values.shape[0] > 0 else stop
+            s, k, end = _segment_run(starts, values, i, stop, k)
             dst, src = buf[i - start : end - start], y[i:end]
             for t in range(end - i):
                 dst[t] = s * src[t]
@@ -322,8 +321,10 @@ class CpuFastfoodProjection(Projection):
 
 
 def warm_up() -> None:
-    """Compile (or load from the cache) every function above on a small problem."""
+    """Compile (or load from the cache) every function above on a small problem, SAID's
+    segment sums included."""
     proj = CpuFastfoodProjection(5, 40, seed=0)
     x = torch.ones(5)
     proj.shifted_forward(x, torch.zeros(40), keep_px=True)
     proj.transpose(torch.ones(40))
+    proj.segment_dots(torch.ones(40), torch.ones(40), Segments.from_sizes([40], [0], "cpu"))
