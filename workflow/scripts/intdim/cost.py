@@ -170,11 +170,14 @@ def estimate(config: dict, jobs: list[tuple[str, dict]], step: StepModel,
         row["gpu_hours"] += count * seconds / 3600
 
     per_search = search_probes(config) if "search" in config else 0
+    counts: dict[str, int] = {}  # one count per model, not per job (thousands of jobs)
 
     def run_seconds(model: str, kind: str, method: str) -> float:
         section = training_section(config, model, kind)
         tokens = section["batch_size"] * config["max_length"]
-        D = parameters(config, model, given)
+        if model not in counts:
+            counts[model] = parameters(config, model, given)
+        D = counts[model]
         return section["steps"] * step.step_seconds(D, tokens, method) + OVERHEAD_S
 
     for rule, wc in jobs:
