@@ -51,6 +51,16 @@ def trajectory(d90s: list[tuple], accuracy: list[float], gap: list[float]) -> pd
     return frame
 
 
+# Six checkpoints whose d90 falls steadily by a factor of 2.5-4 each.
+SIX_D90S = [(8000, 10000), (2000, 2500), (700, 900), (300, 400), (100, 130), (40, 50)]
+
+
+def strong_trajectory() -> pd.DataFrame:
+    """SIX_D90S with eval accuracy rising and the gap falling as d90 falls (Figures 4, 5)."""
+    return trajectory(SIX_D90S, [0.60, 0.66, 0.70, 0.75, 0.80, 0.86],
+                      [0.50, 0.45, 0.36, 0.31, 0.22, 0.15])  # fmt: skip
+
+
 def test_a_trend_is_claimed_only_when_its_intervals_and_slope_allow_it():
     falling = trajectory([(8000, 10000), (2000, 2500), (700, 900), (300, 400)],
                          [0.6, 0.7, 0.75, 0.8], [0.5, 0.4, 0.3, 0.2])  # fmt: skip
@@ -65,9 +75,7 @@ def test_a_trend_is_claimed_only_when_its_intervals_and_slope_allow_it():
 def test_correlations_need_four_checkpoints_and_an_interval_clear_of_zero():
     few = trajectory([(800, 1000), (200, 250), (70, 90)], [0.6, 0.7, 0.8], [0.5, 0.4, 0.3])
     assert {f.verdict for f in d90_predicts_generalisation(few)} == {"not resolved"}
-    d90s = [(8000, 10000), (2000, 2500), (700, 900), (300, 400), (100, 130), (40, 50)]
-    strong = trajectory(d90s, [0.60, 0.66, 0.70, 0.75, 0.80, 0.86],
-                        [0.50, 0.45, 0.36, 0.31, 0.22, 0.15])  # fmt: skip
+    strong = strong_trajectory()
     accuracy, gap = d90_predicts_generalisation(strong)
     assert accuracy.verdict == "agrees" and "Pearson r" in accuracy.measured
     assert gap.verdict == "agrees"
@@ -103,23 +111,20 @@ def test_small_d90_boundary_is_one_percent_of_D():
 
 
 def test_correlations_with_enough_points_but_an_interval_across_zero_or_the_wrong_sign():
-    d90s = [(8000, 10000), (2000, 2500), (700, 900), (300, 400), (100, 130), (40, 50)]
     # accuracy unrelated to d90 (interval across zero), gap rising as d90 falls (wrong sign)
-    mixed = trajectory(d90s, [0.70, 0.60, 0.72, 0.61, 0.71, 0.62],
+    mixed = trajectory(SIX_D90S, [0.70, 0.60, 0.72, 0.61, 0.71, 0.62],
                        [0.15, 0.22, 0.31, 0.36, 0.45, 0.50])  # fmt: skip
     accuracy, gap = d90_predicts_generalisation(mixed)
     assert accuracy.verdict == "not resolved" and "interval [" in accuracy.measured
     assert gap.verdict == "disagrees"
     # accuracy falling as d90 falls: the wrong sign for Figure 4
-    wrong = trajectory(d90s, [0.86, 0.80, 0.75, 0.70, 0.66, 0.60],
+    wrong = trajectory(SIX_D90S, [0.86, 0.80, 0.75, 0.70, 0.66, 0.60],
                        [0.50, 0.45, 0.36, 0.31, 0.22, 0.15])  # fmt: skip
     assert d90_predicts_generalisation(wrong)[0].verdict == "disagrees"
 
 
 def test_each_finding_names_its_claim_and_task():
-    d90s = [(8000, 10000), (2000, 2500), (700, 900), (300, 400), (100, 130), (40, 50)]
-    strong = trajectory(d90s, [0.60, 0.66, 0.70, 0.75, 0.80, 0.86],
-                        [0.50, 0.45, 0.36, 0.31, 0.22, 0.15])  # fmt: skip
+    strong = strong_trajectory()
     accuracy, gap = d90_predicts_generalisation(strong)
     assert accuracy.claim == "lower d90 goes with higher eval accuracy (t; Figure 4)"
     assert gap.claim == "lower d90 goes with smaller relative generalisation gap (t; Figure 5)"
