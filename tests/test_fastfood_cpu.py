@@ -4,20 +4,32 @@ products to float32 rounding, the same training."""
 import numpy as np
 import pytest
 import torch
-from intdim.fastfood import FastfoodProjection, stream
-from intdim.fastfood.cpu import CpuFastfoodProjection, fwht_inplace
+from intdim.fastfood import FastfoodProjection, fwht, stream
+from intdim.fastfood.cpu import CpuFastfoodProjection
+from intdim.fastfood.simd import fwht_inplace
+from intdim.projections.base import Segments
 from intdim.projections.registry import make_projection
 from intdim.subspace import SubspaceModel, SubspaceSettings
 from test_fastfood_reference import sylvester
 from tiny_models import tiny_batch, tiny_classifier
 
 
-@pytest.mark.parametrize("n", [1, 2, 4, 8, 16, 32, 64, 128, 2048])
+@pytest.mark.parametrize("n", [1, 2, 4, 8, 16, 32, 64, 128, 2048, 4096])
 def test_butterfly_equals_the_hadamard_matrix(n):
     x = np.random.default_rng(n).standard_normal(n).astype(np.float32)
     out = x.copy()
     fwht_inplace(out)
     np.testing.assert_allclose(out, sylvester(n) @ x.astype(np.float64), rtol=0, atol=1e-4 * n)
+
+
+@pytest.mark.parametrize("n", [8192, 2**15, 2**17])
+def test_butterfly_beyond_one_chunk_equals_the_reference(n):
+    # Beyond 4,096 numbers the strides inside a chunk are done chunk by chunk, then across.
+    x = torch.from_numpy(np.random.default_rng(n).standard_normal(n).astype(np.float32))
+    out = x.numpy().copy()
+    fwht_inplace(out)
+    expected = fwht(x.double()).numpy()  # the reference, checked against the dense matrix
+    np.testing.assert_allclose(out, expected, rtol=0, atol=1e-5 * np.abs(expected).max())
 
 
 @pytest.mark.parametrize("d,D", [(1, 9), (5, 100), (64, 64), (700, 3001), (1000, 100_000)])
@@ -41,10 +53,32 @@ def test_products_equal_the_reference_to_float32_rounding(d, D):
         assert ((a - b).norm() / b.norm()).item() < 1e-6
 
 
-def test_state_is_nine_bytes_an_output_coordinate():
+def test_scaled_shifted_forward_is_base_plus_scale_times_px_exactly():
+    # Segments of odd lengths put every run's ends off the 16-float vectors, so the streamed
+    # body and the scalar head and tail all write; each must compute base + s * (P x).
+    sizes = [5, 37, 1000, 3, 2955]
+    D = sum(sizes)
+    segments = Segments.from_sizes(sizes, [0, 1, 2, 3, 4], "cpu")
+    scale = torch.tensor([0.5, -2.0, 3.0, 0.25, 1.5])
+    cpu, ref = CpuFastfoodProjection(50, D, seed=2), FastfoodProjection(50, D, seed=2)
+    x, base = torch.randn(50), torch.randn(D)
+    out, px = cpu.shifted_forward(x, base, segments, scale, keep_px=True)
+    per_coordinate = torch.repeat_interleave(scale, torch.tensor(sizes))
+    assert torch.equal(out, base + per_coordinate * px)
+    expected = ref.shifted_forward(x, base, segments, scale)[0]
+    assert ((out - expected).norm() / expected.norm()).item() < 1e-6
+
+
+def test_state_is_seven_bytes_an_output_coordinate():
     proj = CpuFastfoodProjection(d=1000, D=100_000, seed=0)
     assert proj.blocks == 98 and proj.LL == 1024
-    assert proj.state_bytes() == proj.blocks * (1000 * 1 + 1024 * 4 + 1024 * 4)
+    assert proj.state_bytes() == proj.blocks * (1000 * 1 + 1024 * 4 + 1024 * 2)
+
+
+def test_pi_needs_32_bits_only_beyond_65536():
+    small, large = CpuFastfoodProjection(2**16, 2**16, 0), CpuFastfoodProjection(2**16 + 1, 10, 0)
+    assert small.Pi.dtype == np.uint16 and small.Pi.max() == 2**16 - 1
+    assert large.Pi.dtype == np.int32 and sorted(large.Pi[0]) == list(range(2**17))
 
 
 def test_auto_picks_it_on_the_cpu_and_the_reference_when_asked():

@@ -30,8 +30,17 @@ def median_time(fn, device: str, warmup: int, steps: int) -> float:
 
 
 def copy_bandwidth(D: int, device: str, steps: int) -> float:
-    """Bytes per second of a D-element float32 copy (it reads 4 D bytes and writes 4 D)."""
+    """Bytes per second of a D-element float32 copy (it reads 4 D bytes and writes 4 D).
+
+    On the CPU the copy runs on one thread, as the projection's kernels do: the floor is what
+    one core can move, not what PyTorch's thread pool can."""
     src = torch.randn(D, device=device)
     dst = torch.empty_like(src)
-    seconds = median_time(lambda: dst.copy_(src), device, 2, max(steps, 5))
+    threads = torch.get_num_threads()
+    if torch.device(device).type == "cpu":
+        torch.set_num_threads(1)
+    try:
+        seconds = median_time(lambda: dst.copy_(src), device, 2, max(steps, 15))
+    finally:
+        torch.set_num_threads(threads)
     return 8 * D / seconds

@@ -3,16 +3,16 @@
 The reference (``reference``) makes a pass over all D coordinates for every step of a block
 (B, each factor of H, Pi, G, H again) and applies H as dense H_64 / H_128 matrix products:
 about 60x the time of copying D floats. Here one block of LL numbers goes through all of
-H G Pi H B while it sits in L1/L2, H is an in-place butterfly (radix-4 passes, log2 LL adds a
-number), and D-sized memory is touched once: the forward writes theta = theta_0 + P x
+H G Pi H B while it sits in L1/L2, H is an in-place butterfly in explicit vectors (``simd``),
+and D-sized memory is touched once: the forward writes theta = theta_0 + P x
 straight into its output, the transpose reads g once.
 
 Same B, G and Pi as the reference, from the same counter-based stream (``stream``): B and Pi
 are bit-identical, G agrees to float32 rounding (libm's log and cos against PyTorch's), so
 the products equal the reference's to float32 rounding and a task file trained with one
 backend evaluates the same with the other. The state is compact: G (scale folded in) as
-float32, Pi as int32, B as int8 signs for the d coordinates it ever multiplies: 9 bytes per
-output coordinate instead of the reference's 24.
+float32, Pi as uint16 (int32 for d > 65,536), B as int8 signs for the d coordinates it ever
+multiplies: 7 bytes per output coordinate instead of the reference's 24.
 
 Numba compiles these functions the first time they run and caches the machine code next to
 this file (``cache=True``); ``make setup`` runs ``warm_up()`` so that no job compiles.
@@ -26,74 +26,12 @@ import torch
 
 from ..projections.base import Projection, Segments
 from . import stream
+from .simd import fwht_inplace, gather_fwht, shifted_store, store_fence
 
 _JIT = dict(cache=True, nogil=True, boundscheck=False, error_model="numpy")
 _MASK = np.uint64(0xFFFFFFFF)
 _NO_VALUES = np.empty(0, np.float32)
 _NO_STARTS = np.zeros(1, np.int64)
-
-
-# -- the Walsh-Hadamard transform ---------------------------------------------------------------
-
-
-@numba.njit(**_JIT)
-def _radix8_contiguous(a):
-    """Stages h = 1, 2, 4 of the butterfly over each group of 8 contiguous numbers (a loop
-    that LLVM vectorises with interleaved loads and stores)."""
-    for q in range(a.shape[0] // 8):
-        i = 8 * q
-        x0, x1, x2, x3 = a[i], a[i + 1], a[i + 2], a[i + 3]
-        x4, x5, x6, x7 = a[i + 4], a[i + 5], a[i + 6], a[i + 7]
-        y0, y1, y2, y3 = x0 + x1, x0 - x1, x2 + x3, x2 - x3
-        y4, y5, y6, y7 = x4 + x5, x4 - x5, x6 + x7, x6 - x7
-        z0, z1, z2, z3 = y0 + y2, y1 + y3, y0 - y2, y1 - y3
-        z4, z5, z6, z7 = y4 + y6, y5 + y7, y4 - y6, y5 - y7
-        a[i], a[i + 1], a[i + 2], a[i + 3] = z0 + z4, z1 + z5, z2 + z6, z3 + z7
-        a[i + 4], a[i + 5], a[i + 6], a[i + 7] = z0 - z4, z1 - z5, z2 - z6, z3 - z7
-
-
-@numba.njit(**_JIT)
-def _radix4_pass(a, h):
-    """Stages h and 2h over groups of 4h: four separate slices, so that LLVM sees they do
-    not alias and vectorises the loop over j."""
-    n = a.shape[0]
-    for i in range(0, n, 4 * h):
-        p0, p1 = a[i : i + h], a[i + h : i + 2 * h]
-        p2, p3 = a[i + 2 * h : i + 3 * h], a[i + 3 * h : i + 4 * h]
-        for j in range(h):
-            u0, u1, u2, u3 = p0[j], p1[j], p2[j], p3[j]
-            v0, v1, v2, v3 = u0 + u1, u0 - u1, u2 + u3, u2 - u3
-            p0[j], p1[j], p2[j], p3[j] = v0 + v2, v1 + v3, v0 - v2, v1 - v3
-
-
-@numba.njit(**_JIT)
-def _radix2_pass(a, h):
-    n = a.shape[0]
-    for i in range(0, n, 2 * h):
-        p0, p1 = a[i : i + h], a[i + h : i + 2 * h]
-        for j in range(h):
-            u, v = p0[j], p1[j]
-            p0[j], p1[j] = u + v, u - v
-
-
-@numba.njit(**_JIT)
-def fwht_inplace(a):
-    """Unnormalised Walsh-Hadamard transform of a (float32, length a power of two), in place.
-
-    The first three butterfly stages fused over each group of 8, then radix-4 passes (two
-    stages a trip through cache), then one radix-2 pass if a stage is left: about 0.5 ns a
-    number for n = 4,096 on one core, 4x a radix-2 loop that indexes one array."""
-    n = a.shape[0]
-    h = 1
-    if n >= 8:
-        _radix8_contiguous(a)
-        h = 8
-    while 4 * h <= n:
-        _radix4_pass(a, h)
-        h *= 4
-    while h < n:
-        _radix2_pass(a, h)
-        h *= 2
 
 
 # -- the products --------------------------------------------------------------------------------
@@ -115,7 +53,8 @@ def _segment_run(starts, values, i, stop, k):
 def _forward(x, B, G, Pi, base, starts, values, px_out, out):
     """out = base + s * P x block by block, s the scale of each coordinate's segment
     (``starts`` (S + 1,) offsets, ``values`` (S,) scales; s = 1 when ``values`` is empty) and
-    base 0 when empty; px_out, when not empty, receives P x (SAID's backward needs it)."""
+    base 0 when empty; px_out, when not empty, receives P x (SAID's backward needs it). out
+    must be aligned to 64 bytes when base is given (PyTorch's CPU allocator aligns to 64)."""
     d = x.shape[0]
     blocks, LL = G.shape
     D = out.shape[0]
@@ -129,10 +68,7 @@ def _forward(x, B, G, Pi, base, starts, values, px_out, out):
             buf[i] = B[j, i] * x[i]
         buf[d:] = 0.0
         fwht_inplace(buf)
-        Gj, Pij = G[j], Pi[j]
-        for i in range(LL):
-            tmp[i] = buf[Pij[i]] * Gj[i]
-        fwht_inplace(tmp)
+        gather_fwht(buf, Pi[j], G[j], tmp)
         start = j * LL
         stop = min(start + LL, D)
         if keep:
@@ -140,17 +76,14 @@ def _forward(x, B, G, Pi, base, starts, values, px_out, out):
         i = start
         while i < stop:  # one segment (one scale) at a time, so the inner loop vectorises
             s, k, end = _segment_run(starts, values, i, stop, k)
-            # Slices, not offsets into one array: LLVM then knows they do not overlap and
-            # vectorises (4x faster here).
-            o, src = out[i:end], tmp[i - start : end - start]
             if has_base:
-                b = base[i:end]
-                for t in range(end - i):
-                    o[t] = b[t] + s * src[t]
+                shifted_store(out, base, tmp, s, i, end, i - start)
             else:
+                o, src = out[i:end], tmp[i - start : end - start]
                 for t in range(end - i):
                     o[t] = s * src[t]
             i = end
+    store_fence()
 
 
 @numba.njit(**_JIT)
@@ -212,7 +145,7 @@ def _hashed(key, i):
 
 @numba.njit(**_JIT)
 def _generate(keys_B, keys_G1, keys_G2, keys_Pi, bits, d, scale, B, G, Pi):
-    """B (blocks, d) int8, G (blocks, LL) float32 times ``scale``, Pi (blocks, LL) int32."""
+    """B (blocks, d) int8, G (blocks, LL) float32 times ``scale``, Pi (blocks, LL) integers."""
     blocks, LL = G.shape
     right_bits = bits - bits // 2
     left_mask = np.uint64((1 << (bits // 2)) - 1)
@@ -245,7 +178,7 @@ def _generate(keys_B, keys_G1, keys_G2, keys_Pi, bits, d, scale, B, G, Pi):
                     left = left ^ (_mix32((right + round_keys[r]) & _MASK) & left_mask)
                 else:
                     right = right ^ (_mix32((left + round_keys[r]) & _MASK) & right_mask)
-            Pi[j, i] = np.int32((left << shift) | right)
+            Pi[j, i] = (left << shift) | right
 
 
 def _block_keys(seed: int, name: str, blocks: int) -> np.ndarray:
@@ -273,7 +206,10 @@ class CpuFastfoodProjection(Projection):
         keys = [_block_keys(seed, s, self.blocks) for s in ("B", "G1", "G2", "PI")]
         self.B = np.empty((self.blocks, d), np.int8)
         self.G = np.empty((self.blocks, self.LL), np.float32)
-        self.Pi = np.empty((self.blocks, self.LL), np.int32)
+        # Pi in 16 bits while a block fits them (LL <= 65,536: d <= 65,536): the products read
+        # the state once a step, so its size is part of their time.
+        index = np.uint16 if self.LL <= 1 << 16 else np.int32
+        self.Pi = np.empty((self.blocks, self.LL), index)
         _generate(*keys, self.bits, d, self.scale, self.B, self.G, self.Pi)
 
     @staticmethod
@@ -297,6 +233,8 @@ class CpuFastfoodProjection(Projection):
         if base.dtype != torch.float32:  # a bf16 theta_0: the generic path converts
             return super().shifted_forward(x, base, segments, seg_scale, keep_px)
         out = torch.empty(self.D, dtype=torch.float32)
+        if out.data_ptr() % 64:
+            raise RuntimeError("the streaming stores need a 64-byte aligned output")
         px = torch.empty(self.D if keep_px else 0, dtype=torch.float32)
         _forward(self._array(x), self.B, self.G, self.Pi, self._array(base),
                  *self._segments(segments, seg_scale), px.numpy(), out.numpy())  # fmt: skip
