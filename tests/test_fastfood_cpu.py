@@ -69,10 +69,17 @@ def test_scaled_shifted_forward_is_base_plus_scale_times_px_exactly():
     assert ((out - expected).norm() / expected.norm()).item() < 1e-6
 
 
-def test_state_is_seven_bytes_an_output_coordinate():
+def test_state_is_thirteen_bytes_an_output_coordinate():
     proj = CpuFastfoodProjection(d=1000, D=100_000, seed=0)
     assert proj.blocks == 98 and proj.LL == 1024
-    assert proj.state_bytes() == proj.blocks * (1000 * 1 + 1024 * 4 + 1024 * 2)
+    assert proj.state_bytes() == proj.blocks * (1000 * 1 + 2 * (1024 * 4 + 1024 * 2))
+
+
+def test_the_transpose_reads_the_inverse_of_pi_and_g_in_its_order():
+    proj = CpuFastfoodProjection(d=100, D=1000, seed=4)
+    for j in range(proj.blocks):
+        assert np.array_equal(proj.Pi_inverse[j][proj.Pi[j]], np.arange(proj.LL))
+        assert np.array_equal(proj.G_inverse[j][proj.Pi[j]], proj.G[j])
 
 
 def test_pi_needs_32_bits_only_beyond_65536():

@@ -20,15 +20,12 @@ def put_first_on_pythonpath(scripts: str) -> None:
     os.environ["PYTHONPATH"] = os.pathsep.join([scripts, *rest])
 
 
-# glibc's malloc serves blocks over 32 MiB with mmap and hands them back on free, so every
-# D-sized tensor of a step (theta, its gradient) is page-faulted and zeroed by the kernel again:
-# 35 ms a step for MiniLM's 91 MB in 4 KiB pages, about 4 ms in transparent huge pages
-# (hugetlb=1), nothing when malloc keeps large blocks in its heap and reuses them (mmap_max=0,
-# and a trim threshold of 4 GiB so that it does not give the heap's top back). Unknown tunables
-# are ignored (other libcs).
-MALLOC_TUNABLES = ":".join(
-    ["glibc.malloc.hugetlb=1", "glibc.malloc.mmap_max=0", "glibc.malloc.trim_threshold=4294967296"]
-)
+# glibc's malloc hands large blocks back to the kernel, so every D-sized tensor of a step (theta,
+# its gradient) is page-faulted in again, 4 KiB at a time: 35 ms for MiniLM's 91 MB, against 6
+# ms when malloc asks for transparent huge pages. (Keeping large blocks in malloc's heap instead,
+# glibc.malloc.mmap_max=0, made some steps 2-3x slower: the heap fragments and grows.) Unknown
+# tunables are ignored (other libcs).
+MALLOC_TUNABLES = "glibc.malloc.hugetlb=1"
 
 
 def prefer_huge_pages() -> None:

@@ -28,6 +28,10 @@ from numba.extending import intrinsic
 _JIT = dict(cache=True, nogil=True, boundscheck=False, error_model="numpy")
 WIDTH = 16  # floats in one vector
 CHUNK = 4096  # floats done together while they sit in L1 (16 KiB)
+# How far ahead the gather asks for Fastfood's state (G, Pi), which they read
+# once a step from memory: the hardware's own prefetch leaves a gather from a 32,768-number
+# block at 0.70 ns a number, this 0.45 (0.28 and 0.23 at 4,096).
+AHEAD = 2048
 _VECTOR = ir.VectorType(ir.FloatType(), WIDTH)
 _LANES = ir.VectorType(ir.IntType(32), WIDTH)
 
@@ -73,6 +77,27 @@ def _within_vector(typingctx, array, offset):
     def codegen(context, builder, signature, args):
         pointer = _vector_pointer(context, builder, signature.args[0], *args)
         builder.store(_butterfly_within(builder, builder.load(pointer, align=4)), pointer, align=4)
+        return context.get_dummy_value()
+
+    return types.void(array, offset), codegen
+
+
+@intrinsic
+def _prefetch(typingctx, array, offset):
+    """Ask for the cache line holding array[offset] (read, into L1). A prefetch never faults,
+    so offset may run past the end, into the next block's row or beyond."""
+
+    def codegen(context, builder, signature, args):
+        data = _data(context, builder, signature.args[0], args[0])
+        byte = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        prefetch = builder.module.declare_intrinsic(
+            "llvm.prefetch.p0", (), ir.FunctionType(ir.VoidType(), [byte, i32, i32, i32])
+        )
+        pointer = builder.bitcast(builder.gep(data, [args[1]]), byte)
+        builder.call(
+            prefetch, [pointer, ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)]
+        )
         return context.get_dummy_value()
 
     return types.void(array, offset), codegen
@@ -249,9 +274,12 @@ def fwht_inplace(a):
 
 
 @numba.njit(**_JIT)
-def gather_fwht(table, index, scale, out):
-    """out = H (table[index] * scale), H unnormalised, all of length a power of two: the
-    middle of Fastfood's forward (H G Pi applied to H B x) in one pass over ``out``."""
+def gather_fwht(table, index, scale, out, upcoming, upcoming_start):
+    """out = H (table[index] * scale), H unnormalised, all of length n a power of two: the
+    middle of Fastfood's products (H G Pi applied to H B x) in one pass over ``out``. Asks
+    for upcoming[upcoming_start : upcoming_start + n] on the way, a line for every 16
+    numbers: the D-sized input the next block starts with, which the hardware would
+    otherwise fetch only when it is read."""
     n = out.shape[0]
     if n < WIDTH:
         for i in range(n):
@@ -259,5 +287,8 @@ def gather_fwht(table, index, scale, out):
         _scalar(out)
         return
     for q in range(0, n, WIDTH):
+        _prefetch(index, q + AHEAD)
+        _prefetch(scale, q + AHEAD)
+        _prefetch(upcoming, upcoming_start + q)
         _gather_within(table, index, scale, out, q)
     _finish(out)
