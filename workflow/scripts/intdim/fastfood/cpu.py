@@ -65,8 +65,9 @@ def _forward(x, B, G, Pi, base, starts, values, px_out, out):
     has_base = base.shape[0] > 0
     k = 0
     for j in range(blocks):
+        signs, head = B[j], buf[:d]  # one-dimensional slices: LLVM vectorises these loops
         for i in range(d):
-            buf[i] = B[j, i] * x[i]
+            head[i] = signs[i] * x[i]
         buf[d:] = 0.0
         fwht_inplace(buf)
         gather_fwht(buf, Pi[j], G[j], tmp, base, (j + 1) * LL)
@@ -111,8 +112,9 @@ def _transpose(y, B, G_inverse, Pi_inverse, starts, values, acc):
         buf[stop - start :] = 0.0
         fwht_inplace(buf)
         gather_fwht(buf, Pi_inverse[j], G_inverse[j], tmp, y, (j + 1) * LL)
+        signs = B[j]
         for i in range(d):
-            acc[i] += B[j, i] * tmp[i]
+            acc[i] += signs[i] * tmp[i]
 
 
 @numba.njit(**_JIT)
