@@ -23,6 +23,7 @@ import torch
 
 from .models import load_classifier, parameter_count
 from .subspace import SubspaceModel, SubspaceSettings
+from .provenance import source_commit
 from .timing import copy_bandwidth, median_time
 
 DEFAULT_DIMS = [10, 100, 1_000, 10_000, 100_000, 1_000_000, 4_000_000]
@@ -211,7 +212,9 @@ def benchmark(args, on_row=None) -> list[dict]:
 
 
 def machine(device: str) -> dict:
+    """Where and with what the rows were measured, the checkout's commit included."""
     return {
+        **source_commit(),
         "platform": platform.platform(),
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
