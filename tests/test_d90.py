@@ -2,7 +2,14 @@ import math
 
 import pandas as pd
 import pytest
-from intdim.d90 import d90_table, interpolate_crossing, probe_outcome, select_baseline, table1
+from intdim.d90 import (
+    RUN_COLUMNS,
+    d90_table,
+    interpolate_crossing,
+    probe_outcome,
+    select_baseline,
+    table1,
+)
 
 
 def _runs(scores_by_lr, method="did", full=0.8):
@@ -122,3 +129,71 @@ def test_a_probe_reports_its_runs_score_and_best_run():
     failed = probe_outcome([_probe(None, status="diverged")], "accuracy", 0.7, 0.5)
     assert (failed["runs"], failed["score"], failed["best_run"]) == (1, None, None)
     assert failed["reason"] == "no run finished (diverged: None)"
+
+
+def test_a_d90_at_the_first_grid_point_is_only_bounded_above():
+    runs = _runs({0.1: {10: 0.75, 100: 0.8, 1000: 0.8}})
+    row = d90_table(runs, "accuracy").iloc[0]
+    assert row["status"] == "at or below the smallest d" and row["d90"] == 10
+    assert pd.isna(row["d90_lo"]) and row["d90_interpolated"] == 10.0
+    assert (row["d_min"], row["d_max"], row["D"]) == (10, 1000, 1000)
+    assert (row["full_score"], row["threshold_score"]) == (0.8, pytest.approx(0.72))
+    assert (row["model"], row["task"], row["method"], row["seeds"]) == ("m", "t", "did", 1)
+    assert row["d90_by_seed"] == "0: 10"
+
+
+def test_a_seed_that_never_reaches_is_shown_as_a_dash():
+    rows = []
+    for seed, scores in ((0, {10: 0.5, 100: 0.75}), (1, {10: 0.5, 100: 0.6})):
+        for d, s in scores.items():
+            rows.append({"model": "m", "task": "t", "method": "said", "d": d, "D": 1000, "lr": 0.1,
+                         "seed": seed, "status": "ok", "eval_accuracy": s, "full_score": 0.8,
+                         "threshold_score": 0.6})  # fmt: skip
+    row = d90_table(pd.DataFrame(rows), "accuracy").iloc[0]
+    # Threshold 0.6: each seed reaches it at d = 100 (0.75 and exactly 0.6). Threshold 0.7:
+    # only seed 0 does, and the mean over seeds (0.675) does not.
+    assert row["d90_by_seed"] == "0: 100; 1: 100"
+    strict = d90_table(pd.DataFrame(rows).assign(threshold_score=0.7), "accuracy").iloc[0]
+    assert strict["d90_by_seed"] == "0: 100; 1: -" and strict["seeds_reaching"] == 1
+    assert pd.isna(strict["d90"])  # the mean over seeds (0.675) stays below 0.7
+    assert (strict["d90_seed_min"], strict["d90_seed_max"]) == (100, 100)
+
+
+def test_the_crossing_is_log_linear_and_falls_back_to_the_grid():
+    assert interpolate_crossing(pd.Series({100: 0.5, 1000: 0.7}), 0.6) == pytest.approx(
+        math.sqrt(100 * 1000)
+    )
+    # the first grid point already reaches: that point; a diverged point before: the grid point
+    assert interpolate_crossing(pd.Series({100: 0.7, 1000: 0.8}), 0.6) == 100.0
+    assert interpolate_crossing(pd.Series({100: float("nan"), 1000: 0.8}), 0.6) == 1000.0
+    # reaching exactly at a grid point interpolates to that point
+    assert interpolate_crossing(pd.Series({100: 0.5, 1000: 0.6}), 0.6) == pytest.approx(1000.0)
+
+
+def test_the_baseline_averages_seeds_and_says_whether_it_beats_the_majority_class():
+    def run(lr, seed, score, majority=0.6):
+        return {"model": "m", "task": "t", "lr": lr, "seed": seed, "status": "ok",
+                "eval_accuracy": score, "eval_f1": score, "eval_majority_accuracy": majority}  # fmt: skip
+
+    # lr 1e-4: seeds 0.9 and 0.5 (mean 0.7); lr 1e-5: 0.65 and 0.65
+    base = select_baseline([run(1e-4, 0, 0.9), run(1e-4, 1, 0.5), run(1e-5, 0, 0.65),
+                            run(1e-5, 1, 0.65)], "accuracy", 0.9)  # fmt: skip
+    assert (base["best_lr"], base["full_score"]) == (1e-4, pytest.approx(0.7))
+    assert base["threshold_score"] == pytest.approx(0.63) and base["threshold"] == 0.9
+    assert base["beats_majority"] and base["eval_majority_accuracy"] == 0.6
+    assert base["metric"] == "accuracy" and len(base["runs"]) == 4
+    assert set(base["runs"][0]) == set(RUN_COLUMNS) and base["runs"][0]["eval_accuracy"] == 0.9
+    tied = select_baseline([run(1e-4, 0, 0.6)], "accuracy", 0.9)
+    assert not tied["beats_majority"]  # as good as the majority class is not better
+    assert select_baseline([run(1e-4, 0, 0.6)], "f1", 0.9)["beats_majority"]  # no such rule
+    with pytest.raises(ValueError, match="every full fine-tuning run failed: out of memory"):
+        select_baseline([{**run(1e-4, 0, None), "status": "failed", "reason": "out of memory"}],
+                        "accuracy", 0.9)  # fmt: skip
+
+
+def test_probe_reasons_state_the_scores():
+    below = probe_outcome([_probe(0.65)], "accuracy", 0.7, majority=0.5)
+    assert below["reason"] == "below the threshold (0.6500 < 0.7000)"
+    assert below["best_run"] == {"lr": "0.1", "seed": 0} and below["score"] == 0.65
+    tied = probe_outcome([_probe(0.68)], "accuracy", 0.6, majority=0.68)
+    assert tied["reason"] == "does not beat the majority class (0.6800 <= 0.6800)"

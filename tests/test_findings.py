@@ -1,6 +1,8 @@
 """The paper's findings checked against a run's tables: ordered or trending only when the
 intervals allow it."""
 
+import math
+
 import pandas as pd
 from intdim.findings import (
     all_findings,
@@ -143,4 +145,68 @@ def test_each_finding_names_its_claim_and_task():
             "d90 is orders of magnitude smaller than D (Section 4): **agrees**. m t DID d90 in "
             "(1,000, 3,000] = at most 0.003 of D = 1,000,000; m t SAID d90 in (100, 300]"
         )
+    )
+
+
+def test_the_measured_sentences_carry_every_number():
+    pair = d90_rows((1000, 3000), (100, 300))
+    assert small_d90(pair).measured == (
+        "m t DID d90 in (1,000, 3,000] = at most 0.003 of D = 1,000,000; "
+        "m t SAID d90 in (100, 300] = at most 0.0003 of D = 1,000,000"
+    )
+    none = small_d90(d90_rows((100_000, None), (100_000, None)))
+    assert (none.verdict, none.measured) == (
+        "not resolved",
+        "no sweep reached the threshold within its grid",
+    )
+    assert said_below_did(pair)[0].measured == "DID d90 in (1,000, 3,000], SAID in (100, 300]"
+    seeded = said_below_did(d90_rows((1000, 3000), (100, 300), seeds=2))[0]
+    assert seeded.measured == (
+        "DID d90 in (1,000, 3,000], SAID in (100, 300]; by seed DID 0: 3000, SAID 0: 300"
+    )
+    overlap = said_below_did(d90_rows((100, 3000), (300, 1000)))[0]
+    assert overlap.measured.endswith("SAID in (300, 1,000] (the intervals overlap)")
+    only_did = said_below_did(d90_rows((100, 300), (100_000, None)))[0]
+    assert (
+        only_did.measured == "DID d90 in (100, 300]; the other did not reach it up to d = 100,000"
+    )
+    neither = said_below_did(d90_rows((100_000, None), (100_000, None)))[0]
+    assert neither.measured == "neither reached the threshold"
+    # an unknown lower end reads as 0
+    assert "SAID in (0, 300]" in said_below_did(d90_rows((1000, 3000), (None, 300)))[0].measured
+
+
+def test_a_model_with_one_method_only_has_no_table1_finding():
+    assert said_below_did(d90_rows((1000, 3000), (100, 300)).head(1)) == []
+
+
+def test_the_correlation_sentence_is_pearsons_r_with_its_fisher_interval():
+    strong = strong_trajectory()
+    x = [math.log10(math.sqrt(lo * hi)) for lo, hi in SIX_D90S]
+    y = [0.60, 0.66, 0.70, 0.75, 0.80, 0.86]
+    n, xb, yb = 6, sum(x) / 6, sum(y) / 6
+    sxy = sum((a - xb) * (b - yb) for a, b in zip(x, y, strict=True))
+    r = sxy / math.sqrt(sum((a - xb) ** 2 for a in x) * sum((b - yb) ** 2 for b in y))
+    z, half = math.atanh(r), 1.959963984540054 / math.sqrt(n - 3)
+    low, high = math.tanh(z - half), math.tanh(z + half)
+    accuracy = d90_predicts_generalisation(strong)[0]
+    assert accuracy.measured == (
+        f"Pearson r of log d90 and eval accuracy = {r:.2f}, 95% interval "
+        f"[{low:.2f}, {high:.2f}], 6 checkpoints"
+    )
+    few = d90_predicts_generalisation(strong.head(3))[0]
+    assert few.measured == "3 checkpoints with a d90: a correlation needs at least 4"
+
+
+def test_checkpoints_that_do_not_count_are_left_out():
+    strong = strong_trajectory()
+    # a checkpoint that does not beat the majority class has no d90 worth correlating
+    losing = strong.assign(beats_majority=[True, True, True, False, False, False])
+    assert "3 checkpoints" in d90_predicts_generalisation(losing)[0].measured
+    # step 0 (the random initialisation) is not on a log axis of steps
+    with_zero = pd.concat([strong.head(1).assign(step=0, d90_lo=1, d90=2), strong.tail(3)])
+    finding = pretraining_lowers_d90(with_zero)[0]
+    assert "step=0" not in finding.measured and finding.measured.count("step=") == 3
+    assert finding.measured.endswith(
+        "d90 by step: step=400: (300, 400], step=500: (100, 130], step=600: (40, 50]"
     )

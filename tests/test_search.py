@@ -119,3 +119,36 @@ def test_a_model_no_larger_than_d_min_is_skipped():
     assert state["reason"] == "the model has D=10 parameters, not more than d_min=10"
     with pytest.raises(ValueError, match="D=0"):
         search.start(10, 2000, 3, 0.0, D=0)
+
+
+def test_each_ending_states_its_reason():
+    reached = search.run(search.start(10, 2000, 3, 0.0), threshold_oracle(97))
+    assert reached["status"] == "reached" and reached["reason"] == "d90 in (96, 97]"
+    at_min = search.run(search.start(10, 2000, 3, 0.0), threshold_oracle(1))
+    assert at_min["status"] == "at d_min" and at_min["d90"] == 10
+    assert at_min["reason"] == "d_min=10 already reaches the threshold"
+    none = search.run(search.start(10, 2000, 3, 0.0), threshold_oracle(5000))
+    assert none["reason"] == "no probe up to d_max=2000 reached the threshold"
+
+
+def test_a_search_stops_after_max_rounds_and_says_so():
+    assert search.start(10, 2000, 1, 0.0)["max_rounds"] == 50
+    state = search.run(search.start(10, 2000, 1, 0.0, max_rounds=2), threshold_oracle(97))
+    assert state["round"] == 2 and state["done"] and len(state["probes"]) == 2
+    assert state["reason"] == "stopped after max_rounds=2"
+    # Two bisection probes in log space: sqrt(10 * 2000) = 141 reaches, sqrt(10 * 141) = 38 fails.
+    assert [p["d"] for p in state["probes"]] == [141, 38]
+    assert state["status"] == "reached" and (state["lo"], state["d90"]) == (38, 141)
+
+
+def test_the_bracket_counts_as_narrow_at_exactly_the_precision():
+    # hi = lo * (1 + precision) exactly (125 = 100 * 1.25): narrow enough, so d_max is probed.
+    assert search.start(100, 125, 1, precision=0.25)["next"] == [125]
+    assert search.start(100, 126, 1, precision=0.25)["next"] == [112]
+    with pytest.raises(ValueError, match="precision must be >= 0, got -0.1"):
+        search.start(10, 20, 1, -0.1)
+
+
+def test_probes_that_round_to_the_same_d_are_placed_once():
+    # 10 * 1.3 ** (i / 6), i = 1..5: 10.4, 10.9, 11.4, 11.9, 12.5 round to 10, 11, 11, 12, 12.
+    assert search.place_probes(10, 13, 5) == [11, 12]

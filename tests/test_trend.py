@@ -34,3 +34,50 @@ def test_a_slope_whose_interval_includes_zero_is_not_resolved():
 def test_two_points_are_no_trend():
     trend = fit_trend([1e5, 1e6], lo=[10, 100], hi=[20, 200])
     assert not trend["resolved"] and math.isnan(trend["slope"])
+
+
+def test_every_reported_statistic_equals_a_hand_computed_fit():
+    # d90 taken at each interval's geometric middle; a lower end of 0 counts as 1 there.
+    x, lo, hi = (
+        [10.0, 100.0, 1000.0, 10000.0],
+        [0.0, 10.0, 100.0, 1000.0],
+        [4.0, 40.0, 225.0, 4000.0],
+    )
+    u = [1.0, 2.0, 3.0, 4.0]  # log10 x
+    v = [math.log10(m) for m in (2.0, 20.0, 150.0, 2000.0)]  # sqrt(max(lo, 1) * hi)
+    ub, vb = sum(u) / 4, sum(v) / 4
+    suu = sum((a - ub) ** 2 for a in u)
+    svv = sum((b - vb) ** 2 for b in v)
+    suv = sum((a - ub) * (b - vb) for a, b in zip(u, v, strict=True))
+    slope, r = suv / suu, suv / math.sqrt(suu * svv)
+    stderr = math.sqrt((1 - r**2) * svv / suu / 2)
+    half = 4.302652729911275 * stderr  # Student t, 97.5% quantile, 2 degrees of freedom
+    trend = fit_trend(x, lo, hi)
+    assert trend["n"] == 4
+    assert trend["slope"] == pytest.approx(slope, rel=1e-12)
+    assert trend["intercept"] == pytest.approx(vb - slope * ub, rel=1e-12)
+    assert trend["r"] == pytest.approx(r, rel=1e-12)
+    assert trend["slope_low"] == pytest.approx(slope - half, abs=1e-9)
+    assert trend["slope_high"] == pytest.approx(slope + half, abs=1e-9)
+    assert trend["resolved"] and trend["reason"] == "clear of zero"
+    assert describe(trend) == (
+        f"slope {slope:.2f} [{slope - half:.2f}, {slope + half:.2f}] at 95%, r = {r:.2f}, 4 points"
+    )
+
+
+def test_intervals_that_only_touch_do_not_overlap():
+    # (lo, hi] is open below: d = 100 is in (50, 100] but not in (100, 200].
+    assert not intervals_overlap([50, 100], [100, 200])
+    assert intervals_overlap([50, 99], [100, 200])
+
+
+def test_the_reasons_name_the_interval_and_the_count():
+    trend = fit_trend([1e5, 1e6, 1e7, 1e8], lo=[90, 900, 90, 900], hi=[100, 1000, 100, 1000])
+    ci = f"[{trend['slope_low']:.2f}, {trend['slope_high']:.2f}]"
+    assert trend["reason"] == f"the slope's 95% interval {ci} includes 0"
+    assert describe(trend) == f"trend not resolved (the slope's 95% interval {ci} includes 0)"
+    two = fit_trend([1e5, 1e6], lo=[10, 100], hi=[20, 200])
+    assert two["reason"] == "2 points: a slope needs at least 3" and two["n"] == 2
+    assert all(math.isnan(two[k]) for k in ("intercept", "r", "slope_low", "slope_high"))
+    overlap = fit_trend([1e5, 1e6, 1e7], lo=[10, 10, 10], hi=[20, 20, 20])
+    assert overlap["reason"] == "every d90 interval overlaps the others: one d fits them all"
