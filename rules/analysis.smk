@@ -35,7 +35,7 @@ rule compute_d90:
     conda:
         "../envs/analysis.yaml"
     params:
-        metric=config["metric"],
+        metric=PLAN.config["metric"],
     script:
         "../workflow/scripts/compute_d90.py"
 
@@ -55,7 +55,7 @@ rule plot_figure1:
     conda:
         "../envs/analysis.yaml"
     params:
-        metric=config["metric"],
+        metric=PLAN.config["metric"],
     script:
         "../workflow/scripts/plot_figure1.py"
 
@@ -80,7 +80,7 @@ rule projection_study:
         "../envs/analysis.yaml"
     params:
         models=STUDY_MODELS,
-        options={model: subspace_options(config, model) for model in STUDY_MODELS},
-        metric=config["metric"],
+        options={model: PLAN.subspace_options(model) for model in STUDY_MODELS},
+        metric=PLAN.config["metric"],
     script:
         "../workflow/scripts/projection_study.py"

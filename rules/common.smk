@@ -19,53 +19,37 @@ from intdim.integrity import load_json
 put_first_on_pythonpath(str(REPO / "workflow" / "scripts"))
 prefer_huge_pages()
 
-from intdim.workflow_config import (
-    SCHEMA,
-    base_model,
-    check_config,
-    pretraining_schedule,
-    d_values,
-    lr_label,
-    model_references,
-    pretrained_size,
-    projection_variants,
-    scaled_learning_rate,
-    searches,
-    study_models,
-    subspace_options,
-    survey_models,
-    trajectory_checkpoints,
-    training_section,
-)
+from intdim.plan import make_plan, thawed
+from intdim.variants import base_model
+from intdim.workflow_config import SCHEMA, scaled_learning_rate
 
 validate(config, str(SCHEMA))
 try:
-    check_config(config)
+    PLAN = make_plan(config)  # checked once, resolved once, read-only
 except ValueError as err:
     raise WorkflowError(str(err)) from None
 
-# The sweep's models, and their projection-study variants (<model>+<variant>).
-MODELS = config.get("sweep_models", list(config["models"])) + list(
-    projection_variants(config)
-)
-STUDY_MODELS = study_models(config)
-TASKS = list(config["tasks"])
-SWEEP_TASKS = [t for t, spec in config["tasks"].items() if spec.get("sweep", True)]
-METHODS = config["methods"]
-SEEDS = config["seeds"]
-D_VALUES = d_values(config)
-SUB_LRS = [lr_label(lr) for lr in config["subspace"]["learning_rates"]]
-RES = config["resources"]
-# Config models plus the checkpoints of pre-training and trajectories (Section 5).
-MODEL_REFS = model_references(config)
-SEARCHES = searches(config)
-PRETRAIN_SIZES = list(config.get("pretraining", {}).get("sizes", {}))
-CHECKPOINT_STEPS = pretraining_schedule(config) if PRETRAIN_SIZES else []
+# Short names for what the rules read most (list copies: a job's params are pickled lists).
+MODELS = list(PLAN.models)  # the sweep's models, then their projection-study variants
+STUDY_MODELS = list(PLAN.study_models)
+TASKS = list(PLAN.tasks)
+SWEEP_TASKS = list(PLAN.sweep_tasks)
+METHODS = list(PLAN.methods)
+SEEDS = list(PLAN.seeds)
+D_VALUES = list(PLAN.d_values)
+SUB_LRS = list(PLAN.subspace_lrs)
+RES = PLAN.section("resources")
+MODEL_REFS = dict(
+    PLAN.model_refs
+)  # config models, pre-training and trajectory checkpoints
+SEARCHES = list(PLAN.searches)
+PRETRAIN_SIZES = list(PLAN.pretrain_sizes)
+CHECKPOINT_STEPS = list(PLAN.checkpoint_steps)
 # One subspace run's folder: the sweep, the search probes and the bounds all address runs here.
 SUBSPACE_RUN = "results/subspace/{model}/{task}/{method}/d{d}/lr{lr}/seed{seed}"
 # The notebook ships with the workflow, wherever the working directory (--directory) is.
 NOTEBOOK = str(REPO / "notebooks" / "analysis.ipynb")
-PRETRAINING = config.get("pretraining", {})
+PRETRAINING = PLAN.section("pretraining", default={})
 # Written by rule report_summary; the Snakefile makes it the report's landing page.
 SUMMARY_PAGE = "results/report/summary.rst"
 
@@ -83,9 +67,7 @@ wildcard_constraints:
 
 def learning_rates(model, kind):
     """The learning-rate labels searched for a model (pre-trained models have their own)."""
-    return [
-        lr_label(lr) for lr in training_section(config, model, kind)["learning_rates"]
-    ]
+    return PLAN.learning_rates(model, kind)
 
 
 def full_runs(wildcards):
@@ -124,7 +106,7 @@ def subspace_settings(wildcards):
     return {
         "d": int(wildcards.d),
         "method": wildcards.method,
-        **subspace_options(config, wildcards.model),
+        **PLAN.subspace_options(wildcards.model),
     }
 
 
@@ -137,7 +119,7 @@ def training_settings(kind):
     """Settings of one training run from its wildcards: kind is full_finetune or subspace."""
 
     def settings(wildcards):
-        section = training_section(config, wildcards.model, kind)
+        section = PLAN.training_section(wildcards.model, kind)
         lr = float(wildcards.lr)
         scaled = {}
         if "lr_reference_d" in section and hasattr(wildcards, "d"):
@@ -150,9 +132,9 @@ def training_settings(kind):
             "steps": section["steps"],
             "batch_size": section["batch_size"],
             "weight_decay": section["weight_decay"],
-            "max_length": config["max_length"],
+            "max_length": PLAN.config["max_length"],
             "seed": int(wildcards.seed),
-            "precision": config["precision"],
+            "precision": PLAN.config["precision"],
         }
 
     return settings
@@ -172,12 +154,15 @@ def corpus_source():
 def pretrain_settings(wildcards=None):
     """The recipe keys one pre-training run reads (PretrainSettings)."""
     keys = ("steps", "save_every", "batch_size", "max_length", "learning_rate", "seed")
-    return {**{key: PRETRAINING[key] for key in keys}, "precision": config["precision"]}
+    return {
+        **{key: PRETRAINING[key] for key in keys},
+        "precision": PLAN.config["precision"],
+    }
 
 
 def model_source(wildcards):
     """The workflow's own checkpoints come from the pre-training rule; others need no input."""
-    size = pretrained_size(wildcards.model, config)
+    size = PLAN.pretrained_size(wildcards.model)
     return [MODEL_REFS[wildcards.model]] if size else []
 
 
@@ -259,9 +244,9 @@ def section5_outputs():
     outputs = []
     if SEARCHES:
         outputs += ["results/tables/search.csv", "results/tables/bounds.csv"]
-    if config.get("trajectories"):
+    if PLAN.trajectories:
         outputs += ["results/figures/figure2.png", "results/figures/figure4_5.png"]
-    if config.get("survey"):
+    if PLAN.config.get("survey"):
         outputs += ["results/figures/figure3.png"]
     outputs += expand("results/pretrain/{size}/history.json", size=PRETRAIN_SIZES)
     return outputs
@@ -271,9 +256,9 @@ def summary_inputs(wildcards=None):
     inputs = {"runs": "results/tables/runs.csv", "d90": "results/tables/d90.csv"}
     if SEARCHES:
         inputs["search"] = "results/tables/search.csv"
-    if config.get("survey"):
+    if PLAN.config.get("survey"):
         inputs["survey"] = "results/tables/survey.csv"
-    if config.get("trajectories"):
+    if PLAN.trajectories:
         inputs["trajectory"] = "results/tables/trajectory.csv"
     return inputs
 
@@ -286,8 +271,8 @@ def run_description():
         "methods": METHODS,
         "d_values": D_VALUES,
         "seeds": SEEDS,
-        "metric": config["metric"],
-        "threshold": config["threshold"],
+        "metric": PLAN.config["metric"],
+        "threshold": PLAN.config["threshold"],
     }
 
 
@@ -322,6 +307,6 @@ def projection_study_outputs():
 
 def projection_study_inputs(wildcards=None):
     inputs = {"runs": "results/tables/runs.csv", "d90": "results/tables/d90.csv"}
-    if config["projection_study"].get("search"):
+    if PLAN.config["projection_study"].get("search"):
         inputs["search"] = "results/tables/search.csv"
     return inputs

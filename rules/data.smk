@@ -13,7 +13,7 @@ rule ingest_dataset:
         mem_mb=4000,
         runtime=30,
     params:
-        task=lambda wc: config["tasks"][wc.task],
+        task=lambda wc: PLAN.section("tasks", wc.task),
         seed=SEEDS[0],
     script:
         "../workflow/scripts/ingest_dataset.py"

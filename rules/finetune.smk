@@ -35,8 +35,8 @@ rule select_baseline:
     conda:
         "../envs/analysis.yaml"
     params:
-        threshold=config["threshold"],
-        metric=config["metric"],
+        threshold=PLAN.config["threshold"],
+        metric=PLAN.config["metric"],
         model=lambda wc: wc.model,
     script:
         "../workflow/scripts/select_baseline.py"

@@ -17,7 +17,7 @@ rule analysis_notebook:
     conda:
         "../envs/analysis.yaml"
     params:
-        metric=config["metric"],
+        metric=PLAN.config["metric"],
     script:
         "../workflow/scripts/run_notebook.py"
 

@@ -12,8 +12,8 @@ checkpoint search_round:
     conda:
         "../envs/analysis.yaml"
     params:
-        search=config.get("search"),
-        metric=config["metric"],
+        search=PLAN.section("search"),
+        metric=PLAN.config["metric"],
     script:
         "../workflow/scripts/search_round.py"
 

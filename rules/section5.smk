@@ -17,11 +17,11 @@ rule compression_bound:
         mem_mb=RES["mem_mb"],
         runtime=RES["runtime"],
     params:
-        bits=config["bound"]["bits"],
-        confidence=config["bound"]["confidence"],
+        bits=PLAN.config["bound"]["bits"],
+        confidence=PLAN.config["bound"]["confidence"],
         lrs=lambda wc: learning_rates(wc.model, "subspace"),
         seeds=SEEDS,
-        max_length=config["max_length"],
+        max_length=PLAN.config["max_length"],
     script:
         "../workflow/scripts/compression_bound.py"
 
@@ -51,14 +51,11 @@ rule section5_tables:
     conda:
         "../envs/analysis.yaml"
     params:
-        trajectories={
-            name: trajectory_checkpoints(config, name)
-            for name in config.get("trajectories", {})
-        },
-        trajectory_specs=config.get("trajectories", {}),
-        survey=config.get("survey"),
-        survey_models=survey_models(config),
-        metric=config["metric"],
+        trajectories=thawed(PLAN.trajectories),
+        trajectory_specs=PLAN.section("trajectories", default={}),
+        survey=PLAN.section("survey"),
+        survey_models=list(PLAN.survey_models),
+        metric=PLAN.config["metric"],
     script:
         "../workflow/scripts/section5_tables.py"
 

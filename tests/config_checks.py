@@ -1,9 +1,11 @@
-"""What the Snakefile does to a config before the DAG: the schema, then the cross-field checks."""
+"""What the Snakefile does to a config before the DAG: the schema, then the cross-field checks
+and the run's plan."""
 
-from intdim.workflow_config import SCHEMA, check_config
+from intdim.plan import Plan, make_plan
+from intdim.workflow_config import SCHEMA
 from snakemake.utils import validate
 
 
-def check(config: dict) -> None:
+def check(config: dict) -> Plan:
     validate(config, str(SCHEMA))
-    check_config(config)
+    return make_plan(config)

@@ -129,21 +129,20 @@ def test_learning_rate_scaling_keeps_the_update_norm_fixed():
 
 
 def test_section5_models_and_searches(config, tmp_path):
-    from intdim.workflow_config import model_references, searches, survey_models
-
     for step in (100, 20):
         (tmp_path / f"checkpoint-{step}").mkdir()
         (tmp_path / f"checkpoint-{step}" / "config.json").write_text("{}")
     (tmp_path / "notes").mkdir()  # not a checkpoint: ignored
     config["trajectories"]["local"] = {"directory": str(tmp_path), "tasks": ["tweets"]}
     config["trajectories"]["hub"] = {"checkpoints": {"0": "org/model@step0"}, "tasks": ["tweets"]}
-    check(config)
-    refs = model_references(config)
+    plan = check(config)
+    refs = plan.model_refs
     assert refs["local-step20"] == str(tmp_path / "checkpoint-20")
     assert refs["hub-step0"] == "org/model@step0"
     assert refs["pt-s-step250"] == "results/pretrain/s/step250"
-    assert survey_models(config) == ["pt-xs-step500", "pt-s-step500", "pt-m-step500"]
-    found = searches(config)
+    assert plan.survey_models == ("pt-xs-step500", "pt-s-step500", "pt-m-step500")
+    assert plan.trajectories["local"] == {20: "local-step20", 100: "local-step100"}
+    found = plan.searches
     assert ("pt-m-step0", "tweets", "said") in found and (
         "local-step100",
         "tweets",
@@ -155,12 +154,13 @@ def test_section5_models_and_searches(config, tmp_path):
 
 
 def test_pretrained_models_take_their_own_training_settings(config):
-    from intdim.workflow_config import training_section
-
-    assert training_section(config, "pt-xs-step250", "subspace")["learning_rates"] == [0.02]
-    assert training_section(config, "pt-xs-step250", "subspace")["batch_size"] == 32
-    minilm = training_section(config, "minilm", "subspace")["learning_rates"]
+    plan = check(config)
+    assert plan.training_section("pt-xs-step250", "subspace")["learning_rates"] == [0.02]
+    assert plan.training_section("pt-xs-step250", "subspace")["batch_size"] == 32
+    assert plan.pretrained_size("pt-xs-step250") == "xs" and plan.pretrained_size("minilm") is None
+    minilm = plan.training_section("minilm", "subspace")["learning_rates"]
     assert minilm == config["subspace"]["learning_rates"] and minilm != [0.02]
+    assert plan.learning_rates("pt-xs-step250", "subspace") == ["0.02"]
 
 
 @pytest.mark.parametrize(
@@ -251,29 +251,22 @@ STUDY = {"variants": {"released": {"projection": "fastfood_per_tensor", "legacy_
 
 
 def test_projection_study_variants_are_models_of_their_own(config):
-    from intdim.workflow_config import (
-        model_references,
-        searches,
-        study_models,
-        subspace_options,
-        training_section,
-    )
-
     config["projection_study"] = copy.deepcopy(STUDY)
-    check(config)
-    refs = model_references(config)
+    plan = check(config)
+    refs = plan.model_refs
     assert refs["minilm+released"] == refs["minilm+transpose"] == refs["minilm"]
-    assert study_models(config) == ["minilm", "minilm+released", "minilm+transpose"]
-    assert subspace_options(config, "minilm") == {
+    assert plan.study_models == ("minilm", "minilm+released", "minilm+transpose")
+    assert plan.models == ("minilm", "minilm+released", "minilm+transpose")
+    assert plan.subspace_options("minilm") == {
         "projection": "fastfood", "legacy_gradient": False, "grouping": "layer"}  # fmt: skip
-    assert subspace_options(config, "minilm+released") == {
+    assert plan.subspace_options("minilm+released") == {
         "projection": "fastfood_per_tensor", "legacy_gradient": True, "grouping": "tensor"}  # fmt: skip
-    assert subspace_options(config, "minilm+transpose") == {
+    assert plan.subspace_options("minilm+transpose") == {
         "projection": "fastfood_per_tensor", "legacy_gradient": False, "grouping": "layer"}  # fmt: skip
     # the same learning rates and steps as the model it is
-    assert training_section(config, "minilm+released", "subspace") == config["subspace"]
-    found = searches(config)
-    for model in study_models(config):
+    assert plan.training_section("minilm+released", "subspace") == config["subspace"]
+    found = plan.searches
+    for model in plan.study_models:
         for method in config["methods"]:
             assert (model, "tweets", method) in found
 

@@ -4,6 +4,7 @@ and the searches' probe count."""
 import math
 
 import pytest
+from config_checks import check
 from intdim import search
 from intdim.cost import StepModel, estimate, parse_dry_run, search_probes, shape_parameters
 
@@ -68,22 +69,23 @@ def test_own_sizes_are_counted_from_the_model_pre_training_builds():
     assert shape_parameters(shape, 500, 64) == sum(p.numel() for p in model.parameters())
 
 
-def test_a_search_is_counted_by_the_search_itself_and_costed_per_rate_and_seed():
-    config = {"search": {"d_min": 10, "d_max": 100_000, "probes_per_round": 3, "precision": 1.0},
-              "seeds": [0, 1], "max_length": 16, "models": {"m": "x"},
-              "subspace": {"learning_rates": [0.1, 1.0], "steps": 100, "batch_size": 8},
-              "full_finetune": {"learning_rates": [1e-4], "steps": 50, "batch_size": 8}}  # fmt: skip
-    probes = search_probes(config)
+def test_a_search_is_counted_by_the_search_itself_and_costed_per_rate_and_seed(config):
+    config["search"].update(d_min=10, d_max=100_000, probes_per_round=3, precision=1.0)
+    config["subspace"].update(learning_rates=[0.1, 1.0], steps=100, batch_size=8)
+    config["full_finetune"].update(learning_rates=[1e-4], steps=50, batch_size=8)
+    config.update(seeds=[0, 1], max_length=16)
+    plan = check(config)
+    probes = search_probes(config["search"])
     state = search.start(10, 100_000, 3, 1.0)
     state = search.run(state, lambda d: {"success": d >= 1000, "reason": ""})
     assert probes == search.training_runs(state) and probes >= 3
     step = StepModel(0.0, 1e-10, {"did": 2.0, "said": 3.0})
     jobs = [
-        ("search_round", {"model": "m", "task": "t", "method": "did", "round": "0"}),
-        ("search_round", {"model": "m", "task": "t", "method": "did", "round": "1"}),
-        ("full_finetune", {"model": "m", "task": "t", "lr": "1e-4", "seed": "0"}),
+        ("search_round", {"model": "minilm", "task": "t", "method": "did", "round": "0"}),
+        ("search_round", {"model": "minilm", "task": "t", "method": "did", "round": "1"}),
+        ("full_finetune", {"model": "minilm", "task": "t", "lr": "1e-4", "seed": "0"}),
     ]
-    rows = {r["stage"]: r for r in estimate(config, jobs, step, {"m": 1000})}
+    rows = {r["stage"]: r for r in estimate(plan, jobs, step, {"minilm": 1000})}
     # one search: probes x 2 rates x 2 seeds runs of 100 steps of 2 x 1e-10 x 1000 x 128 s
     runs = probes * 4
     per_run = 100 * 2.0 * 1e-10 * 1000 * 8 * 16 + 60.0

@@ -3,15 +3,16 @@
 Uses the session's integration run (conftest.py), the same one test_workflow.py checks.
 """
 
+import copy
 import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
+from config_checks import check
 from intdim import search
 from intdim.d90 import probe_outcome
-from intdim.workflow_config import searches, survey_models
 
 pytestmark = pytest.mark.slow
 
@@ -24,15 +25,20 @@ def section5_config(repo_root):
     return {**merged, **extra}
 
 
+@pytest.fixture(scope="module")
+def section5_plan(section5_config):
+    return check(copy.deepcopy(section5_config))
+
+
 def rounds(run: Path, model, task, method):
     folder = run / f"results/search/{model}/{task}/{method}"
     files = sorted(folder.glob("round*.json"), key=lambda p: int(p.stem[5:]))
     return [json.loads(p.read_text()) for p in files]
 
 
-def test_every_search_is_in_the_table_with_its_final_state(run, section5_config):
+def test_every_search_is_in_the_table_with_its_final_state(run, section5_plan):
     table = pd.read_csv(run / "results/tables/search.csv")
-    expected = searches(section5_config)
+    expected = section5_plan.searches
     assert sorted(zip(table.model, table.task, table.method, strict=True)) == sorted(expected)
     for row in table.itertuples():
         states = rounds(run, row.model, row.task, row.method)
@@ -97,9 +103,9 @@ def test_trajectory_rows_come_from_the_full_fine_tuning_runs(run, section5_confi
             assert row.relative_gap == pytest.approx(gap)
 
 
-def test_survey_counts_parameters_of_each_model(run, section5_config):
+def test_survey_counts_parameters_of_each_model(run, section5_plan):
     table = pd.read_csv(run / "results/tables/survey.csv")
-    assert list(table["model"]) == survey_models(section5_config)
+    assert tuple(table["model"]) == section5_plan.survey_models
     for row in table.itertuples():
         meta = json.loads((run / f"results/models/{row.model}/meta.json").read_text())
         assert row.parameters == meta["base_parameters"]

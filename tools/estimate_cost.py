@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
 
+    from intdim.plan import make_plan
     from intdim.workflow_config import SCHEMA
     from snakemake.utils import validate
 
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> None:
     jobs = parse_dry_run(dry.stdout)
     step = StepModel.fit(load_rows(args.benchmark))
     given = dict(p.split("=", 1) for p in args.parameters)
-    rows = estimate(config, jobs, step, given)
+    rows = estimate(make_plan(config), jobs, step, given)
     print(
         f"{args.configfile}: {len(jobs)} jobs in the dry run; step model c0 = {step.c0:.4f} s, "
         f"c1 = {step.c1:.3g} s per parameter-token, DID x{step.ratios['did']:.2f}, "

@@ -22,8 +22,8 @@ from pathlib import Path
 import torch
 
 from .models import load_classifier, parameter_count
-from .subspace import SubspaceModel, SubspaceSettings
 from .provenance import source_commit
+from .subspace import SubspaceModel, SubspaceSettings
 from .timing import copy_bandwidth, median_time
 
 DEFAULT_DIMS = [10, 100, 1_000, 10_000, 100_000, 1_000_000, 4_000_000]

@@ -18,7 +18,8 @@ HEADER = """# Configuration
 reproduces the paper on GPUs; `config/integration*.yaml` are the miniatures the tests run.
 Give another with `snakemake --configfile my.yaml` (it replaces the default, it is not merged).
 The workflow validates a config against `workflow/schemas/config.schema.yaml` and the checks in
-`intdim/workflow_config.py` before it builds the DAG, and names the bad key.
+`intdim/workflow_config.py` before it builds the DAG, and names the bad key; `intdim/plan.py`
+then resolves it once into the frozen plan the rules read.
 
 This page is generated from the schema (`python -m intdim.config_reference`); a test keeps the
 two equal. `*` stands for a name you choose.

@@ -22,11 +22,7 @@ import statistics
 from dataclasses import dataclass
 
 from . import search as search_lib
-from .workflow_config import (
-    model_references,
-    pretrained_size,
-    training_section,
-)
+from .plan import Plan
 
 # Loading the model, tokenising, the two evaluations: per training job, on the GPU.
 OVERHEAD_S = 60.0
@@ -129,16 +125,16 @@ def shape_parameters(shape: dict, vocab_size: int, max_length: int) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def parameters(config: dict, model: str, given: dict | None = None) -> int:
-    """The parameter count of a model name of the config (``given`` first)."""
+def parameters(plan: Plan, model: str, given: dict | None = None) -> int:
+    """The parameter count of a model name of the plan (``given`` first)."""
     given = given or {}
     if model in given:
         return int(given[model])
-    size = pretrained_size(model, config)
+    size = plan.pretrained_size(model)
     if size is not None:
-        spec = config["pretraining"]
+        spec = plan.section("pretraining")
         return shape_parameters(spec["sizes"][size], spec["vocab_size"], spec["max_length"])
-    ref = model_references(config).get(model, model).split("@")[0]
+    ref = plan.model_refs.get(model, model).split("@")[0]
     if ref in KNOWN_PARAMETERS:
         return KNOWN_PARAMETERS[ref]
     if MULTIBERTS.match(ref):
@@ -147,10 +143,10 @@ def parameters(config: dict, model: str, given: dict | None = None) -> int:
                      f"--parameters {model}=N")  # fmt: skip
 
 
-def search_probes(config: dict) -> int:
-    """Training-run probes of one whole search (before seeds and rates), from the search's own
-    code with d90 in the geometric middle of [d_min, d_max]."""
-    spec = config["search"]
+def search_probes(spec: dict) -> int:
+    """Training-run probes of one whole search (before seeds and rates) of the config's
+    ``search`` block, from the search's own code with d90 in the geometric middle of
+    [d_min, d_max]."""
     middle = math.sqrt(spec["d_min"] * spec["d_max"])
     state = search_lib.start(spec["d_min"], spec["d_max"], spec["probes_per_round"],
                              spec["precision"])  # fmt: skip
@@ -158,7 +154,7 @@ def search_probes(config: dict) -> int:
     return search_lib.training_runs(state)
 
 
-def estimate(config: dict, jobs: list[tuple[str, dict]], step: StepModel,
+def estimate(plan: Plan, jobs: list[tuple[str, dict]], step: StepModel,
              given: dict | None = None) -> list[dict]:  # fmt: skip
     """GPU-hours per stage: the sweep's subspace runs, the searches (all rounds), full
     fine-tuning and pre-training; one row per stage with its jobs and hours."""
@@ -169,14 +165,15 @@ def estimate(config: dict, jobs: list[tuple[str, dict]], step: StepModel,
         row["jobs"] += count
         row["gpu_hours"] += count * seconds / 3600
 
-    per_search = search_probes(config) if "search" in config else 0
+    config = plan.config
+    per_search = search_probes(plan.section("search")) if "search" in config else 0
     counts: dict[str, int] = {}  # one count per model, not per job (thousands of jobs)
 
     def run_seconds(model: str, kind: str, method: str) -> float:
-        section = training_section(config, model, kind)
+        section = plan.training_section(model, kind)
         tokens = section["batch_size"] * config["max_length"]
         if model not in counts:
-            counts[model] = parameters(config, model, given)
+            counts[model] = parameters(plan, model, given)
         D = counts[model]
         return section["steps"] * step.step_seconds(D, tokens, method) + OVERHEAD_S
 
@@ -195,7 +192,7 @@ def estimate(config: dict, jobs: list[tuple[str, dict]], step: StepModel,
         elif rule == "search_round" and wc.get("round") == "0":
             # The DAG holds round 0's planning job; its probes, and every later round, appear
             # as rounds finish: count the whole search (probes x rates x seeds).
-            rates = training_section(config, wc["model"], "subspace")["learning_rates"]
+            rates = plan.training_section(wc["model"], "subspace")["learning_rates"]
             runs = per_search * len(rates) * len(config["seeds"])
             add("d90 searches (all rounds)", runs,
                 run_seconds(wc["model"], "subspace", wc["method"]))  # fmt: skip

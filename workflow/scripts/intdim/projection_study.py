@@ -1,5 +1,5 @@
 """The projection study's table: each compared model (a sweep model and its projection
-variants, ``workflow_config.projection_variants``) with its d90 from the sweep and the search,
+variants, ``Plan.variants``) with its d90 from the sweep and the search,
 the learning rate that reached it, and the measured time per training step."""
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def study_table(
     metric: str,
 ) -> pd.DataFrame:
     """One row per (compared model, task, method). ``options`` gives each model's projection
-    settings (``workflow_config.subspace_options``)."""
+    settings (``Plan.subspace_options``)."""
     rows = []
     subspace = runs[runs["method"].isin(["did", "said"])]
     for model in models:

@@ -1,9 +1,9 @@
-"""Checks and derived values of the workflow configuration.
+"""Checks of the workflow configuration, and the small rules that name things.
 
 The JSON schema (``SCHEMA``, applied with ``snakemake.utils.validate``) checks types and names;
-the checks here
-are the ones a schema cannot express (d_min <= d_max, a model reference that points nowhere),
-each raising an error that names the bad value before Snakemake builds the DAG.
+the checks here are the ones a schema cannot express (d_min <= d_max, a model reference that
+points nowhere), each raising an error that names the bad value before Snakemake builds the
+DAG. ``plan.make_plan`` runs them and resolves everything the rules read.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from pathlib import Path
 
 from .models import resolve_reference
 from .pretraining import checkpoint_steps
-from .variants import base_model, variant_model
 
 SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
 
@@ -145,7 +144,7 @@ def _directory_checkpoints(name: str, directory: str) -> dict[int, str]:
     return found
 
 
-def _trajectory_references(config: dict, name: str) -> dict[int, tuple[str, str]]:
+def trajectory_references(config: dict, name: str) -> dict[int, tuple[str, str]]:
     """step -> (model name, model reference) for one trajectory's checkpoints, by step."""
     spec = config["trajectories"][name]
     if "pretrained" in spec:
@@ -158,128 +157,6 @@ def _trajectory_references(config: dict, name: str) -> dict[int, tuple[str, str]
         else {int(k): v for k, v in spec["checkpoints"].items()}
     )
     return {step: (f"{name}-step{step}", refs[step]) for step in sorted(refs)}
-
-
-def trajectory_checkpoints(config: dict, name: str) -> dict[int, str]:
-    """step -> model name for one trajectory (its checkpoints along pre-training)."""
-    return {step: model for step, (model, _) in _trajectory_references(config, name).items()}
-
-
-def model_references(config: dict) -> dict[str, str]:
-    """Every model the workflow may use: config models, pre-training and trajectory checkpoints.
-
-    The references of the workflow's own checkpoints are the directories its pre-training rule
-    writes, which do not exist before it runs.
-    """
-    refs = dict(config["models"])
-    if "pretraining" in config:
-        for size in config["pretraining"]["sizes"]:
-            for step in pretraining_schedule(config):
-                refs[pretrained_name(size, step)] = f"results/pretrain/{size}/step{step}"
-    for name in config.get("trajectories", {}):
-        refs.update(_trajectory_references(config, name).values())
-    for variant, (base, _) in projection_variants(config).items():
-        refs[variant] = refs[base]
-    return refs
-
-
-# --- the projection study: the same models under other projections ---------------------------
-
-
-def projection_variants(config: dict) -> dict[str, tuple[str, dict]]:
-    """Model name -> (the model it is, its projection settings) for every projection_study
-    variant of every sweep model: ``minilm+released`` is MiniLM under the variant ``released``.
-
-    A variant is a model of its own to the rest of the workflow (its own runs, d90, searches),
-    so the comparison uses the same seeds, learning rates and data as the base model.
-    """
-    study = config.get("projection_study")
-    if not study:
-        return {}
-    models = config.get("sweep_models", list(config["models"]))
-    return {
-        variant_model(model, name): (model, dict(settings))
-        for model in models
-        for name, settings in study["variants"].items()
-    }
-
-
-def subspace_options(config: dict, model: str) -> dict:
-    """projection, legacy_gradient and SAID grouping of a model's subspace runs."""
-    options = {
-        "projection": config["projection"],
-        "legacy_gradient": config["legacy_gradient"],
-        "grouping": config["said_grouping"],
-    }
-    variant = projection_variants(config).get(model)
-    if variant is not None:
-        settings = variant[1]
-        options.update(
-            projection=settings["projection"],
-            legacy_gradient=settings.get("legacy_gradient", False),
-            grouping=settings.get("said_grouping", options["grouping"]),
-        )
-    return options
-
-
-def study_models(config: dict) -> list[str]:
-    """The models the projection study compares: each sweep model, then its variants."""
-    if not config.get("projection_study"):
-        return []
-    found = []
-    for model in config.get("sweep_models", list(config["models"])):
-        found.append(model)
-        found += [v for v, (base, _) in projection_variants(config).items() if base == model]
-    return found
-
-
-def pretrained_size(model: str, config: dict) -> str | None:
-    """The pre-training size a model name comes from, or None for any other model."""
-    model = base_model(model)
-    for size in config.get("pretraining", {}).get("sizes", {}):
-        if model in {pretrained_name(size, s) for s in pretraining_schedule(config)}:
-            return size
-    return None
-
-
-def survey_models(config: dict) -> list[str]:
-    """Survey entries as model names: ``pretrained:<size>`` is that size's last checkpoint."""
-    names = []
-    for entry in config.get("survey", {}).get("models", []):
-        if entry.startswith(PRETRAINED_PREFIX):
-            names.append(
-                pretrained_name(entry[len(PRETRAINED_PREFIX) :], pretraining_schedule(config)[-1])
-            )
-        else:
-            names.append(entry)
-    return names
-
-
-def training_section(config: dict, model: str, kind: str) -> dict:
-    """full_finetune or subspace settings for a model; pre-trained models take their overrides."""
-    section = dict(config[kind])
-    if pretrained_size(model, config) is not None:
-        section.update(config["pretraining"].get(kind, {}))
-    return section
-
-
-def searches(config: dict) -> list[tuple[str, str, str]]:
-    """Every (model, task, method) whose d90 is searched: trajectories and the survey."""
-    found = []
-    for name in config.get("trajectories", {}):
-        spec = config["trajectories"][name]
-        for model in trajectory_checkpoints(config, name).values():
-            found += [(model, task, spec.get("method", "said")) for task in spec["tasks"]]
-    survey = config.get("survey")
-    if survey:
-        method = survey.get("method", "said")
-        found += [(m, t, method) for m in survey_models(config) for t in survey["tasks"]]
-    study = config.get("projection_study")
-    if study and study.get("search"):
-        tasks = [t for t, spec in config["tasks"].items() if spec.get("sweep", True)]
-        found += [(m, t, method) for m in study_models(config) for t in tasks
-                  for method in config["methods"]]  # fmt: skip
-    return list(dict.fromkeys(found))
 
 
 def check_section5(config: dict) -> None:
