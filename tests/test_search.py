@@ -152,3 +152,52 @@ def test_the_bracket_counts_as_narrow_at_exactly_the_precision():
 def test_probes_that_round_to_the_same_d_are_placed_once():
     # 10 * 1.3 ** (i / 6), i = 1..5: 10.4, 10.9, 11.4, 11.9, 12.5 round to 10, 11, 11, 12, 12.
     assert search.place_probes(10, 13, 5) == [11, 12]
+
+
+def test_the_state_before_and_after_one_round_is_exactly_this():
+    state = search.start(10, 2000, 1, 0.5)
+    assert state == {
+        "d_min": 10, "d_max": 2000, "d_max_requested": 2000, "D": None,
+        "probes_per_round": 1, "precision": 0.5, "max_rounds": 50, "round": 0,
+        "lo": 10, "lo_verified": False, "hi": 2000, "hi_verified": False, "probes": [],
+        "non_monotone": 0, "done": False, "status": "searching", "reason": None, "d90": None,
+        "next": [141],
+    }  # fmt: skip
+    after = search.advance(state, {141: {"success": False, "reason": "below"}})
+    assert after == {
+        **state, "round": 1, "lo": 141, "lo_verified": True, "next": [531],
+        "probes": [{"round": 0, "d": 141, "success": False, "reason": "below"}],
+    }  # fmt: skip
+    assert state["probes"] == [] and state["next"] == [141]  # the old state is unchanged
+
+
+def test_a_search_that_reaches_nothing_ends_exactly_so():
+    # d_max = d_min + 1: nothing fits between, so d_max is the only probe; when it fails
+    # d_min is not tried (a d below a failure cannot reach)
+    state = search.run(search.start(10, 11, 1, 0.0), threshold_oracle(100))
+    assert [p["d"] for p in state["probes"]] == [11]
+    assert state == {
+        "d_min": 10, "d_max": 11, "d_max_requested": 11, "D": None, "probes_per_round": 1,
+        "precision": 0.0, "max_rounds": 50, "round": 1, "lo": 10, "lo_verified": False,
+        "hi": 11, "hi_verified": False, "non_monotone": 0, "done": True,
+        "status": "not reached", "reason": "no probe up to d_max=11 reached the threshold",
+        "d90": None, "next": [],
+        "probes": [{"round": 0, "d": 11, "success": False, "reason": "synthetic"}],
+    }  # fmt: skip
+
+
+def test_a_failure_at_d_min_verifies_the_lower_end():
+    # every probe reaches down to d_min + 1; d_min itself fails, so d90 is in (10, 11]
+    state = search.run(search.start(10, 2000, 3, 0.0), threshold_oracle(11))
+    assert state["status"] == "reached" and state["reason"] == "d90 in (10, 11]"
+    assert state["lo_verified"] and 10 in [p["d"] for p in state["probes"]]
+
+
+def test_the_smallest_and_the_one_parameter_cases():
+    assert search.start(1, 10, 1, 0.0)["next"] == [3]  # d_min = 1 is a valid start
+    one = search.start(1, 5, 1, 0.0, D=1)  # a one-parameter model: nothing to search
+    assert one["status"] == "skipped" and one["d_max"] == 1
+    with pytest.raises(ValueError, match="d_min=10, d_max=10"):
+        search.start(10, 10, 1, 0.0)
+    with pytest.raises(ValueError, match="d_min=0, d_max=10"):
+        search.start(0, 10, 1, 0.0)

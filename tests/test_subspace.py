@@ -222,3 +222,14 @@ def test_said_scales_keep_the_unscaled_rate_and_theta_d_the_scaled_one():
     assert optimiser_groups(did, did.trainable_parameters(), settings) == [did.theta_d]
     plain = TrainSettings(learning_rate=0.05, steps=1, batch_size=1, max_length=4, seed=0)
     assert optimiser_groups(net, net.trainable_parameters(), plain) == net.trainable_parameters()
+
+
+def test_a_header_keeps_the_legacy_gradient_and_takes_the_backend_asked_for():
+    legacy = SubspaceSettings(
+        12, projection="fastfood_per_tensor", legacy_gradient=True, seed=4, backend="torch"
+    )
+    header = legacy.header()
+    assert header["legacy_gradient"] is True and "backend" not in header
+    back = SubspaceSettings.from_header(header, backend="torch")
+    assert back == legacy and back.backend == "torch"
+    assert SubspaceSettings.from_header(header).backend == "auto"

@@ -81,3 +81,8 @@ def test_the_reasons_name_the_interval_and_the_count():
     assert all(math.isnan(two[k]) for k in ("intercept", "r", "slope_low", "slope_high"))
     overlap = fit_trend([1e5, 1e6, 1e7], lo=[10, 10, 10], hi=[20, 20, 20])
     assert overlap["reason"] == "every d90 interval overlaps the others: one d fits them all"
+
+
+def test_points_and_intervals_of_different_lengths_are_an_error():
+    with pytest.raises(ValueError):
+        fit_trend([1e5, 1e6, 1e7], [10, 20], [30, 40, 50])
