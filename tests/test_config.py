@@ -386,3 +386,19 @@ def test_a_grid_of_one_point_or_one_value():
 def test_a_grid_whose_ends_meet_is_one_point(config):
     config["d_grid"] = {"min": 100, "max": 100, "points": 3}
     assert check(config).d_values == (100,)
+
+
+def test_configs_without_the_optional_blocks_pass(config, tmp_path):
+    # no pre-training overrides for subspace runs: the plain settings apply
+    del config["pretraining"]["subspace"]
+    plan = check(copy.deepcopy(config))
+    assert plan.training_section("pt-xs-step0", "subspace") == plan.section("subspace")
+    # text files as the corpus, when given
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("some text\n")
+    config["pretraining"].update(corpus="text_files", corpus_files=[str(corpus)])
+    check(copy.deepcopy(config))
+    # no pre-training, trajectories, survey or search at all
+    for key in ("pretraining", "trajectories", "survey", "search"):
+        del config[key]
+    assert check(config).searches == ()

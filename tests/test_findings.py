@@ -298,3 +298,26 @@ def test_all_findings_lists_each_part_in_order():
 def test_checkpoint_one_is_on_the_axis():
     frame = strong_trajectory().assign(step=[1, 10, 100, 1000, 10000, 100000])
     assert "step=1: " in pretraining_lowers_d90(frame)[0].measured
+
+
+def test_open_lower_ends_order_only_where_the_upper_end_allows():
+    # (0, 1] below (0, 300]: apart only if SAID's upper end is at most DID's lower end (0)
+    assert said_below_did(d90_rows((None, 300), (None, 1)))[0].verdict == "not resolved"
+    assert said_below_did(d90_rows((None, 1), (None, 5)))[0].verdict == "not resolved"
+    assert said_below_did(d90_rows((None, 300), (None, 100)))[0].verdict == "not resolved"
+    assert said_below_did(d90_rows((300, 1000), (None, 300)))[0].verdict == "agrees"
+
+
+def test_a_model_with_one_method_does_not_stop_the_others():
+    lone = d90_rows((100, 300), (100, 300)).head(1).assign(model="a")  # DID only
+    pair = d90_rows((1000, 3000), (100, 300)).assign(model="b")
+    findings = said_below_did(pd.concat([lone, pair], ignore_index=True))
+    assert [f.claim for f in findings] == ["SAID needs fewer dimensions than DID (b, t; Table 1)"]
+
+
+def test_a_correlation_across_zero_keeps_its_claim():
+    mixed = trajectory(SIX_D90S, [0.70, 0.60, 0.72, 0.61, 0.71, 0.62],
+                       [0.15, 0.22, 0.31, 0.36, 0.45, 0.50])  # fmt: skip
+    accuracy = d90_predicts_generalisation(mixed)[0]
+    assert accuracy.verdict == "not resolved"
+    assert accuracy.claim == "lower d90 goes with higher eval accuracy (t; Figure 4)"

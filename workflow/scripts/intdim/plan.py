@@ -78,9 +78,9 @@ class Plan:
         return thawed(value)
 
     def pretrained_size(self, model: str) -> str | None:
-        """The pre-training size a model (or a variant of it) comes from, else None."""
-        base = self.variants[model][0] if model in self.variants else model
-        return self.pretrained_sizes.get(base)
+        """The pre-training size one of the workflow's own checkpoints comes from, else None
+        (a projection-study variant is of a sweep model, never of such a checkpoint)."""
+        return self.pretrained_sizes.get(model)
 
     def training_section(self, model: str, kind: str) -> dict:
         """full_finetune or subspace settings of a model; the workflow's own pre-trained

@@ -182,8 +182,6 @@ def check_section5(config: dict) -> None:
                 f"config trajectories.{name}.pretrained: {spec['pretrained']!r} is not a "
                 f"pretraining size ({sorted(sizes)})"
             )
-        if "directory" in spec:
-            _directory_checkpoints(name, spec["directory"])
         for step, ref in spec.get("checkpoints", {}).items():
             try:
                 resolve_reference(ref)
