@@ -402,3 +402,13 @@ def test_configs_without_the_optional_blocks_pass(config, tmp_path):
     for key in ("pretraining", "trajectories", "survey", "search"):
         del config[key]
     assert check(config).searches == ()
+
+
+def test_local_files_with_the_hub_tasks_columns_pass(config, tmp_path):
+    for split in ("train", "eval"):
+        (tmp_path / f"{split}.csv").write_text("sentence1,sentence2,label\na,b,1\n")
+    config["tasks"]["paraphrase"] = {
+        "dataset": "mrpc",
+        "data_files": {s: [str(tmp_path / f"{s}.csv")] for s in ("train", "eval")},
+    }
+    assert "paraphrase" in check(config).tasks

@@ -99,11 +99,12 @@ class Plan:
 
 
 def make_plan(config: dict) -> Plan:
-    """Check ``config`` (already validated against the schema) and resolve its plan; raises
-    ValueError naming the bad value."""
+    """Check ``config`` and resolve its plan; raises ValueError naming the bad value. The
+    config must have been validated against the schema, which fills every default (a task
+    sweeps, searches use SAID, ...): the plan reads them and assumes none of its own."""
     check_config(config)
     sweep_models = list(config.get("sweep_models", list(config["models"])))
-    sweep_tasks = [t for t, spec in config["tasks"].items() if spec.get("sweep", True)]
+    sweep_tasks = [t for t, spec in config["tasks"].items() if spec["sweep"]]
     variants = _variants(config, sweep_models)
     study_models = _study_models(config, sweep_models, variants)
 
@@ -128,7 +129,7 @@ def make_plan(config: dict) -> Plan:
     for variant, (_, settings) in variants.items():
         options[variant].update(
             projection=settings["projection"],
-            legacy_gradient=settings.get("legacy_gradient", False),
+            legacy_gradient=settings["legacy_gradient"],
             grouping=settings.get("said_grouping", defaults["grouping"]),
         )
 
@@ -142,9 +143,9 @@ def make_plan(config: dict) -> Plan:
     searches = []
     for name, spec in config.get("trajectories", {}).items():
         for model in trajectories[name].values():
-            searches += [(model, task, spec.get("method", "said")) for task in spec["tasks"]]
+            searches += [(model, task, spec["method"]) for task in spec["tasks"]]
     if survey:
-        method = survey.get("method", "said")
+        method = survey["method"]
         searches += [(m, t, method) for m in survey_models for t in survey["tasks"]]
     study = config.get("projection_study")
     if study and study.get("search"):

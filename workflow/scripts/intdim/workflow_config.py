@@ -46,7 +46,7 @@ def check_projection_options(where: str, settings: dict) -> None:
     """A projection's own options (legacy_gradient, ...) against the registry, naming where."""
     from .projections.registry import REGISTRY, check_options
 
-    kind = settings.get("projection", "fastfood")
+    kind = settings["projection"]  # the schema requires it of a variant, defaults it in a config
     options = {k: settings[k] for spec in REGISTRY.values() for k in spec.options if k in settings}
     try:
         check_options(kind, options)
