@@ -39,9 +39,8 @@ SEEDS = list(PLAN.seeds)
 D_VALUES = list(PLAN.d_values)
 SUB_LRS = list(PLAN.subspace_lrs)
 RES = PLAN.section("resources")
-MODEL_REFS = dict(
-    PLAN.model_refs
-)  # config models, pre-training and trajectory checkpoints
+# Config models, pre-training and trajectory checkpoints.
+MODEL_REFS = dict(PLAN.model_refs)
 SEARCHES = list(PLAN.searches)
 PRETRAIN_SIZES = list(PLAN.pretrain_sizes)
 CHECKPOINT_STEPS = list(PLAN.checkpoint_steps)

@@ -22,6 +22,7 @@ from .workflow_config import (
     d_values,
     lr_label,
     pretrained_name,
+    pretrained_reference,
     pretraining_schedule,
     trajectory_references,
 )
@@ -113,8 +114,7 @@ def make_plan(config: dict) -> Plan:
     own = {pretrained_name(size, step): size for size in sizes for step in steps}
 
     refs = dict(config["models"])
-    # The workflow's own checkpoints: the directories its pre-training rule writes.
-    refs.update({pretrained_name(size, step): f"results/pretrain/{size}/step{step}"
+    refs.update({pretrained_name(size, step): pretrained_reference(size, step)
                  for size in sizes for step in steps})  # fmt: skip
     trajectories = {}
     for name in config.get("trajectories", {}):

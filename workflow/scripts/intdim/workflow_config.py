@@ -119,6 +119,12 @@ def pretrained_name(size: str, step: int) -> str:
     return f"pt-{size}-step{step}"
 
 
+def pretrained_reference(size: str, step: int) -> str:
+    """Where that checkpoint is: the directory rule pretrain writes (so it does not exist
+    before the rule runs)."""
+    return f"results/pretrain/{size}/step{step}"
+
+
 def pretraining_schedule(config: dict) -> list[int]:
     """The steps at which the workflow's own pre-training saves a checkpoint."""
     return checkpoint_steps(config["pretraining"]["steps"], config["pretraining"]["save_every"])
@@ -149,7 +155,7 @@ def trajectory_references(config: dict, name: str) -> dict[int, tuple[str, str]]
     spec = config["trajectories"][name]
     if "pretrained" in spec:
         size = spec["pretrained"]
-        return {s: (pretrained_name(size, s), f"results/pretrain/{size}/step{s}")
+        return {s: (pretrained_name(size, s), pretrained_reference(size, s))
                 for s in pretraining_schedule(config)}  # fmt: skip
     refs = (
         _directory_checkpoints(name, spec["directory"])

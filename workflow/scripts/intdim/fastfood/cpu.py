@@ -70,6 +70,8 @@ def _forward(x, B, G, Pi, base, starts, values, px_out, out):
             head[i] = signs[i] * x[i]
         buf[d:] = 0.0
         fwht_inplace(buf)
+        # Asks for the next block of base; with no base (forward alone) those prefetches go
+        # nowhere useful, and harmlessly: a prefetch never faults.
         gather_fwht(buf, Pi[j], G[j], tmp, base, (j + 1) * LL)
         start = j * LL
         stop = min(start + LL, D)
