@@ -11,17 +11,17 @@ min_version("9.0")
 
 # This checkout, found from this file (so that `module` use from another workflow works too).
 REPO = Path(workflow.current_basedir).parent
-# Its intdim package, for the controller here and for every job (see intdim/checkout.py).
+# Its intdim package, for the controller here and for every job (see intdim/pipeline/checkout.py).
 sys.path.insert(0, str(REPO / "workflow" / "scripts"))
-from intdim.checkout import prefer_huge_pages, put_first_on_pythonpath
-from intdim.integrity import load_json
+from intdim.pipeline.checkout import prefer_huge_pages, put_first_on_pythonpath
+from intdim.pipeline.integrity import load_json
 
 put_first_on_pythonpath(str(REPO / "workflow" / "scripts"))
 prefer_huge_pages()
 
-from intdim.plan import make_plan, thawed
-from intdim.variants import base_model
-from intdim.workflow_config import SCHEMA, scaled_learning_rate
+from intdim.pipeline.plan import make_plan, thawed
+from intdim.pipeline.variants import base_model
+from intdim.pipeline.workflow_config import SCHEMA, scaled_learning_rate
 
 validate(config, str(SCHEMA))
 try:

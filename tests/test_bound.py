@@ -5,12 +5,12 @@ import math
 import pandas as pd
 import pytest
 import torch
-from intdim import bound
-from intdim import pretraining as pt
-from intdim.export import save_task
-from intdim.models import load_classifier
-from intdim.subspace import SubspaceModel, SubspaceSettings
-from intdim.training import encode, evaluate
+from intdim.analysis import bound
+from intdim.method import pretraining as pt
+from intdim.method.export import save_task
+from intdim.method.models import load_classifier
+from intdim.method.subspace import SubspaceModel, SubspaceSettings
+from intdim.method.training import encode, evaluate
 
 
 @pytest.mark.parametrize("bits", [2, 4, 8, 12])

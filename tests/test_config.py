@@ -5,7 +5,7 @@ import sys
 import pytest
 import yaml
 from config_checks import check
-from intdim.workflow_config import SCHEMA, d_values, lr_label
+from intdim.pipeline.workflow_config import SCHEMA, d_values, lr_label
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
@@ -119,7 +119,7 @@ def test_bad_config_stops_snakemake_before_the_dag(repo_root, tmp_path, config):
 
 
 def test_learning_rate_scaling_keeps_the_update_norm_fixed():
-    from intdim.workflow_config import scaled_learning_rate
+    from intdim.pipeline.workflow_config import scaled_learning_rate
 
     assert scaled_learning_rate(0.5, 3000, 3000) == 0.5
     assert scaled_learning_rate(0.5, 30000, 3000) == pytest.approx(0.5 / 10**0.5)
@@ -183,7 +183,7 @@ def test_pretraining_overrides_are_validated_as_strictly_as_the_top_level(
 
 def _described(node: dict, schema: dict, path: str = "") -> list[str]:
     """Keys below ``node`` that have no description (after following $ref)."""
-    from intdim.config_reference import rows
+    from intdim.pipeline.config_reference import rows
 
     return [key for key, child in rows(node, schema, path) if not child.get("description")]
 
@@ -194,11 +194,11 @@ def test_every_schema_property_has_a_description():
 
 
 def test_config_readme_is_what_the_schema_generates(repo_root):
-    from intdim.config_reference import render
+    from intdim.pipeline.config_reference import render
 
     page = (repo_root / "config" / "README.md").read_text()
     assert page == render(yaml.safe_load(SCHEMA.read_text())), (
-        "config/README.md is out of date: python -m intdim.config_reference > config/README.md"
+        "config/README.md is out of date: python -m intdim.pipeline.config_reference > config/README.md"
     )
     for key in ("pretraining.subspace.lr_reference_d", "tasks.*.data_files.train", "bound.bits"):
         assert f"`{key}`" in page

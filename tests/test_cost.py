@@ -5,8 +5,8 @@ import math
 
 import pytest
 from config_checks import check
-from intdim import search
-from intdim.cost import StepModel, estimate, parse_dry_run, search_probes, shape_parameters
+from intdim.analysis import search
+from intdim.measure.cost import StepModel, estimate, parse_dry_run, search_probes, shape_parameters
 
 DRY = """
 rule full_finetune:
@@ -58,7 +58,7 @@ def test_the_step_model_recovers_a_linear_law_and_the_median_ratios():
 
 def test_own_sizes_are_counted_from_the_model_pre_training_builds():
     import torch
-    from intdim.pretraining import roberta_config
+    from intdim.method.pretraining import roberta_config
     from transformers import AutoModelForSequenceClassification
 
     shape = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2}

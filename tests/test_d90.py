@@ -2,7 +2,7 @@ import math
 
 import pandas as pd
 import pytest
-from intdim.d90 import (
+from intdim.analysis.d90 import (
     RUN_COLUMNS,
     d90_table,
     interpolate_crossing,

@@ -2,7 +2,7 @@ import json
 
 import pandas as pd
 import pytest
-from intdim.data import (
+from intdim.method.data import (
     HUB_TASKS,
     dataset_info,
     label_names,

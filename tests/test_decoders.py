@@ -3,9 +3,9 @@
 import pandas as pd
 import pytest
 import torch
-from intdim.models import prepare_padding
-from intdim.subspace import SubspaceModel, SubspaceSettings
-from intdim.training import collate, encode
+from intdim.method.models import prepare_padding
+from intdim.method.subspace import SubspaceModel, SubspaceSettings
+from intdim.method.training import collate, encode
 from tiny_models import tiny_batch, tiny_classifier
 from transformers import AutoModelForSequenceClassification, GPT2Config, PreTrainedTokenizerFast
 

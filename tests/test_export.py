@@ -2,9 +2,9 @@ import json
 
 import pytest
 import torch
-from intdim.export import load_task, read_task_header, save_task
-from intdim.models import load_classifier, resolve_reference
-from intdim.subspace import SubspaceModel, SubspaceSettings
+from intdim.method.export import load_task, read_task_header, save_task
+from intdim.method.models import load_classifier, resolve_reference
+from intdim.method.subspace import SubspaceModel, SubspaceSettings
 from tiny_models import tiny_batch, tiny_classifier
 
 
@@ -91,7 +91,7 @@ def test_unreachable_hub_fails_with_a_clear_message(monkeypatch):
 def test_a_task_file_becomes_a_hugging_face_directory_that_predicts_the_same(
     base_dir, tmp_path, method
 ):
-    from intdim.export import main
+    from intdim.method.export import main
     from transformers import AutoModelForSequenceClassification
 
     sub = SubspaceModel(

@@ -7,9 +7,9 @@ import torch
 from intdim.fastfood import FastfoodProjection, fwht, stream
 from intdim.fastfood.cpu import CpuFastfoodProjection
 from intdim.fastfood.simd import fwht_inplace
+from intdim.method.subspace import SubspaceModel, SubspaceSettings
 from intdim.projections.base import Segments
 from intdim.projections.registry import make_projection
-from intdim.subspace import SubspaceModel, SubspaceSettings
 from test_fastfood_reference import sylvester
 from tiny_models import tiny_batch, tiny_classifier
 

@@ -22,9 +22,9 @@ from intdim.fastfood.kernels import (  # noqa: E402
     radix_factors,
 )
 from intdim.fastfood.transform import radix_plan  # noqa: E402
+from intdim.method.subspace import SubspaceModel, SubspaceSettings  # noqa: E402
 from intdim.projections.base import Projection, Segments, shift  # noqa: E402
 from intdim.projections.registry import make_projection  # noqa: E402
-from intdim.subspace import SubspaceModel, SubspaceSettings  # noqa: E402
 from tiny_models import tiny_batch, tiny_classifier  # noqa: E402
 
 DEVICE = "cuda" if GPU else "cpu"

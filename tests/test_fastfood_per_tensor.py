@@ -7,8 +7,8 @@ import torch
 from intdim.fastfood import stream
 from intdim.fastfood.per_tensor import PerTensorFastfood
 from intdim.fastfood.transform import hadamard_matrix
+from intdim.method.subspace import SubspaceModel, SubspaceSettings
 from intdim.projections.base import project, shift
-from intdim.subspace import SubspaceModel, SubspaceSettings
 from tiny_models import tiny_batch, tiny_classifier
 
 SIZES = [5, 16, 3, 40]  # LL = 8, 16, 4, 64

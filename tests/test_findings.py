@@ -4,7 +4,7 @@ intervals allow it."""
 import math
 
 import pandas as pd
-from intdim.findings import (
+from intdim.analysis.findings import (
     all_findings,
     d90_predicts_generalisation,
     larger_models_lower_d90,

@@ -8,7 +8,7 @@ import benchmark_step
 import gpu_check
 import pytest
 import torch
-from intdim import benchmark
+from intdim.measure import benchmark
 
 
 @pytest.mark.slow

@@ -70,3 +70,12 @@ def test_intdim_has_no_import_circle():
 def test_no_tool_edits_sys_path():
     for tool in (ROOT / "tools").glob("*.py"):
         assert "sys.path" not in tool.read_text(), f"{tool.name} edits sys.path"
+
+
+def test_every_module_belongs_to_one_part():
+    """The package's top level holds only its parts (method, analysis, pipeline, measure, the
+    projections and Fastfood) and the argument checks they share."""
+    loose = sorted(p.name for p in PACKAGE.glob("*.py"))
+    assert loose == ["__init__.py", "arguments.py"]
+    parts = sorted(p.name for p in PACKAGE.iterdir() if (p / "__init__.py").is_file())
+    assert parts == ["analysis", "fastfood", "measure", "method", "pipeline", "projections"]

@@ -6,7 +6,8 @@ import json
 import pandas as pd
 import pytest
 from config_checks import check
-from intdim.integrity import (
+from intdim.method.models import resolve_reference
+from intdim.pipeline.integrity import (
     CorruptInput,
     load_json,
     manifest,
@@ -16,7 +17,6 @@ from intdim.integrity import (
     verify_folder,
     write_manifest,
 )
-from intdim.models import resolve_reference
 
 
 def test_producers_are_named_by_path():

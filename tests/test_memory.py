@@ -1,6 +1,6 @@
 """The modelled step memory that the README's billion-parameter table comes from."""
 
-from intdim.memory import SCRATCH, full_finetune_bytes, subspace_bytes, table
+from intdim.measure.memory import SCRATCH, full_finetune_bytes, subspace_bytes, table
 
 
 def test_full_finetuning_holds_18_bytes_a_parameter_and_did_8_plus_scratch():

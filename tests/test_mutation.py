@@ -2,7 +2,7 @@
 
 import json
 
-from intdim.mutation import markdown, status, survivors, tally
+from intdim.measure.mutation import markdown, status, survivors, tally
 
 
 def test_exit_codes_map_to_mutmuts_verdicts():

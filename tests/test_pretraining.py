@@ -4,8 +4,8 @@ import json
 
 import pytest
 import torch
-from intdim import pretraining as pt
-from intdim.models import load_classifier
+from intdim.method import pretraining as pt
+from intdim.method.models import load_classifier
 
 SHAPE = {"hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2}
 

@@ -2,8 +2,8 @@
 
 import pandas as pd
 import pytest
-from intdim.d90 import d90_table
-from intdim.projection_study import study_table
+from intdim.analysis.d90 import d90_table
+from intdim.analysis.projection_study import study_table
 
 
 def runs_table() -> pd.DataFrame:

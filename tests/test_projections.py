@@ -100,8 +100,8 @@ def test_project_checks_the_input_shape():
 
 def test_the_schema_lists_exactly_the_registered_projections():
     import yaml
+    from intdim.pipeline.workflow_config import SCHEMA
     from intdim.projections.registry import REGISTRY
-    from intdim.workflow_config import SCHEMA
 
     schema = yaml.safe_load(SCHEMA.read_text())
     top = schema["properties"]["projection"]["enum"]

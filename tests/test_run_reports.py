@@ -4,8 +4,8 @@ import json
 
 import pandas as pd
 import pytest
-from intdim import run_report as readme_section
-from intdim import run_time as time_breakdown
+from intdim.analysis import run_report as readme_section
+from intdim.analysis import run_time as time_breakdown
 
 
 def write_job(root, bench: str, seconds: float, metrics: str | None = None, **split):

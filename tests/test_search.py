@@ -3,7 +3,7 @@
 import math
 
 import pytest
-from intdim import search
+from intdim.analysis import search
 
 
 def threshold_oracle(d_true):

@@ -3,7 +3,7 @@
 import math
 
 import pytest
-from intdim import section5
+from intdim.analysis import section5
 
 
 def full_run(lr, eval_accuracy, train_accuracy, status="ok"):

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 import yaml
 from config_checks import check
-from intdim import search
-from intdim.d90 import probe_outcome
+from intdim.analysis import search
+from intdim.analysis.d90 import probe_outcome
 
 pytestmark = pytest.mark.slow
 

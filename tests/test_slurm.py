@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from intdim import slurm_cluster
+from intdim.pipeline import slurm_cluster
 from snakemake_runs import snakemake_cmd as shared_snakemake_cmd
 
 pytestmark = pytest.mark.slow

@@ -1,6 +1,6 @@
 import pytest
 import torch
-from intdim.subspace import SubspaceModel, SubspaceSettings, parameter_groups
+from intdim.method.subspace import SubspaceModel, SubspaceSettings, parameter_groups
 from tiny_models import TINY_CONFIGS, tiny_batch, tiny_classifier
 from transformers import AutoModel, BertConfig
 
@@ -208,7 +208,7 @@ def test_layer_grouping_finds_every_numbered_block_of_each_family(family):
 
 
 def test_said_scales_keep_the_unscaled_rate_and_theta_d_the_scaled_one():
-    from intdim.training import TrainSettings, optimiser_groups
+    from intdim.method.training import TrainSettings, optimiser_groups
 
     net = SubspaceModel(tiny_classifier("bert"), SubspaceSettings(60, method="said", seed=0))
     settings = TrainSettings(learning_rate=0.05, steps=1, batch_size=1, max_length=4, seed=0,

@@ -1,7 +1,7 @@
 """The report's landing page, built from the run's tables."""
 
 import pandas as pd
-from intdim.summary import landing_page, rst_table
+from intdim.analysis.summary import landing_page, rst_table
 
 RUN = {"models": ["minilm"], "tasks": ["tweets"], "methods": ["did", "said"],
        "d_values": [10, 20_000], "seeds": [0, 1], "metric": "accuracy", "threshold": 0.9,
@@ -34,7 +34,7 @@ def test_landing_page_says_what_ran_and_what_was_found():
 
 
 def test_the_searches_show_their_bracket_and_none_when_skipped():
-    from intdim.summary import compact_search
+    from intdim.analysis.summary import compact_search
 
     search = pd.DataFrame({"model": ["a", "b"], "task": "t", "method": "said",
                            "lo": [100, 30], "hi": [300, 300_000],

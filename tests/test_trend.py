@@ -3,7 +3,7 @@
 import math
 
 import pytest
-from intdim.trend import describe, fit_trend, intervals_overlap
+from intdim.analysis.trend import describe, fit_trend, intervals_overlap
 
 
 def test_overlapping_intervals_leave_the_trend_unresolved():

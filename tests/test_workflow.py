@@ -258,7 +258,7 @@ def test_one_training_job_run_twice_gives_identical_metrics(tmp_path):
 def test_a_task_file_of_the_run_exports_to_a_hugging_face_directory(run, tmp_path):
     """The real MiniLM task file, as the README's export command makes it: the directory loads
     with transformers alone and predicts what the subspace model predicts."""
-    from intdim.export import export_pretrained, load_task
+    from intdim.method.export import export_pretrained, load_task
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     task = next((run / "results/subspace/minilm/tweets/said").rglob("task.safetensors"))

@@ -21,8 +21,8 @@ import argparse
 from pathlib import Path
 
 import torch
-from intdim.benchmark import DEFAULT_DIMS, benchmark, write
-from intdim.checkout import prefer_huge_pages
+from intdim.measure.benchmark import DEFAULT_DIMS, benchmark, write
+from intdim.pipeline.checkout import prefer_huge_pages
 from intdim.projections.registry import BACKENDS, REGISTRY
 
 

@@ -1,5 +1,5 @@
 """GPU-hours per stage of a config, before it is submitted: the config's DAG (a dry run) and
-the step benchmark's timings (``intdim.cost`` says how the two are combined).
+the step benchmark's timings (``intdim.measure.cost`` says how the two are combined).
 
     python tools/estimate_cost.py --configfile config/paper.yaml
     python tools/estimate_cost.py --configfile config/llm.yaml --benchmark my_step_cuda.json
@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import yaml
-from intdim.cost import StepModel, estimate, markdown, parse_dry_run
+from intdim.measure.cost import StepModel, estimate, markdown, parse_dry_run
 
 ROOT = Path(__file__).resolve().parents[1]
 MEASURED = sorted((ROOT / "docs/measurements/h100").glob("step_*.json"))
@@ -40,8 +40,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
 
-    from intdim.plan import make_plan
-    from intdim.workflow_config import SCHEMA
+    from intdim.pipeline.plan import make_plan
+    from intdim.pipeline.workflow_config import SCHEMA
     from snakemake.utils import validate
 
     config = yaml.safe_load(args.configfile.read_text())

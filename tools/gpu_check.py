@@ -92,7 +92,7 @@ def run_tests(files: list[str], interpret: bool, log: Path | None = None) -> dic
 
 
 def run_benchmark(models: list[str], steps: int, deadline: float | None, on_row) -> list[dict]:
-    from intdim.benchmark import benchmark
+    from intdim.measure.benchmark import benchmark
 
     args = SimpleNamespace(device="cuda", models=models, dims=DIMS, methods=["did", "said"],
                            backends=["triton", "torch"], batch=32, seq=128, steps=steps,
@@ -190,7 +190,7 @@ def summary_table(report: dict) -> str:
         f"kernel tests: {tests['summary'] or 'no summary'} ({tests['seconds']:.0f} s)",
     ]
     if "benchmark" in report:
-        from intdim.benchmark import format_table
+        from intdim.measure.benchmark import format_table
 
         lines.append(format_table(report["benchmark"]))
     if "integration" in report:

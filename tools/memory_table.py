@@ -1,7 +1,7 @@
-"""Print the modelled memory of a training step (intdim.memory) for decoder sizes on an 80 GB
-GPU, as the README's table: `python tools/memory_table.py`."""
+"""Print the modelled memory of a training step (intdim.measure.memory) for decoder sizes on an
+80 GB GPU, as the README's table: `python tools/memory_table.py`."""
 
-from intdim.memory import table
+from intdim.measure.memory import table
 
 SIZES = {"0.5B (Qwen2.5-0.5B)": 494_032_768, "1.5B (Qwen2.5-1.5B)": 1_543_714_304,
          "7B (Qwen2.5-7B)": 7_615_616_512}  # fmt: skip

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from intdim.mutation import markdown, survivors, tally
+from intdim.measure.mutation import markdown, survivors, tally
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 
 import torch
-from intdim.benchmark import prepare
+from intdim.measure.benchmark import prepare
 from intdim.projections.registry import BACKENDS
 from torch.profiler import ProfilerActivity, profile
 

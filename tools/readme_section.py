@@ -1,6 +1,6 @@
 """Write a finished run's README section from its own tables: what ran, on which machine, how
 long it took and where the time went, d90 with its intervals and seeds, the searches, and which
-of the paper's findings the run resolves (``intdim.findings``).
+of the paper's findings the run resolves (``intdim.analysis.findings``).
 
     python tools/readme_section.py --directory /path/to/run --config config/offline_full.yaml \
         --name offline_full --wall-seconds 4380 --readme docs/results/offline_full.md
@@ -17,7 +17,7 @@ import argparse
 import shutil
 from pathlib import Path
 
-from intdim import run_report
+from intdim.analysis import run_report
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -5,7 +5,7 @@ network. ``python tools/said_groups_table.py``
 """
 
 import torch
-from intdim.subspace import GROUPINGS, parameter_groups
+from intdim.method.subspace import GROUPINGS, parameter_groups
 from transformers import AutoConfig, AutoModelForSequenceClassification
 
 # model_type -> a base-size configuration's name (default configs are base-size for these)

@@ -1,4 +1,5 @@
-"""Where a finished run's time went, by stage (``intdim.run_time``): prints a table, writes JSON.
+"""Where a finished run's time went, by stage (``intdim.analysis.run_time``): prints a table,
+writes JSON.
 
 python tools/time_breakdown.py --directory .        # after `make run`
 """
@@ -9,7 +10,7 @@ import argparse
 import json
 from pathlib import Path
 
-from intdim.run_time import breakdown, format_table
+from intdim.analysis.run_time import breakdown, format_table
 
 
 def main(argv: list[str] | None = None) -> None:

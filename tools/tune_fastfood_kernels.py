@@ -31,7 +31,7 @@ if not torch.cuda.is_available():
 
 from intdim.fastfood import kernels  # noqa: E402
 from intdim.fastfood.kernels import TritonFastfoodProjection  # noqa: E402
-from intdim.timing import copy_bandwidth, median_time  # noqa: E402
+from intdim.measure.timing import copy_bandwidth, median_time  # noqa: E402
 
 ROBERTA_BASE_D = 124_646_402
 DEFAULT_DIMS = [10, 1_000, 8_192, 10_000, 100_000, 1_000_000, 4_000_000]

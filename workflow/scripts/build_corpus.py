@@ -3,14 +3,14 @@
 import json
 from pathlib import Path
 
-from intdim.integrity import manifest, read_parquet, verified_dir
-from intdim.pretraining import (
+from intdim.method.pretraining import (
     load_corpus,
     remove_texts,
     split_corpus,
     stream_hub_corpus,
     stream_split,
 )
+from intdim.pipeline.integrity import manifest, read_parquet, verified_dir
 from script_log import logged
 
 

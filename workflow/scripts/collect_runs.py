@@ -1,6 +1,6 @@
 """Snakemake script: every run's metrics in one tidy CSV."""
 
-from intdim.d90 import collect_runs
+from intdim.analysis.d90 import collect_runs
 from script_log import logged
 
 

@@ -1,10 +1,10 @@
-"""Snakemake script: the compression bound of one d90 solution (see intdim.bound)."""
+"""Snakemake script: the compression bound of one d90 solution (see intdim.analysis.bound)."""
 
 import json
 from pathlib import Path
 
-from intdim.bound import description_bits, occam_bound, quantised_scores
-from intdim.integrity import load_json, read_parquet, verified_dir
+from intdim.analysis.bound import description_bits, occam_bound, quantised_scores
+from intdim.pipeline.integrity import load_json, read_parquet, verified_dir
 from script_log import logged
 
 

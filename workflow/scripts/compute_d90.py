@@ -1,7 +1,7 @@
 """Snakemake script: d90 per (model, task, method) and the paper's Table 1 layout."""
 
 import pandas as pd
-from intdim.d90 import d90_table, table1
+from intdim.analysis.d90 import d90_table, table1
 from script_log import logged
 
 

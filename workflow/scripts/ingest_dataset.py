@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from intdim.data import (
+from intdim.method.data import (
     HUB_TASKS,
     dataset_info,
     label_names,
@@ -12,7 +12,7 @@ from intdim.data import (
     split_frame,
     subsample,
 )
-from intdim.integrity import manifest
+from intdim.pipeline.integrity import manifest
 from script_log import logged
 
 

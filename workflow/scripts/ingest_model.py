@@ -4,8 +4,8 @@ import json
 import shutil
 from pathlib import Path
 
-from intdim.integrity import load_json, manifest, verify_folder
-from intdim.models import parameter_count, resolve_reference
+from intdim.method.models import parameter_count, resolve_reference
+from intdim.pipeline.integrity import load_json, manifest, verify_folder
 from script_log import logged
 
 

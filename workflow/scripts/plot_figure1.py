@@ -6,7 +6,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
-from intdim.d90 import best_per_d  # noqa: E402
+from intdim.analysis.d90 import best_per_d  # noqa: E402
 from script_log import logged  # noqa: E402
 
 

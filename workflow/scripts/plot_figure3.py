@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
-from intdim.trend import describe, fit_trend  # noqa: E402
+from intdim.analysis.trend import describe, fit_trend  # noqa: E402
 from script_log import logged  # noqa: E402
 
 

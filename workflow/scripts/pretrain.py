@@ -3,10 +3,10 @@
 import json
 from pathlib import Path
 
-from intdim.integrity import verified_dir, verify_folder
-from intdim.precision import job_device
-from intdim.pretraining import PretrainSettings, pretrain
-from intdim.provenance import run_environment
+from intdim.method.precision import job_device
+from intdim.method.pretraining import PretrainSettings, pretrain
+from intdim.pipeline.integrity import verified_dir, verify_folder
+from intdim.pipeline.provenance import run_environment
 from script_log import logged
 
 

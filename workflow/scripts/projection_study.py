@@ -6,9 +6,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
-from intdim.d90 import best_per_d  # noqa: E402
-from intdim.projection_study import study_table  # noqa: E402
-from intdim.variants import variant_name  # noqa: E402
+from intdim.analysis.d90 import best_per_d  # noqa: E402
+from intdim.analysis.projection_study import study_table  # noqa: E402
+from intdim.pipeline.variants import variant_name  # noqa: E402
 from script_log import logged  # noqa: E402
 
 

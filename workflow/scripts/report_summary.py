@@ -3,8 +3,8 @@
 from pathlib import Path
 
 import pandas as pd
-from intdim.findings import all_findings
-from intdim.summary import landing_page
+from intdim.analysis.findings import all_findings
+from intdim.analysis.summary import landing_page
 from script_log import logged
 
 

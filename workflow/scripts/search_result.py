@@ -3,8 +3,8 @@
 import json
 from pathlib import Path
 
-from intdim import search
-from intdim.integrity import load_json
+from intdim.analysis import search
+from intdim.pipeline.integrity import load_json
 from script_log import logged
 
 

@@ -4,9 +4,9 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
-from intdim import search
-from intdim.d90 import probe_outcome
-from intdim.integrity import load_json
+from intdim.analysis import search
+from intdim.analysis.d90 import probe_outcome
+from intdim.pipeline.integrity import load_json
 from script_log import logged
 
 

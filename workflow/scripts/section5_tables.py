@@ -1,7 +1,7 @@
 """Snakemake script: Section 5's tables from the finished searches, baselines and bounds."""
 
-from intdim import section5
-from intdim.integrity import load_json
+from intdim.analysis import section5
+from intdim.pipeline.integrity import load_json
 from script_log import logged
 
 

@@ -3,8 +3,8 @@
 import json
 from pathlib import Path
 
-from intdim.d90 import select_baseline
-from intdim.integrity import load_json
+from intdim.analysis.d90 import select_baseline
+from intdim.pipeline.integrity import load_json
 from script_log import logged
 
 

@@ -7,13 +7,13 @@ STARTED = time.perf_counter()  # before the imports: the job's set-up time inclu
 import json  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from intdim.export import save_task  # noqa: E402
-from intdim.integrity import manifest, read_parquet, verified_dir  # noqa: E402
-from intdim.models import load_classifier, parameter_count, prepare_padding  # noqa: E402
-from intdim.precision import job_device  # noqa: E402
-from intdim.provenance import run_environment  # noqa: E402
-from intdim.subspace import SubspaceModel, SubspaceSettings  # noqa: E402
-from intdim.training import TrainSettings, train_and_evaluate  # noqa: E402
+from intdim.method.export import save_task  # noqa: E402
+from intdim.method.models import load_classifier, parameter_count, prepare_padding  # noqa: E402
+from intdim.method.precision import job_device  # noqa: E402
+from intdim.method.subspace import SubspaceModel, SubspaceSettings  # noqa: E402
+from intdim.method.training import TrainSettings, train_and_evaluate  # noqa: E402
+from intdim.pipeline.integrity import manifest, read_parquet, verified_dir  # noqa: E402
+from intdim.pipeline.provenance import run_environment  # noqa: E402
 from script_log import logged  # noqa: E402
 
 

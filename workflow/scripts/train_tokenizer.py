@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from intdim.integrity import verified_dir, write_manifest
-from intdim.pretraining import train_tokenizer
+from intdim.method.pretraining import train_tokenizer
+from intdim.pipeline.integrity import verified_dir, write_manifest
 from script_log import logged
 
 

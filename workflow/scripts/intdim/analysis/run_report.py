@@ -1,7 +1,7 @@
 """A finished run's report in Markdown, from its own tables: what ran, on which machine and
 commit, how long it took and where the time went, d90 with its intervals and seeds, the
 searches, the learning-rate and projection studies, and which of the paper's findings the run
-resolves (``intdim.findings``). ``tools/readme_section.py`` writes it into the docs.
+resolves (``intdim.analysis.findings``). ``tools/readme_section.py`` writes it into the docs.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..pipeline.variants import variant_model
 from . import run_time
 from .findings import all_findings
-from .variants import variant_model
 
 
 def markdown_table(frame: pd.DataFrame, columns: list[str]) -> str:

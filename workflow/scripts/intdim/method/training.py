@@ -37,7 +37,7 @@ class TrainSettings:
     warmup_fraction: float = 0.1
     # Training accuracy is measured on this many training examples (the generalization gap).
     train_eval_size: int = 1000
-    # fp32, or autocast to bf16 / fp16 with float32 masters (intdim.precision).
+    # fp32, or autocast to bf16 / fp16 with float32 masters (intdim.method.precision).
     precision: str = "fp32"
     # SAID's scales' rate (None: learning_rate). The workflow scales a subspace run's rate with
     # d so that an update of theta_d moves theta_D by the same amount at every d; a scale moves

@@ -24,9 +24,9 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from .arguments import check_dimension, check_seed
-from .projections.base import Projection, Segments, shift
-from .projections.registry import BACKENDS, PROJECTIONS, check_options, make_projection
+from ..arguments import check_dimension, check_seed
+from ..projections.base import Projection, Segments, shift
+from ..projections.registry import BACKENDS, PROJECTIONS, check_options, make_projection
 
 METHODS = ("did", "said")
 GROUPINGS = ("tensor", "layer")

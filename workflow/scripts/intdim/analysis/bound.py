@@ -56,9 +56,9 @@ def quantised_scores(task_file, train, evaluation, bits: int, max_length: int,
     """Rebuild a saved subspace solution, quantise its d trained numbers, and score it."""
     from transformers import AutoTokenizer
 
-    from .export import load_task, read_task_header
-    from .models import prepare_padding
-    from .training import encode, evaluate
+    from ..method.export import load_task, read_task_header
+    from ..method.models import prepare_padding
+    from ..method.training import encode, evaluate
 
     header = read_task_header(task_file)
     net = load_task(task_file, device=device)

@@ -1,6 +1,6 @@
 """config/README.md from the schema: every key, its type, default and description.
 
-The schema is the single source; ``python -m intdim.config_reference > config/README.md``
+The schema is the single source; ``python -m intdim.pipeline.config_reference > config/README.md``
 rewrites the page and a test checks that the committed page is what the schema gives.
 """
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
+SCHEMA = Path(__file__).resolve().parents[3] / "schemas" / "config.schema.yaml"
 
 HEADER = """# Configuration
 
@@ -18,11 +18,11 @@ HEADER = """# Configuration
 reproduces the paper on GPUs; `config/integration*.yaml` are the miniatures the tests run.
 Give another with `snakemake --configfile my.yaml` (it replaces the default, it is not merged).
 The workflow validates a config against `workflow/schemas/config.schema.yaml` and the checks in
-`intdim/workflow_config.py` before it builds the DAG, and names the bad key; `intdim/plan.py`
-then resolves it once into the frozen plan the rules read.
+`intdim/pipeline/workflow_config.py` before it builds the DAG, and names the bad key;
+`intdim/pipeline/plan.py` then resolves it once into the frozen plan the rules read.
 
-This page is generated from the schema (`python -m intdim.config_reference`); a test keeps the
-two equal. `*` stands for a name you choose.
+This page is generated from the schema (`python -m intdim.pipeline.config_reference`); a test
+keeps the two equal. `*` stands for a name you choose.
 
 | key | type | default | meaning |
 |---|---|---|---|

@@ -21,8 +21,8 @@ import re
 import statistics
 from dataclasses import dataclass
 
-from . import search as search_lib
-from .plan import Plan
+from ..analysis import search as search_lib
+from ..pipeline.plan import Plan
 
 # Loading the model, tokenising, the two evaluations: per training job, on the GPU.
 OVERHEAD_S = 60.0
@@ -116,7 +116,7 @@ def shape_parameters(shape: dict, vocab_size: int, max_length: int) -> int:
     import torch
     from transformers import AutoModelForSequenceClassification
 
-    from .pretraining import roberta_config
+    from ..method.pretraining import roberta_config
 
     config = roberta_config(shape, vocab_size, max_length)
     config.num_labels = 2

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .variants import base_model, variant_name
+from ..pipeline.variants import base_model, variant_name
 
 COLUMNS = [
     "model", "variant", "projection", "legacy_gradient", "task", "method", "full_score",

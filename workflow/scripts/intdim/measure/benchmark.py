@@ -4,7 +4,7 @@ is its command line; ``tools/gpu_check.py`` and ``tools/profile_step.py`` use it
 
 The floor is the time to read theta_0 and write theta once in float32 (8 D bytes) at the copy
 bandwidth measured on the same device in the same process: no projection can be faster.
-Isolated configurations run as ``python -m intdim.benchmark SPEC`` in a fresh process, so
+Isolated configurations run as ``python -m intdim.measure.benchmark SPEC`` in a fresh process, so
 that each one's peak memory is its own.
 """
 
@@ -21,9 +21,9 @@ from pathlib import Path
 
 import torch
 
-from .models import load_classifier, parameter_count
-from .provenance import source_commit
-from .subspace import SubspaceModel, SubspaceSettings
+from ..method.models import load_classifier, parameter_count
+from ..method.subspace import SubspaceModel, SubspaceSettings
+from ..pipeline.provenance import source_commit
 from .timing import copy_bandwidth, median_time
 
 DEFAULT_DIMS = [10, 100, 1_000, 10_000, 100_000, 1_000_000, 4_000_000]
@@ -141,7 +141,7 @@ def run_in_process(spec: dict) -> dict:
 
 def run_isolated(spec: dict) -> dict:
     proc = subprocess.run(
-        [sys.executable, "-m", "intdim.benchmark", json.dumps(spec)],
+        [sys.executable, "-m", "intdim.measure.benchmark", json.dumps(spec)],
         capture_output=True,
         text=True,
     )

@@ -6,7 +6,7 @@ import math
 
 import pandas as pd
 
-from .integrity import load_json
+from ..pipeline.integrity import load_json
 
 RUN_COLUMNS = [
     "model", "task", "method", "d", "D", "lr", "effective_lr", "seed", "status", "reason",

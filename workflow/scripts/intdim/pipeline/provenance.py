@@ -9,8 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-# The checkout this package lives in (workflow/scripts/intdim/provenance.py).
-CHECKOUT = Path(__file__).resolve().parents[3]
+# The checkout this package lives in (workflow/scripts/intdim/pipeline/provenance.py).
+CHECKOUT = Path(__file__).resolve().parents[4]
 
 
 def source_commit(checkout: Path = CHECKOUT) -> dict:

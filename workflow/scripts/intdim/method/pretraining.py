@@ -290,12 +290,12 @@ def pretrain(shape: dict, tokenizer, train: Iterable[str], valid: Iterable[str],
     """MLM pre-training from scratch; writes ``out_dir/step<N>`` checkpoints (model + tokenizer).
 
     On ``device``, in ``settings.precision`` (autocast with float32 weights, see
-    ``intdim.precision``); checkpoints are saved in float32 either way.
+    ``intdim.method.precision``); checkpoints are saved in float32 either way.
     """
     import torch
     from transformers import DataCollatorForLanguageModeling, RobertaForMaskedLM
 
-    from .integrity import write_manifest
+    from ..pipeline.integrity import write_manifest
     from .optimisation import BatchOrder, adamw_with_warmup
     from .precision import autocast, grad_scaler
 

@@ -2,9 +2,9 @@
 
 Used by tests/test_slurm.py, and a way to try the SLURM profile on a laptop or a VM:
 
-    sudo python -m intdim.slurm_cluster install   # Debian packages: munge, slurm, mariadb
-    sudo python -m intdim.slurm_cluster start     # configure for this machine, start the daemons
-    sudo python -m intdim.slurm_cluster stop
+    sudo python -m intdim.pipeline.slurm_cluster install  # Debian packages: munge, slurm, mariadb
+    sudo python -m intdim.pipeline.slurm_cluster start    # configure this machine, start daemons
+    sudo python -m intdim.pipeline.slurm_cluster stop
 
 It configures one node (this machine) in one partition, ``debug``, and a cluster ``local`` with
 an account ``intdim`` for the current user, so sbatch, squeue and sacct all work. The daemons are

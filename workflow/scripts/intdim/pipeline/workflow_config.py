@@ -11,10 +11,10 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from .models import resolve_reference
-from .pretraining import checkpoint_steps
+from ..method.models import resolve_reference
+from ..method.pretraining import checkpoint_steps
 
-SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
+SCHEMA = Path(__file__).resolve().parents[3] / "schemas" / "config.schema.yaml"
 
 
 def check_config(config: dict) -> None:
@@ -33,7 +33,7 @@ def check_config(config: dict) -> None:
                              f"({sorted(config['models'])})")  # fmt: skip
     for name, task in config["tasks"].items():
         if "data_files" in task:
-            from .data import check_data_files
+            from ..method.data import check_data_files
 
             check_data_files(f"tasks.{name}.data_files", task["dataset"], task["data_files"])
     check_learning_rate_labels(config)
@@ -44,7 +44,7 @@ def check_config(config: dict) -> None:
 
 def check_projection_options(where: str, settings: dict) -> None:
     """A projection's own options (legacy_gradient, ...) against the registry, naming where."""
-    from .projections.registry import REGISTRY, check_options
+    from ..projections.registry import REGISTRY, check_options
 
     kind = settings["projection"]  # the schema requires it of a variant, defaults it in a config
     options = {k: settings[k] for spec in REGISTRY.values() for k in spec.options if k in settings}
