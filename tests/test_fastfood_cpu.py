@@ -6,7 +6,7 @@ import pytest
 import torch
 from intdim.fastfood import FastfoodProjection, fwht, stream
 from intdim.fastfood.cpu import CpuFastfoodProjection
-from intdim.fastfood.simd import fwht_inplace
+from intdim.fastfood.simd import fwht_inplace, scaled_fwht, signed_fwht
 from intdim.method.subspace import SubspaceModel, SubspaceSettings
 from intdim.projections.base import Segments
 from intdim.projections.registry import make_projection
@@ -30,6 +30,27 @@ def test_butterfly_beyond_one_chunk_equals_the_reference(n):
     fwht_inplace(out)
     expected = fwht(x.double()).numpy()  # the reference, checked against the dense matrix
     np.testing.assert_allclose(out, expected, rtol=0, atol=1e-5 * np.abs(expected).max())
+
+
+@pytest.mark.parametrize("d", [9, 16, 17, 700, 4096])
+def test_a_block_starts_with_the_same_bits_fused_or_not(d):
+    # H B x and H (s g) made on the way into the butterfly, against the product written out
+    # first and transformed after (what the kernels did before): equal to the bit.
+    rng = np.random.default_rng(d)
+    n = 1 << (d - 1).bit_length()
+    x = rng.standard_normal(d).astype(np.float32)
+    signs = rng.choice(np.array([-1, 1], np.int8), d)
+    expected = np.zeros(n, np.float32)
+    expected[:d] = signs * x
+    fwht_inplace(expected)
+    out = np.full(n, np.nan, np.float32)
+    signed_fwht(x, signs, out)
+    assert np.array_equal(out, expected)
+    g, s = rng.standard_normal(n + 5).astype(np.float32), np.float32(0.37)
+    expected = s * g[5:]
+    fwht_inplace(expected)
+    scaled_fwht(g, 5, s, out)
+    assert np.array_equal(out, expected)
 
 
 @pytest.mark.parametrize("d,D", [(1, 9), (5, 100), (64, 64), (700, 3001), (1000, 100_000)])
@@ -114,6 +135,40 @@ def test_training_follows_the_reference(method):
             opt.step()
         finals.append(torch.cat([p.detach().reshape(-1) for p in net.trainable_parameters()]))
     torch.testing.assert_close(finals[0], finals[1], rtol=1e-4, atol=1e-5)
+
+
+def test_theta_reuses_its_buffer_only_once_nothing_holds_it():
+    proj = CpuFastfoodProjection(d=50, D=5000, seed=3)
+    x, base = torch.randn(50), torch.randn(5000)
+    first = proj.shifted_forward(x, base)[0]
+    kept = first.clone()
+    second = proj.shifted_forward(2 * x, base)[0]
+    assert second.data_ptr() != first.data_ptr() and torch.equal(first, kept)
+    where = second.data_ptr()
+    del second
+    third = proj.shifted_forward(x, base)[0]
+    assert third.data_ptr() == where and torch.equal(third, kept)
+    view = third[10:20]  # a view holds the buffer as well
+    del third
+    fourth = proj.shifted_forward(2 * x, base)[0]
+    assert fourth.data_ptr() != where and torch.equal(view, kept[10:20])
+    assert fourth.data_ptr() % 64 == 0  # the streaming stores' alignment
+
+
+def test_training_writes_every_theta_into_one_buffer():
+    # The step's backward releases theta, so the next forward reuses its memory instead of
+    # page-faulting in a fresh D floats.
+    net = SubspaceModel(tiny_classifier("bert", seed=0), SubspaceSettings(60, seed=1))
+    opt = torch.optim.AdamW(net.trainable_parameters(), lr=1e-2)
+    batch = {**tiny_batch(seed=0), "labels": torch.tensor([0, 2, 1])}
+    buffers = set()
+    for _ in range(4):
+        loss = net(**batch).loss
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        buffers.add(net.projection._theta.ctypes.data)
+    assert len(buffers) == 1
 
 
 def test_the_stream_keys_match_the_hashed_reference():
