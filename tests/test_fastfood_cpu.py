@@ -32,7 +32,7 @@ def test_butterfly_beyond_one_chunk_equals_the_reference(n):
     np.testing.assert_allclose(out, expected, rtol=0, atol=1e-5 * np.abs(expected).max())
 
 
-@pytest.mark.parametrize("d", [9, 16, 17, 700, 4096])
+@pytest.mark.parametrize("d", [1, 5, 9, 16, 17, 700, 4096])
 def test_a_block_starts_with_the_same_bits_fused_or_not(d):
     # H B x and H (s g) made on the way into the butterfly, against the product written out
     # first and transformed after (what the kernels did before): equal to the bit.

@@ -30,7 +30,6 @@ import torch
 from ..projections.base import Projection, Segments
 from . import stream
 from .simd import (
-    WIDTH,
     fwht_inplace,
     gather_fwht,
     scaled_fwht,
@@ -65,8 +64,7 @@ def _forward(x, B, G, Pi, base, starts, values, px_out, out):
     """out = base + s * P x block by block, s the scale of each coordinate's segment
     (``starts`` (S + 1,) offsets, ``values`` (S,) scales; s = 1 when ``values`` is empty) and
     base 0 when empty; px_out, when not empty, receives P x (SAID's backward needs it). out
-    must be aligned to 64 bytes when base is given (PyTorch's CPU allocator aligns to 64)."""
-    d = x.shape[0]
+    must be aligned to 64 bytes when base is given (``_output`` aligns it)."""
     blocks, LL = G.shape
     D = out.shape[0]
     buf = np.empty(LL, np.float32)
@@ -75,14 +73,7 @@ def _forward(x, B, G, Pi, base, starts, values, px_out, out):
     has_base = base.shape[0] > 0
     k = 0
     for j in range(blocks):
-        if LL >= WIDTH:
-            signed_fwht(x, B[j], buf)
-        else:
-            signs, head = B[j], buf[:d]
-            for i in range(d):
-                head[i] = signs[i] * x[i]
-            buf[d:] = 0.0
-            fwht_inplace(buf)
+        signed_fwht(x, B[j], buf)
         # Asks for the next block of base; with no base (forward alone) those prefetches go
         # nowhere useful, and harmlessly: a prefetch never faults.
         gather_fwht(buf, Pi[j], G[j], tmp, base, (j + 1) * LL)
@@ -118,7 +109,7 @@ def _transpose(y, B, G_inverse, Pi_inverse, starts, values, acc):
         start = j * LL
         stop = min(start + LL, D)
         s, k, end = _segment_run(starts, values, start, stop, k)
-        if end - start == LL and LL >= WIDTH:  # a whole block of one scale: most of them
+        if end - start == LL:  # a whole block of one scale: most of them
             scaled_fwht(y, start, s, buf)
         else:
             i = start

@@ -309,9 +309,15 @@ def fwht_inplace(a):
 @numba.njit(**_JIT)
 def signed_fwht(x, signs, out):
     """out = H (signs * x padded with zeros to out's length n), H unnormalised, n a power of
-    two and at least 16: Fastfood's H B x with the product made on the way into the first
-    stages. The same operations as fwht_inplace on the product, so the same bits."""
+    two: Fastfood's H B x with the product made on the way into the first stages. The same
+    operations as fwht_inplace on the product, so the same bits."""
     d, n = x.shape[0], out.shape[0]
+    if n < WIDTH:
+        for i in range(d):
+            out[i] = signs[i] * x[i]
+        out[d:] = 0.0
+        _scalar(out)
+        return
     whole = d // WIDTH * WIDTH
     for q in range(0, whole, WIDTH):
         _scaled_within(x, q, signs, out, q)
@@ -325,8 +331,14 @@ def signed_fwht(x, signs, out):
 
 @numba.njit(**_JIT)
 def scaled_fwht(src, start, scale, out):
-    """out = H (scale * src[start : start + n]), n = len(out) a power of two, at least 16."""
-    for q in range(0, out.shape[0], WIDTH):
+    """out = H (scale * src[start : start + n]), n = len(out) a power of two."""
+    n = out.shape[0]
+    if n < WIDTH:
+        for i in range(n):
+            out[i] = scale * src[start + i]
+        _scalar(out)
+        return
+    for q in range(0, n, WIDTH):
         _scaled_within(src, start + q, scale, out, q)
     _finish(out)
 

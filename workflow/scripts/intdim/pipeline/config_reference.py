@@ -6,11 +6,9 @@ rewrites the page and a test checks that the committed page is what the schema g
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import yaml
 
-SCHEMA = Path(__file__).resolve().parents[3] / "schemas" / "config.schema.yaml"
+from .workflow_config import SCHEMA
 
 HEADER = """# Configuration
 
