@@ -152,9 +152,17 @@ def corpus_source():
 
 def pretrain_settings(wildcards=None):
     """The recipe keys one pre-training run reads (PretrainSettings)."""
-    keys = ("steps", "save_every", "batch_size", "max_length", "learning_rate", "seed")
+    keys = (
+        "steps",
+        "save_every",
+        "save_at",
+        "batch_size",
+        "max_length",
+        "learning_rate",
+        "seed",
+    )
     return {
-        **{key: PRETRAINING[key] for key in keys},
+        **{key: PRETRAINING[key] for key in keys if key in PRETRAINING},
         "precision": PLAN.config["precision"],
     }
 

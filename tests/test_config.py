@@ -181,6 +181,17 @@ def test_pretraining_overrides_are_validated_as_strictly_as_the_top_level(
         check(bad)
 
 
+def test_pretraining_needs_save_every_or_save_at_and_save_at_alone_plans_its_steps(config):
+    bad = copy.deepcopy(config)
+    del bad["pretraining"]["save_every"]
+    with pytest.raises(ValueError, match=r"^config pretraining: give save_every, save_at or both"):
+        check(bad)
+    bad["pretraining"].update(steps=400, save_at=[100, 25, 50])
+    plan = check(bad)
+    assert plan.checkpoint_steps == (0, 25, 50, 100, 400)
+    assert plan.pretrained_size("pt-m-step25") == "m"
+
+
 def _described(node: dict, schema: dict, path: str = "") -> list[str]:
     """Keys below ``node`` that have no description (after following $ref)."""
     from intdim.pipeline.config_reference import rows
@@ -344,6 +355,8 @@ def _no_search(c):
          "config survey.models: 'bert9' is not one of models (['minilm'])"),
         (lambda c: c["pretraining"].update(corpus="text_files"),
          "config pretraining.corpus: 'text_files' needs corpus_files"),
+        (lambda c: c["pretraining"].update(steps=200, save_at=[3, 201]),
+         "config pretraining.save_at [201] outside the run's updates 1..200"),
         (lambda c: c["pretraining"].update(corpus="hub"),
          "config pretraining: corpus 'hub' and a hub_corpus block go together (corpus is 'hub', "
          "hub_corpus absent)"),

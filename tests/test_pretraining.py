@@ -78,6 +78,16 @@ def test_masked_positions_loss_equals_the_full_head_loss(tokenizer):
     assert float(pt.mlm_loss(model, batch)) == pytest.approx(float(model(**batch).loss), rel=1e-5)
 
 
+def test_save_at_adds_checkpoints_and_needs_no_save_every():
+    assert pt.checkpoint_steps(2000, None, [250, 62, 125, 500, 1000]) == [0, 62, 125, 250, 500,
+                                                                           1000, 2000]  # fmt: skip
+    assert pt.checkpoint_steps(12, 5, [1, 5, 12]) == [0, 1, 5, 10, 12]  # the union, once each
+    assert settings(save_every=None, save_at=(3,)).checkpoint_steps() == [0, 3, 12]
+    for bad in (0, 13):
+        with pytest.raises(ValueError, match=rf"save_at \[{bad}\] outside the run's updates 1..12"):
+            pt.checkpoint_steps(12, 5, [4, bad])
+
+
 def test_checkpoints_are_written_at_every_save_step(pretrained):
     out, history = pretrained
     assert settings().checkpoint_steps() == [0, 5, 10, 12]

@@ -202,7 +202,6 @@ def train_tokenizer(paragraphs: Iterable[str], vocab_size: int, max_length: int,
 @dataclass(frozen=True)
 class PretrainSettings:
     steps: int
-    save_every: int
     batch_size: int
     max_length: int
     learning_rate: float
@@ -211,14 +210,23 @@ class PretrainSettings:
     warmup_fraction: float = 0.06
     weight_decay: float = 0.01
     precision: str = "fp32"
+    save_every: int | None = None  # at least one of save_every and save_at (the config's schema)
+    save_at: tuple[int, ...] = ()
 
     def checkpoint_steps(self) -> list[int]:
-        return checkpoint_steps(self.steps, self.save_every)
+        return checkpoint_steps(self.steps, self.save_every, self.save_at)
 
 
-def checkpoint_steps(steps: int, save_every: int) -> list[int]:
-    """Step 0 (random initialisation), every save_every updates, and the last update."""
-    return sorted({0, *range(save_every, steps + 1, save_every), steps})
+def checkpoint_steps(steps: int, save_every: int | None, save_at: Iterable[int] = ()) -> list[int]:
+    """Step 0 (random initialisation), every save_every updates, the updates in save_at, and
+    the last update. save_at places checkpoints where the model still changes fast (a log-spaced
+    list does, for a trend fitted on log steps); each must lie in 1..steps."""
+    save_at = tuple(save_at)
+    late = [step for step in save_at if not 1 <= step <= steps]
+    if late:
+        raise ValueError(f"save_at {late} outside the run's updates 1..{steps}")
+    regular = range(save_every, steps + 1, save_every) if save_every else ()
+    return sorted({0, *regular, *save_at, steps})
 
 
 class EncodedCorpus:

@@ -127,7 +127,8 @@ def pretrained_reference(size: str, step: int) -> str:
 
 def pretraining_schedule(config: dict) -> list[int]:
     """The steps at which the workflow's own pre-training saves a checkpoint."""
-    return checkpoint_steps(config["pretraining"]["steps"], config["pretraining"]["save_every"])
+    spec = config["pretraining"]
+    return checkpoint_steps(spec["steps"], spec.get("save_every"), spec.get("save_at", ()))
 
 
 def _directory_checkpoints(name: str, directory: str) -> dict[int, str]:
@@ -202,6 +203,13 @@ def check_section5(config: dict) -> None:
             raise ValueError(f"config survey.models: {entry!r} is not one of models "
                              f"({sorted(config['models'])})")  # fmt: skip
     pretrain = config.get("pretraining")
+    if pretrain and not ("save_every" in pretrain or "save_at" in pretrain):
+        raise ValueError("config pretraining: give save_every, save_at or both (the checkpoints)")
+    if pretrain:
+        try:
+            pretraining_schedule(config)
+        except ValueError as err:
+            raise ValueError(f"config pretraining.{err}") from err
     if pretrain and pretrain["corpus"] == "text_files" and not pretrain.get("corpus_files"):
         raise ValueError("config pretraining.corpus: 'text_files' needs corpus_files")
     if pretrain and (pretrain["corpus"] == "hub") != ("hub_corpus" in pretrain):
