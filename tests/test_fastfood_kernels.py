@@ -280,3 +280,29 @@ def test_block_offsets_are_64_bit_past_two_to_the_31():
     out = torch.zeros(3, dtype=torch.int64, device=DEVICE)
     _offsets_kernel[(3,)](out, 2**31 - 2, LL=1024)
     assert out.tolist() == [(2**31 - 2 + j) * 1024 + 3 for j in range(3)]
+
+
+@pytest.mark.parametrize("d,D,fused_max", [(40, 5_000, FUSED_MAX), (100, 700, SMALL_FUSED_MAX)])
+def test_bf16_gradients_are_read_as_they_are_and_theta_is_written_in_bf16(d, D, fused_max):
+    # The transpose loads a bf16 gradient and converts it in registers: the same float32
+    # numbers as transposing its float32 copy, so the same bits, and no copy is made.
+    _, kern = _pair(d, D, fused_max)
+    gen = torch.Generator(DEVICE).manual_seed(5)
+    g = torch.randn(D, device=DEVICE, generator=gen).to(torch.bfloat16)
+    assert torch.equal(kern.transpose(g), kern.transpose(g.float()))
+    segments = Segments.from_sizes([D // 3, D - D // 3], [0, 1], DEVICE)
+    scale = torch.tensor([0.5, 2.0], device=DEVICE)
+    assert torch.equal(kern.scaled_transpose(g, segments, scale),
+                       kern.scaled_transpose(g.float(), segments, scale))  # fmt: skip
+    # The forward adds in float32 and stores theta in the base's dtype, rounded to nearest on
+    # a GPU; Triton's interpreter rounds its bf16 stores differently, by at most one bf16 step.
+    x = torch.randn(d, device=DEVICE, generator=gen)
+    base = torch.randn(D, device=DEVICE, generator=gen).to(torch.bfloat16)
+    theta, px = kern.shifted_forward(x, base, keep_px=True)
+    assert theta.dtype == torch.bfloat16 and px.dtype == torch.float32
+    exact = base.float() + kern.forward(x)
+    if GPU:
+        assert torch.equal(theta, exact.to(torch.bfloat16))
+    else:
+        step = 2.0 ** (torch.floor(torch.log2(exact.abs())) - 7)  # one bf16 step at |exact|
+        assert torch.all((theta.float() - exact).abs() <= step)

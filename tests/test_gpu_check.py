@@ -59,3 +59,37 @@ def test_rows_past_the_time_budget_are_listed_as_skipped_and_saved_as_they_come(
         ("full", None, "skipped"), ("did", 300, "skipped"), ("did", 3000, "skipped")]  # fmt: skip
     assert saved == [1, 2, 3]
     assert benchmark.format_table(rows).count("skipped: time budget spent") == 3
+
+
+def test_the_decoders_are_built_with_the_public_models_parameter_counts():
+    # As 2-way classifiers: Qwen2.5-0.5B's 494,032,768 (embedding tied to the LM head) and
+    # 7B's 7,615,616,512 less its untied LM head (152,064 x 3,584), plus a 2 x width score.
+    counts = {}
+    for name in ("qwen2.5-0.5b", "qwen2.5-7b"):
+        model = benchmark.build_model(name, "meta", torch.bfloat16)
+        counts[name] = sum(p.numel() for p in model.parameters())
+        assert next(model.parameters()).dtype == torch.bfloat16
+    assert counts == {"qwen2.5-0.5b": 494_032_768 + 2 * 896,
+                      "qwen2.5-7b": 7_615_616_512 - 152_064 * 3_584 + 2 * 3_584}  # fmt: skip
+
+
+def test_a_decoder_row_holds_theta_0_and_its_gradient_in_bf16(monkeypatch):
+    tiny = dict(hidden_size=16, intermediate_size=32, num_hidden_layers=2, num_attention_heads=2,
+                num_key_value_heads=1, vocab_size=151_700, tie_word_embeddings=True)  # fmt: skip
+    monkeypatch.setitem(benchmark.DECODER_SIZES, "qwen2.5-0.5b", tiny)
+    spec = dict(device="cpu", batch=2, seq=8, steps=1, warmup=1, bf16=True, model="qwen2.5-0.5b",
+                method="did", d=100, weights="bf16", backend="torch")  # fmt: skip
+    row = benchmark.run_one(spec)
+    assert row["theta0_bytes"] == row["flat_gradient_bytes"] == 2 * row["D"]
+    assert row["peak_bytes_per_parameter"] == row["peak_bytes"] / row["D"]
+
+
+def test_the_decoder_table_says_whether_full_finetuning_fits():
+    rows = [{"model": "qwen2.5-7b", "method": "did", "d": 1_000_000, "status": "ok",
+             "step_s": 0.5, "peak_bytes": 48 * 2**30, "peak_bytes_per_parameter": 7.3}]  # fmt: skip
+    modelled = {"qwen2.5-7b": {"D": 7e9, "full_finetune_bytes": 126e9, "fits": False}}
+    text = gpu_check.decoder_table(
+        {"rows": rows, "full_finetune_modelled": modelled, "gpu_bytes": 80 * 2**30}
+    )
+    assert "qwen2.5-7b    did        1e+06    0.500      48.0      7.3" in text
+    assert "full FT modelled: 117.3 GiB before activations, does not fit 80 GiB" in text

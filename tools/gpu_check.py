@@ -7,10 +7,15 @@ With a CUDA device it
    weights, no hub), batch 32 x 128, bf16: full fine-tuning against DID and SAID at d = 1e3,
    2e4, 1e6 and 4e6 on the Triton and PyTorch backends, with the floor (8 D bytes at the
    measured copy bandwidth) and the peak memory beside each row;
-3. runs the integration config end to end with resources.gpu: 1 and precision: bf16, when
+3. measures one training step of decoders built from their configs (Qwen2.5-0.5B and -7B
+   shapes, random weights, no download), batch 8 x 256: full fine-tuning of 0.5B (float32
+   weights, bf16 autocast) and DID and SAID at d = 1e6 with a bf16 theta_0, each in a fresh
+   process, with its peak memory in bytes a parameter; full fine-tuning of 7B is modelled
+   (intdim.measure.memory), as it does not fit one GPU;
+4. runs the integration config end to end with resources.gpu: 1 and precision: bf16, when
    Snakemake and the offline model and data packages are installed (it says what is missing
    otherwise: an air-gapped node with only torch, transformers and Triton skips this step);
-4. prints one table and writes one JSON (results/benchmark/gpu_check.json).
+5. prints one table and writes one JSON (results/benchmark/gpu_check.json).
 
 Without one it says so and runs the kernel tests under Triton's CPU interpreter only (smoke
 mode), exiting 0 when they pass. It runs from the checkout (PYTHONPATH=workflow/scripts), needs
@@ -100,6 +105,62 @@ def run_benchmark(models: list[str], steps: int, deadline: float | None, on_row)
     return benchmark(args, on_row=on_row)
 
 
+DECODER_ROWS = [
+    ("qwen2.5-0.5b", "full", None, "fp32"),
+    ("qwen2.5-0.5b", "did", 1_000_000, "bf16"),
+    ("qwen2.5-0.5b", "said", 1_000_000, "bf16"),
+    ("qwen2.5-7b", "did", 1_000_000, "bf16"),
+    ("qwen2.5-7b", "said", 1_000_000, "bf16"),
+]
+
+
+def run_decoders(steps: int, deadline: float | None, on_row) -> dict:
+    """The decoder rows, each in a fresh process (its peak memory is its own), and the
+    modelled memory of full fine-tuning for every decoder size."""
+    import torch
+    from intdim.measure.benchmark import DECODER_SIZES, run_isolated
+    from intdim.measure.memory import full_finetune_bytes
+
+    base = dict(device="cuda", batch=8, seq=256, steps=steps, warmup=1, bf16=True,
+                projection="fastfood", legacy_gradient=False)  # fmt: skip
+    rows = []
+    for model, method, d, weights in DECODER_ROWS:
+        spec = {**base, "model": model, "method": method, "d": d, "weights": weights,
+                "backend": None if method == "full" else "triton"}  # fmt: skip
+        if deadline is not None and time.monotonic() > deadline:
+            rows.append({**spec, "status": "skipped", "reason": "time budget spent"})
+        else:
+            rows.append(run_isolated(spec))
+        on_row(rows)
+    gpu_bytes = torch.cuda.get_device_properties(0).total_memory
+    modelled = {}
+    for model in DECODER_SIZES:
+        D = next((r["D"] for r in rows if r["model"] == model and "D" in r), None)
+        if D is not None:
+            need = sum(full_finetune_bytes(D).values())
+            modelled[model] = {"D": D, "full_finetune_bytes": need, "fits": need < gpu_bytes}
+    return {"rows": rows, "full_finetune_modelled": modelled, "gpu_bytes": gpu_bytes}
+
+
+def decoder_table(decoders: dict) -> str:
+    lines = [f"{'decoder':<14}{'method':<7}{'d':>9}{'step s':>9}{'peak GiB':>10}{'B/param':>9}"]
+    for r in decoders["rows"]:
+        d = "-" if r["d"] is None else f"{r['d']:.0e}"
+        if r["status"] != "ok":
+            lines.append(f"{r['model']:<14}{r['method']:<7}{d:>9}  {r['status']}: "
+                         f"{r.get('reason', '')[:60]}")  # fmt: skip
+            continue
+        peak = r["peak_bytes"] / 2**30
+        lines.append(f"{r['model']:<14}{r['method']:<7}{d:>9}{r['step_s']:>9.3f}{peak:>10.1f}"
+                     f"{r['peak_bytes_per_parameter']:>9.1f}")  # fmt: skip
+    for model, m in decoders["full_finetune_modelled"].items():
+        verdict = "fits" if m["fits"] else "does not fit"
+        need, gpu = m["full_finetune_bytes"] / 2**30, decoders["gpu_bytes"] / 2**30
+        lines.append(f"{model:<14}full FT modelled: {need:.1f} GiB before activations, "
+                     f"{verdict} {gpu:.0f} GiB")  # fmt: skip
+    return "\n".join(lines)
+
+
 def run_integration(workdir: Path) -> dict:
     missing = [m for m in INTEGRATION_NEEDS if importlib.util.find_spec(m) is None]
     if missing:
@@ -140,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", nargs="+", default=["roberta-base", "roberta-large"])
     parser.add_argument("--steps", type=int, default=3, help="timed steps per configuration")
     parser.add_argument("--skip-integration", action="store_true")
+    parser.add_argument("--skip-decoders", action="store_true",
+                        help="no 0.5B / 7B decoder rows (7B SAID needs about 90 GB)")  # fmt: skip
     parser.add_argument("--budget-s", type=float, default=None,
                         help="stop starting benchmark rows after this many seconds of the check "
                              "(the rows left are listed as skipped)")  # fmt: skip
@@ -169,6 +232,9 @@ def main(argv: list[str] | None = None) -> int:
         save(tests=run_tests(KERNEL_TESTS, interpret=False, log=tests_log))
         rows = run_benchmark(args.models, args.steps, deadline, lambda rows: save(benchmark=rows))
         save(benchmark=rows)
+        if not args.skip_decoders:
+            progress = lambda rows: save(decoders={"rows": rows})  # noqa: E731
+            save(decoders=run_decoders(args.steps, deadline, progress))
         if args.skip_integration:
             report["integration"] = {"status": "skipped", "reason": "--skip-integration"}
         else:
@@ -193,6 +259,8 @@ def summary_table(report: dict) -> str:
         from intdim.measure.benchmark import format_table
 
         lines.append(format_table(report["benchmark"]))
+    if "full_finetune_modelled" in report.get("decoders", {}):
+        lines.append(decoder_table(report["decoders"]))
     if "integration" in report:
         lines.append(f"integration (bf16, gpu 1): {json.dumps(report['integration'])}")
     lines.append(f"total {report['seconds']:.0f} s")

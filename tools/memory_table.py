@@ -3,8 +3,10 @@
 
 from intdim.measure.memory import table
 
-SIZES = {"0.5B (Qwen2.5-0.5B)": 494_032_768, "1.5B (Qwen2.5-1.5B)": 1_543_714_304,
-         "7B (Qwen2.5-7B)": 7_615_616_512}  # fmt: skip
+# name -> (parameters, the largest tensor's: the embedding matrix, vocabulary x width)
+SIZES = {"0.5B (Qwen2.5-0.5B)": (494_032_768, 151_936 * 896),
+         "1.5B (Qwen2.5-1.5B)": (1_543_714_304, 151_936 * 1536),
+         "7B (Qwen2.5-7B)": (7_615_616_512, 152_064 * 3584)}  # fmt: skip
 
 
 def main() -> None:

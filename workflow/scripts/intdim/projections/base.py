@@ -83,6 +83,9 @@ class Projection(ABC):
     """A seeded random map from R^d to R^D."""
 
     name: str
+    # Whether the transpose reads a bf16 / fp16 gradient itself (converting as it loads), so the
+    # caller need not make a float32 copy of a D-sized gradient first.
+    reads_low_precision: bool = False
 
     def __init__(self, d: int, D: int, seed: int, device: torch.device | str = "cpu"):
         check_dimension(d)
@@ -177,20 +180,40 @@ class _Shift(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
-        grad = grad.contiguous()
-        proj, segments = ctx.proj, ctx.segments
-        if segments is None:
-            return proj.gradient(grad), None, None, None, None
+        if ctx.segments is None:
+            return shift_gradients(ctx.proj, grad)[0], None, None, None, None
         px, seg_scale = ctx.saved_tensors
-        grad_x = grad_lambdas = None
-        if ctx.needs_input_grad[0]:
-            grad_x = proj.scaled_transpose(grad, segments, seg_scale)
-        if ctx.needs_input_grad[1]:
-            # d theta_i / d lambda_k = (P x)_i for every coordinate i of group k.
-            per_segment = proj.segment_dots(grad, px, segments)
-            grad_lambdas = torch.zeros(ctx.groups, dtype=grad.dtype, device=grad.device)
-            grad_lambdas.index_add_(0, segments.groups, per_segment)
+        grad_x, grad_lambdas = shift_gradients(
+            ctx.proj, grad, ctx.segments, seg_scale, px, ctx.groups, *ctx.needs_input_grad[:2]
+        )
         return grad_x, grad_lambdas, None, None, None
+
+
+def shift_gradients(
+    proj: Projection,
+    grad: torch.Tensor,
+    segments: Segments | None = None,
+    seg_scale: torch.Tensor | None = None,
+    px: torch.Tensor | None = None,
+    groups: int = 0,
+    need_x: bool = True,
+    need_lambdas: bool = True,
+) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """(dL/dx, dL/dlambdas) of theta = base + s * P x, given grad = dL/dtheta (D,).
+
+    DID (segments None): P^T g. SAID: P^T (s * g), and for each scale the dot product of g
+    with P x over its group's coordinates (d theta_i / d lambda_k = (P x)_i)."""
+    grad = grad.contiguous()
+    if segments is None:
+        return proj.gradient(grad), None
+    grad_x = grad_lambdas = None
+    if need_x:
+        grad_x = proj.scaled_transpose(grad, segments, seg_scale)
+    if need_lambdas:
+        per_segment = proj.segment_dots(grad, px, segments)
+        grad_lambdas = torch.zeros(groups, dtype=per_segment.dtype, device=grad.device)
+        grad_lambdas.index_add_(0, segments.groups, per_segment)
+    return grad_x, grad_lambdas
 
 
 def shift(
