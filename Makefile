@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 TORCH ?= torch==2.13.0
 CORES ?= all
 
-.PHONY: setup run report rate-study test test-quick mutation gpu-check lint clean
+.PHONY: setup run report rate-study test test-quick mutation gpu-check gpu-wheelhouse lint clean
 
 $(VENV)/.installed: pyproject.toml requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,12 @@ mutation: setup
 GPU_PYTHON ?= $(shell test -x $(BIN)/python && echo $(BIN)/python || echo $(PYTHON))
 gpu-check:
 	PYTHONPATH=workflow/scripts $(GPU_PYTHON) tools/gpu_check.py $(GPU_CHECK_ARGS)
+
+# Wheels of Snakemake and datasets for an air-gapped GPU node (.whl/, about 30 MB), which
+# gpu-check installs there into a scratch folder; GPU_NODE_PYTHON is the node's Python.
+GPU_NODE_PYTHON ?= 3.12
+gpu-wheelhouse:
+	$(GPU_PYTHON) tools/gpu_wheelhouse.py --python-version $(GPU_NODE_PYTHON)
 
 lint: setup
 	$(BIN)/ruff check workflow tests tools

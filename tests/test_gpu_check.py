@@ -28,7 +28,8 @@ def test_gpu_check_without_a_gpu_says_so_and_runs_the_interpreter_kernel_tests(r
 def test_the_integration_step_names_what_is_missing(monkeypatch, tmp_path):
     monkeypatch.setattr(gpu_check, "INTEGRATION_NEEDS", ["snakemake", "no_such_package_xyz"])
     result = gpu_check.run_integration(tmp_path)
-    assert result == {"status": "skipped", "reason": "not installed here: no_such_package_xyz"}
+    assert result == {"status": "skipped", "reason": "not installed here: no_such_package_xyz "
+                      "(make gpu-wheelhouse carries them)"}  # fmt: skip
 
 
 @pytest.mark.slow
