@@ -168,8 +168,8 @@ def decoder_table(decoders: dict) -> str:
 
 def install_wheelhouse(workdir: Path) -> Path | None:
     """Where Snakemake is missing and the checkout carries a wheelhouse (.whl/, made by `make
-    gpu-wheelhouse`), install it into a scratch folder (no index, no network) and put that
-    first on this process's path; returns the folder, or None."""
+    gpu-wheelhouse`), install it into a scratch folder (no index, no network); returns the
+    folder (for the PYTHONPATH of the processes the check starts), or None."""
     if importlib.util.find_spec("snakemake") is not None or not any(WHEELHOUSE.glob("*.whl")):
         return None
     site = workdir / "site"
@@ -178,9 +178,16 @@ def install_wheelhouse(workdir: Path) -> Path | None:
          "--no-cache-dir", "--target", str(site), *map(str, sorted(WHEELHOUSE.glob("*.whl")))],
         check=True,
     )  # fmt: skip
-    sys.path.insert(0, str(site))
-    importlib.invalidate_caches()
     return site
+
+
+def missing_modules(names: list[str], env: dict) -> list[str]:
+    """Which of ``names`` a Python process with ``env`` cannot import."""
+    probe = "import importlib.util, sys; print(*[n for n in sys.argv[1:] " \
+            "if importlib.util.find_spec(n) is None])"  # fmt: skip
+    proc = subprocess.run([sys.executable, "-c", probe, *names], env=env, capture_output=True,
+                          text=True, check=True)  # fmt: skip
+    return proc.stdout.split()
 
 
 def run_integration(workdir: Path) -> dict:
@@ -188,7 +195,10 @@ def run_integration(workdir: Path) -> dict:
     task (intdim.pipeline.generated_inputs), so that it needs no download and no offline model
     or data package; the notebook is left out where papermill is not installed."""
     site = install_wheelhouse(workdir)
-    missing = [m for m in INTEGRATION_NEEDS if importlib.util.find_spec(m) is None]
+    env = environment()
+    if site is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(site), env["PYTHONPATH"]])
+    missing = missing_modules(INTEGRATION_NEEDS, env)
     if missing:
         return {"status": "skipped", "reason": f"not installed here: {', '.join(missing)} "
                 "(make gpu-wheelhouse carries them)"}  # fmt: skip
@@ -202,10 +212,7 @@ def run_integration(workdir: Path) -> dict:
     config["resources"]["gpu"] = 1
     configfile = workdir / "integration_gpu.yaml"
     configfile.write_text(yaml.safe_dump(config, sort_keys=False))
-    env = environment()
-    if site is not None:
-        env["PYTHONPATH"] = os.pathsep.join([str(site), env["PYTHONPATH"]])
-    notebook = all(importlib.util.find_spec(m) for m in ("papermill", "nbconvert"))
+    notebook = not missing_modules(["papermill", "nbconvert"], env)
     omit = [] if notebook else ["--omit-from", "analysis_notebook"]
     started = time.perf_counter()
     proc = subprocess.run(
