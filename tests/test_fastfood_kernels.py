@@ -11,6 +11,7 @@ import torch
 GPU = torch.cuda.is_available()
 triton = pytest.importorskip("triton")
 
+from allocations import Allocations  # noqa: E402
 from intdim.fastfood import FastfoodProjection  # noqa: E402
 from intdim.fastfood.kernels import (  # noqa: E402
     FUSED_MAX,
@@ -289,7 +290,10 @@ def test_bf16_gradients_are_read_as_they_are_and_theta_is_written_in_bf16(d, D, 
     _, kern = _pair(d, D, fused_max)
     gen = torch.Generator(DEVICE).manual_seed(5)
     g = torch.randn(D, device=DEVICE, generator=gen).to(torch.bfloat16)
-    assert torch.equal(kern.transpose(g), kern.transpose(g.float()))
+    with Allocations() as watch:
+        from_bf16 = kern.transpose(g)
+    assert (D, torch.float32) not in watch.made  # no float32 copy of the gradient
+    assert torch.equal(from_bf16, kern.transpose(g.float()))
     segments = Segments.from_sizes([D // 3, D - D // 3], [0, 1], DEVICE)
     scale = torch.tensor([0.5, 2.0], device=DEVICE)
     assert torch.equal(kern.scaled_transpose(g, segments, scale),

@@ -3,9 +3,9 @@ autograd route through ``split`` that it replaces: the same numbers, without a D
 
 import pytest
 import torch
+from allocations import Allocations
 from intdim.method.subspace import SubspaceModel, SubspaceSettings
 from tiny_models import tiny_batch, tiny_classifier
-from torch.utils._python_dispatch import TorchDispatchMode
 
 LABELS = torch.tensor([0, 2, 1])
 
@@ -94,27 +94,6 @@ def test_after_the_backward_pass_theta_and_px_are_released_and_a_second_pass_is_
         out.loss.backward()
 
 
-class _LargestAllocation(TorchDispatchMode):
-    """The most elements of any tensor an operation allocates while this is active (views and
-    in-place results, which share an input's storage, allocate nothing)."""
-
-    largest = 0
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        from torch.utils._pytree import tree_leaves
-
-        def storages(tree):
-            leaves = tree_leaves(tree)
-            return {t.untyped_storage().data_ptr() for t in leaves if isinstance(t, torch.Tensor)}
-
-        before = storages((args, kwargs))
-        out = func(*args, **(kwargs or {}))
-        for t in tree_leaves(out):
-            if isinstance(t, torch.Tensor) and t.untyped_storage().data_ptr() not in before:
-                self.largest = max(self.largest, t.numel())
-        return out
-
-
 @pytest.mark.parametrize("method", ["did", "said"])
 def test_no_d_sized_tensor_is_made_in_the_backward_pass(method):
     # The Numba projection's transpose makes only d-sized outputs, so on the flat route every
@@ -124,7 +103,7 @@ def test_no_d_sized_tensor_is_made_in_the_backward_pass(method):
     largest = {}
     for name, net in (("flat", flat), ("autograd", reference)):
         loss = net(**tiny_batch(), labels=LABELS).loss
-        with _LargestAllocation() as watch:
+        with Allocations() as watch:
             loss.backward()
         largest[name] = watch.largest
     assert largest["autograd"] >= flat.D

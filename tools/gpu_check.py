@@ -123,20 +123,15 @@ def run_decoders(steps: int, deadline: float | None, on_row) -> dict:
     """The decoder rows, each in a fresh process (its peak memory is its own), and the
     modelled memory of full fine-tuning for every decoder size."""
     import torch
-    from intdim.measure.benchmark import DECODER_SIZES, run_isolated
+    from intdim.measure.benchmark import DECODER_SIZES, run_isolated, run_specs
     from intdim.measure.memory import full_finetune_bytes
 
     base = dict(device="cuda", batch=8, seq=256, steps=steps, warmup=1, bf16=True,
                 projection="fastfood", legacy_gradient=False)  # fmt: skip
-    rows = []
-    for model, method, d, weights in DECODER_ROWS:
-        spec = {**base, "model": model, "method": method, "d": d, "weights": weights,
-                "backend": None if method == "full" else "triton"}  # fmt: skip
-        if deadline is not None and time.monotonic() > deadline:
-            rows.append({**spec, "status": "skipped", "reason": "time budget spent"})
-        else:
-            rows.append(run_isolated(spec))
-        on_row(rows)
+    specs = [{**base, "model": model, "method": method, "d": d, "weights": weights,
+              "backend": None if method == "full" else "triton"}
+             for model, method, d, weights in DECODER_ROWS]  # fmt: skip
+    rows = run_specs(specs, run_isolated, deadline, on_row)
     gpu_bytes = torch.cuda.get_device_properties(0).total_memory
     modelled = {}
     for model in DECODER_SIZES:

@@ -225,6 +225,15 @@ def benchmark(args, on_row=None) -> list[dict]:
                 for d in args.dims:
                     specs.append({**base, "model": model, "method": method, "d": d,
                                   "backend": backend})  # fmt: skip
+    rows = run_specs(specs, run, deadline, on_row)
+    print(format_table(rows))
+    return rows
+
+
+def run_specs(specs: list[dict], run, deadline: float | None = None, on_row=None) -> list[dict]:
+    """``run(spec)`` for each spec in turn, printing each row as it comes; once ``deadline``
+    (a time.monotonic() value) has passed, the specs left become rows marked skipped, so that
+    a run under a time limit still ends with all its rows; ``on_row(rows)`` after every row."""
     rows = []
     for spec in specs:
         if deadline is not None and time.monotonic() > deadline:
@@ -234,7 +243,6 @@ def benchmark(args, on_row=None) -> list[dict]:
         print(format_table(rows).splitlines()[-1], flush=True)
         if on_row is not None:
             on_row(rows)
-    print(format_table(rows))
     return rows
 
 

@@ -210,7 +210,7 @@ class PretrainSettings:
     warmup_fraction: float = 0.06
     weight_decay: float = 0.01
     precision: str = "fp32"
-    save_every: int | None = None  # at least one of save_every and save_at (the config's schema)
+    save_every: int | None = None  # at least one of the two (check_section5 says so early)
     save_at: tuple[int, ...] = ()
 
     def checkpoint_steps(self) -> list[int]:

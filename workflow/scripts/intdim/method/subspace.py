@@ -24,6 +24,7 @@ its float32 copy).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import re
 from collections import OrderedDict
 from dataclasses import asdict, dataclass
@@ -213,7 +214,9 @@ class SubspaceModel(nn.Module):
         self.names = [n for n, _ in named]
         self.shapes = [p.shape for _, p in named]
         self.sizes = [p.numel() for _, p in named]
-        self.offsets = [(sum(self.sizes[:i]), size) for i, size in enumerate(self.sizes)]
+        starts = list(itertools.accumulate(self.sizes, initial=0))[:-1]
+        # (start, size) of each parameter in the flat theta_0, theta and gradient
+        self.offsets = list(zip(starts, self.sizes, strict=True))
         self.D = sum(self.sizes)
         self.flat_gradient = flat_gradient
         self.flat_grad: torch.Tensor | None = None  # allocated by the first training forward
@@ -227,12 +230,10 @@ class SubspaceModel(nn.Module):
 
         # theta_0 stored once: the model's parameters become frozen views of this flat buffer.
         flat = torch.empty(self.D, dtype=dtype, device=device)
-        offset = 0
-        for (_, param), size in zip(named, self.sizes, strict=True):
+        for (_, param), (offset, size) in zip(named, self.offsets, strict=True):
             flat[offset : offset + size].copy_(param.detach().reshape(-1))
             param.data = flat[offset : offset + size].view(param.shape)
             param.requires_grad_(False)
-            offset += size
         self.register_buffer("theta0", flat, persistent=False)
 
         if method == "said":
@@ -341,7 +342,7 @@ class SubspaceModel(nn.Module):
             "theta0_bytes": self.theta0.numel() * self.theta0.element_size(),
             "flat_gradient_bytes": 0
             if self.flat_grad is None
-            else self.theta0.numel() * self.flat_grad.element_size(),
+            else self.flat_grad.numel() * self.flat_grad.element_size(),
             "projection_bytes": self.projection.state_bytes(),
             "trainable_bytes": sum(
                 p.numel() * p.element_size() for p in self.trainable_parameters()

@@ -62,7 +62,8 @@ def write_sentiment_task(directory: Path, n_train: int = 400, n_eval: int = 100,
 def write_model_from_config(directory: Path, texts: list[str], seed: int = 0,
                             shape: dict | None = None) -> Path:  # fmt: skip
     """A small BERT (random weights from ``seed``) and a WordPiece tokenizer trained on
-    ``texts``, saved as a local model directory."""
+    ``texts`` (every piece of text it must cover, once is enough), saved as a local model
+    directory."""
     import torch
     from tokenizers import BertWordPieceTokenizer
     from transformers import BertConfig, BertModel, BertTokenizerFast
@@ -83,13 +84,12 @@ def generated_config(base: dict, directory: Path, seed: int = 0) -> dict:
     """``base`` (a workflow config) with its models and tasks replaced by a generated model
     (``generated``) and task (``sentiment``, SST-2 shaped), both written under ``directory``."""
     data_files = write_sentiment_task(directory / "task", seed=seed)
-    with open(data_files["train"][0], encoding="utf-8") as f:
-        texts = [row["sentence"] for row in csv.DictReader(f)]
-    model = write_model_from_config(directory / "model", texts, seed=seed)
+    # Every word the task's sentences are made of, so the vocabulary covers them all.
+    words = POSITIVE + NEGATIVE + SUBJECTS + FILLERS + [a for a in ADVERBS if a]
+    model = write_model_from_config(directory / "model", words, seed=seed)
     config = copy.deepcopy(base)
     config["models"] = {"generated": str(model)}
-    task = {"dataset": "sst2", "data_files": data_files, "max_train": 400, "max_eval": 100}
-    config["tasks"] = {"sentiment": task}
+    config["tasks"] = {"sentiment": {"dataset": "sst2", "data_files": data_files}}
     for key in ("sweep_models", "projection_study", "trajectories", "survey", "pretraining"):
         config.pop(key, None)
     return config

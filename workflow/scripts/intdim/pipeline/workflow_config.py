@@ -203,9 +203,11 @@ def check_section5(config: dict) -> None:
             raise ValueError(f"config survey.models: {entry!r} is not one of models "
                              f"({sorted(config['models'])})")  # fmt: skip
     pretrain = config.get("pretraining")
-    if pretrain and not ("save_every" in pretrain or "save_at" in pretrain):
-        raise ValueError("config pretraining: give save_every, save_at or both (the checkpoints)")
     if pretrain:
+        if not ("save_every" in pretrain or "save_at" in pretrain):
+            raise ValueError(
+                "config pretraining: give save_every, save_at or both (the checkpoints)"
+            )
         try:
             pretraining_schedule(config)
         except ValueError as err:
