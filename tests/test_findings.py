@@ -71,7 +71,50 @@ def test_a_trend_is_claimed_only_when_its_intervals_and_slope_allow_it():
     assert pretraining_lowers_d90(rising)[0].verdict == "disagrees"
     flat = trajectory([(100, 2000), (200, 1900), (150, 2100)], [0.6, 0.7, 0.8], [0.1] * 3)
     finding = pretraining_lowers_d90(flat)[0]
-    assert finding.verdict == "not resolved" and "overlaps" in finding.measured
+    assert finding.verdict == "not resolved" and "intervals overlap" in finding.measured
+
+
+def test_figure2_is_judged_by_its_first_and_last_checkpoints():
+    # Falls, then levels off with a bump: a straight line's slope is not clear of zero, but
+    # the last checkpoint's interval lies below the first's.
+    plateau = trajectory([(1732, 2876), (83, 137), (50, 83), (83, 137), (83, 137)],
+                         [0.69, 0.75, 0.76, 0.77, 0.78], [0.27, 0.16, 0.05, 0.13, 0.11])  # fmt: skip
+    finding = pretraining_lowers_d90(plateau)[0]
+    assert finding.verdict == "agrees"
+    assert finding.measured.startswith(
+        "first searched step=100: (1,732, 2,876], last step=500: (83, 137], the last interval "
+        "lies below the first (log-log slope "
+    )
+    assert finding.measured.endswith(
+        "; d90 by step: step=100: (1,732, 2,876], step=200: (83, 137], step=300: (50, 83], "
+        "step=400: (83, 137], step=500: (83, 137]"
+    )
+    # a dip in the middle does not count: the ends overlap
+    dip = trajectory([(300, 500), (10, 20), (400, 600)], [0.7] * 3, [0.1] * 3)
+    assert pretraining_lowers_d90(dip)[0].verdict == "not resolved"
+    # the random initialisation (step 0) is not the first checkpoint
+    with_zero = trajectory([(10, 20), (800, 1000), (200, 250), (70, 90)], [0.6] * 4, [0.1] * 4)
+    with_zero["step"] = [0, 100, 200, 300]
+    assert pretraining_lowers_d90(with_zero)[0].verdict == "agrees"
+    two = pretraining_lowers_d90(with_zero.head(3))[0]
+    assert two.verdict == "not resolved"
+    assert two.measured.startswith("2 checkpoints with a d90: a trend needs at least 3")
+
+
+def test_two_trajectories_of_one_task_are_judged_apart():
+    falling = trajectory([(800, 1000), (200, 250), (70, 90), (20, 30)],
+                         [0.6, 0.7, 0.75, 0.8], [0.5, 0.4, 0.3, 0.2])  # fmt: skip
+    rising = falling.assign(d90_lo=falling["d90_lo"][::-1].values, d90=falling["d90"][::-1].values)
+    both = pd.concat([falling.assign(trajectory="a"), rising.assign(trajectory="b")])
+    figure2 = pretraining_lowers_d90(both)
+    assert [(f.claim, f.verdict) for f in figure2] == [
+        ("d90 falls as pre-training goes on (t, a; Figure 2)", "agrees"),
+        ("d90 falls as pre-training goes on (t, b; Figure 2)", "disagrees"),
+    ]
+    accuracy = [f for f in d90_predicts_generalisation(both) if "Figure 4" in f.claim]
+    assert [f.verdict for f in accuracy] == ["agrees", "disagrees"]
+    # one trajectory: the claim names the task alone
+    assert pretraining_lowers_d90(falling.assign(trajectory="a"))[0].claim.endswith("(t; Figure 2)")
 
 
 def test_correlations_need_four_checkpoints_and_an_interval_clear_of_zero():
@@ -206,7 +249,8 @@ def test_checkpoints_that_do_not_count_are_left_out():
     # step 0 (the random initialisation) is not on a log axis of steps
     with_zero = pd.concat([strong.head(1).assign(step=0, d90_lo=1, d90=2), strong.tail(3)])
     finding = pretraining_lowers_d90(with_zero)[0]
-    assert "step=0" not in finding.measured and finding.measured.count("step=") == 3
+    by_step = finding.measured.split("d90 by step: ")[1]
+    assert "step=0" not in finding.measured and by_step.count("step=") == 3
     assert finding.measured.endswith(
         "d90 by step: step=400: (300, 400], step=500: (100, 130], step=600: (40, 50]"
     )

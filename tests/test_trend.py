@@ -3,7 +3,13 @@
 import math
 
 import pytest
-from intdim.analysis.trend import describe, fit_trend, intervals_overlap
+from intdim.analysis.trend import (
+    describe,
+    describe_slope,
+    ends_ordered,
+    fit_trend,
+    intervals_overlap,
+)
 
 
 def test_overlapping_intervals_leave_the_trend_unresolved():
@@ -86,3 +92,40 @@ def test_the_reasons_name_the_interval_and_the_count():
 def test_points_and_intervals_of_different_lengths_are_an_error():
     with pytest.raises(ValueError):
         fit_trend([1e5, 1e6, 1e7], [10, 20], [30, 40, 50])
+
+
+def test_the_ends_are_apart_when_they_touch_and_not_when_they_overlap_by_one():
+    # (lo, hi]: lo failed and hi succeeded, so (100, 200] and (50, 100] share no d.
+    touching = ends_ordered([1, 2, 3], lo=[100, 10, 50], hi=[200, 20, 100])
+    assert touching["direction"] == "falls"
+    assert touching["reason"] == "the last interval lies below the first"
+    one_over = ends_ordered([1, 2, 3], lo=[100, 10, 50], hi=[200, 20, 101])
+    assert one_over["direction"] is None
+    assert one_over["reason"] == "the first and last intervals overlap"
+    rising = ends_ordered([1, 2, 3], lo=[50, 10, 100], hi=[100, 20, 200])
+    assert rising["direction"] == "rises"
+    assert rising["reason"] == "the last interval lies above the first"
+    assert ends_ordered([1, 2, 3], lo=[50, 10, 101], hi=[102, 20, 200])["direction"] is None
+
+
+def test_only_the_ends_decide_in_the_order_of_x_and_three_points_are_needed():
+    # A fall then a plateau with a bump: the slope's interval crosses 0, the ends are apart.
+    x, lo, hi = [125, 250, 500, 1000, 2000], [1732, 83, 50, 83, 83], [2876, 137, 83, 137, 137]
+    assert ends_ordered(x, lo, hi)["direction"] == "falls"
+    assert fit_trend(x, lo, hi)["slope_low"] < 0 < fit_trend(x, lo, hi)["slope_high"]
+    shuffled = ends_ordered(x[::-1], lo[::-1], hi[::-1])
+    assert (shuffled["first"], shuffled["last"]) == ((125, 1732, 2876), (2000, 83, 137))
+    two = ends_ordered([1, 2], lo=[1000, 10], hi=[2000, 20])
+    assert two["direction"] is None and two["first"] is None
+    assert two["reason"] == "2 checkpoints with a d90: a trend needs at least 3"
+    assert ends_ordered([1, 2], lo=[1000, 10], hi=[2000, 20], min_points=2)["direction"] == "falls"
+    with pytest.raises(ValueError, match="differ in length: 3, 2, 3"):
+        ends_ordered([1, 2, 3], [10, 20], [30, 40, 50])
+
+
+def test_the_slope_is_described_without_a_verdict():
+    x, lo, hi = [1e2, 1e3, 1e4], [400, 40, 4], [1600, 160, 16]  # d90 middles 800, 80, 8
+    assert (
+        describe_slope(fit_trend(x, lo, hi)) == "log-log slope -1.00, 95% interval [-1.00, -1.00]"
+    )
+    assert describe_slope(fit_trend([1, 2], [1, 2], [3, 4])) == "no slope (fewer than 3 points)"

@@ -1,5 +1,6 @@
 """Snakemake script: Figure 2, d90 against pre-training updates, one line per task, each d90
-drawn as the interval its search narrowed it to."""
+drawn as the interval its search narrowed it to, and under the title whether the last
+checkpoint's interval lies apart from the first's (the Figure 2 finding's test)."""
 
 import matplotlib
 
@@ -7,6 +8,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
+from intdim.analysis.trend import ends_ordered  # noqa: E402
 from script_log import logged  # noqa: E402
 
 
@@ -19,8 +21,15 @@ def main(snakemake):
     sns.set_theme(style="whitegrid")
     fig, ax = plt.subplots(figsize=(6, 4))
     palette = dict(zip(sorted(table["task"].unique()), sns.color_palette(), strict=False))
+    verdicts = []
     for (task, name), line in shown.groupby(["task", "trajectory"]):
+        line = line.sort_values("step")
         d90 = line["d90"].astype(float)
+        # As the finding: from the first checkpoint after the random initialisation.
+        trained = line[line["step"] > 0]
+        ends = ends_ordered(list(trained["step"]), list(trained["d90_lo"].fillna(0)),
+                            list(trained["d90"].astype(float)))  # fmt: skip
+        verdicts.append(f"{task} ({name}): {ends['reason']}")
         # Each d90 as the interval (d90_lo, d90] that its search narrowed it to.
         ax.errorbar(line["step"], d90, yerr=[d90 - line["d90_lo"], 0 * d90], marker="o",
                     capsize=3, color=palette[task], label=f"{task} ({name})")  # fmt: skip
@@ -34,7 +43,8 @@ def main(snakemake):
         )
     ax.set_xlabel("pre-training updates")
     ax.set_ylabel("d90 (" + ", ".join(sorted(table["method"].str.upper().unique())) + ")")
-    ax.set_title(f"d90 along pre-training ({len(left_out)} checkpoint-task pairs left out)")
+    title = f"d90 along pre-training ({len(left_out)} checkpoint-task pairs left out)"
+    ax.set_title("\n".join([title, *verdicts]), fontsize=9)
     fig.savefig(snakemake.output[0], dpi=150, bbox_inches="tight")
     plt.close(fig)
 

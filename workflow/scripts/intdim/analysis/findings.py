@@ -3,7 +3,9 @@ this run measured (with the numbers and their intervals), and whether the run re
 
 A finding is resolved only when the intervals allow it: d90 from a grid lies in (d90_lo, d90],
 from a search in (lo, hi]; two d90s are ordered only when their intervals do not overlap, and
-a trend only when its slope's 95% interval excludes zero (``trend.fit_trend``).
+d90 against parameter count (Figure 3) only when its slope's 95% interval excludes zero
+(``trend.fit_trend``), and d90 along pre-training (Figure 2) only when the last checkpoint's
+interval lies apart from the first's (``trend.ends_ordered``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .trend import describe, fit_trend
+from .trend import describe, describe_slope, ends_ordered, fit_trend
 
 
 @dataclass
@@ -101,31 +103,60 @@ def _trend_finding(claim: str, x: list[float], lo: list[float], hi: list[float],
     return Finding(claim, measured, "agrees" if agrees else "disagrees")
 
 
-def _falling_by_task(frame: pd.DataFrame, x: str, label: str, claim: str) -> list[Finding]:
-    """One finding per task that d90 falls with column ``x`` (``claim`` takes the task)."""
-    return [
-        _trend_finding(
-            claim.format(task=task),
-            [float(v) for v in rows[x]],
-            list(rows["d90_lo"].fillna(0)),
-            [float(v) for v in rows["d90"]],
-            -1,
-            label,
-        )  # fmt: skip
-        for task, rows in frame[frame["d90"].notna()].groupby("task")
-    ]
+def _ends_finding(claim: str, x: list[float], lo: list[float], hi: list[float],
+                  label: str) -> Finding:  # fmt: skip
+    ends = ends_ordered(x, lo, hi)
+    points = ", ".join(
+        f"{label}={xi:g}: {_interval(a, b)}" for xi, a, b in zip(x, lo, hi, strict=True)
+    )
+    if ends["first"] is None:
+        return Finding(claim, f"{ends['reason']}; d90 by {label}: {points}", "not resolved")
+    (x0, lo0, hi0), (x1, lo1, hi1) = ends["first"], ends["last"]
+    measured = (f"first searched {label}={x0:g}: {_interval(lo0, hi0)}, last {label}={x1:g}: "
+                f"{_interval(lo1, hi1)}, {ends['reason']} "
+                f"({describe_slope(fit_trend(x, lo, hi))}); d90 by {label}: {points}")  # fmt: skip
+    verdict = {"falls": "agrees", "rises": "disagrees", None: "not resolved"}[ends["direction"]]
+    return Finding(claim, measured, verdict)
+
+
+def _by_task(frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """Rows with a d90 by task, and by trajectory too where a run has several (the name then
+    joins the task's), ordered by ``step``."""
+    found = frame[frame["d90"].notna()]
+    if "trajectory" not in found or found["trajectory"].nunique() <= 1:
+        return [(task, rows.sort_values("step")) for task, rows in found.groupby("task")]
+    return [(f"{task}, {name}", rows.sort_values("step"))
+            for (task, name), rows in found.groupby(["task", "trajectory"])]  # fmt: skip
 
 
 def pretraining_lowers_d90(trajectory: pd.DataFrame) -> list[Finding]:
-    """Figure 2: d90 falls as pre-training goes on (log d90 against log steps)."""
-    return _falling_by_task(trajectory[trajectory["step"] > 0], "step", "step",
-                            "d90 falls as pre-training goes on ({task}; Figure 2)")  # fmt: skip
+    """Figure 2: d90 at the last checkpoint lies below d90 at the first (checkpoints after
+    step 0, whose full fine-tune beats the majority class, with a d90)."""
+    return [
+        _ends_finding(
+            f"d90 falls as pre-training goes on ({task}; Figure 2)",
+            [float(v) for v in rows["step"]],
+            list(rows["d90_lo"].fillna(0)),
+            [float(v) for v in rows["d90"]],
+            "step",
+        )  # fmt: skip
+        for task, rows in _by_task(trajectory[trajectory["step"] > 0])
+    ]
 
 
 def larger_models_lower_d90(survey: pd.DataFrame) -> list[Finding]:
-    """Figure 3: larger pre-trained models have lower d90."""
-    return _falling_by_task(survey, "parameters", "parameters",
-                            "larger models have lower d90 ({task}; Figure 3)")  # fmt: skip
+    """Figure 3: larger pre-trained models have lower d90 (log d90 against log parameters)."""
+    return [
+        _trend_finding(
+            f"larger models have lower d90 ({task}; Figure 3)",
+            [float(v) for v in rows["parameters"]],
+            list(rows["d90_lo"].fillna(0)),
+            [float(v) for v in rows["d90"]],
+            -1,
+            "parameters",
+        )  # fmt: skip
+        for task, rows in survey[survey["d90"].notna()].groupby("task")
+    ]
 
 
 def d90_predicts_generalisation(trajectory: pd.DataFrame) -> list[Finding]:
@@ -134,7 +165,7 @@ def d90_predicts_generalisation(trajectory: pd.DataFrame) -> list[Finding]:
 
     findings = []
     found = trajectory[trajectory["d90"].notna() & trajectory["beats_majority"].astype(bool)]
-    for task, rows in found.groupby("task"):
+    for task, rows in _by_task(found):
         middle = [math.log10(math.sqrt(max(float(a), 1.0) * float(b)))
                   for a, b in zip(rows["d90_lo"].fillna(0), rows["d90"], strict=True)]  # fmt: skip
         pairs = [("eval_accuracy", "eval accuracy", -1),

@@ -4,6 +4,10 @@ A search or a sweep pins d90 only to an interval (lo, hi]: the largest d that fa
 smallest that succeeded. A slope fitted through the points says something only when it is
 clear of zero at 95% confidence *and* the intervals do not all overlap; otherwise the figure
 says that the trend is not resolved instead of printing a slope.
+
+Along pre-training the paper's own d90 falls and then levels off (its Figure 2), which a straight
+line fits badly however clear the fall. There the claim is judged by its ends instead
+(``ends_ordered``): d90 at the last checkpoint against d90 at the first, apart or not.
 """
 
 from __future__ import annotations
@@ -18,6 +22,34 @@ CONFIDENCE = 0.95
 def intervals_overlap(lo: list[float], hi: list[float]) -> bool:
     """Whether some single d lies in every interval (lo_i, hi_i]."""
     return max(lo) < min(hi)
+
+
+# Fewer searched checkpoints than this make a comparison of two models, not a trajectory.
+MIN_CHECKPOINTS = 3
+
+
+def ends_ordered(x: list[float], lo: list[float], hi: list[float],
+                 min_points: int = MIN_CHECKPOINTS) -> dict:  # fmt: skip
+    """Whether the interval at the largest x lies wholly below the one at the smallest x.
+
+    ``direction`` is "falls" or "rises" when the two intervals (lo, hi] are apart (touching
+    counts as apart, as for SAID against DID: lo is a d that failed, hi one that succeeded),
+    None with the reason when they overlap or there are fewer than ``min_points`` points.
+    """
+    if not len(x) == len(lo) == len(hi):
+        raise ValueError(f"x, lo and hi differ in length: {len(x)}, {len(lo)}, {len(hi)}")
+    result = {"n": len(x), "direction": None, "first": None, "last": None}
+    if len(x) < min_points:
+        return {**result, "reason": f"{len(x)} checkpoints with a d90: a trend needs at least "
+                f"{min_points}"}  # fmt: skip
+    order = sorted(range(len(x)), key=lambda i: x[i])
+    first, last = ((x[i], lo[i], hi[i]) for i in (order[0], order[-1]))
+    result.update(first=first, last=last)
+    if last[2] <= first[1]:
+        return {**result, "direction": "falls", "reason": "the last interval lies below the first"}
+    if first[2] <= last[1]:
+        return {**result, "direction": "rises", "reason": "the last interval lies above the first"}
+    return {**result, "reason": "the first and last intervals overlap"}
 
 
 def fit_trend(x: list[float], lo: list[float], hi: list[float]) -> dict:
@@ -48,6 +80,14 @@ def fit_trend(x: list[float], lo: list[float], hi: list[float]) -> dict:
         return {**result, "resolved": False,
                 "reason": f"the slope's {CONFIDENCE:.0%} interval {ci} includes 0"}  # fmt: skip
     return {**result, "resolved": True, "reason": "clear of zero"}
+
+
+def describe_slope(trend: dict) -> str:
+    """The fitted slope as a description only, whatever decided the verdict."""
+    if math.isnan(trend["slope"]):
+        return "no slope (fewer than 3 points)"
+    return (f"log-log slope {trend['slope']:.2f}, {CONFIDENCE:.0%} interval "
+            f"[{trend['slope_low']:.2f}, {trend['slope_high']:.2f}]")  # fmt: skip
 
 
 def describe(trend: dict) -> str:
