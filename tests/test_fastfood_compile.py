@@ -25,8 +25,9 @@ def test_every_kernel_variant_compiles_for_sm90_and_fits(repo_root, tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
     env["TRITON_CACHE_DIR"] = str(tmp_path / "cache")  # really compile, never reuse
     env["PYTHONPATH"] = str(repo_root / "workflow" / "scripts")  # this checkout's intdim
-    # Small blocks (radix-8 digits), a mid-size block, the largest fused block, and the
-    # multi-pass scheme at the paper's largest d (2**9 rows of 2**13).
+    # Small blocks (radix-8 digits), a mid-size block, the largest fused block, and both
+    # multi-pass schemes at the paper's largest d (gather: 2**9 rows of 2**13; factored: a
+    # grid of 2**11 x 2**11).
     proc = subprocess.run(
         [sys.executable, "tools/compile_fastfood_kernels.py", "--arch", "90",
          "--dims", "8", "1000", "8192", "4000000", "--out", str(tmp_path / "kernels.json")],
@@ -39,9 +40,11 @@ def test_every_kernel_variant_compiles_for_sm90_and_fits(repo_root, tmp_path):
     assert (8_192, "transpose_fused_said") in kernels
     assert (4_000_000, "columns_stage3") in kernels and (4_000_000, "rows_stage1") in kernels
     assert (4_000_000, "columns_stage3_accumulate") in kernels
-    # Three fused sizes with four variants each, one multi-pass size with eleven, and the
-    # segment-dot kernel once for each size.
-    assert len(rows) == 3 * 4 + 11 + 4
+    assert (4_000_000, "factored_columns_stage12") in kernels
+    assert (4_000_000, "factored_rows_stage5_said") in kernels
+    # Three fused sizes with four variants each, one multi-pass size with eleven (gather) and
+    # thirteen (factored), and the segment-dot kernel once for each size.
+    assert len(rows) == 3 * 4 + 11 + 13 + 4
     for r in rows:
         assert (r["arithmetic_per_element"] is None) == (r["kernel"] == "chunk_dots"), r
         assert r["arithmetic_per_element"] is None or r["arithmetic_per_element"] > 10, r

@@ -12,17 +12,16 @@ GPU = torch.cuda.is_available()
 triton = pytest.importorskip("triton")
 
 from allocations import Allocations  # noqa: E402
-from intdim.fastfood import FastfoodProjection  # noqa: E402
+from intdim.fastfood import FastfoodProjection, factored  # noqa: E402
 from intdim.fastfood.kernels import (  # noqa: E402
     FUSED_MAX,
-    MAX_RADIX,
-    RADIX_FACTORS,
+    MULTI_PASS_SCHEMES,
     FastfoodKernels,
     TritonFastfoodProjection,
     _block_index,
-    radix_factors,
 )
 from intdim.fastfood.transform import radix_plan  # noqa: E402
+from intdim.fastfood.triton_parts import MAX_RADIX, RADIX_FACTORS, radix_factors  # noqa: E402
 from intdim.method.subspace import SubspaceModel, SubspaceSettings  # noqa: E402
 from intdim.projections.base import Projection, Segments, shift  # noqa: E402
 from intdim.projections.registry import make_projection  # noqa: E402
@@ -71,6 +70,63 @@ def test_products_match_the_reference(d, D, fused_max):
     assert abs(lhs - rhs) <= 1e-5 * (lhs.abs() + 1)
 
 
+# Both multi-pass schemes: on the CPU grids of 8 x 16 (an odd number of index bits), 16 x 16
+# and 32 x 32; on a GPU 128 x 128 and 256 x 512.
+SCHEME_CASES = (
+    [(10_000, 200_000, FUSED_MAX), (100_000, 1_000_000, FUSED_MAX)]
+    if GPU
+    else [(100, 700, 32), (200, 1_000, 32), (1_000, 2_500, 64)]
+)
+
+
+@pytest.mark.parametrize("multi_pass", MULTI_PASS_SCHEMES)
+@pytest.mark.parametrize("d,D,fused_max", SCHEME_CASES)
+def test_both_multi_pass_schemes_match_the_reference(d, D, fused_max, multi_pass):
+    ref = FastfoodProjection(d, D, 4, device=DEVICE)
+    kern = TritonFastfoodProjection(d, D, 4, DEVICE, fused_max=fused_max, multi_pass=multi_pass)
+    assert kern.kernels.plan()[0] == multi_pass
+    gen = torch.Generator(device=DEVICE).manual_seed(2)
+    x = torch.randn(d, device=DEVICE, generator=gen)
+    y = torch.randn(D, device=DEVICE, generator=gen)
+    assert _relative_error(kern.forward(x), ref.forward(x)) < 1e-5
+    assert _relative_error(kern.transpose(y), ref.transpose(y)) < 1e-5
+
+
+def test_factored_blocks_go_up_to_two_to_the_26_and_larger_ones_gather():
+    assert factored.fits(26) and not factored.fits(27)
+    for d, scheme in ((1 << 26, "factored"), ((1 << 26) + 1, "gather")):
+        assert FastfoodKernels(d, d, seed=0).plan()[0] == scheme
+    plan = FastfoodKernels(4_000_000, 124_646_402, seed=0).plan()  # 2**11 x 2**11, 1 a group
+    assert plan == ("factored", 2048, 2048, 1)
+    with pytest.raises(ValueError, match="multi_pass must be one of .* got 'scatter'"):
+        FastfoodKernels(100, 700, seed=0, multi_pass="scatter")
+
+
+def test_the_memory_model_counts_the_default_scratch():
+    from intdim.measure.memory import SCRATCH
+
+    kernels = FastfoodKernels(1_000_000, 124_646_402, seed=0)  # blocks of 4 MiB, 4 a group
+    assert kernels.work_bytes() == SCRATCH == 2 * factored.FACTORED_WORK_ELEMENTS * 4
+
+
+@pytest.mark.skipif(GPU, reason="the interpreter's small blocks; a GPU runs larger ones above")
+def test_the_transposes_sums_over_runs_of_blocks_continue_across_groups(monkeypatch):
+    # Runs of 4 blocks (SUM_BLOCKS, 64 by default) against groups of 3: 10 blocks as groups
+    # 0-2 | 3-5 | 6-8 | 9 and runs 0-3 | 4-7 | 8-9, so every group but the first continues a
+    # partial sum that the one before began, and must give the bits of one group of all.
+    monkeypatch.setattr(factored, "SUM_BLOCKS", 4)
+    d, D = 40, 10 * 64 - 20
+    knobs = dict(fused_max=16, multi_pass="factored")
+    whole = TritonFastfoodProjection(d, D, 9, DEVICE, work_elements=1 << 30, **knobs)
+    grouped = TritonFastfoodProjection(d, D, 9, DEVICE, work_elements=3 * 64 + 3, **knobs)
+    assert (whole.kernels.group, grouped.kernels.group) == (10, 3)
+    assert whole.kernels.factored.runs == 3
+    g = torch.randn(D, generator=torch.Generator().manual_seed(3))
+    assert torch.equal(grouped.transpose(g), whole.transpose(g))
+    ref = FastfoodProjection(d, D, 9, device=DEVICE)
+    assert _relative_error(whole.transpose(g), ref.transpose(g)) < 1e-5
+
+
 # (fused_max, D, tensor sizes, their groups): short segments, where every tile crosses a
 # boundary; and long ones, where most tiles lie inside one segment (the scalar-lookup path).
 SEGMENT_CASES = [
@@ -105,14 +161,15 @@ def test_shifted_and_scaled_products_match_the_reference(fused_max, D, sizes, gr
 MULTI_PASS = (10_000, 200_000, FUSED_MAX) if GPU else (100, 700, SMALL_FUSED_MAX)
 
 
-def test_multi_pass_groups_of_blocks_give_the_bits_of_one_group():
+@pytest.mark.parametrize("multi_pass", MULTI_PASS_SCHEMES)
+def test_multi_pass_groups_of_blocks_give_the_bits_of_one_group(multi_pass):
     d, D, fused_max = MULTI_PASS
-    whole = TritonFastfoodProjection(d, D, 5, DEVICE, fused_max=fused_max, work_elements=1 << 30)
+    knobs = dict(fused_max=fused_max, multi_pass=multi_pass)
+    whole = TritonFastfoodProjection(d, D, 5, DEVICE, work_elements=1 << 30, **knobs)
     LL = whole.LL
     # 4 blocks a group (the last one shorter), whatever the remainder of work_elements.
-    grouped = TritonFastfoodProjection(
-        d, D, 5, DEVICE, fused_max=fused_max, work_elements=4 * LL + 7
-    )
+    grouped = TritonFastfoodProjection(d, D, 5, DEVICE, work_elements=4 * LL + 7, **knobs)
+    assert whole.kernels.plan()[0] == grouped.kernels.plan()[0] == multi_pass
     assert not whole.kernels.fused and whole.blocks % 4 != 0
     assert (whole.kernels.group, grouped.kernels.group) == (whole.blocks, 4)
     assert grouped.kernels.work_bytes() == 2 * 4 * LL * 4
@@ -234,7 +291,7 @@ def test_blocks_past_two_to_the_31_get_their_own_stream():
     from intdim.fastfood.transform import fwht
 
     d, D = 64, 3_000_000_000 * 64  # LL = 64: more than 2**31 blocks
-    kernels = FastfoodKernels(d, D, seed=5, fused_max=16)
+    kernels = FastfoodKernels(d, D, seed=5, fused_max=16, multi_pass="gather")
     assert not kernels.fused and kernels.blocks > 2**31
     x = torch.randn(d, device=DEVICE)
     work = torch.zeros(2 * kernels.LL, device=DEVICE)
@@ -248,6 +305,36 @@ def test_blocks_past_two_to_the_31_get_their_own_stream():
     signs = stream.signs(5, blocks, torch.arange(kernels.LL))
     expected = fwht((signs * x.cpu()).reshape(2, kernels.r_out, kernels.r_in))
     torch.testing.assert_close(work.cpu().reshape(2, kernels.r_out, kernels.r_in), expected)
+
+
+def test_factored_blocks_past_two_to_the_31_get_their_own_stream():
+    """The factored scheme's first forward pass for blocks 2**31 - 1 and 2**31: S3 * H_high(B x)
+    on each block's 8 x 8 grid, S3 the sign of round 3's shift b3(l), hashed here from the
+    stream's definition (b3(l) = mix(l + mix(k_Pi,j + 3 GOLDEN)) masked to the column bits)."""
+    from intdim.fastfood import stream
+    from intdim.fastfood.transform import fwht
+
+    d, D = 64, 3_000_000_000 * 64
+    kernels = FastfoodKernels(d, D, seed=5, fused_max=16)
+    passes = kernels.factored
+    rows, cols = 1 << passes.lb, 1 << passes.rb
+    assert (rows, cols) == (8, 8) and kernels.blocks > 2**31
+    x = torch.randn(d, device=DEVICE)
+    work = torch.zeros(2 * kernels.LL, device=DEVICE)
+    block0 = 2**31 - 1
+    passes._column_pass(1, work, work, x, block0, 2, kernels.keys, kernels.scale,
+                        kernels.split_tf32)  # fmt: skip
+    blocks = torch.tensor([block0, block0 + 1], dtype=torch.int64)
+    signs = stream.signs(5, blocks, torch.arange(kernels.LL))
+    grid = (signs * x.cpu()).reshape(2, rows, cols)
+    high = fwht(grid.transpose(1, 2)).transpose(1, 2)  # down each column
+    keys = stream.block_keys(stream.stream_key(5, "PI"), blocks)
+    round_key = stream.mix32((keys + 3 * stream.GOLDEN) & stream.MASK32)
+    b3 = stream.mix32((torch.arange(rows)[None, :] + round_key[:, None]) & stream.MASK32)
+    bits = torch.arange(cols)[None, None, :] & (b3 & (cols - 1))[:, :, None]
+    parity = sum((bits >> k) & 1 for k in range(3)) % 2
+    expected = high * (1 - 2 * parity).float()
+    torch.testing.assert_close(work.cpu().reshape(2, rows, cols), expected)
 
 
 def test_layouts_of_billions_of_parameters_plan_without_allocating():

@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+import time
 
 import benchmark_step
 import gpu_check
@@ -30,6 +31,23 @@ def test_the_integration_step_names_what_is_missing(monkeypatch, tmp_path):
     result = gpu_check.run_integration(tmp_path)
     assert result == {"status": "skipped", "reason": "not installed here: no_such_package_xyz "
                       "(make gpu-wheelhouse carries them)"}  # fmt: skip
+
+
+@pytest.mark.slow
+def test_the_multi_pass_schemes_are_timed_and_checked_against_each_other(tmp_path):
+    # On the CPU under the interpreter, at a size where both schemes run (LL = 64 > 32),
+    # after the default plan (fused at this d).
+    results = gpu_check.run_multi_pass(tmp_path, None, device="cpu", sizes={"tiny": 600},
+                                       dims=[40], fused_max=32, work=[1024])  # fmt: skip
+    tiny = results["tiny"]
+    assert tiny["status"] == "ok" and tiny["meta"]["D"] == 600
+    plans = [tuple(r["plan"]) for r in tiny["rows"]]
+    assert plans == [("fused", 32), ("factored", 8, 8, 10), ("gather", 32, 10)]
+    table = gpu_check.multi_pass_table(results)
+    assert "('factored', 8, 8, 10)" in table and "('gather', 32, 10)" in table
+    late = gpu_check.run_multi_pass(tmp_path, time.monotonic(), sizes={"tiny": 600})
+    assert late == {"tiny": {"status": "skipped", "reason": "past the time budget"}}
+    assert "tiny          skipped: past the time budget" in gpu_check.multi_pass_table(late)
 
 
 @pytest.mark.slow

@@ -11,12 +11,15 @@ import tune_fastfood_kernels as tune  # noqa: E402
 
 
 def test_plans_are_distinct_and_start_with_the_defaults():
-    grid = {"fused_max": [32, 64], "tile_elements": [128, 256], "work_elements": [64, 1024]}
-    chosen = tune.plans(40, 600, grid)  # LL = 64, 10 blocks
+    grid = {"fused_max": [32, 64], "tile_elements": [128, 256], "work_elements": [64, 1024],
+            "multi_pass": ["factored", "gather"]}  # fmt: skip
+    chosen = tune.plans(40, 600, grid)  # LL = 64 (a grid of 8 x 8), 10 blocks
     assert [c["plan"] for c in chosen] == [
         ("fused", 32),  # the defaults: a tile of 2,048 elements is 32 blocks
-        ("multi-pass", 32, 1),
-        ("multi-pass", 32, 10),  # a group never holds more blocks than there are
+        ("factored", 8, 8, 1),
+        ("gather", 32, 1),
+        ("factored", 8, 8, 10),  # a group never holds more blocks than there are
+        ("gather", 32, 10),
         ("fused", 2),
         ("fused", 4),
     ]
@@ -29,8 +32,11 @@ def test_the_benchmark_times_every_plan_and_checks_it(tmp_path, capsys):
                "--out", str(out)])  # fmt: skip
     result = json.loads(out.read_text())
     rows = result["rows"]
-    assert [tuple(r["plan"]) for r in rows] == [("fused", 32), ("multi-pass", 32, 10), ("fused", 2)]
-    assert rows[1]["work_bytes"] == 2 * 10 * 64 * 4 and rows[0]["work_bytes"] == 0
+    assert [tuple(r["plan"]) for r in rows] == [
+        ("fused", 32), ("factored", 8, 8, 10), ("gather", 32, 10), ("fused", 2),
+    ]  # fmt: skip
+    assert rows[1]["work_bytes"] == rows[2]["work_bytes"] == 2 * 10 * 64 * 4
+    assert rows[0]["work_bytes"] == 0
     for r in rows[1:]:
         assert r["forward_error"] < tune.TOLERANCE and r["transpose_error"] < tune.TOLERANCE
     for r in rows:

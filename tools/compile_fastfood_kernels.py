@@ -22,7 +22,7 @@ from pathlib import Path
 
 DEFAULT_DIMS = [1, 8, 100, 1_000, 10_000, 100_000, 4_000_000]
 # The runtime arguments' types (everything else is a compile-time constant).
-INTEGER_ARGS = {"n_seg", "d", "D", "block0", "n_blocks", "tiles_per_program"}
+INTEGER_ARGS = {"n_seg", "d", "D", "block0", "n_blocks", "tiles_per_program", "block_elements"}
 # PTX opcodes counted as arithmetic work (integer and float, the hash's and the transform's).
 ARITHMETIC = {"add", "sub", "mul", "mad", "fma", "xor", "and", "or", "shr", "shl", "not", "cvt"}
 KEY_ARGS = {"key_b", "key_g1", "key_g2", "key_pi"}
@@ -76,6 +76,13 @@ def elements_per_thread(constants: dict, warps: int) -> float | None:
     """Elements of the tile each thread holds (None for the segment-dot kernel)."""
     if "NB" in constants:
         elements = constants["NB"] * constants["LL"]
+    elif "LB" in constants:  # the factored scheme: C columns or RR rows of the grid
+        if "C" in constants:
+            elements = constants["C"] << constants["LB"]
+        else:
+            elements = constants["RR"] << constants["RB"]
+    elif "COLUMNS" in constants:
+        elements = constants["COLUMNS"]
     elif "R_OUT" in constants:
         elements = constants["C"] * constants["R_OUT"]
     elif "R_IN" in constants:
@@ -94,15 +101,20 @@ def arithmetic_per_element(ptx: str, per_thread: float | None) -> float | None:
 
 def compile_all(dims: list[int], arch: int) -> list[dict]:
     import triton
-    from intdim.fastfood.kernels import FastfoodKernels
+    from intdim.fastfood.kernels import MULTI_PASS_SCHEMES, FastfoodKernels
     from triton.backends.compiler import GPUTarget
     from triton.compiler import ASTSource
 
     rows = []
     target = GPUTarget("cuda", arch, 32)
     for d in dims:
-        kernels = FastfoodKernels(d, max(d, 1 << 20), seed=0)
-        for name, kernel, constants in kernels.variants():
+        # Every multi-pass scheme, each kernel once (the fused ones are the same in each).
+        variants = {}
+        for scheme in MULTI_PASS_SCHEMES:
+            kernels = FastfoodKernels(d, max(d, 1 << 20), seed=0, multi_pass=scheme)
+            for name, kernel, constants in kernels.variants():
+                variants.setdefault(name, (kernel, constants))
+        for name, (kernel, constants) in variants.items():
             constants = dict(constants)
             warps = constants.pop("num_warps")
             source = ASTSource(kernel, signature(kernel), constexprs=constants)
@@ -127,7 +139,7 @@ def compile_all(dims: list[int], arch: int) -> list[dict]:
 def format_row(r: dict) -> str:
     ops = r["arithmetic_per_element"]
     return (
-        f"{r['d']:>9}{r['LL']:>9}  {r['kernel']:<26}{r['num_warps']:>6}{r['registers']:>6}"
+        f"{r['d']:>9}{r['LL']:>9}  {r['kernel']:<32}{r['num_warps']:>6}{r['registers']:>6}"
         f"{r['spill_store_bytes']:>8}{r['shared_bytes']:>9}{'-' if ops is None else ops:>8}"
     )
 
@@ -139,7 +151,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, help="default results/benchmark/kernels_sm<arch>.json")
     args = parser.parse_args(argv)
     print(
-        f"{'d':>9}{'LL':>9}  {'kernel':<26}{'warps':>6}{'regs':>6}{'spill B':>8}{'shared B':>9}"
+        f"{'d':>9}{'LL':>9}  {'kernel':<32}{'warps':>6}{'regs':>6}{'spill B':>8}{'shared B':>9}"
         f"{'ops/el':>8}"
     )
     rows = compile_all(args.dims, args.arch)

@@ -3,20 +3,23 @@
 With a CUDA device it
 1. runs the kernel tests compiled on the GPU (products, adjoint, fused shift, the DID/SAID
    training step against the PyTorch reference, and the paper-scale sizes of tests/test_gpu.py);
-2. times one training step of RoBERTa-base and RoBERTa-large built from their configs (random
+2. times the projection alone on RoBERTa-base's and -large's D at d = 2e4, 1e6 and 4e6 with
+   both multi-pass schemes ("factored", the default, and "gather") and two work-buffer sizes
+   (tools/tune_fastfood_kernels.py, each plan checked against the default's products);
+3. times one training step of RoBERTa-base and RoBERTa-large built from their configs (random
    weights, no hub), batch 32 x 128, bf16: full fine-tuning against DID and SAID at d = 1e3,
    2e4, 1e6 and 4e6 on the Triton and PyTorch backends, with the floor (8 D bytes at the
    measured copy bandwidth) and the peak memory beside each row;
-3. measures one training step of decoders built from their configs (Qwen2.5-0.5B and -7B
+4. measures one training step of decoders built from their configs (Qwen2.5-0.5B and -7B
    shapes, random weights, no download), batch 8 x 256: full fine-tuning of 0.5B (float32
    weights, bf16 autocast) and DID and SAID at d = 1e6 with a bf16 theta_0, each in a fresh
    process, with its peak memory in bytes a parameter; full fine-tuning of 7B is modelled
    (intdim.measure.memory), as it does not fit one GPU;
-4. runs the integration config end to end with resources.gpu: 1 and precision: bf16, with a
+5. runs the integration config end to end with resources.gpu: 1 and precision: bf16, with a
    model built from a config and a generated task (no download, no offline model or data
    package); Snakemake and `datasets` come from the wheelhouse in .whl/ (`make
    gpu-wheelhouse`) where the node lacks them, and it says what is missing otherwise;
-5. prints one table and writes one JSON (results/benchmark/gpu_check.json).
+6. prints one table and writes one JSON (results/benchmark/gpu_check.json).
 
 Without one it says so and runs the kernel tests under Triton's CPU interpreter only (smoke
 mode), exiting 0 when they pass. It runs from the checkout (PYTHONPATH=workflow/scripts), needs
@@ -108,6 +111,59 @@ def run_benchmark(models: list[str], steps: int, deadline: float | None, on_row)
                            backends=["triton", "torch"], batch=32, seq=128, steps=steps,
                            warmup=1, in_process=True, deadline=deadline)  # fmt: skip
     return benchmark(args, on_row=on_row)
+
+
+# The projection alone: the multi-pass schemes on the D of RoBERTa-base and -large.
+MULTI_PASS_D = {"roberta-base": 124_646_402, "roberta-large": 355_359_746}
+MULTI_PASS_DIMS = [20_000, 1_000_000, 4_000_000]
+MULTI_PASS_WORK = [1 << 22, 1 << 24]
+
+
+def run_multi_pass(out_dir: Path, deadline: float | None, device: str = "cuda",
+                   sizes: dict = MULTI_PASS_D, dims: list = MULTI_PASS_DIMS,
+                   fused_max: int = 8192, work: list = MULTI_PASS_WORK) -> dict:  # fmt: skip
+    """tools/tune_fastfood_kernels.py for each D, in its own process: its JSON by model."""
+    results = {}
+    for model, D in sizes.items():
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left < 30:
+            results[model] = {"status": "skipped", "reason": "past the time budget"}
+            continue
+        out = out_dir / f"multi_pass_{model}.json"
+        command = [
+            sys.executable, str(ROOT / "tools" / "tune_fastfood_kernels.py"), "--device", device,
+            "--D", str(D), "--dims", *map(str, dims), "--fused-max", str(fused_max),
+            "--tile-elements", "2048", "--work-elements", *map(str, work),
+            "--multi-pass", "factored", "gather", "--out", str(out),
+        ]  # fmt: skip
+        try:
+            proc = subprocess.run(command, cwd=ROOT, env=environment(), capture_output=True,
+                                  text=True, timeout=left)  # fmt: skip
+        except subprocess.TimeoutExpired:
+            results[model] = {"status": "skipped", "reason": "ran past the time budget"}
+            continue
+        print(proc.stdout[-4000:], proc.stderr[-2000:])
+        if not out.exists():
+            results[model] = {"status": "failed", "returncode": proc.returncode,
+                              "stderr": proc.stderr[-2000:]}  # fmt: skip
+            continue
+        results[model] = {"status": "ok" if proc.returncode == 0 else "disagrees",
+                          **json.loads(out.read_text())}  # fmt: skip
+    return results
+
+
+def multi_pass_table(results: dict) -> str:
+    lines = ["projection alone (forward + transpose):",
+             f"{'model':<14}{'d':>10}  {'plan':<34}{'ms':>9}{'x floor':>9}"]  # fmt: skip
+    for model, result in results.items():
+        for r in result.get("rows", []):
+            lines.append(
+                f"{model:<14}{r['d']:>10}  {str(tuple(r['plan'])):<34}"
+                f"{r['projection_s'] * 1e3:>9.2f}{r['projection_s'] / r['floor_s']:>9.1f}"
+            )
+        if "rows" not in result:
+            lines.append(f"{model:<14}{result['status']}: {result.get('reason', '')}")
+    return "\n".join(lines)
 
 
 DECODER_ROWS = [
@@ -268,6 +324,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"GPU: {found['gpu']}")
         report["mode"] = "gpu"
         save(tests=run_tests(KERNEL_TESTS, interpret=False, log=tests_log))
+        save(multi_pass=run_multi_pass(args.out.parent, deadline))
         rows = run_benchmark(args.models, args.steps, deadline, lambda rows: save(benchmark=rows))
         save(benchmark=rows)
         if not args.skip_decoders:
@@ -293,6 +350,8 @@ def summary_table(report: dict) -> str:
         f"transformers {report['versions']['transformers']}",
         f"kernel tests: {tests['summary'] or 'no summary'} ({tests['seconds']:.0f} s)",
     ]
+    if "multi_pass" in report:
+        lines.append(multi_pass_table(report["multi_pass"]))
     if "benchmark" in report:
         from intdim.measure.benchmark import format_table
 

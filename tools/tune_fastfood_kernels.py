@@ -2,9 +2,9 @@
 
 For each d, times theta = theta_0 + P x and P^T g (what one training step asks of the
 projection) for every distinct plan that the knobs give (``fused_max``, ``tile_elements``,
-``work_elements`` of ``FastfoodKernels``), checks that each plan's products agree with the
-default plan's, prints a table and writes the numbers as JSON. The floor is 8 D bytes (read
-theta_0, write theta) at the float32 copy bandwidth measured in the same process.
+``work_elements``, ``multi_pass`` of ``FastfoodKernels``), checks that each plan's products
+agree with the default plan's, prints a table and writes the numbers as JSON. The floor is 8 D
+bytes (read theta_0, write theta) at the float32 copy bandwidth measured in the same process.
 
     python tools/tune_fastfood_kernels.py                        # CUDA, RoBERTa-base D
     python tools/tune_fastfood_kernels.py --D 355359746          # RoBERTa-large D
@@ -43,12 +43,14 @@ def _relative_error(a: torch.Tensor, b: torch.Tensor) -> float:
     return ((a - b).norm() / b.norm().clamp_min(1e-30)).item()
 
 
-def plans(d: int, D: int, knob_grid: dict[str, list[int]]) -> list[dict]:
-    """The knob settings that give distinct plans for (d, D), the default settings first."""
+def plans(d: int, D: int, knob_grid: dict[str, list]) -> list[dict]:
+    """The knob settings that give distinct plans for (d, D), the default settings first
+    (``work_elements`` None: the multi-pass scheme's own default)."""
     defaults = dict(
         fused_max=kernels.FUSED_MAX,
         tile_elements=kernels.TILE_ELEMENTS,
-        work_elements=kernels.WORK_ELEMENTS,
+        work_elements=None,
+        multi_pass=kernels.MULTI_PASS_SCHEMES[0],
     )
     seen, chosen = set(), []
     names = list(knob_grid)
@@ -93,13 +95,13 @@ def time_plan(d: int, D: int, knobs: dict, device: str, steps: int, reference=No
 
 def format_table(rows: list[dict]) -> str:
     header = (
-        f"{'d':>9}  {'plan':<26}{'fwd ms':>11}{'T ms':>11}{'floor ms':>10}{'x floor':>10}"
+        f"{'d':>9}  {'plan':<34}{'fwd ms':>11}{'T ms':>11}{'floor ms':>10}{'x floor':>10}"
         f"{'work MiB':>10}{'max err':>10}"
     )
     lines = [header, "-" * len(header)]
     for r in rows:
         lines.append(
-            f"{r['d']:>9}  {str(tuple(r['plan'])):<26}{r['forward_s'] * 1e3:>11.3f}"
+            f"{r['d']:>9}  {str(tuple(r['plan'])):<34}{r['forward_s'] * 1e3:>11.3f}"
             f"{r['transpose_s'] * 1e3:>11.3f}{r['floor_s'] * 1e3:>10.4f}"
             f"{r['projection_s'] / r['floor_s']:>10.1f}{r['work_bytes'] / 2**20:>10.1f}"
             f"{r['max_error']:>10.1e}"
@@ -115,6 +117,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fused-max", type=int, nargs="+", default=[1 << 10, 1 << 12, 1 << 13])
     parser.add_argument("--tile-elements", type=int, nargs="+", default=[1 << 10, 1 << 11, 1 << 12])
     parser.add_argument("--work-elements", type=int, nargs="+", default=[1 << 22, 1 << 24, 1 << 26])
+    parser.add_argument(
+        "--multi-pass", nargs="+", choices=kernels.MULTI_PASS_SCHEMES,
+        default=list(kernels.MULTI_PASS_SCHEMES),
+    )  # fmt: skip
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
@@ -124,6 +130,7 @@ def main(argv: list[str] | None = None) -> None:
         "fused_max": args.fused_max,
         "tile_elements": args.tile_elements,
         "work_elements": args.work_elements,
+        "multi_pass": args.multi_pass,
     }
     bandwidth = copy_bandwidth(args.D, args.device, args.steps)
     rows = []

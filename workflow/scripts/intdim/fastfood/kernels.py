@@ -1,10 +1,10 @@
-"""Fused Triton kernels for the Fastfood projection: P x (plus theta_0) and P^T g.
+"""Triton kernels for the Fastfood projection: P x (plus theta_0) and P^T g.
 
 Same numbers as ``FastfoodProjection`` (the PyTorch reference) without its O(D) state: B, G and
 Pi are regenerated inside the kernels from (seed, block, index) by the counter-based stream
 of ``stream`` (whose constants they import), and the transpose regenerates the same stream.
 
-Two schemes, chosen by the Fastfood block size LL = 2**ceil(log2 d):
+Schemes, chosen by the Fastfood block size LL = 2**ceil(log2 d):
 
 * fused (LL <= ``fused_max``, 2**13 by default): one program loads x once, applies B, the
   Walsh-Hadamard transform, Pi (an on-chip gather), G and the second transform in registers,
@@ -12,17 +12,17 @@ Two schemes, chosen by the Fastfood block size LL = 2**ceil(log2 d):
   theta. The transpose reads g once and keeps a per-program partial sum of its blocks; the
   partials (a grid fixed by the problem, never by the GPU, so a fixed summation order) are
   added afterwards.
-* multi-pass (larger LL, d up to 2**22 and beyond): each block is viewed as an
-  R_out x R_in matrix (R_in = ``fused_max``). H_LL = H_Rout (x) H_Rin, so a transform is one
-  pass over rows (in registers) and one over columns; Pi is a gather from global memory
-  between the two transforms. Four passes per product, run on a group of blocks at a time
-  (``work_elements``), so the two work buffers are bounded by the group, not by D.
+* multi-pass (larger LL, d up to 2**26 and beyond), on a group of blocks at a time
+  (``work_elements``), so the two work buffers are bounded by the group, not by D:
+  - "factored" (the default, ``factored.py``, blocks up to 2**26): the block as a grid split
+    where Pi's Feistel network splits its index; Pi's rounds become sign flips and moves
+    inside a program's tile, five streaming passes a direction with no gather from memory.
+  - "gather" (below): each block as an R_out x R_in matrix (R_in = ``fused_max``), H_LL =
+    H_Rout (x) H_Rin as one pass over rows and one over columns, Pi a gather from global
+    memory between them: four passes a direction. Kept for comparison, and for larger blocks.
 
-The Walsh-Hadamard transform of a tile is a Kronecker product of small Hadamard matrices
-(radix <= 16), each applied with ``tl.dot``. On a GPU the dot runs on tensor cores in TF32
-with the input split into a high and a low TF32 part: H is exact in TF32, so the two products
-give the float32 result up to float32 rounding. Under ``TRITON_INTERPRET=1`` the kernels run
-on the CPU (numpy), which is how the tests check them without a GPU.
+Under ``TRITON_INTERPRET=1`` the kernels run on the CPU (numpy), which is how the tests check
+them without a GPU. Their building blocks are in ``triton_parts``.
 """
 
 from __future__ import annotations
@@ -35,257 +35,40 @@ import triton.language as tl
 
 from ..projections.base import Projection
 from . import stream
-from .transform import radix_plan
+from .factored import FACTORED_WORK_ELEMENTS, FactoredPasses, fits
+from .triton_parts import (
+    _block_index,
+    _gaussians,
+    _hadamard,
+    _load_gradient,
+    _num_warps,
+    _permutation,
+    _signs,
+    _store_theta,
+    radix_factors,
+)
 
 # Largest block kept whole in one program. 2**14 would need over 227 KB of shared memory for
 # the SAID transpose on sm_90 (compile_fastfood_kernels.py reports it); 2**13 fits.
 FUSED_MAX = 1 << 13
 # Elements per program tile in the fused scheme when blocks are small (several blocks a tile).
 TILE_ELEMENTS = 2048
-# Largest Hadamard factor of a tile (one tl.dot), and how many factors a kernel takes.
-MAX_RADIX = 16
-RADIX_FACTORS = 4
 # Elements a program of the segment-dot kernel loads per step.
 DOT_BLOCK = 1024
-# Column chunk of the multi-pass column kernels.
+# Column chunk of the gather scheme's column kernels.
 COLUMN_CHUNK = 16
-# Elements of each of the multi-pass scheme's two work buffers (64 MB each): the passes run on
+# Elements of each of the gather scheme's two work buffers (64 MB each): the passes run on
 # as many whole blocks at a time as fit (at least one). D-sized buffers would cost 8 D bytes,
-# more than AdamW's state; smaller groups keep the intermediates nearer L2 but cost launches.
+# more than AdamW's state; smaller groups keep the intermediates nearer L2 but cost launches
+# (the factored scheme's own default, FACTORED_WORK_ELEMENTS, keeps them in L2).
 WORK_ELEMENTS = 1 << 24
 # The transpose's partial sums come from a fixed number of programs: the order in which the
 # blocks are added depends only on the problem, never on the GPU, so results are reproducible.
 TRANSPOSE_PROGRAMS = 1024
 # ... and at most this many partial-sum elements (programs x LL), 16 MB.
 TRANSPOSE_PARTIAL_ELEMENTS = 1 << 22
-
-
-# -- the counter-based stream, as in stream.py --------------------------------------------------
-
-# The stream's constants as compile-time constants (a kernel reads a global only as constexpr).
-_MIX_MUL1 = tl.constexpr(stream.MIX_MUL1)
-_MIX_MUL2 = tl.constexpr(stream.MIX_MUL2)
-_MIX_SHIFT1 = tl.constexpr(stream.MIX_SHIFTS[0])
-_MIX_SHIFT2 = tl.constexpr(stream.MIX_SHIFTS[1])
-_MIX_SHIFT3 = tl.constexpr(stream.MIX_SHIFTS[2])
-_GOLDEN = tl.constexpr(stream.GOLDEN)
-_FEISTEL_ROUNDS = tl.constexpr(stream.FEISTEL_ROUNDS)
-_UNIFORM_SHIFT = tl.constexpr(stream.UNIFORM_SHIFT)
-_UNIFORM_SCALE = tl.constexpr(stream.UNIFORM_SCALE)
-_TWO_PI = tl.constexpr(stream.TWO_PI)
-
-
-@triton.jit
-def _mix(x):
-    x = x ^ (x >> _MIX_SHIFT1)
-    x = x * tl.cast(_MIX_MUL1, tl.uint32)
-    x = x ^ (x >> _MIX_SHIFT2)
-    x = x * tl.cast(_MIX_MUL2, tl.uint32)
-    return x ^ (x >> _MIX_SHIFT3)
-
-
-@triton.jit
-def _block_key(key, blocks):
-    return _mix(tl.cast(key, tl.uint32) + _mix(blocks.to(tl.uint32)))
-
-
-@triton.jit
-def _hashed(keys, index):
-    return _mix(_mix(index ^ keys) + keys)
-
-
-@triton.jit
-def _signs(key, blocks, index):
-    h = _hashed(_block_key(key, blocks)[:, None], index[None, :])
-    return 1.0 - 2.0 * (h >> 31).to(tl.float32)
-
-
-@triton.jit
-def _gaussians(key1, key2, blocks, index):
-    h1 = _hashed(_block_key(key1, blocks)[:, None], index[None, :])
-    h2 = _hashed(_block_key(key2, blocks)[:, None], index[None, :])
-    u1 = ((h1 >> _UNIFORM_SHIFT) + 1).to(tl.float32) * _UNIFORM_SCALE
-    u2 = (h2 >> _UNIFORM_SHIFT).to(tl.float32) * _UNIFORM_SCALE
-    return tl.sqrt(-2.0 * tl.log(u1)) * tl.cos(u2 * _TWO_PI)  # constexpr on the right: a tensor op
-
-
-@triton.jit
-def _feistel_round(left, right, keys, left_mask, right_mask, R: tl.constexpr):
-    round_key = _mix(keys + tl.cast(R * _GOLDEN % (1 << 32), tl.uint32))
-    if R % 2 == 0:
-        left = left ^ (_mix(right + round_key) & left_mask)
-    else:
-        right = right ^ (_mix(left + round_key) & right_mask)
-    return left, right
-
-
-@triton.jit
-def _permutation(key, blocks, index, BITS: tl.constexpr, INVERSE: tl.constexpr):
-    LEFT_BITS: tl.constexpr = BITS // 2
-    RIGHT_BITS: tl.constexpr = BITS - BITS // 2
-    left_mask = tl.cast((1 << LEFT_BITS) - 1, tl.uint32)
-    right_mask = tl.cast((1 << RIGHT_BITS) - 1, tl.uint32)
-    keys = _block_key(key, blocks)[:, None]
-    left = (index[None, :] >> RIGHT_BITS) & left_mask
-    right = index[None, :] & right_mask
-    left = left + tl.zeros_like(keys)
-    right = right + tl.zeros_like(keys)
-    # The inverse runs the rounds backwards (each round is its own inverse).
-    if INVERSE:
-        for step in tl.static_range(_FEISTEL_ROUNDS):
-            left, right = _feistel_round(
-                left, right, keys, left_mask, right_mask, _FEISTEL_ROUNDS - 1 - step
-            )
-    else:
-        for step in tl.static_range(_FEISTEL_ROUNDS):
-            left, right = _feistel_round(left, right, keys, left_mask, right_mask, step)
-    return ((left << RIGHT_BITS) | right).to(tl.int32)
-
-
-@triton.jit
-def _block_index(block0, local):
-    """block0 + local in 64 bits: with billions of parameters, groups start past 2**31 blocks
-    and offsets past 2**31 elements (block * LL), which 32-bit program ids would wrap."""
-    return block0 + local.to(tl.int64)
-
-
-# -- the Walsh-Hadamard transform of a tile -------------------------------------------------------
-
-
-@triton.jit
-def _hadamard_matrix(R: tl.constexpr):
-    i = tl.arange(0, R)
-    v = i[:, None] & i[None, :]
-    v = v ^ (v >> 8)
-    v = v ^ (v >> 4)
-    v = v ^ (v >> 2)
-    v = v ^ (v >> 1)
-    return 1.0 - 2.0 * (v & 1).to(tl.float32)
-
-
-@triton.jit
-def _dot_exact(a, h, SPLIT_TF32: tl.constexpr):
-    """a @ h for a +-1 matrix h, to float32 accuracy."""
-    if SPLIT_TF32:
-        hi = (a.to(tl.uint32, bitcast=True) & tl.cast(0xFFFFE000, tl.uint32)).to(
-            tl.float32, bitcast=True
-        )
-        out = tl.dot(hi, h, input_precision="tf32")
-        out = tl.dot(a - hi, h, acc=out, input_precision="tf32")
-    else:
-        out = tl.dot(a, h, input_precision="ieee")
-    return out
-
-
-@triton.jit
-def _block_hadamard(R: tl.constexpr):
-    """The 16 x 16 block-diagonal I_(16/R) (x) H_R, for radices below the smallest dot."""
-    i = tl.arange(0, 16)
-    v = (i[:, None] % R) & (i[None, :] % R)
-    v = v ^ (v >> 2)
-    v = v ^ (v >> 1)
-    h = 1.0 - 2.0 * (v & 1).to(tl.float32)
-    return tl.where((i[:, None] // R) == (i[None, :] // R), h, 0.0)
-
-
-@triton.jit
-def _hadamard_digit(y, T: tl.constexpr, R: tl.constexpr, S: tl.constexpr, SPLIT_TF32: tl.constexpr):
-    """H_R applied to one digit of a flat tile of T elements viewed as (T / (R S), R, S).
-
-    The digit is brought last (a permute when S > 1), so that rows of R consecutive elements
-    meet H_R in one ``tl.dot``. Below radix 16 (the smallest dot), rows of 16 meet the
-    block-diagonal I (x) H_R instead: twice the multiply-adds of radix 8, on tensor cores.
-    """
-    M: tl.constexpr = T // (R * S)
-    K: tl.constexpr = R if R >= 16 else 16
-    h = _hadamard_matrix(R) if R >= 16 else _block_hadamard(R)
-    if S == 1:
-        y = _dot_exact(tl.reshape(y, (T // K, K)), h, SPLIT_TF32)
-    else:
-        y = tl.permute(tl.reshape(y, (M, R, S)), (0, 2, 1))
-        y = _dot_exact(tl.reshape(y, (T // K, K)), h, SPLIT_TF32)
-        y = tl.permute(tl.reshape(y, (M, S, R)), (0, 2, 1))
-    return tl.reshape(y, (T,))
-
-
-@triton.jit
-def _hadamard(
-    y,
-    T: tl.constexpr,
-    F0: tl.constexpr,
-    F1: tl.constexpr,
-    F2: tl.constexpr,
-    F3: tl.constexpr,
-    SPLIT_TF32: tl.constexpr,
-):
-    """Unnormalised WHT of every row of a flat tile (rows of N = F0 F1 F2 F3, factors 1 = none)."""
-    if F0 > 1:
-        y = _hadamard_digit(y, T, F0, F1 * F2 * F3, SPLIT_TF32)
-    if F1 > 1:
-        y = _hadamard_digit(y, T, F1, F2 * F3, SPLIT_TF32)
-    if F2 > 1:
-        y = _hadamard_digit(y, T, F2, F3, SPLIT_TF32)
-    if F3 > 1:
-        y = _hadamard_digit(y, T, F3, 1, SPLIT_TF32)
-    return y
-
-
-@triton.jit
-def _segment_of(seg_start_ptr, n_seg, offs, SEG_STEPS: tl.constexpr):
-    """Binary search of the segment holding each offset (scalar or tensor)."""
-    lo = (offs * 0).to(tl.int32)
-    hi = lo + n_seg
-    for _ in tl.static_range(SEG_STEPS):
-        mid = (lo + hi) // 2
-        right = tl.load(seg_start_ptr + mid) <= offs
-        lo = tl.where(right, mid, lo)
-        hi = tl.where(right, hi, mid)
-    return lo
-
-
-@triton.jit
-def _segment_scale(seg_start_ptr, seg_scale_ptr, n_seg, offs, SEG_STEPS: tl.constexpr):
-    """Per-element SAID scale. Segments are long runs of parameters, so a tile nearly always
-    lies inside one: two scalar searches settle it, and only a tile that crosses a boundary
-    pays for a search per element."""
-    first = _segment_of(seg_start_ptr, n_seg, tl.min(offs, axis=0), SEG_STEPS)
-    last = _segment_of(seg_start_ptr, n_seg, tl.max(offs, axis=0), SEG_STEPS)
-    if first == last:
-        scale = tl.zeros(offs.shape, tl.float32) + tl.load(seg_scale_ptr + first)
-    else:
-        scale = tl.load(seg_scale_ptr + _segment_of(seg_start_ptr, n_seg, offs, SEG_STEPS))
-    return scale
-
-
-@triton.jit
-def _load_gradient(
-    g_ptr, offs, D, seg_start_ptr, seg_scale_ptr, n_seg,
-    HAS_SCALE: tl.constexpr, SEG_STEPS: tl.constexpr,
-):  # fmt: skip
-    """The transpose's input s * g at flat offsets (zero past D), in float32 whatever g's dtype
-    (a bf16 gradient is read as it is, without a float32 copy of it first)."""
-    y = tl.load(g_ptr + offs, mask=offs < D, other=0.0).to(tl.float32)
-    if HAS_SCALE:
-        y = y * _segment_scale(seg_start_ptr, seg_scale_ptr, n_seg, offs, SEG_STEPS)
-    return y
-
-
-@triton.jit
-def _store_theta(
-    y, offs, D, base_ptr, out_ptr, px_ptr, seg_start_ptr, seg_scale_ptr, n_seg,
-    HAS_BASE: tl.constexpr, HAS_SCALE: tl.constexpr, WRITE_PX: tl.constexpr,
-    SEG_STEPS: tl.constexpr,
-):  # fmt: skip
-    """The forward's last step: theta = base + s * (P x) at flat offsets below D (and P x),
-    added in float32 and stored in out's dtype (the model's: bf16 for a bf16 theta_0)."""
-    mask = offs < D
-    if WRITE_PX:
-        tl.store(px_ptr + offs, y, mask=mask)
-    if HAS_SCALE:
-        y = y * _segment_scale(seg_start_ptr, seg_scale_ptr, n_seg, offs, SEG_STEPS)
-    if HAS_BASE:
-        y = y + tl.load(base_ptr + offs, mask=mask, other=0.0).to(tl.float32)
-    tl.store(out_ptr + offs, y, mask=mask)
+# The multi-pass schemes (see above).
+MULTI_PASS_SCHEMES = ("factored", "gather")
 
 
 # -- fused kernels (LL <= FUSED_MAX) --------------------------------------------------------------
@@ -350,7 +133,7 @@ def _transpose_fused(
     tl.store(partial_ptr + pid.to(tl.int64) * LL + cols, acc, mask=cols < d)
 
 
-# -- multi-pass kernels (LL > FUSED_MAX): rows of R_IN in registers, columns of R_OUT -----------
+# -- the gather scheme (LL > FUSED_MAX): rows of R_IN in registers, columns of R_OUT ----------
 
 
 @triton.jit
@@ -460,16 +243,6 @@ def _chunk_dots(a_ptr, b_ptr, chunk_start_ptr, chunk_length_ptr, out_ptr, BLOCK:
 LOW_PRECISION_READS = (torch.float32, torch.bfloat16, torch.float16)
 
 
-def radix_factors(n: int) -> tuple[int, ...]:
-    """A tile's Hadamard plan: n as RADIX_FACTORS factors <= MAX_RADIX (1 = unused)."""
-    return radix_plan(n, MAX_RADIX, RADIX_FACTORS)
-
-
-def _num_warps(elements: int) -> int:
-    """Warps for a program holding this many float32 elements in registers."""
-    return 4 if elements <= 1024 else 8 if elements <= 4096 else 16
-
-
 def interpreting() -> bool:
     import os
 
@@ -486,13 +259,16 @@ class FastfoodKernels:
         seed: int,
         fused_max: int = FUSED_MAX,
         tile_elements: int = TILE_ELEMENTS,
-        work_elements: int = WORK_ELEMENTS,
+        work_elements: int | None = None,
+        multi_pass: str = "factored",
     ):
+        if multi_pass not in MULTI_PASS_SCHEMES:
+            raise ValueError(f"multi_pass must be one of {MULTI_PASS_SCHEMES}, got {multi_pass!r}")
         if fused_max < 16 or fused_max & (fused_max - 1):
             raise ValueError(f"fused_max must be a power of two >= 16, got {fused_max}")
         if tile_elements < 1 or tile_elements & (tile_elements - 1):
             raise ValueError(f"tile_elements must be a power of two, got {tile_elements}")
-        if work_elements < 1:
+        if work_elements is not None and work_elements < 1:
             raise ValueError(f"work_elements must be >= 1, got {work_elements}")
         self.d, self.D, self.seed = d, D, seed
         self.LL, self.bits, self.blocks, self.scale = stream.layout(d, D)
@@ -515,8 +291,14 @@ class FastfoodKernels:
             )  # fmt: skip
         else:
             self.r_in, self.r_out = fused_max, self.LL // fused_max
+            factored = multi_pass == "factored" and fits(self.bits)
+            if work_elements is None:
+                work_elements = FACTORED_WORK_ELEMENTS if factored else WORK_ELEMENTS
             # Blocks per group of the passes: as many as the work buffers hold, at least one.
             self.group = min(self.blocks, max(1, work_elements // self.LL))
+            self.factored = None
+            if factored:
+                self.factored = FactoredPasses(d, self.LL, self.bits, self.blocks, self.group)
             self.chunk = min(COLUMN_CHUNK, self.r_in)
             F0, F1, F2, F3 = radix_factors(self.r_in)
             self.rows_meta = dict(
@@ -555,6 +337,9 @@ class FastfoodKernels:
                     f"transpose_fused{'_said' if scaled else ''}", _transpose_fused,
                     {**self.fused_meta, **f, **split},
                 )  # fmt: skip
+            return
+        if self.factored is not None:
+            yield from self.factored.variants(split)
             return
         for stage in range(4):
             for f in flags[:1] if stage != 2 else flags:
@@ -607,6 +392,13 @@ class FastfoodKernels:
             )  # fmt: skip
             return out, (px if keep_px else None)
         work = self._work(x.device)
+        if self.factored is not None:
+            store = dict(base_ptr=base_ptr, out_ptr=out, px_ptr=px, **seg,
+                         HAS_BASE=base is not None, HAS_SCALE=has_scale, WRITE_PX=keep_px,
+                         SEG_STEPS=steps)  # fmt: skip
+            self.factored.forward(x, work, self._groups(), self.keys, self.scale,
+                                  self.split_tf32, self.D, store)  # fmt: skip
+            return out, (px if keep_px else None)
         for group in self._groups():
             self._rows(x, work[0], 0, group, common, flags)
             self._columns(work[0], None, None, None, 0, group, common, flags)
@@ -636,6 +428,11 @@ class FastfoodKernels:
             )
             return partial[:, : self.d].sum(0)
         work = self._work(g.device)
+        if self.factored is not None:
+            store = dict(base_ptr=g, out_ptr=g, px_ptr=g, **seg, HAS_BASE=False,
+                         HAS_SCALE=has_scale, WRITE_PX=False, SEG_STEPS=steps)  # fmt: skip
+            return self.factored.transpose(g, work, self._groups(), self.keys, self.scale,
+                                           self.split_tf32, self.D, store)  # fmt: skip
         out = torch.empty(self.d, dtype=torch.float32, device=g.device)
         for group in self._groups():
             self._rows(g, work[0], 2, group, common, flags)
@@ -647,9 +444,14 @@ class FastfoodKernels:
     # -- the multi-pass scheme, one group of blocks at a time -----------------------------------
 
     def plan(self) -> tuple:
-        """What the knobs decide for this (d, D): ("fused", blocks a tile) or ("multi-pass",
-        R_in, blocks a group). Two instances with one plan launch the same kernels."""
-        return ("fused", self.nb) if self.fused else ("multi-pass", self.r_in, self.group)
+        """What the knobs decide for this (d, D): ("fused", blocks a tile), ("factored", rows,
+        columns, blocks a group) or ("gather", R_in, blocks a group). Two instances with one
+        plan launch the same kernels."""
+        if self.fused:
+            return ("fused", self.nb)
+        if self.factored is not None:
+            return self.factored.plan()
+        return ("gather", self.r_in, self.group)
 
     def work_bytes(self) -> int:
         """Bytes of the multi-pass scheme's two work buffers (0 for the fused scheme)."""
@@ -691,8 +493,9 @@ class TritonFastfoodProjection(Projection):
     def __init__(
         self, d: int, D: int, seed: int, device: torch.device | str = "cuda", **knobs: int
     ):
-        """``knobs``: ``fused_max``, ``tile_elements``, ``work_elements`` of ``FastfoodKernels``
-        (speed only: every setting gives the same products up to float32 rounding)."""
+        """``knobs``: ``fused_max``, ``tile_elements``, ``work_elements``, ``multi_pass`` of
+        ``FastfoodKernels`` (speed only: every setting gives the same products up to float32
+        rounding)."""
         super().__init__(d, D, seed, device)
         self.kernels = FastfoodKernels(d, D, seed, **knobs)
         self.LL, self.blocks = self.kernels.LL, self.kernels.blocks
