@@ -65,6 +65,37 @@ def test_the_step_benchmark_runs_in_process_and_writes_its_rows(tmp_path):
         assert row["projection_s"] > 0 and row["peak_bytes"] > 0
 
 
+def test_a_captured_step_needs_a_cuda_device_and_says_so():
+    spec = dict(device="cpu", model="minilm", method="full", d=None, backend=None, batch=2,
+                seq=8, steps=1, warmup=0, bf16=False, graphs=True)  # fmt: skip
+    row = benchmark.run_in_process(spec)
+    assert row["status"] == "failed"
+    assert row["reason"] == "ValueError: graphs: CUDA graphs need a CUDA device, not 'cpu'"
+    with pytest.raises(SystemExit):
+        benchmark_step.main(["--device", "cpu", "--graphs"])
+
+
+def test_each_row_is_compared_with_the_full_step_of_its_own_setting():
+    def row(method, seq, graphs, samples):
+        return {"model": "m", "method": method, "d": None if method == "full" else 1000,
+                "seq": seq, "graphs": graphs, "status": "ok", "step_samples_s": samples,
+                "step_s": sorted(samples)[len(samples) // 2], "floor_s": 0.001,
+                "peak_bytes": 2**20}  # fmt: skip
+
+    rows = [row("full", 128, True, [1.0, 1.0, 2.0, 3.0, 3.0]),
+            row("full", 512, True, [4.0] * 5),
+            row("did", 128, True, [1.0, 2.0, 3.0, 4.0, 5.0]),
+            row("did", 512, True, [6.0] * 5),
+            row("did", 512, False, [6.0] * 5)]  # fmt: skip
+    lines = benchmark.format_table(rows).splitlines()[2:]
+    full = {benchmark._setting(r): r for r in rows[:2]}
+    assert benchmark.step_ratio(rows[2], full[("m", 128, True)]) == pytest.approx((2 / 3, 1.5, 4))
+    # ratios 1.50 (0.67-4.00) at 128, 1.50 (1.50-1.50) at 512, none without graphs' full row
+    assert "1.50     0.67-4.00" in lines[2] and lines[2].endswith("(graph)")
+    assert "1.50     1.50-1.50" in lines[3]
+    assert "nan" in lines[4] and not lines[4].endswith("(graph)")
+
+
 def test_rows_past_the_time_budget_are_listed_as_skipped_and_saved_as_they_come():
     import time
     from types import SimpleNamespace

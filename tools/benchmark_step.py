@@ -40,6 +40,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--seq", type=int, default=None, help="64 on CPU, 128 on GPU")
     parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--graphs", action="store_true",
+                        help="record each step as a CUDA graph and time its replay")  # fmt: skip
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument(
@@ -50,6 +52,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.device == "cuda" and not torch.cuda.is_available():
         parser.error("--device cuda, but torch sees no CUDA device")
+    if args.graphs and args.device != "cuda":
+        parser.error("--graphs needs --device cuda")
     prefer_huge_pages()  # as the workflow's jobs do (the isolated configurations inherit it)
     rows = benchmark(args)
     out = args.out or Path("results/benchmark") / f"step_{args.device}.json"

@@ -7,9 +7,11 @@ With a CUDA device it
    both multi-pass schemes ("factored", the default, and "gather") and two work-buffer sizes
    (tools/tune_fastfood_kernels.py, each plan checked against the default's products);
 3. times one training step of RoBERTa-base and RoBERTa-large built from their configs (random
-   weights, no hub), batch 32 x 128, bf16: full fine-tuning against DID and SAID at d = 1e3,
-   2e4, 1e6 and 4e6 on the Triton and PyTorch backends, with the floor (8 D bytes at the
-   measured copy bandwidth) and the peak memory beside each row;
+   weights, no hub), batch 32 x 128 and 32 x 512, bf16, each step recorded as a CUDA graph and
+   replayed (full fine-tuning too, so the comparison stays fair): full fine-tuning against DID
+   and SAID at d = 1e3, 2e4, 1e6 and 4e6 on the Triton backend, 10 timed steps each, the ratio
+   to full fine-tuning with its spread (quartiles), the floor (8 D bytes at the measured copy
+   bandwidth) and the peak memory beside each row;
 4. measures one training step of decoders built from their configs (Qwen2.5-0.5B and -7B
    shapes, random weights, no download), batch 8 x 256: full fine-tuning of 0.5B (float32
    weights, bf16 autocast) and DID and SAID at d = 1e6 with a bf16 theta_0, each in a fresh
@@ -104,13 +106,25 @@ def run_tests(files: list[str], interpret: bool, log: Path | None = None) -> dic
             **counts, "seconds": time.perf_counter() - started}  # fmt: skip
 
 
-def run_benchmark(models: list[str], steps: int, deadline: float | None, on_row) -> list[dict]:
+# The step benchmark's settings: every step recorded as a CUDA graph (full fine-tuning too),
+# at two sequence lengths; the PyTorch reference's rows were measured without graphs before.
+STEP_SEQS = [128, 512]
+STEP_BACKENDS = ["triton"]
+
+
+def run_benchmark(models: list[str], steps: int, deadline: float | None, on_row,
+                  graphs: bool = True) -> list[dict]:  # fmt: skip
     from intdim.measure.benchmark import benchmark
 
-    args = SimpleNamespace(device="cuda", models=models, dims=DIMS, methods=["did", "said"],
-                           backends=["triton", "torch"], batch=32, seq=128, steps=steps,
-                           warmup=1, in_process=True, deadline=deadline)  # fmt: skip
-    return benchmark(args, on_row=on_row)
+    rows = []
+    for seq in STEP_SEQS:
+        args = SimpleNamespace(device="cuda", models=models, dims=DIMS, methods=["did", "said"],
+                               backends=STEP_BACKENDS, batch=32, seq=seq, steps=steps,
+                               warmup=1, in_process=True, deadline=deadline,
+                               graphs=graphs)  # fmt: skip
+        done = list(rows)
+        rows = done + benchmark(args, on_row=lambda new, done=done: on_row(done + new))
+    return rows
 
 
 # The projection alone: the multi-pass schemes on the D of RoBERTa-base and -large.
@@ -293,7 +307,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "results/benchmark/gpu_check.json")
     parser.add_argument("--models", nargs="+", default=["roberta-base", "roberta-large"])
-    parser.add_argument("--steps", type=int, default=3, help="timed steps per configuration")
+    parser.add_argument("--steps", type=int, default=10, help="timed steps per configuration")
+    parser.add_argument("--no-graphs", action="store_true",
+                        help="time the steps as launched, not as recorded CUDA graphs")  # fmt: skip
     parser.add_argument("--skip-integration", action="store_true")
     parser.add_argument("--skip-decoders", action="store_true",
                         help="no 0.5B / 7B decoder rows (7B SAID needs about 90 GB)")  # fmt: skip
@@ -325,7 +341,8 @@ def main(argv: list[str] | None = None) -> int:
         report["mode"] = "gpu"
         save(tests=run_tests(KERNEL_TESTS, interpret=False, log=tests_log))
         save(multi_pass=run_multi_pass(args.out.parent, deadline))
-        rows = run_benchmark(args.models, args.steps, deadline, lambda rows: save(benchmark=rows))
+        rows = run_benchmark(args.models, args.steps, deadline, lambda rows: save(benchmark=rows),
+                             graphs=not args.no_graphs)  # fmt: skip
         save(benchmark=rows)
         if not args.skip_decoders:
             progress = lambda rows: save(decoders={"rows": rows})  # noqa: E731

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import json
+import math
 import platform
 import resource
 import subprocess
@@ -24,7 +25,7 @@ import torch
 from ..method.models import load_classifier, parameter_count
 from ..method.subspace import SubspaceModel, SubspaceSettings
 from ..pipeline.provenance import source_commit
-from .timing import copy_bandwidth, median_time
+from .timing import copy_bandwidth, median_time, quartiles, ratio_range, time_samples
 
 BANDWIDTH_ELEMENTS = 1 << 28
 DEFAULT_DIMS = [10, 100, 1_000, 10_000, 100_000, 1_000_000, 4_000_000]
@@ -74,11 +75,34 @@ def build_model(name: str, device: str = "cpu", dtype: torch.dtype = torch.float
     raise ValueError(f"unknown benchmark model {name!r}; choose one of {known}")
 
 
+def captured(step, opt, warmup: int = 3):
+    """``step`` (forward, backward, optimizer step) recorded once as a CUDA graph; returns its
+    replay. Kernel launches then cost one launch a step, for full fine-tuning and subspace
+    training alike. Warmed up on a side stream, as capture requires; the gradients are None
+    when it is recorded, so every replay writes them afresh instead of adding to them."""
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        for _ in range(warmup):
+            opt.zero_grad(set_to_none=True)
+            step()
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    opt.zero_grad(set_to_none=True)
+    with torch.cuda.graph(graph):
+        step()
+    return graph.replay
+
+
 def prepare(spec: dict):
     """(net, one training step as a function, the row so far) for spec = {model, method, d,
     device, ...}: the model, a random batch, AdamW over what trains. spec["weights"] "bf16"
-    holds theta_0 in bf16 (a subspace method's 2 bytes a parameter); the default is float32."""
+    holds theta_0 in bf16 (a subspace method's 2 bytes a parameter); the default is float32.
+    spec["graphs"] records the step as a CUDA graph (``captured``) and times its replay."""
     device = spec["device"]
+    graphs = spec.get("graphs", False)
+    if graphs and device != "cuda":
+        raise ValueError(f"graphs: CUDA graphs need a CUDA device, not {device!r}")
     torch.manual_seed(0)
     dtype = torch.bfloat16 if spec.get("weights") == "bf16" else torch.float32
     model = build_model(spec["model"], device, dtype).train()
@@ -87,7 +111,9 @@ def prepare(spec: dict):
     vocab = model.config.vocab_size
     inputs = torch.randint(5, vocab, (batch, seq), device=device)
     labels = torch.randint(0, 2, (batch,), device=device)
-    autocast = torch.autocast(device_type=device, dtype=torch.bfloat16, enabled=spec["bf16"])
+    # A graph replays the casts it recorded, so autocast must not cache them across steps.
+    autocast = torch.autocast(device_type=device, dtype=torch.bfloat16, enabled=spec["bf16"],
+                              cache_enabled=not graphs)  # fmt: skip
     result = {**spec, "D": D}
 
     if spec["method"] == "full":
@@ -107,13 +133,19 @@ def prepare(spec: dict):
         trainable = net.trainable_parameters()
         result.update(net.memory_report())
         result["projection_backend"] = type(net.projection).__name__
-    opt = torch.optim.AdamW(trainable, lr=1e-5)
+    opt = torch.optim.AdamW(trainable, lr=1e-5, capturable=graphs)
 
-    def step():
+    def forward_backward_update():
         with autocast:
             loss = net(input_ids=inputs, labels=labels).loss
         loss.backward()
         opt.step()
+
+    if graphs:
+        return net, captured(forward_backward_update, opt), result
+
+    def step():
+        forward_backward_update()
         opt.zero_grad(set_to_none=True)
 
     return net, step, result
@@ -126,7 +158,9 @@ def run_one(spec: dict) -> dict:
     D = result["D"]
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
-    result["step_s"] = median_time(step, device, spec["warmup"], spec["steps"])
+    samples = time_samples(step, device, spec["warmup"], spec["steps"])
+    result["step_samples_s"] = samples
+    result["step_q1_s"], result["step_s"], result["step_q3_s"] = quartiles(samples)
     if device == "cuda":
         result["peak_bytes"] = torch.cuda.max_memory_allocated()
     else:
@@ -181,26 +215,45 @@ def run_isolated(spec: dict) -> dict:
 
 def format_table(rows: list[dict]) -> str:
     header = (
-        f"{'model':<14}{'method':<7}{'d':>10}{'step s':>9}{'x full':>8}{'proj s':>9}"
-        f"{'floor s':>9}{'x floor':>8}{'peak MiB':>10}  backend"
+        f"{'model':<14}{'method':<7}{'d':>10}{'step s':>9}{'x full':>8}{'(spread)':>14}"
+        f"{'proj s':>9}{'floor s':>9}{'x floor':>8}{'peak MiB':>10}  backend"
     )
     lines = [header, "-" * len(header)]
-    full = {r["model"]: r["step_s"] for r in rows if r["method"] == "full" and r["status"] == "ok"}
+    # Each row against the full fine-tuning step of its model, sequence length and capture.
+    full = {
+        _setting(r): r for r in rows if r["method"] == "full" and r["status"] == "ok"
+    }  # fmt: skip
     for r in rows:
         d = "-" if r["method"] == "full" else str(r["d"])
         if r["status"] != "ok":
             why = f"{r['status']}: {r['reason'][:60]}"
             lines.append(f"{r['model']:<14}{r['method']:<7}{d:>10}  {why}")
             continue
-        ratio = r["step_s"] / full[r["model"]] if r["model"] in full else float("nan")
+        low, ratio, high = step_ratio(r, full.get(_setting(r)))
+        spread = "-" if math.isnan(low) else f"{low:.2f}-{high:.2f}"
         proj = f"{r['projection_s']:.4f}" if "projection_s" in r else "-"
         over = f"{r['projection_s'] / r['floor_s']:.1f}" if "projection_s" in r else "-"
         lines.append(
-            f"{r['model']:<14}{r['method']:<7}{d:>10}{r['step_s']:>9.4f}{ratio:>8.2f}{proj:>9}"
-            f"{r['floor_s']:>9.4f}{over:>8}{r['peak_bytes'] / 2**20:>10.0f}"
-            f"  {r.get('projection_backend', '-')}"
+            f"{r['model']:<14}{r['method']:<7}{d:>10}{r['step_s']:>9.4f}{ratio:>8.2f}"
+            f"{spread:>14}{proj:>9}{r['floor_s']:>9.4f}{over:>8}"
+            f"{r['peak_bytes'] / 2**20:>10.0f}  {r.get('projection_backend', '-')}"
+            f"{' (graph)' if r.get('graphs') else ''}"
         )
     return "\n".join(lines)
+
+
+def _setting(row: dict) -> tuple:
+    return row["model"], row.get("seq"), row.get("graphs", False)
+
+
+def step_ratio(row: dict, full: dict | None) -> tuple[float, float, float]:
+    """(low, median, high) of a row's step time over its full fine-tuning row's, the ends
+    from the two rows' quartiles (``timing.ratio_range``); NaN without a full row."""
+    nan = float("nan")
+    if full is None:
+        return nan, nan, nan
+    return ratio_range(row.get("step_samples_s", [row["step_s"]]),
+                       full.get("step_samples_s", [full["step_s"]]))  # fmt: skip
 
 
 def benchmark(args, on_row=None) -> list[dict]:
@@ -213,6 +266,7 @@ def benchmark(args, on_row=None) -> list[dict]:
     models = args.models or (["roberta-base", "roberta-large"] if gpu else ["minilm"])
     base = dict(device=args.device, batch=args.batch, seq=args.seq or (128 if gpu else 64),
                 steps=args.steps, warmup=args.warmup, bf16=gpu,
+                graphs=getattr(args, "graphs", False),
                 projection=getattr(args, "projection", "fastfood"),
                 legacy_gradient=getattr(args, "legacy_gradient", False))  # fmt: skip
     run = run_in_process if args.in_process else run_isolated

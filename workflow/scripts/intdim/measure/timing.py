@@ -15,8 +15,8 @@ def synchronize(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def median_time(fn, device: str, warmup: int, steps: int) -> float:
-    """Median seconds of ``fn()`` over ``steps`` calls after ``warmup`` untimed ones."""
+def time_samples(fn, device: str, warmup: int, steps: int) -> list[float]:
+    """Seconds of each of ``steps`` calls of ``fn()`` after ``warmup`` untimed ones."""
     for _ in range(warmup):
         fn()
     times = []
@@ -26,7 +26,29 @@ def median_time(fn, device: str, warmup: int, steps: int) -> float:
         fn()
         synchronize(device)
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return times
+
+
+def median_time(fn, device: str, warmup: int, steps: int) -> float:
+    """Median seconds of ``fn()`` over ``steps`` calls after ``warmup`` untimed ones."""
+    return statistics.median(time_samples(fn, device, warmup, steps))
+
+
+def quartiles(samples: list[float]) -> tuple[float, float, float]:
+    """(first quartile, median, third quartile), inclusive method: one sample gives itself."""
+    if len(samples) == 1:
+        return samples[0], samples[0], samples[0]
+    q1, q2, q3 = statistics.quantiles(samples, n=4, method="inclusive")
+    return q1, q2, q3
+
+
+def ratio_range(sub: list[float], full: list[float]) -> tuple[float, float, float]:
+    """A subspace step against a full one: (low, median ratio, high), the ends from opposite
+    quartiles (sub's first over full's third, sub's third over full's first), so the range
+    holds the ratio of any two typical steps."""
+    s1, s2, s3 = quartiles(sub)
+    f1, f2, f3 = quartiles(full)
+    return s1 / f3, s2 / f2, s3 / f1
 
 
 def copy_bandwidth(D: int, device: str, steps: int) -> float:
