@@ -59,3 +59,19 @@ def test_survey_and_bound_tables():
     bounds = section5.bound_table([{"model": "a", "task": "t", "method": "said", "d90": 50,
                                     "d": 50, "bound": 0.4}, {"model": "b", "d90": None}])  # fmt: skip
     assert list(bounds["model"]) == ["a"] and bounds["bound"].iloc[0] == 0.4
+
+
+def test_a_search_that_reached_at_d_min_or_never_ran_has_no_lower_end():
+    # lo starts at d_min and is a d that failed only once a probe failed there (lo_verified)
+    reached = {**result("a", "t", "said", 50), "lo": 30, "lo_verified": True}
+    at_min = {**result("b", "t", "said", 30, "at d_min"), "lo": 30, "lo_verified": False}
+    never = {**result("c", "t", "said", None, "skipped"), "lo": 30, "lo_verified": False}
+    assert [section5.lower_end(r) for r in (reached, at_min, never)] == [30, None, None]
+    metas = {m: {"base_parameters": 10, "reference": m} for m in "abc"}
+    results = {(r["model"], "t", "said"): r for r in (reached, at_min, never)}
+    table = section5.survey_table(["a", "b", "c"], ["t"], "said", results, metas)
+    assert table["d90_lo"].tolist()[0] == 30 and table["d90_lo"].isna().tolist() == [
+        False,
+        True,
+        True,
+    ]

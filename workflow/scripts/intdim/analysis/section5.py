@@ -44,6 +44,13 @@ def relative_gap(train_accuracy: float, eval_accuracy: float) -> float:
     return (train_accuracy - eval_accuracy) / (1.0 - eval_accuracy)
 
 
+def lower_end(result: dict):
+    """The bracket's lower end: the largest d that failed, or None where no probe failed (a
+    search that reached the threshold at d_min, or one that never ran): d90 may be anything
+    down to 0 there, and d_min, the search's starting lo, is not a d that failed."""
+    return result["lo"] if result.get("lo_verified", True) else None
+
+
 def trajectory_table(trajectories: dict, specs: dict, results: dict, baselines: dict,
                      metric: str) -> pd.DataFrame:  # fmt: skip
     """One row per (trajectory, checkpoint, task): d90 and the full fine-tune it is measured by.
@@ -62,7 +69,7 @@ def trajectory_table(trajectories: dict, specs: dict, results: dict, baselines: 
                     "trajectory": name, "step": int(step), "model": model, "task": task,
                     "method": result["method"], "d90": result["d90"],
                     # d90 lies in (d90_lo, d90_hi], the bracket the search narrowed it to
-                    "d90_lo": result["lo"], "d90_hi": result["hi"],
+                    "d90_lo": lower_end(result), "d90_hi": result["hi"],
                     "search_status": result["status"],
                     "beats_majority": base["beats_majority"],
                     "eval_accuracy": best["eval_accuracy"],
@@ -81,7 +88,7 @@ def survey_table(models: list[str], tasks: list[str], method: str, results: dict
     rows = [
         {"model": m, "task": t, "method": method, "parameters": metas[m]["base_parameters"],
          "reference": metas[m]["reference"], "d90": results[(m, t, method)]["d90"],
-         "d90_lo": results[(m, t, method)]["lo"], "d90_hi": results[(m, t, method)]["hi"],
+         "d90_lo": lower_end(results[(m, t, method)]), "d90_hi": results[(m, t, method)]["hi"],
          "searched_up_to": results[(m, t, method)]["hi"],
          "search_status": results[(m, t, method)]["status"]}
         for m in models for t in tasks
