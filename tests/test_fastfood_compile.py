@@ -47,6 +47,8 @@ def test_every_kernel_variant_compiles_for_sm90_and_fits(repo_root, tmp_path):
     assert len(rows) == 3 * 4 + 11 + 13 + 4
     for r in rows:
         assert (r["arithmetic_per_element"] is None) == (r["kernel"] == "chunk_dots"), r
-        assert r["arithmetic_per_element"] is None or r["arithmetic_per_element"] > 10, r
+        # every kernel transforms or hashes what it holds, except the block sum, which adds
+        least = 1 if r["kernel"] == "factored_block_sums" else 10
+        assert r["arithmetic_per_element"] is None or r["arithmetic_per_element"] > least, r
         assert r["shared_bytes"] <= MAX_SHARED_BYTES, r
         assert 0 < r["registers"] * r["num_warps"] * 32 <= REGISTERS_PER_SM, r
