@@ -37,8 +37,8 @@ rate-study: setup
 test: setup
 	$(BIN)/python -m pytest
 
-# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (592 tests,
-# 3.0 min on the 2-core development machine; all 623 took 20.4 min there from a fresh clone).
+# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (615 tests,
+# 3.1 min on the 2-core development machine; all 647 took 20.9 min there from a fresh clone).
 test-quick: setup
 	$(BIN)/python -m pytest -m "not slow"
 
