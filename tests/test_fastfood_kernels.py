@@ -49,9 +49,9 @@ def _relative_error(a: torch.Tensor, b: torch.Tensor) -> float:
     return ((a - b).norm() / b.norm()).item()
 
 
-def _pair(d, D, fused_max, seed=3):
+def _pair(d, D, fused_max, seed=3, **knobs):
     ref = FastfoodProjection(d, D, seed, device=DEVICE)
-    kern = TritonFastfoodProjection(d, D, seed, device=DEVICE, fused_max=fused_max)
+    kern = TritonFastfoodProjection(d, D, seed, device=DEVICE, fused_max=fused_max, **knobs)
     return ref, kern
 
 
@@ -82,8 +82,7 @@ SCHEME_CASES = (
 @pytest.mark.parametrize("multi_pass", MULTI_PASS_SCHEMES)
 @pytest.mark.parametrize("d,D,fused_max", SCHEME_CASES)
 def test_both_multi_pass_schemes_match_the_reference(d, D, fused_max, multi_pass):
-    ref = FastfoodProjection(d, D, 4, device=DEVICE)
-    kern = TritonFastfoodProjection(d, D, 4, DEVICE, fused_max=fused_max, multi_pass=multi_pass)
+    ref, kern = _pair(d, D, fused_max, seed=4, multi_pass=multi_pass)
     assert kern.kernels.plan()[0] == multi_pass
     gen = torch.Generator(device=DEVICE).manual_seed(2)
     x = torch.randn(d, device=DEVICE, generator=gen)

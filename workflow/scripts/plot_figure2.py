@@ -8,6 +8,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
+from intdim.analysis.findings import brackets  # noqa: E402
 from intdim.analysis.trend import ends_ordered  # noqa: E402
 from script_log import logged  # noqa: E402
 
@@ -26,9 +27,7 @@ def main(snakemake):
         line = line.sort_values("step")
         d90 = line["d90"].astype(float)
         # As the finding: from the first checkpoint after the random initialisation.
-        trained = line[line["step"] > 0]
-        ends = ends_ordered(list(trained["step"]), list(trained["d90_lo"].fillna(0)),
-                            list(trained["d90"].astype(float)))  # fmt: skip
+        ends = ends_ordered(*brackets(line[line["step"] > 0], "step"))
         verdicts.append(f"{task} ({name}): {ends['reason']}")
         # Each d90 as the interval (d90_lo, d90] that its search narrowed it to.
         ax.errorbar(line["step"], d90, yerr=[d90 - line["d90_lo"], 0 * d90], marker="o",

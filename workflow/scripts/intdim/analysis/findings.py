@@ -103,6 +103,13 @@ def _trend_finding(claim: str, x: list[float], lo: list[float], hi: list[float],
     return Finding(claim, measured, "agrees" if agrees else "disagrees")
 
 
+def brackets(rows: pd.DataFrame, column: str) -> tuple[list, list, list]:
+    """(x, lo, hi) of rows with a d90: the column's values and each d90's bracket (lo, hi],
+    lo 0 where no d failed below it."""
+    return ([float(v) for v in rows[column]], [float(v) for v in rows["d90_lo"].fillna(0)],
+            [float(v) for v in rows["d90"]])  # fmt: skip
+
+
 def _ends_finding(claim: str, x: list[float], lo: list[float], hi: list[float],
                   label: str) -> Finding:  # fmt: skip
     ends = ends_ordered(x, lo, hi)
@@ -134,11 +141,7 @@ def pretraining_lowers_d90(trajectory: pd.DataFrame) -> list[Finding]:
     step 0, whose full fine-tune beats the majority class, with a d90)."""
     return [
         _ends_finding(
-            f"d90 falls as pre-training goes on ({task}; Figure 2)",
-            [float(v) for v in rows["step"]],
-            list(rows["d90_lo"].fillna(0)),
-            [float(v) for v in rows["d90"]],
-            "step",
+            f"d90 falls as pre-training goes on ({task}; Figure 2)", *brackets(rows, "step"), "step"
         )  # fmt: skip
         for task, rows in _by_task(trajectory[trajectory["step"] > 0])
     ]
@@ -149,9 +152,7 @@ def larger_models_lower_d90(survey: pd.DataFrame) -> list[Finding]:
     return [
         _trend_finding(
             f"larger models have lower d90 ({task}; Figure 3)",
-            [float(v) for v in rows["parameters"]],
-            list(rows["d90_lo"].fillna(0)),
-            [float(v) for v in rows["d90"]],
+            *brackets(rows, "parameters"),
             -1,
             "parameters",
         )  # fmt: skip
@@ -166,8 +167,8 @@ def d90_predicts_generalisation(trajectory: pd.DataFrame) -> list[Finding]:
     findings = []
     found = trajectory[trajectory["d90"].notna() & trajectory["beats_majority"].astype(bool)]
     for task, rows in _by_task(found):
-        middle = [math.log10(math.sqrt(max(float(a), 1.0) * float(b)))
-                  for a, b in zip(rows["d90_lo"].fillna(0), rows["d90"], strict=True)]  # fmt: skip
+        _, lo, hi = brackets(rows, "step")
+        middle = [math.log10(math.sqrt(max(a, 1.0) * b)) for a, b in zip(lo, hi, strict=True)]
         pairs = [("eval_accuracy", "eval accuracy", -1),
                  ("relative_gap", "relative generalisation gap", 1)]  # fmt: skip
         for column, label, sign in pairs:

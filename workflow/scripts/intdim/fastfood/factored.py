@@ -257,13 +257,10 @@ class FactoredPasses:
             **keys, **self.columns_meta,
         )  # fmt: skip
 
-    def _row_pass(self, stage, src, dst, block0, n_blocks, key_pi, split, D, store=None):
+    def _row_pass(self, stage, src, dst, block0, n_blocks, key_pi, split, D, store):
         """``store``: the pointers and flags of pass 5's theta (forward) or pass 1's s g
-        (transpose); the other row passes read and write the work buffer only."""
-        store = store or dict(
-            base_ptr=dst, out_ptr=dst, px_ptr=dst, **_no_segments(dst),
-            HAS_BASE=False, HAS_SCALE=False, WRITE_PX=False, SEG_STEPS=0,
-        )  # fmt: skip
+        (transpose); ``_work_only(store)`` for the row passes that only read and write the
+        work buffer."""
         _rows[self._grid_rows(n_blocks)](
             src, dst, D=D, block0=block0, key_pi=key_pi, STAGE=stage, SPLIT_TF32=split,
             **store, **self.rows_meta,
@@ -271,9 +268,10 @@ class FactoredPasses:
 
     def forward(self, x, work, groups, keys, scale, split, D, store):
         """Passes 1-5 of the forward for every group; ``store`` as ``_row_pass``'s."""
+        plain = _work_only(store, work[0])
         for block0, n in groups:
             self._column_pass(1, work[0], work[0], x, block0, n, keys, scale, split)
-            self._row_pass(2, work[0], work[0], block0, n, keys["key_pi"], split, D)
+            self._row_pass(2, work[0], work[0], block0, n, keys["key_pi"], split, D, plain)
             self._column_pass(3, work[0], work[1], x, block0, n, keys, scale, split)
             self._column_pass(4, work[1], work[1], x, block0, n, keys, scale, split)
             self._row_pass(5, work[1], work[1], block0, n, keys["key_pi"], split, D, store)
@@ -281,11 +279,12 @@ class FactoredPasses:
     def transpose(self, g, work, groups, keys, scale, split, D, store):
         """Passes 1-5 of the transpose for every group, then the sums over blocks."""
         partial = torch.empty(self.runs, self.d, dtype=torch.float32, device=g.device)
+        plain = _work_only(store, work[0])
         for block0, n in groups:
             self._row_pass(11, g, work[0], block0, n, keys["key_pi"], split, D, store)
             self._column_pass(12, work[0], work[1], g, block0, n, keys, scale, split)
             self._column_pass(13, work[1], work[0], g, block0, n, keys, scale, split)
-            self._row_pass(14, work[0], work[0], block0, n, keys["key_pi"], split, D)
+            self._row_pass(14, work[0], work[0], block0, n, keys["key_pi"], split, D, plain)
             self._column_pass(15, work[0], work[0], g, block0, n, keys, scale, split)
             runs = (block0 + n - 1) // SUM_BLOCKS - block0 // SUM_BLOCKS + 1
             _block_sums[(runs, math.ceil(self.d / SUM_COLUMNS))](
@@ -317,9 +316,9 @@ class FactoredPasses:
         )
 
 
-def _no_segments(like):
-    return dict(
-        seg_start_ptr=torch.zeros(1, dtype=torch.int64, device=like.device),
-        seg_scale_ptr=like,
-        n_seg=1,
-    )
+def _work_only(store: dict, work) -> dict:
+    """A row pass's store arguments when it touches the work buffer only: no theta_0, no
+    scale, no P x. Every unread float pointer is the work buffer, so these passes compile to
+    one variant whatever the dtypes of theta_0 and g; the segment starts are never read."""
+    return dict(store, base_ptr=work, out_ptr=work, px_ptr=work, seg_scale_ptr=work,
+                HAS_BASE=False, HAS_SCALE=False, WRITE_PX=False, SEG_STEPS=0)  # fmt: skip

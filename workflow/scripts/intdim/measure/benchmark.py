@@ -252,8 +252,7 @@ def step_ratio(row: dict, full: dict | None) -> tuple[float, float, float]:
     nan = float("nan")
     if full is None:
         return nan, nan, nan
-    return ratio_range(row.get("step_samples_s", [row["step_s"]]),
-                       full.get("step_samples_s", [full["step_s"]]))  # fmt: skip
+    return ratio_range(row["step_samples_s"], full["step_samples_s"])
 
 
 def benchmark(args, on_row=None) -> list[dict]:
