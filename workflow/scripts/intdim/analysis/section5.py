@@ -78,8 +78,8 @@ def trajectory_table(trajectories: dict, specs: dict, results: dict, baselines: 
                     "eval_majority_accuracy": base["eval_majority_accuracy"],
                 })  # fmt: skip
     frame = pd.DataFrame(rows)
-    if not frame.empty:
-        frame["d90"] = frame["d90"].astype("Int64")
+    if not frame.empty:  # whole numbers, with gaps where there is none
+        frame[["d90", "d90_lo"]] = frame[["d90", "d90_lo"]].astype("Int64")
     return frame
 
 
@@ -94,8 +94,8 @@ def survey_table(models: list[str], tasks: list[str], method: str, results: dict
         for m in models for t in tasks
     ]  # fmt: skip
     frame = pd.DataFrame(rows)
-    if not frame.empty:
-        frame["d90"] = frame["d90"].astype("Int64")
+    if not frame.empty:  # whole numbers, with gaps where there is none
+        frame[["d90", "d90_lo"]] = frame[["d90", "d90_lo"]].astype("Int64")
     return frame
 
 
