@@ -336,6 +336,39 @@ def test_factored_blocks_past_two_to_the_31_get_their_own_stream():
     torch.testing.assert_close(work.cpu().reshape(2, rows, cols), expected)
 
 
+@pytest.mark.parametrize("scheme", MULTI_PASS_SCHEMES)
+def test_passes_address_theta_and_g_in_64_bits_past_two_to_the_32(scheme):
+    """The passes that touch D-sized tensors (theta's store, g's load) at the block whose
+    offset is exactly 2**32 elements. In 64 bits the offset lies past this call's D, so the
+    store and the load are masked off; an offset computed in 32 bits wraps to 0, lies below D,
+    and would write theta[:LL] and read g[:LL]. No D-sized buffer is needed to tell them apart."""
+    d, LL = 64, 64
+    kernels = FastfoodKernels(d, 2**33, seed=5, fused_max=16, multi_pass=scheme)
+    assert not kernels.fused and kernels.LL == LL
+    block0, D = 2**32 // LL, LL  # the group's one block starts at element 2**32
+    work = torch.ones(2, LL, device=DEVICE)
+    theta, g = torch.full((LL,), 7.0, device=DEVICE), torch.ones(LL, device=DEVICE)
+    seg = dict(seg_start_ptr=torch.zeros(1, dtype=torch.int64, device=DEVICE), n_seg=1,
+               SEG_STEPS=0, HAS_SCALE=False)  # fmt: skip
+    split = kernels.split_tf32
+    if scheme == "factored":
+        passes, key_pi = kernels.factored, kernels.keys["key_pi"]
+        store = dict(base_ptr=theta, out_ptr=theta, px_ptr=theta, seg_scale_ptr=theta,
+                     HAS_BASE=True, WRITE_PX=False, **seg)  # fmt: skip
+        passes._row_pass(5, work[0], work[0], block0, 1, key_pi, split, D, store)
+        load = dict(store, base_ptr=g, out_ptr=g, px_ptr=g, seg_scale_ptr=g, HAS_BASE=False)
+        passes._row_pass(11, g, work[1], block0, 1, key_pi, split, D, load)
+    else:
+        common = dict(d=d, D=D, scale=kernels.scale, **kernels.keys,
+                      seg_start_ptr=seg["seg_start_ptr"], seg_scale_ptr=g, n_seg=1)  # fmt: skip
+        flags = dict(HAS_SCALE=False, SEG_STEPS=0, SPLIT_TF32=split)
+        kernels._columns(work[0], theta, theta, theta, 1, (block0, 1), common, flags,
+                         has_base=True)  # fmt: skip
+        kernels._rows(g, work[1], 2, (block0, 1), common, flags)
+    assert torch.equal(theta, torch.full((LL,), 7.0, device=DEVICE))  # nothing stored
+    assert torch.equal(work[1], torch.zeros(LL, device=DEVICE))  # only masked zeros loaded
+
+
 def test_layouts_of_billions_of_parameters_plan_without_allocating():
     """D = 3e9 (a 3B model): the host-side plan of both schemes, in 64-bit offsets."""
     from intdim.fastfood.stream import layout
