@@ -6,6 +6,7 @@ The script runs in its own process: Triton decides between compiling and interpr
 the kernels are defined, and the interpreter tests want the other choice.
 """
 
+import itertools
 import json
 import os
 import subprocess
@@ -14,6 +15,8 @@ import sys
 import pytest
 
 pytest.importorskip("triton")
+
+from intdim.measure.compiled import STREAM_PARTS  # noqa: E402
 
 # sm_90 limits: 227 KB of shared memory per block (opt-in), 65,536 registers per SM.
 MAX_SHARED_BYTES = 227 * 1024
@@ -30,12 +33,14 @@ def test_every_kernel_variant_compiles_for_sm90_and_fits(repo_root, tmp_path):
     # grid of 2**11 x 2**11).
     proc = subprocess.run(
         [sys.executable, "tools/compile_fastfood_kernels.py", "--arch", "90",
-         "--dims", "8", "1000", "8192", "4000000", "--out", str(tmp_path / "kernels.json")],
+         "--dims", "8", "1000", "8192", "4000000", "--breakdown",
+         "--out", str(tmp_path / "kernels.json")],
         cwd=repo_root, env=env, capture_output=True, text=True,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     print(proc.stdout)
-    rows = json.loads((tmp_path / "kernels.json").read_text())["rows"]
+    report = json.loads((tmp_path / "kernels.json").read_text())
+    rows = report["rows"]
     kernels = {(r["d"], r["kernel"]) for r in rows}
     assert (8_192, "transpose_fused_said") in kernels
     assert (4_000_000, "columns_stage3") in kernels and (4_000_000, "rows_stage1") in kernels
@@ -50,5 +55,27 @@ def test_every_kernel_variant_compiles_for_sm90_and_fits(repo_root, tmp_path):
         # every kernel transforms or hashes what it holds, except the block sum, which adds
         least = 1 if r["kernel"] == "factored_block_sums" else 10
         assert r["arithmetic_per_element"] is None or r["arithmetic_per_element"] > least, r
+        # SASS holds the arithmetic and the loads, stores and moves around it
+        assert (r["sass_per_element"] is None) == (r["arithmetic_per_element"] is None), r
+        assert r["sass_per_element"] is None or r["sass_per_element"] > least, r
         assert r["shared_bytes"] <= MAX_SHARED_BYTES, r
         assert 0 < r["registers"] * r["num_warps"] * 32 <= REGISTERS_PER_SM, r
+    check_stream_breakdown(report)
+
+
+def check_stream_breakdown(report: dict) -> None:
+    """Each part of the stream costs the fused kernels instructions, and the breakdown's build
+    with the whole stream is the ordinary build."""
+    plain = {(r["d"], r["kernel"]): r["sass_per_element"] for r in report["rows"]}
+    steps = {}
+    for r in report["stream_breakdown"]:
+        steps.setdefault((r["d"], r["kernel"]), []).append(r)
+    assert set(steps) == {
+        (d, k) for d in (8, 1000, 8192) for k in ("forward_fused", "transpose_fused")
+    }
+    for key, rows in steps.items():
+        assert [r["removed"] for r in rows] == [None] + [part for part, _ in STREAM_PARTS]
+        counts = [r["sass_per_element"] for r in rows]
+        assert counts[0] == plain[key], key
+        assert all(a > b for a, b in itertools.pairwise(counts)), (key, counts)
+        assert counts[-1] > 0
