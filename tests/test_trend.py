@@ -84,6 +84,7 @@ def test_the_reasons_name_the_interval_and_the_count():
     assert describe(trend) == f"trend not resolved (the slope's 95% interval {ci} includes 0)"
     two = fit_trend([1e5, 1e6], lo=[10, 100], hi=[20, 200])
     assert two["reason"] == "2 points: a slope needs at least 3" and two["n"] == 2
+    assert fit_trend([1e5], lo=[10], hi=[20])["reason"] == "1 point: a slope needs at least 3"
     assert all(math.isnan(two[k]) for k in ("intercept", "r", "slope_low", "slope_high"))
     overlap = fit_trend([1e5, 1e6, 1e7], lo=[10, 10, 10], hi=[20, 20, 20])
     assert overlap["reason"] == "every d90 interval overlaps the others: one d fits them all"
@@ -118,6 +119,8 @@ def test_only_the_ends_decide_in_the_order_of_x_and_three_points_are_needed():
     two = ends_ordered([1, 2], lo=[1000, 10], hi=[2000, 20])
     assert two["direction"] is None and two["first"] is None
     assert two["reason"] == "2 checkpoints with a d90: a trend needs at least 3"
+    one = ends_ordered([1], lo=[10], hi=[20])["reason"]
+    assert one == "1 checkpoint with a d90: a trend needs at least 3"
     assert ends_ordered([1, 2], lo=[1000, 10], hi=[2000, 20], min_points=2)["direction"] == "falls"
     with pytest.raises(ValueError, match="differ in length: 3, 2, 3"):
         ends_ordered([1, 2, 3], [10, 20], [30, 40, 50])

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .trend import describe, describe_slope, ends_ordered, fit_trend
+from .trend import counted, describe, describe_slope, ends_ordered, fit_trend
 
 
 @dataclass
@@ -176,7 +176,8 @@ def d90_predicts_generalisation(trajectory: pd.DataFrame) -> list[Finding]:
             claim += "Figure 4)" if column == "eval_accuracy" else "Figure 5)"
             values = [float(v) for v in rows[column]]
             if len(values) < 4 or len(set(values)) < 2 or len(set(middle)) < 2:
-                text = f"{len(values)} checkpoints with a d90: a correlation needs at least 4"
+                checkpoints = counted(len(values), "checkpoint")
+                text = f"{checkpoints} with a d90: a correlation needs at least 4"
                 findings.append(Finding(claim, text, "not resolved"))
                 continue
             result = stats.pearsonr(middle, values)

@@ -19,6 +19,11 @@ import numpy as np
 CONFIDENCE = 0.95
 
 
+def counted(n: int, noun: str) -> str:
+    """'1 point', '2 points'."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def intervals_overlap(lo: list[float], hi: list[float]) -> bool:
     """Whether some single d lies in every interval (lo_i, hi_i]."""
     return max(lo) < min(hi)
@@ -40,8 +45,8 @@ def ends_ordered(x: list[float], lo: list[float], hi: list[float],
         raise ValueError(f"x, lo and hi differ in length: {len(x)}, {len(lo)}, {len(hi)}")
     result = {"n": len(x), "direction": None, "first": None, "last": None}
     if len(x) < min_points:
-        return {**result, "reason": f"{len(x)} checkpoints with a d90: a trend needs at least "
-                f"{min_points}"}  # fmt: skip
+        reason = f"{counted(len(x), 'checkpoint')} with a d90: a trend needs at least {min_points}"
+        return {**result, "reason": reason}
     order = sorted(range(len(x)), key=lambda i: x[i])
     first, last = ((x[i], lo[i], hi[i]) for i in (order[0], order[-1]))
     result.update(first=first, last=last)
@@ -64,7 +69,11 @@ def fit_trend(x: list[float], lo: list[float], hi: list[float]) -> dict:
     result = {"n": n, "slope": math.nan, "intercept": math.nan, "r": math.nan,
               "slope_low": math.nan, "slope_high": math.nan}  # fmt: skip
     if n < 3:
-        return {**result, "resolved": False, "reason": f"{n} points: a slope needs at least 3"}
+        return {
+            **result,
+            "resolved": False,
+            "reason": f"{counted(n, 'point')}: a slope needs at least 3",
+        }
     middle = [math.sqrt(max(a, 1.0) * b) for a, b in zip(lo, hi, strict=True)]
     fit = stats.linregress(np.log10(x), np.log10(middle))
     half = stats.t.ppf(0.5 + CONFIDENCE / 2, n - 2) * fit.stderr
