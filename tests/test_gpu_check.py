@@ -33,6 +33,24 @@ def test_the_integration_step_names_what_is_missing(monkeypatch, tmp_path):
                       "(make gpu-wheelhouse carries them)"}  # fmt: skip
 
 
+def test_a_wheel_whose_requirement_the_node_lacks_is_named(tmp_path):
+    # A distribution installed the way the wheelhouse is (--target, --no-deps), whose
+    # requirement is nowhere: pip check names both; without it on the path, neither.
+    site = tmp_path / "site"
+    info = site / "wheelhouse_probe-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: wheelhouse-probe\n"
+                                   "Version: 1.0\nRequires-Dist: no-such-dependency-xyz>=2\n")  # fmt: skip
+    env = gpu_check.environment()
+    env["PYTHONPATH"] = f"{site}:{env['PYTHONPATH']}"
+    probe = [line for line in gpu_check.dependency_conflicts(env) if "wheelhouse-probe" in line]
+    assert probe == [
+        "wheelhouse-probe 1.0 requires no-such-dependency-xyz, which is not installed."
+    ]
+    clean = gpu_check.dependency_conflicts(gpu_check.environment())
+    assert not any("wheelhouse-probe" in line for line in clean)
+
+
 @pytest.mark.slow
 def test_the_multi_pass_schemes_are_timed_and_checked_against_each_other(tmp_path):
     # On the CPU under the interpreter, at a size where both schemes run (LL = 64 > 32),

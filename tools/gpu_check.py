@@ -246,6 +246,15 @@ def install_wheelhouse(workdir: Path) -> Path | None:
     return site
 
 
+def dependency_conflicts(env: dict) -> list[str]:
+    """`pip check`'s complaints in a Python process with ``env``: the wheelhouse installs
+    without its dependencies (the node is meant to have them), so a requirement the node lacks
+    or has at another version shows here, beside the integration run it may explain."""
+    proc = subprocess.run([sys.executable, "-m", "pip", "check"], env=env, capture_output=True,
+                          text=True)  # fmt: skip
+    return [line for line in proc.stdout.splitlines() if line and "No broken" not in line]
+
+
 def missing_modules(names: list[str], env: dict) -> list[str]:
     """Which of ``names`` a Python process with ``env`` cannot import."""
     probe = "import importlib.util, sys; print(*[n for n in sys.argv[1:] " \
@@ -288,7 +297,7 @@ def run_integration(workdir: Path) -> dict:
     )  # fmt: skip
     result = {"status": "ok" if proc.returncode == 0 else "failed",
               "seconds": time.perf_counter() - started, "wheelhouse": site is not None,
-              "notebook": notebook}  # fmt: skip
+              "notebook": notebook, "dependency_conflicts": dependency_conflicts(env)}  # fmt: skip
     if proc.returncode != 0:
         result["reason"] = (proc.stderr.strip().splitlines() or ["?"])[-1]
         return result
