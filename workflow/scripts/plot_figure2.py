@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from intdim.analysis.findings import brackets  # noqa: E402
-from intdim.analysis.trend import ends_ordered  # noqa: E402
+from intdim.analysis.trend import counted, ends_ordered  # noqa: E402
 from script_log import logged  # noqa: E402
 
 
@@ -42,7 +42,7 @@ def main(snakemake):
         )
     ax.set_xlabel("pre-training updates")
     ax.set_ylabel("d90 (" + ", ".join(sorted(table["method"].str.upper().unique())) + ")")
-    title = f"d90 along pre-training ({len(left_out)} checkpoint-task pairs left out)"
+    title = f"d90 along pre-training ({counted(len(left_out), 'checkpoint-task pair')} left out)"
     ax.set_title("\n".join([title, *verdicts]), fontsize=9)
     fig.savefig(snakemake.output[0], dpi=150, bbox_inches="tight")
     plt.close(fig)

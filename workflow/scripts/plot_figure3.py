@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
-from intdim.analysis.trend import describe, fit_trend  # noqa: E402
+from intdim.analysis.trend import counted, describe, fit_trend  # noqa: E402
 from script_log import logged  # noqa: E402
 
 
@@ -35,7 +35,7 @@ def main(snakemake):
                 row.model, (row.parameters, row.searched_up_to), fontsize=8, color="grey",
                 xytext=(4, -10 - 10 * i), textcoords="offset points",
             )  # fmt: skip
-        title = f"{task}: {len(points)} models with a d90"
+        title = f"{task}: {counted(len(points), 'model')} with a d90"
         if len(missed):
             title += f", {len(missed)} not reached (triangles: largest d searched)"
         trend = fit_trend(list(points["parameters"]), list(points["d90_lo"]), list(d90))
