@@ -15,6 +15,8 @@ HEADER = """# Configuration
 `config/config.yaml` is the offline default (MiniLM-L6 on tweets, CPU); `config/paper.yaml`
 reproduces the paper on GPUs; `config/integration*.yaml` are the miniatures the tests run.
 Give another with `snakemake --configfile my.yaml` (it replaces the default, it is not merged).
+Several files are merged in order, so a file of changes goes after the config it changes:
+`snakemake --configfile config/config.yaml seed1.yaml -- TARGETS` (the `--` ends the files).
 The workflow validates a config against `workflow/schemas/config.schema.yaml` and the checks in
 `intdim/pipeline/workflow_config.py` before it builds the DAG, and names the bad key;
 `intdim/pipeline/plan.py` then resolves it once into the frozen plan the rules read.
