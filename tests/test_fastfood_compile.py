@@ -16,7 +16,7 @@ import pytest
 
 pytest.importorskip("triton")
 
-from intdim.measure.compiled import STREAM_PARTS  # noqa: E402
+from intdim.measure.stream_parts import STREAM_PARTS  # noqa: E402
 
 # sm_90 limits: 227 KB of shared memory per block (opt-in), 65,536 registers per SM.
 MAX_SHARED_BYTES = 227 * 1024

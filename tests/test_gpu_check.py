@@ -69,6 +69,21 @@ def test_the_multi_pass_schemes_are_timed_and_checked_against_each_other(tmp_pat
 
 
 @pytest.mark.slow
+def test_the_fused_path_is_timed_with_its_stream_parts_removed_in_turn(tmp_path):
+    from intdim.measure.stream_parts import STREAM_PARTS
+
+    results = gpu_check.run_multi_pass(tmp_path, None, device="cpu", sizes={"tiny": 600},
+                                       dims=[40], work=[1024], extra=("--stream-breakdown",),
+                                       name="stream_breakdown")  # fmt: skip
+    tiny = results["tiny"]
+    assert tiny["status"] == "ok" and (tmp_path / "stream_breakdown_tiny.json").exists()
+    removed = [r.get("removed") for r in tiny["rows"]]
+    assert removed == [None] + [part for part, _ in STREAM_PARTS]
+    assert {tuple(r["plan"]) for r in tiny["rows"]} == {("fused", 32)}
+    assert "- Pi's Feistel rounds" in gpu_check.multi_pass_table(results)
+
+
+@pytest.mark.slow
 def test_the_step_benchmark_runs_in_process_and_writes_its_rows(tmp_path):
     out = tmp_path / "step.json"
     benchmark_step.main(["--device", "cpu", "--models", "minilm", "--dims", "300",

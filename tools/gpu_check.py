@@ -46,7 +46,7 @@ from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "workflow" / "scripts"
-KERNEL_TESTS = ["tests/test_fastfood_kernels.py", "tests/test_gpu.py"]
+KERNEL_TESTS = ["tests/test_fastfood_kernels.py", "tests/test_stream_parts.py", "tests/test_gpu.py"]
 DIMS = [1_000, 20_000, 1_000_000, 4_000_000]
 # What the integration step needs beyond torch and transformers (its model and task are made
 # on the spot), and where `make gpu-wheelhouse` puts the wheels for a node that lacks some.
@@ -133,22 +133,30 @@ MULTI_PASS_DIMS = [20_000, 1_000_000, 4_000_000]
 MULTI_PASS_WORK = [1 << 22, 1 << 24]
 
 
+# The fused path with its stream's parts removed in turn (RoBERTa-base D): whether the stream's
+# share of the instructions is its share of the time (docs/performance.md).
+STREAM_SIZES = {"roberta-base": MULTI_PASS_D["roberta-base"]}
+STREAM_DIMS = [1_000, 8_192]
+
+
 def run_multi_pass(out_dir: Path, deadline: float | None, device: str = "cuda",
                    sizes: dict = MULTI_PASS_D, dims: list = MULTI_PASS_DIMS,
-                   fused_max: int = 8192, work: list = MULTI_PASS_WORK) -> dict:  # fmt: skip
-    """tools/tune_fastfood_kernels.py for each D, in its own process: its JSON by model."""
+                   fused_max: int = 8192, work: list = MULTI_PASS_WORK,
+                   extra: tuple = (), name: str = "multi_pass") -> dict:  # fmt: skip
+    """tools/tune_fastfood_kernels.py for each D, in its own process: its JSON by model
+    (``extra``: more of the tool's arguments; ``name``: the JSON files' prefix)."""
     results = {}
     for model, D in sizes.items():
         left = None if deadline is None else deadline - time.monotonic()
         if left is not None and left < 30:
             results[model] = {"status": "skipped", "reason": "past the time budget"}
             continue
-        out = out_dir / f"multi_pass_{model}.json"
+        out = out_dir / f"{name}_{model}.json"
         command = [
             sys.executable, str(ROOT / "tools" / "tune_fastfood_kernels.py"), "--device", device,
             "--D", str(D), "--dims", *map(str, dims), "--fused-max", str(fused_max),
             "--tile-elements", "2048", "--work-elements", *map(str, work),
-            "--multi-pass", "factored", "gather", "--out", str(out),
+            "--multi-pass", "factored", "gather", "--out", str(out), *extra,
         ]  # fmt: skip
         try:
             proc = subprocess.run(command, cwd=ROOT, env=environment(), capture_output=True,
@@ -171,8 +179,9 @@ def multi_pass_table(results: dict) -> str:
              f"{'model':<14}{'d':>10}  {'plan':<34}{'ms':>9}{'x floor':>9}"]  # fmt: skip
     for model, result in results.items():
         for r in result.get("rows", []):
+            plan = str(tuple(r["plan"])) if r.get("removed") is None else f"- {r['removed']}"
             lines.append(
-                f"{model:<14}{r['d']:>10}  {str(tuple(r['plan'])):<34}"
+                f"{model:<14}{r['d']:>10}  {plan[:33]:<34}"
                 f"{r['projection_s'] * 1e3:>9.2f}{r['projection_s'] / r['floor_s']:>9.1f}"
             )
         if "rows" not in result:
@@ -350,6 +359,17 @@ def main(argv: list[str] | None = None) -> int:
         report["mode"] = "gpu"
         save(tests=run_tests(KERNEL_TESTS, interpret=False, log=tests_log))
         save(multi_pass=run_multi_pass(args.out.parent, deadline))
+        save(
+            stream_breakdown=run_multi_pass(
+                args.out.parent,
+                deadline,
+                sizes=STREAM_SIZES,
+                dims=STREAM_DIMS,
+                work=MULTI_PASS_WORK[:1],
+                extra=("--stream-breakdown",),
+                name="stream_breakdown",
+            )
+        )
         rows = run_benchmark(args.models, args.steps, deadline, lambda rows: save(benchmark=rows),
                              graphs=not args.no_graphs)  # fmt: skip
         save(benchmark=rows)
@@ -378,6 +398,8 @@ def summary_table(report: dict) -> str:
     ]
     if "multi_pass" in report:
         lines.append(multi_pass_table(report["multi_pass"]))
+    if "stream_breakdown" in report:
+        lines.append(multi_pass_table(report["stream_breakdown"]))
     if "benchmark" in report:
         from intdim.measure.benchmark import format_table
 

@@ -8,6 +8,12 @@ bytes (read theta_0, write theta) at the float32 copy bandwidth measured in the 
 
     python tools/tune_fastfood_kernels.py                        # CUDA, RoBERTa-base D
     python tools/tune_fastfood_kernels.py --D 355359746          # RoBERTa-large D
+    python tools/tune_fastfood_kernels.py --dims 1000 8192 --stream-breakdown
+
+``--stream-breakdown`` also times the default plan of each fused d with the parts of the
+counter-based stream removed one after another (``intdim.measure.stream_parts``): how much of
+the fused kernels' time the stream is, to set against its share of their instructions
+(``tools/compile_fastfood_kernels.py --breakdown``). Those rows' products are not P's.
 
 Without a GPU it runs under Triton's CPU interpreter (for checking the script at tiny sizes
 only: ``--device cpu --D 5000 --dims 40 700``); those times say nothing about a GPU.
@@ -31,6 +37,7 @@ if not torch.cuda.is_available():
 
 from intdim.fastfood import kernels  # noqa: E402
 from intdim.fastfood.kernels import TritonFastfoodProjection  # noqa: E402
+from intdim.measure.stream_parts import fused_kernels_without, removal_steps  # noqa: E402
 from intdim.measure.timing import copy_bandwidth, median_time  # noqa: E402
 
 ROBERTA_BASE_D = 124_646_402
@@ -93,6 +100,19 @@ def time_plan(d: int, D: int, knobs: dict, device: str, steps: int, reference=No
     return row, (theta, transposed)
 
 
+def stream_breakdown(d: int, D: int, device: str, steps: int) -> list[dict]:
+    """The default plan's rows with the stream's parts removed cumulatively (fused d only;
+    ``removed`` names the part each row leaves out on top of the rows before it)."""
+    if not kernels.FastfoodKernels(d, D, 0).fused:
+        return []
+    rows = []
+    for removed, standins in removal_steps()[1:]:
+        with fused_kernels_without(standins):
+            row, _ = time_plan(d, D, {}, device, steps)
+        rows.append({**row, "removed": removed})
+    return rows
+
+
 def format_table(rows: list[dict]) -> str:
     header = (
         f"{'d':>9}  {'plan':<34}{'fwd ms':>11}{'T ms':>11}{'floor ms':>10}{'x floor':>10}"
@@ -100,8 +120,9 @@ def format_table(rows: list[dict]) -> str:
     )
     lines = [header, "-" * len(header)]
     for r in rows:
+        plan = str(tuple(r["plan"])) if r.get("removed") is None else f"- {r['removed']}"
         lines.append(
-            f"{r['d']:>9}  {str(tuple(r['plan'])):<34}{r['forward_s'] * 1e3:>11.3f}"
+            f"{r['d']:>9}  {plan[:33]:<34}{r['forward_s'] * 1e3:>11.3f}"
             f"{r['transpose_s'] * 1e3:>11.3f}{r['floor_s'] * 1e3:>10.4f}"
             f"{r['projection_s'] / r['floor_s']:>10.1f}{r['work_bytes'] / 2**20:>10.1f}"
             f"{r['max_error']:>10.1e}"
@@ -122,6 +143,10 @@ def main(argv: list[str] | None = None) -> None:
         default=list(kernels.MULTI_PASS_SCHEMES),
     )  # fmt: skip
     parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument(
+        "--stream-breakdown", action="store_true",
+        help="also the fused plans with the stream's parts removed in turn",
+    )  # fmt: skip
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     if args.device == "cuda" and not torch.cuda.is_available():
@@ -143,6 +168,11 @@ def main(argv: list[str] | None = None) -> None:
             row["floor_s"] = 8 * args.D / bandwidth
             rows.append(row)
             print(format_table([row]).splitlines()[-1], flush=True)
+        if args.stream_breakdown:
+            for row in stream_breakdown(d, args.D, args.device, args.steps):
+                row["floor_s"] = 8 * args.D / bandwidth
+                rows.append(row)
+                print(format_table([row]).splitlines()[-1], flush=True)
     bad = [r for r in rows if r["max_error"] > TOLERANCE]
     out = args.out or Path("results/benchmark") / f"fastfood_kernels_{args.device}.json"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -14,24 +14,22 @@ arguments past 105,615, about 50 instructions that Box-Muller's arguments (below
 reach.
 
 ``stream_breakdown`` compiles the fused kernels again with parts of the counter-based stream
-replaced by constants (``STREAM_PARTS``, removed one after another), so the differences give
+replaced by constants (``stream_parts``, removed one after another), so the differences give
 the static instructions each part costs.
 """
 
 from __future__ import annotations
 
 import collections
-import contextlib
 import re
 import subprocess
 import tempfile
 from pathlib import Path
 
 import triton
-import triton.language as tl
 
 from ..fastfood import kernels as fastfood_kernels
-from ..fastfood.triton_parts import _UNIFORM_SCALE, _UNIFORM_SHIFT, _block_key, _hashed
+from .stream_parts import kernel_without, removal_steps
 
 # The runtime arguments' types (everything else is a compile-time constant).
 INTEGER_ARGS = {"n_seg", "d", "D", "block0", "n_blocks", "tiles_per_program", "block_elements"}
@@ -167,67 +165,10 @@ def compile_all(dims: list[int], arch: int, on_row=None) -> list[dict]:
     return rows
 
 
-# -- the stream's parts, replaced by constants ---------------------------------------------------
-
-
-@triton.jit
-def _uniform_product(key1, key2, blocks, index):
-    """G's two hashes and uniforms as in ``_gaussians``, without Box-Muller's log, sqrt, cos."""
-    h1 = _hashed(_block_key(key1, blocks)[:, None], index[None, :])
-    h2 = _hashed(_block_key(key2, blocks)[:, None], index[None, :])
-    u1 = ((h1 >> _UNIFORM_SHIFT) + 1).to(tl.float32) * _UNIFORM_SCALE
-    return u1 * (h2 >> _UNIFORM_SHIFT).to(tl.float32)
-
-
-@triton.jit
-def _constant_g(key1, key2, blocks, index):
-    return tl.zeros((blocks.shape[0], index.shape[0]), tl.float32) + 1.5
-
-
-@triton.jit
-def _constant_b(key, blocks, index):
-    return tl.zeros((blocks.shape[0], index.shape[0]), tl.float32) - 1.0
-
-
-@triton.jit
-def _identity_pi(key, blocks, index, BITS: tl.constexpr, INVERSE: tl.constexpr):
-    return tl.zeros((blocks.shape[0], index.shape[0]), tl.int32) + index[None, :].to(tl.int32)
-
-
-# Removed one after another, each with those before it: (part, {kernel global: stand-in}).
-STREAM_PARTS = [
-    ("Box-Muller's log, sqrt and cos", {"_gaussians": _uniform_product}),
-    ("G's two hashes", {"_gaussians": _constant_g}),
-    ("B's hash", {"_signs": _constant_b}),
-    ("Pi's Feistel rounds", {"_permutation": _identity_pi}),
-]
-
-
-@contextlib.contextmanager
-def _replaced(module, standins: dict):
-    """The module's globals swapped for stand-ins, compiled afresh into a cache of their own:
-    Triton's cache keys a kernel by its own source, so it would hand back the build with the
-    real stream here, and a stand-in build left in it would be handed back later for the real
-    kernel."""
-    saved = {name: getattr(module, name) for name in standins}
-    knobs = triton.knobs
-    always, cache_dir = knobs.compilation.always_compile, knobs.cache.dir
-    with tempfile.TemporaryDirectory() as scratch:
-        knobs.compilation.always_compile, knobs.cache.dir = True, scratch
-        for name, standin in standins.items():
-            setattr(module, name, standin)
-        try:
-            yield
-        finally:
-            for name, original in saved.items():
-                setattr(module, name, original)
-            knobs.compilation.always_compile, knobs.cache.dir = always, cache_dir
-
-
 def stream_breakdown(dims: list[int], arch: int) -> list[dict]:
     """For each fused d, the fused DID kernels' static SASS per element with the whole stream
-    (``removed`` None), then with each part of ``STREAM_PARTS`` removed in turn, the ones
-    before it staying removed: one row per (d, kernel, step)."""
+    (``removed`` None), then with each part of ``stream_parts.STREAM_PARTS`` removed in turn,
+    the ones before it staying removed: one row per (d, kernel, step)."""
     rows = []
     for d in dims:
         kernels = fastfood_kernels.FastfoodKernels(d, max(d, 1 << 20), 0)
@@ -236,12 +177,8 @@ def stream_breakdown(dims: list[int], arch: int) -> list[dict]:
         for name, kernel, constants in kernels.variants():
             if name not in ("forward_fused", "transpose_fused"):
                 continue
-            standins = {}
-            steps = [(None, {})] + STREAM_PARTS
-            for removed, parts in steps:
-                standins = {**standins, **parts}
-                with _replaced(fastfood_kernels, standins):
-                    row = compile_variant(kernel, constants, arch)
+            for removed, standins in removal_steps():
+                row = compile_variant(kernel_without(kernel, standins), constants, arch)
                 rows.append({"d": d, "LL": kernels.LL, "kernel": name, "removed": removed,
                              "sass_per_element": row["sass_per_element"]})  # fmt: skip
     return rows
