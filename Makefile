@@ -69,8 +69,8 @@ gpu-wheelhouse:
 	$(GPU_PYTHON) tools/gpu_wheelhouse.py --python-version $(GPU_NODE_PYTHON)
 
 lint: setup
-	$(BIN)/ruff check workflow tests tools
-	$(BIN)/ruff format --check workflow tests tools
+	$(BIN)/ruff check workflow tests tools notebooks
+	$(BIN)/ruff format --check workflow tests tools notebooks
 	$(BIN)/snakefmt --check Snakefile rules
 	$(BIN)/snakemake --lint
 
