@@ -282,6 +282,14 @@ def test_kernel_tile_plan_is_the_transform_plan(k):
     assert len(plan) == RADIX_FACTORS and max(plan) <= MAX_RADIX
 
 
+def _gather_pass_args(kernels, D, like):
+    """The (common, flags) arguments of the gather scheme's passes for a product without SAID
+    scales, built as ``FastfoodKernels.forward`` builds them (D: the D the passes mask at)."""
+    seg, has_scale, steps = kernels._segments(like, None, None)
+    common = dict(d=kernels.d, D=D, scale=kernels.scale, **kernels.keys, **seg)
+    return common, dict(HAS_SCALE=has_scale, SEG_STEPS=steps, SPLIT_TF32=kernels.split_tf32)
+
+
 def test_blocks_past_two_to_the_31_get_their_own_stream():
     """Billion-parameter D: a group of blocks that starts just below 2**31 must index, hash and
     store blocks 2**31 - 1 and 2**31 with 64-bit arithmetic (no D-sized buffer is needed to
@@ -294,10 +302,7 @@ def test_blocks_past_two_to_the_31_get_their_own_stream():
     assert not kernels.fused and kernels.blocks > 2**31
     x = torch.randn(d, device=DEVICE)
     work = torch.zeros(2 * kernels.LL, device=DEVICE)
-    common = dict(d=d, D=D, scale=kernels.scale, **kernels.keys,
-                  seg_start_ptr=torch.zeros(1, dtype=torch.int64, device=DEVICE),
-                  seg_scale_ptr=x, n_seg=1)  # fmt: skip
-    flags = dict(HAS_SCALE=False, SEG_STEPS=0, SPLIT_TF32=kernels.split_tf32)
+    common, flags = _gather_pass_args(kernels, D, x)
     block0 = 2**31 - 1
     kernels._rows(x, work, 0, (block0, 2), common, flags)
     blocks = torch.tensor([block0, block0 + 1], dtype=torch.int64)
@@ -348,20 +353,16 @@ def test_passes_address_theta_and_g_in_64_bits_past_two_to_the_32(scheme):
     block0, D = 2**32 // LL, LL  # the group's one block starts at element 2**32
     work = torch.ones(2, LL, device=DEVICE)
     theta, g = torch.full((LL,), 7.0, device=DEVICE), torch.ones(LL, device=DEVICE)
-    seg = dict(seg_start_ptr=torch.zeros(1, dtype=torch.int64, device=DEVICE), n_seg=1,
-               SEG_STEPS=0, HAS_SCALE=False)  # fmt: skip
-    split = kernels.split_tf32
+    common, flags = _gather_pass_args(kernels, D, g)
     if scheme == "factored":
-        passes, key_pi = kernels.factored, kernels.keys["key_pi"]
-        store = dict(base_ptr=theta, out_ptr=theta, px_ptr=theta, seg_scale_ptr=theta,
-                     HAS_BASE=True, WRITE_PX=False, **seg)  # fmt: skip
+        passes, key_pi, split = kernels.factored, kernels.keys["key_pi"], kernels.split_tf32
+        seg = {k: common[k] for k in ("seg_start_ptr", "seg_scale_ptr", "n_seg")}
+        store = dict(base_ptr=theta, out_ptr=theta, px_ptr=theta, **seg, HAS_BASE=True,
+                     HAS_SCALE=False, WRITE_PX=False, SEG_STEPS=0)  # fmt: skip
         passes._row_pass(5, work[0], work[0], block0, 1, key_pi, split, D, store)
-        load = dict(store, base_ptr=g, out_ptr=g, px_ptr=g, seg_scale_ptr=g, HAS_BASE=False)
+        load = dict(store, base_ptr=g, out_ptr=g, px_ptr=g, HAS_BASE=False)
         passes._row_pass(11, g, work[1], block0, 1, key_pi, split, D, load)
     else:
-        common = dict(d=d, D=D, scale=kernels.scale, **kernels.keys,
-                      seg_start_ptr=seg["seg_start_ptr"], seg_scale_ptr=g, n_seg=1)  # fmt: skip
-        flags = dict(HAS_SCALE=False, SEG_STEPS=0, SPLIT_TF32=split)
         kernels._columns(work[0], theta, theta, theta, 1, (block0, 1), common, flags,
                          has_base=True)  # fmt: skip
         kernels._rows(g, work[1], 2, (block0, 1), common, flags)

@@ -1,6 +1,8 @@
 """The fused kernels with parts of their stream replaced (intdim.measure.stream_parts), under
 Triton's CPU interpreter: the stand-ins are really in place, and only inside the block."""
 
+import itertools
+
 import pytest
 import torch
 
@@ -57,7 +59,7 @@ def test_the_parts_come_off_one_after_another():
     steps = removal_steps()
     assert [part for part, _ in steps] == [None] + [part for part, _ in STREAM_PARTS]
     assert steps[0][1] == {} and steps[-1][1] == NO_STREAM
-    for (_, before), (_, after) in zip(steps, steps[1:], strict=False):
+    for (_, before), (_, after) in itertools.pairwise(steps):
         assert set(before) <= set(after)
     # G is replaced twice (its transcendentals, then its hashes): the later stand-in counts.
     assert steps[2][1]["_gaussians"] is STREAM_PARTS[1][1]["_gaussians"]

@@ -6,7 +6,7 @@ From those: registers per thread and spilled bytes (ptxas's report), shared memo
 metadata), and two instruction counts per element a thread holds:
 
 * ``arithmetic_per_element``: integer and float arithmetic in the PTX;
-* ``sass_per_element``: every SASS instruction but NOPs, loads, stores and control included.
+* ``sass_per_element``: every SASS instruction except NOPs, loads, stores and control included.
 
 Both counts are static: an instruction counts once whether it runs once, once per loop trip
 or never. A cold path counts in full: libdevice's cosf keeps a slow argument reduction for
