@@ -1,4 +1,9 @@
-"""Snakemake script: Figures 4 and 5, eval accuracy and relative generalization gap vs d90."""
+"""Snakemake script: Figures 4 and 5, the eval accuracy and the relative generalization gap of
+each checkpoint's full fine-tune against its d90, each d90 drawn as the interval its search
+narrowed it to and labelled with its checkpoint's updates, and under each panel's title the
+finding's correlation and verdict (``findings.d90_predicts_generalisation``)."""
+
+import textwrap
 
 import matplotlib
 
@@ -6,25 +11,52 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
+from intdim.analysis.findings import d90_predicts_generalisation  # noqa: E402
 from script_log import logged  # noqa: E402
+
+PANELS = [("eval_accuracy", "eval accuracy", "Figure 4"),
+          ("relative_gap", "relative generalization gap", "Figure 5")]  # fmt: skip
 
 
 def main(snakemake):
     table = pd.read_csv(snakemake.input[0])
+    # The checkpoints the findings correlate: a d90, and a full fine-tune above the majority class.
     shown = table[table["beats_majority"] & table["d90"].notna()]
+    findings = d90_predicts_generalisation(table)
+    several = table["trajectory"].nunique() > 1
     sns.set_theme(style="whitegrid")
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    panels = [("eval_accuracy", "eval accuracy (Figure 4)"),
-              ("relative_gap", "relative generalization gap (Figure 5)")]  # fmt: skip
-    for ax, (column, label) in zip(axes, panels, strict=True):
-        sns.scatterplot(data=shown, x="d90", y=column, hue="task", style="trajectory", ax=ax)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), layout="constrained")
+    lines = sorted(shown.groupby(["task", "trajectory"]).groups)
+    colours = dict(zip(lines, sns.color_palette(n_colors=max(len(lines), 1)), strict=False))
+    for ax, (column, label, figure) in zip(axes, PANELS, strict=True):
+        for (task, name), points in shown.groupby(["task", "trajectory"]):
+            d90 = points["d90"].astype(float)
+            # Each d90 as the interval (d90_lo, d90]; none drawn where no probe failed.
+            below = (d90 - points["d90_lo"].astype(float)).fillna(0.0)
+            legend = f"{task} ({name})" if several else task
+            ax.errorbar(d90, points[column], xerr=[below, 0 * d90], fmt="o", capsize=3,
+                        color=colours[task, name], label=legend)  # fmt: skip
+            for x, y, step in zip(d90, points[column], points["step"], strict=True):
+                ax.annotate(f"{int(step):,}", (x, y), textcoords="offset points", xytext=(4, 4),
+                            fontsize=7)  # fmt: skip
         if len(shown):
             ax.set_xscale("log")
+            ax.legend(fontsize=8, title="labels: pre-training updates", title_fontsize=7)
         else:
             ax.text(0.5, 0.5, "no checkpoint reached the threshold", ha="center",
                     transform=ax.transAxes)  # fmt: skip
-        ax.set(xlabel="d90", ylabel=label)
-    fig.suptitle("Full fine-tuning of each checkpoint against its d90")
+        # A claim ends "(task; Figure n)", or "(task, trajectory; Figure n)" with several.
+        verdicts = [
+            textwrap.fill(
+                f"{f.claim.rsplit('(', 1)[1].split(';')[0]}: {f.verdict}; {f.measured}", 80
+            )
+            for f in findings
+            if f.claim.endswith(f"{figure})")
+        ]
+        ax.set_title("\n".join([f"{label} ({figure})", *verdicts]), fontsize=8)
+        ax.set(xlabel="d90 (" + ", ".join(sorted(table["method"].str.upper().unique())) + ")",
+               ylabel=label)  # fmt: skip
+    fig.suptitle("The best full fine-tune of each checkpoint against the checkpoint's d90")
     fig.savefig(snakemake.output[0], dpi=150, bbox_inches="tight")
     plt.close(fig)
 

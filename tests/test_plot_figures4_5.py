@@ -1,0 +1,80 @@
+"""Figures 4 and 5 as the rule draws them: one series per task and trajectory, d90 as its
+search interval, and each panel titled with its own finding's verdict."""
+
+import runpy
+import types
+
+import matplotlib.figure
+import pandas as pd
+
+SCRIPT = "workflow/scripts/plot_figures4_5.py"
+
+
+def checkpoints(name: str, d90s: list[tuple], accuracy: list[float], gap: list[float]):
+    return pd.DataFrame({
+        "trajectory": name, "step": [125 * 2**i for i in range(len(d90s))], "task": "tweets",
+        "method": "said", "d90_lo": [lo for lo, _ in d90s], "d90": [hi for _, hi in d90s],
+        "beats_majority": True, "eval_accuracy": accuracy, "relative_gap": gap,
+    })  # fmt: skip
+
+
+# Four checkpoints whose accuracy rises and gap falls as d90 falls; three (too few) for another.
+STRONG = checkpoints("scratch", [(1732, 2876), (400, 600), (83, 137), (None, 30)],
+                     [0.70, 0.74, 0.78, 0.82], [0.30, 0.20, 0.12, 0.05])  # fmt: skip
+SHORT = checkpoints("other", [(900, 1500), (83, 137), (50, 83)], [0.7, 0.8, 0.75], [0.2] * 3)
+
+
+def draw(tmp_path, monkeypatch, table: pd.DataFrame, repo_root):
+    """Run the rule's script on ``table``; return the figure it saved."""
+    saved = []
+    original = matplotlib.figure.Figure.savefig
+
+    def keep(figure, *args, **kwargs):
+        saved.append(figure)
+        return original(figure, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", keep)
+    table.to_csv(tmp_path / "trajectory.csv", index=False)
+    rule = types.SimpleNamespace(input=[str(tmp_path / "trajectory.csv")],
+                                 output=[str(tmp_path / "figure4_5.png")], log=[],
+                                 rule="plot_figures4_5", scriptdir=None)  # fmt: skip
+    runpy.run_path(str(repo_root / SCRIPT), init_globals={"snakemake": rule})
+    assert (tmp_path / "figure4_5.png").stat().st_size > 0
+    return saved[0]
+
+
+def test_each_panel_is_titled_with_its_own_findings_verdict(tmp_path, monkeypatch, repo_root):
+    figure = draw(tmp_path, monkeypatch, STRONG, repo_root)
+    accuracy, gap = (ax.get_title() for ax in figure.axes)
+    assert accuracy.startswith("eval accuracy (Figure 4)\ntweets: agrees; Pearson r")
+    assert gap.startswith("relative generalization gap (Figure 5)\ntweets: agrees; Pearson r")
+    assert "eval accuracy = -" in accuracy.replace("\n", " ")
+    assert accuracy.count("Pearson r") == gap.count("Pearson r") == 1
+    # One series, its d90 drawn at the intervals' upper ends on a log axis, one label a point.
+    (series,) = figure.axes[0].containers
+    assert list(series.lines[0].get_xdata()) == [2876, 600, 137, 30]
+    assert figure.axes[0].get_xscale() == "log"
+    # Each bar spans the search's bracket; the last search failed no probe, so has none.
+    bars = series.lines[2][0].get_segments()
+    assert [(a[0], b[0]) for a, b in bars] == [(1732, 2876), (400, 600), (83, 137), (30, 30)]
+    labels = [t.get_text() for t in figure.axes[0].texts]
+    assert labels == ["125", "250", "500", "1,000"]
+
+
+def test_several_trajectories_get_a_series_and_a_verdict_each(tmp_path, monkeypatch, repo_root):
+    figure = draw(tmp_path, monkeypatch, pd.concat([STRONG, SHORT]), repo_root)
+    title = figure.axes[0].get_title().replace("\n", " ")
+    assert "tweets, other: not resolved; 3 checkpoints with a d90" in title
+    assert "tweets, scratch: agrees" in title
+    legend = [t.get_text() for t in figure.axes[0].get_legend().get_texts()]
+    assert legend == ["tweets (other)", "tweets (scratch)"]
+    colours = [c.lines[0].get_color() for c in figure.axes[0].containers]
+    assert colours[0] != colours[1]
+
+
+def test_without_a_checkpoint_to_show_the_panels_say_so(tmp_path, monkeypatch, repo_root):
+    figure = draw(tmp_path, monkeypatch, STRONG.assign(beats_majority=False), repo_root)
+    for ax, title in zip(figure.axes, ["eval accuracy (Figure 4)",
+                                       "relative generalization gap (Figure 5)"], strict=True):  # fmt: skip
+        assert [t.get_text() for t in ax.texts] == ["no checkpoint reached the threshold"]
+        assert ax.get_title() == title and ax.get_xscale() == "linear"
