@@ -34,7 +34,6 @@ def main(snakemake):
                     capsize=3, color=palette[task], label=f"{task} ({name})")  # fmt: skip
     if len(shown):
         ax.legend(fontsize=8)
-    if len(shown):
         ax.set_yscale("log")
     else:
         ax.text(
