@@ -21,7 +21,8 @@ def main(snakemake):
     print(f"left out (full fine-tune does not beat majority): {len(left_out)} rows")
     sns.set_theme(style="whitegrid")
     fig, ax = plt.subplots(figsize=(6, 4))
-    palette = dict(zip(sorted(table["task"].unique()), sns.color_palette(), strict=False))
+    lines = sorted(shown.groupby(["task", "trajectory"]).groups)
+    colours = dict(zip(lines, sns.color_palette(n_colors=max(len(lines), 1)), strict=False))
     verdicts = []
     for (task, name), line in shown.groupby(["task", "trajectory"]):
         line = line.sort_values("step")
@@ -29,9 +30,11 @@ def main(snakemake):
         # As the finding: from the first checkpoint after the random initialisation.
         ends = ends_ordered(*brackets(line[line["step"] > 0], "step"))
         verdicts.append(f"{task} ({name}): {ends['reason']}")
-        # Each d90 as the interval (d90_lo, d90] that its search narrowed it to.
-        ax.errorbar(line["step"], d90, yerr=[d90 - line["d90_lo"], 0 * d90], marker="o",
-                    capsize=3, color=palette[task], label=f"{task} ({name})")  # fmt: skip
+        # Each d90 as the interval (d90_lo, d90] that its search narrowed it to; none drawn
+        # where no probe failed.
+        below = (d90 - line["d90_lo"].astype(float)).fillna(0.0)
+        ax.errorbar(line["step"], d90, yerr=[below, 0 * d90], marker="o",
+                    capsize=3, color=colours[task, name], label=f"{task} ({name})")  # fmt: skip
     if len(shown):
         ax.legend(fontsize=8)
         ax.set_yscale("log")

@@ -1,13 +1,11 @@
-"""Figures 4 and 5 as the rule draws them: one series per task and trajectory, d90 as its
-search interval, and each panel titled with its own finding's verdict."""
+"""Figures 2, 4 and 5 as their rules draw them from a trajectory table: one series per task and
+trajectory, each d90 as its search interval, and the findings' verdicts in the titles."""
 
 import runpy
 import types
 
 import matplotlib.figure
 import pandas as pd
-
-SCRIPT = "workflow/scripts/plot_figures4_5.py"
 
 
 def checkpoints(name: str, d90s: list[tuple], accuracy: list[float], gap: list[float]):
@@ -18,13 +16,14 @@ def checkpoints(name: str, d90s: list[tuple], accuracy: list[float], gap: list[f
     })  # fmt: skip
 
 
-# Four checkpoints whose accuracy rises and gap falls as d90 falls; three (too few) for another.
+# Four checkpoints whose accuracy rises and gap falls as d90 falls; three (too few for a
+# correlation) along another trajectory, whose d90 rises.
 STRONG = checkpoints("scratch", [(1732, 2876), (400, 600), (83, 137), (None, 30)],
                      [0.70, 0.74, 0.78, 0.82], [0.30, 0.20, 0.12, 0.05])  # fmt: skip
-SHORT = checkpoints("other", [(900, 1500), (83, 137), (50, 83)], [0.7, 0.8, 0.75], [0.2] * 3)
+SHORT = checkpoints("other", [(50, 83), (83, 137), (900, 1500)], [0.7, 0.8, 0.75], [0.2] * 3)
 
 
-def draw(tmp_path, monkeypatch, table: pd.DataFrame, repo_root):
+def draw(tmp_path, monkeypatch, table: pd.DataFrame, repo_root, script="plot_figures4_5"):
     """Run the rule's script on ``table``; return the figure it saved."""
     saved = []
     original = matplotlib.figure.Figure.savefig
@@ -36,10 +35,11 @@ def draw(tmp_path, monkeypatch, table: pd.DataFrame, repo_root):
     monkeypatch.setattr(matplotlib.figure.Figure, "savefig", keep)
     table.to_csv(tmp_path / "trajectory.csv", index=False)
     rule = types.SimpleNamespace(input=[str(tmp_path / "trajectory.csv")],
-                                 output=[str(tmp_path / "figure4_5.png")], log=[],
-                                 rule="plot_figures4_5", scriptdir=None)  # fmt: skip
-    runpy.run_path(str(repo_root / SCRIPT), init_globals={"snakemake": rule})
-    assert (tmp_path / "figure4_5.png").stat().st_size > 0
+                                 output=[str(tmp_path / "figure.png")], log=[], rule=script,
+                                 scriptdir=None)  # fmt: skip
+    path = repo_root / "workflow" / "scripts" / f"{script}.py"
+    runpy.run_path(str(path), init_globals={"snakemake": rule})
+    assert (tmp_path / "figure.png").stat().st_size > 0
     return saved[0]
 
 
@@ -78,3 +78,19 @@ def test_without_a_checkpoint_to_show_the_panels_say_so(tmp_path, monkeypatch, r
                                        "relative generalization gap (Figure 5)"], strict=True):  # fmt: skip
         assert [t.get_text() for t in ax.texts] == ["no checkpoint reached the threshold"]
         assert ax.get_title() == title and ax.get_xscale() == "linear"
+
+
+def test_figure2_gives_each_trajectory_its_line_and_verdict(tmp_path, monkeypatch, repo_root):
+    both = pd.concat([STRONG, SHORT])
+    figure = draw(tmp_path, monkeypatch, both, repo_root, script="plot_figure2")
+    (ax,) = figure.axes
+    assert ax.get_title().splitlines()[1:] == [
+        "tweets (other): the last interval lies above the first",
+        "tweets (scratch): the last interval lies below the first",
+    ]
+    other, scratch = ax.containers
+    assert list(scratch.lines[0].get_xdata()) == [125, 250, 500, 1000]
+    assert list(scratch.lines[0].get_ydata()) == [2876, 600, 137, 30]
+    bars = scratch.lines[2][0].get_segments()  # down to each bracket's lower end
+    assert [(a[1], b[1]) for a, b in bars] == [(1732, 2876), (400, 600), (83, 137), (30, 30)]
+    assert other.lines[0].get_color() != scratch.lines[0].get_color()
