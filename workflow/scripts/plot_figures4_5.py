@@ -45,13 +45,10 @@ def main(snakemake):
         else:
             ax.text(0.5, 0.5, "no checkpoint reached the threshold", ha="center",
                     transform=ax.transAxes)  # fmt: skip
-        # A claim ends "(task; Figure n)", or "(task, trajectory; Figure n)" with several.
         verdicts = [
-            textwrap.fill(
-                f"{f.claim.rsplit('(', 1)[1].split(';')[0]}: {f.verdict}; {f.measured}", 80
-            )
+            textwrap.fill(f"{f.subject}: {f.verdict}; {f.measured}", 80)
             for f in findings
-            if f.claim.endswith(f"{figure})")
+            if f.figure == figure
         ]
         ax.set_title("\n".join([f"{label} ({figure})", *verdicts]), fontsize=8)
         ax.set(xlabel="d90 (" + ", ".join(sorted(table["method"].str.upper().unique())) + ")",

@@ -23,6 +23,8 @@ class Finding:
     claim: str  # what the paper found
     measured: str  # what this run measured, with its numbers
     verdict: str  # "agrees", "disagrees" or "not resolved"
+    subject: str = ""  # what it was judged on, where a run judges several (a task, a trajectory)
+    figure: str = ""  # the paper's figure, where a plot shows it ("Figure 4")
 
     def line(self) -> str:
         return f"{self.claim}: **{self.verdict}**. {self.measured}"
@@ -172,23 +174,25 @@ def d90_predicts_generalisation(trajectory: pd.DataFrame) -> list[Finding]:
         pairs = [("eval_accuracy", "eval accuracy", -1),
                  ("relative_gap", "relative generalisation gap", 1)]  # fmt: skip
         for column, label, sign in pairs:
+            figure = "Figure 4" if column == "eval_accuracy" else "Figure 5"
             claim = f"lower d90 goes with {'higher' if sign < 0 else 'smaller'} {label} ({task}; "
-            claim += "Figure 4)" if column == "eval_accuracy" else "Figure 5)"
+            claim += f"{figure})"
+            about = {"subject": task, "figure": figure}
             values = [float(v) for v in rows[column]]
             if len(values) < 4 or len(set(values)) < 2 or len(set(middle)) < 2:
                 checkpoints = counted(len(values), "checkpoint")
                 text = f"{checkpoints} with a d90: a correlation needs at least 4"
-                findings.append(Finding(claim, text, "not resolved"))
+                findings.append(Finding(claim, text, "not resolved", **about))
                 continue
             result = stats.pearsonr(middle, values)
             ci = result.confidence_interval(0.95)
             text = (f"Pearson r of log d90 and {label} = {result.statistic:.2f}, 95% interval "
                     f"[{ci.low:.2f}, {ci.high:.2f}], {len(values)} checkpoints")  # fmt: skip
             if ci.low <= 0 <= ci.high:
-                findings.append(Finding(claim, text, "not resolved"))
+                findings.append(Finding(claim, text, "not resolved", **about))
             else:
                 agrees = math.copysign(1, result.statistic) == sign
-                findings.append(Finding(claim, text, "agrees" if agrees else "disagrees"))
+                findings.append(Finding(claim, text, "agrees" if agrees else "disagrees", **about))
     return findings
 
 
