@@ -15,6 +15,7 @@ REPO = Path(workflow.current_basedir).parent
 sys.path.insert(0, str(REPO / "workflow" / "scripts"))
 from intdim.pipeline.checkout import prefer_huge_pages, put_first_on_pythonpath
 from intdim.pipeline.integrity import load_json
+from intdim.pipeline.numerics import numerics_for
 
 put_first_on_pythonpath(str(REPO / "workflow" / "scripts"))
 prefer_huge_pages()
@@ -165,6 +166,16 @@ def pretrain_settings(wildcards=None):
         **{key: PRETRAINING[key] for key in keys if key in PRETRAINING},
         "precision": PLAN.config["precision"],
     }
+
+
+def cpu_numerics(wildcards):
+    """Portable or native CPU numerics for one job: the pre-training rule has no model
+    wildcard, every other job is portable when its model is one the workflow pre-trained.
+    """
+    pretrained = not hasattr(wildcards, "model") or PLAN.pretrained_size(
+        wildcards.model
+    )
+    return numerics_for(PLAN.config["portable_cpu_numerics"], bool(pretrained))
 
 
 def model_source(wildcards):

@@ -19,6 +19,7 @@ rule full_finetune:
         gpu=RES["gpu"],
     params:
         allow_cpu_fallback=RES["allow_cpu_fallback"],
+        numerics=cpu_numerics,
         method="full",
         settings=training_settings("full_finetune"),
     script:

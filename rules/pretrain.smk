@@ -72,6 +72,7 @@ rule pretrain:
         gpu=RES["gpu"],
     params:
         allow_cpu_fallback=RES["allow_cpu_fallback"],
+        numerics=cpu_numerics,
         # Exactly what one size's run reads: editing another size, or the blocks that only the
         # fine-tuning of its checkpoints reads, reruns nothing here.
         shape=lambda wc: PRETRAINING["sizes"][wc.size],

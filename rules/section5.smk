@@ -17,6 +17,7 @@ rule compression_bound:
         mem_mb=RES["mem_mb"],
         runtime=RES["runtime"],
     params:
+        numerics=cpu_numerics,
         bits=PLAN.config["bound"]["bits"],
         confidence=PLAN.config["bound"]["confidence"],
         lrs=lambda wc: learning_rates(wc.model, "subspace"),

@@ -20,6 +20,7 @@ rule subspace_run:
         gpu=RES["gpu"],
     params:
         allow_cpu_fallback=RES["allow_cpu_fallback"],
+        numerics=cpu_numerics,
         method=lambda wc: wc.method,
         subspace=subspace_settings,
         settings=training_settings("subspace"),

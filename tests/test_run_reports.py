@@ -72,6 +72,28 @@ def test_the_commit_is_the_one_the_jobs_recorded(tmp_path):
     assert readme_section.commit(tmp_path) == "0123456 (modified)"
 
 
+def test_the_machine_line_names_the_recorded_cpu_and_the_numerics_the_jobs_chose(tmp_path):
+    import os
+
+    def job(name, numerics):
+        path = tmp_path / "results" / name / "metrics.json"
+        path.parent.mkdir(parents=True)
+        env = {"cpu": "AMD EPYC (family 25, model 1; avx2)", "torch": "2.13.0+cpu", "threads": 1}
+        path.write_text(
+            json.dumps({"environment": env | ({"numerics": numerics} if numerics else {})})
+        )
+
+    start = f"AMD EPYC (family 25, model 1; avx2), {os.cpu_count()} cores, torch 2.13.0+cpu, 1 thread(s) a job"
+    job("a", None)  # a run from before numerics were recorded says nothing about them
+    assert readme_section.machine(tmp_path) == start
+    job("b", "native")
+    assert readme_section.machine(tmp_path) == start + ", native numerics"
+    job("c", "portable")
+    assert (
+        readme_section.machine(tmp_path) == start + ", portable numerics for its pre-trained models"
+    )
+
+
 def test_the_rate_table_marks_collapsed_runs_and_needs_two_rates():
     runs = pd.DataFrame({
         "model": ["m"] * 5, "method": ["did", "did", "did", "did", "full"],

@@ -135,3 +135,23 @@ def test_pretraining_wrote_a_checkpoint_per_save_step(run):
         assert [c["global_step"] for c in history["checkpoints"]] == [0, 10, 20]
         meta = json.loads((run / f"results/models/pt-{size}-step20/meta.json").read_text())
         assert meta["revision"] == "step-20" and meta["model_type"] == "roberta"
+        assert history["environment"]["numerics"] == "portable"
+
+
+def test_runs_on_the_workflows_own_models_and_only_those_chose_portable_numerics(run):
+    # portable_cpu_numerics' default, "pretrained": the integration config does not set it
+    chosen = {}
+    for path in (run / "results").rglob("metrics.json"):
+        metrics = json.loads(path.read_text())
+        if "environment" in metrics:
+            own = metrics["model"].startswith("pt-")
+            chosen.setdefault(own, set()).add(metrics["environment"]["numerics"])
+            assert metrics["environment"]["cpu_capability"] == ("DEFAULT" if own else
+                                                                 torch_capability())  # fmt: skip
+    assert chosen == {True: {"portable"}, False: {"native"}}
+
+
+def torch_capability() -> str:
+    import torch
+
+    return torch.backends.cpu.get_cpu_capability()

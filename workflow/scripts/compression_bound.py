@@ -5,12 +5,14 @@ from pathlib import Path
 
 from intdim.analysis.bound import description_bits, occam_bound, quantised_scores
 from intdim.pipeline.integrity import load_json, read_parquet, verified_dir
+from intdim.pipeline.numerics import use_numerics
 from script_log import logged
 
 
 def main(snakemake):
     import torch
 
+    use_numerics(snakemake.params.numerics)  # before the job's first tensor operation
     torch.set_num_threads(snakemake.threads)
     w, settings = snakemake.wildcards, snakemake.params
     state = load_json(snakemake.input.search)

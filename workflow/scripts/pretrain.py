@@ -6,6 +6,7 @@ from pathlib import Path
 from intdim.method.precision import job_device
 from intdim.method.pretraining import PretrainSettings, pretrain
 from intdim.pipeline.integrity import verified_dir, verify_folder
+from intdim.pipeline.numerics import use_numerics
 from intdim.pipeline.provenance import run_environment
 from script_log import logged
 
@@ -14,6 +15,7 @@ def main(snakemake):
     import torch
     from transformers import AutoTokenizer
 
+    use_numerics(snakemake.params.numerics)  # before the job's first tensor operation
     torch.set_num_threads(snakemake.threads)
     device = job_device(
         int(snakemake.resources.get("gpu", 0)), snakemake.rule, snakemake.params.allow_cpu_fallback
@@ -38,7 +40,7 @@ def main(snakemake):
         device=device,
     )
     history["size"] = snakemake.wildcards.size
-    history["environment"] = run_environment(device)
+    history["environment"] = run_environment(device, snakemake.params.numerics)
     Path(snakemake.output.history).write_text(json.dumps(history, indent=2))
 
 

@@ -13,6 +13,7 @@ from intdim.method.precision import job_device  # noqa: E402
 from intdim.method.subspace import SubspaceModel, SubspaceSettings  # noqa: E402
 from intdim.method.training import TrainSettings, train_and_evaluate  # noqa: E402
 from intdim.pipeline.integrity import manifest, read_parquet, verified_dir  # noqa: E402
+from intdim.pipeline.numerics import use_numerics  # noqa: E402
 from intdim.pipeline.provenance import run_environment  # noqa: E402
 from script_log import logged  # noqa: E402
 
@@ -34,6 +35,7 @@ def main(snakemake):
     import torch
     from transformers import AutoTokenizer
 
+    use_numerics(snakemake.params.numerics)  # before the job's first tensor operation
     torch.set_num_threads(snakemake.threads)
     # Both manifests are checked before anything is read: a damaged input stops the job here.
     info = verified_dir(snakemake.input.data)
@@ -65,7 +67,7 @@ def main(snakemake):
         print("memory:", json.dumps(net.memory_report()))
     print(f"{method}: D={D}, trainable={sum(p.numel() for p in trainable)}, device={device}")
 
-    environment = run_environment(device)
+    environment = run_environment(device, snakemake.params.numerics)
     setup_seconds = time.perf_counter() - STARTED  # imports, loading, the projection's state
     result = train_and_evaluate(net, trainable, tokenizer, train, evaluation, settings, device)
     result.update(

@@ -92,10 +92,20 @@ def rate_table(runs: pd.DataFrame) -> str | None:
 
 
 def machine(directory: Path) -> str:
-    found = next((directory / "results").rglob("metrics.json"), None)
-    env = json.loads(found.read_text()).get("environment", {}) if found else {}
-    return (f"{platform.machine()}, {os.cpu_count()} cores, torch {env.get('torch', '?')}, "
-            f"{env.get('threads', '?')} thread(s) a job")  # fmt: skip
+    """The CPU, cores, torch and threads of a run, and the numerics its jobs chose
+    (intdim.pipeline.numerics): bit-for-bit comparisons need the same CPU or portable numerics."""
+    envs = [json.loads(path.read_text()).get("environment", {})
+            for path in sorted((directory / "results").rglob("metrics.json"))]  # fmt: skip
+    env = envs[0] if envs else {}
+    numerics = {e["numerics"] for e in envs if e.get("numerics")}
+    chose = {
+        frozenset({"portable", "native"}): ", portable numerics for its pre-trained models",
+        frozenset({"portable"}): ", portable numerics",
+        frozenset({"native"}): ", native numerics",
+    }.get(frozenset(numerics), "")
+    cpu = env.get("cpu") or platform.machine()
+    threads = f"{env.get('threads', '?')} thread(s) a job"
+    return f"{cpu}, {os.cpu_count()} cores, torch {env.get('torch', '?')}, {threads}{chose}"
 
 
 def commit(directory: Path) -> str:

@@ -1,6 +1,7 @@
 """What decides a run's numbers besides its config and seed: thread count, library versions,
-device. Every run records it, so two results can be compared knowing whether they should agree
-to the bit (same seed, threads, versions and device) or only statistically."""
+device, the CPU and the numerics chosen for it. Every run records it, so two results can be
+compared knowing whether they should agree to the bit (same seed, threads, versions and device,
+and either portable numerics or the same CPU) or only statistically."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import platform
 import subprocess
 import sys
 from pathlib import Path
+
+from intdim.pipeline.numerics import this_cpu
 
 # The checkout this package lives in (workflow/scripts/intdim/pipeline/provenance.py).
 CHECKOUT = Path(__file__).resolve().parents[4]
@@ -32,7 +35,8 @@ def source_commit(checkout: Path = CHECKOUT) -> dict:
     return {"commit": head, "clean": changed == ""}
 
 
-def run_environment(device: str = "cpu") -> dict:
+def run_environment(device: str = "cpu", numerics: str = "native") -> dict:
+    """numerics: what the job asked for with intdim.pipeline.numerics.use_numerics."""
     import numpy
     import torch
     import transformers
@@ -41,6 +45,9 @@ def run_environment(device: str = "cpu") -> dict:
         "threads": torch.get_num_threads(),
         "device": torch.cuda.get_device_name() if device == "cuda" else "cpu",
         "machine": platform.machine(),
+        "cpu": this_cpu(),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "numerics": numerics,
         "python": sys.version.split()[0],
         "torch": torch.__version__,
         "transformers": transformers.__version__,

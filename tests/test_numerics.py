@@ -1,0 +1,127 @@
+"""Portable CPU numerics (intdim.pipeline.numerics): which jobs choose them, that switching in
+the job's process is the same as starting it with the libraries' variables set, and that asking
+too late is an error instead of a silent native run."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+from intdim.pipeline.numerics import PORTABLE_ENV, describe_cpu, numerics_for
+
+# A few optimiser steps of a small network: matrix products (MKL), vectorised elementwise
+# kernels and reductions (ATen). Prints a digest of the weights and what the process used.
+TRAIN = """
+import hashlib, sys, torch
+from intdim.pipeline.numerics import mkl_branch, use_numerics
+if sys.argv[1] == "no-onednn":  # the one part of portable that is not a variable
+    torch.backends.mkldnn.enabled = False
+elif sys.argv[1] != "none":
+    use_numerics(sys.argv[1])
+torch.manual_seed(0)
+net = torch.nn.Sequential(torch.nn.Linear(64, 256), torch.nn.GELU(), torch.nn.LayerNorm(256),
+                          torch.nn.Linear(256, 3))
+opt = torch.optim.AdamW(net.parameters(), lr=1e-2)
+x, y = torch.randn(128, 64), torch.randint(0, 3, (128,))
+for _ in range(20):
+    opt.zero_grad()
+    torch.nn.functional.cross_entropy(net(x), y).backward()
+    opt.step()
+digest = hashlib.sha256(b"".join(p.detach().numpy().tobytes() for p in net.parameters()))
+print(digest.hexdigest()[:16], torch.backends.cpu.get_cpu_capability(), mkl_branch(),
+      torch.backends.mkldnn.enabled)
+"""
+
+
+def train(numerics: str, **env) -> list[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in PORTABLE_ENV}
+    out = subprocess.run([sys.executable, "-c", TRAIN, numerics], env=clean | env,
+                         capture_output=True, text=True, check=True)  # fmt: skip
+    return out.stdout.split()
+
+
+@pytest.mark.parametrize(
+    "setting,pretrained,expected",
+    [
+        ("pretrained", True, "portable"),
+        ("pretrained", False, "native"),
+        ("all", False, "portable"),
+        ("all", True, "portable"),
+        ("none", True, "native"),
+        ("none", False, "native"),
+    ],
+)
+def test_which_jobs_choose_portable_numerics(setting, pretrained, expected):
+    assert numerics_for(setting, pretrained) == expected
+
+
+def test_an_unknown_setting_is_named():
+    with pytest.raises(ValueError, match="not 'some'"):
+        numerics_for("some", True)
+
+
+def test_switching_in_the_process_equals_starting_with_the_variables_set():
+    in_process = train("portable")
+    from_start = train("no-onednn", **PORTABLE_ENV)
+    assert in_process[0] == from_start[0]
+    assert in_process[1] == "DEFAULT" and in_process[3] == "False"
+    assert in_process[2] in ("3", "None")  # COMPATIBLE, where this torch build exposes it
+    # Native is a no-op: the process keeps the CPU's own kernels.
+    assert train("native") == train("none")
+
+
+def test_asking_too_late_is_an_error_not_a_silent_native_run():
+    import torch
+    from intdim.pipeline.numerics import mkl_branch
+
+    if torch.backends.cpu.get_cpu_capability() == "DEFAULT" and mkl_branch() is None:
+        pytest.skip("on this CPU and build native and portable cannot be told apart")
+    late = "import torch; torch.mm(torch.ones(2, 2), torch.ones(2, 2)); torch.ones(9).exp()\n"
+    late += "from intdim.pipeline.numerics import use_numerics; use_numerics('portable')"
+    env = {k: v for k, v in os.environ.items() if k not in PORTABLE_ENV}
+    out = subprocess.run([sys.executable, "-c", late], env=env, capture_output=True, text=True)
+    assert out.returncode != 0
+    assert "portable numerics were asked for after the first tensor operation" in out.stderr
+
+
+def test_an_unknown_numerics_value_is_named():
+    from intdim.pipeline.numerics import use_numerics
+
+    with pytest.raises(ValueError, match="not 'fast'"):
+        use_numerics("fast")
+
+
+AMD = """processor\t: 0
+vendor_id\t: AuthenticAMD
+cpu family\t: 25
+model\t\t: 1
+model name\t: AMD EPYC
+flags\t\t: fpu sse2 avx fma avx2 sha_ni
+
+processor\t: 1
+model name\t: another processor's line is not read
+"""
+INTEL = """vendor_id\t: GenuineIntel
+cpu family\t: 6
+model\t\t: 143
+model name\t: Intel(R) Xeon(R) Platinum 8480+
+flags\t\t: sse2 avx2 avx512f avx512_bf16 amx_tile amx_bf16
+"""
+
+
+def test_the_cpu_is_named_with_the_instruction_sets_that_choose_kernels():
+    assert describe_cpu(AMD) == "AMD EPYC (family 25, model 1; avx2)"
+    assert describe_cpu(INTEL) == (
+        "Intel(R) Xeon(R) Platinum 8480+ (family 6, model 143; avx2, avx512f, avx512_bf16, amx_tile)"
+    )
+    assert describe_cpu("vendor_id\t: GenuineIntel\nflags\t: sse2\n") == "GenuineIntel (no avx2)"
+    assert describe_cpu("") == "unknown CPU (no avx2)"
+
+
+def test_the_run_environment_records_cpu_capability_and_numerics():
+    import torch
+    from intdim.pipeline.provenance import run_environment
+
+    env = run_environment("cpu", "portable")
+    assert env["numerics"] == "portable" and env["cpu"]
+    assert env["cpu_capability"] == torch.backends.cpu.get_cpu_capability()

@@ -1,0 +1,102 @@
+"""CPU arithmetic that is the same on every x86-64 CPU, and a description of the CPU a job ran on.
+
+PyTorch picks its CPU kernels by the instructions the CPU has, in three places: ATen's own
+vectorised kernels (AVX2, AVX-512 or none), MKL's matrix products (a code branch per
+instruction set and vendor) and oneDNN's. Each choice sums in its own order, so float32 results
+differ in the last bits between CPUs. Pre-training from scratch amplifies such differences
+until the checkpoints, and the d90 of each, differ between machines; on one machine every run
+repeats bit for bit.
+
+Portable numerics pin all three: ATen's baseline kernels, MKL's COMPATIBLE branch (the one MKL
+documents as reproducible on Intel and non-Intel CPUs alike) and no oneDNN. MKL's branch also
+asks for a fixed thread count, which each rule's ``threads`` gives. The price is speed: about
+1.2x on the workflow's small pre-trained models, 2.5x on MiniLM's matrix products (2 cores), which
+is why ``portable_cpu_numerics`` applies it to the workflow's own pre-trained models by default.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import platform
+from pathlib import Path
+
+# MKL reads MKL_CBWR and ATen reads ATEN_CPU_CAPABILITY when they are first used, not at import.
+PORTABLE_ENV = {"MKL_CBWR": "COMPATIBLE", "ATEN_CPU_CAPABILITY": "default"}
+MKL_CBWR_BRANCH, MKL_CBWR_COMPATIBLE = 1, 3  # mkl_cbwr_get's query and the branch it reports
+
+# Instruction sets that decide which kernels the libraries above choose.
+DISPATCH_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_tile")
+
+
+def numerics_for(setting: str, pretrained: bool) -> str:
+    """ "portable" or "native" for one job: setting is the config's portable_cpu_numerics (none,
+    pretrained or all); pretrained says whether the job trains or pre-trains one of the
+    workflow's own models."""
+    if setting not in ("none", "pretrained", "all"):
+        raise ValueError(f"portable_cpu_numerics must be none, pretrained or all, not {setting!r}")
+    return "portable" if setting == "all" or (setting == "pretrained" and pretrained) else "native"
+
+
+def use_numerics(numerics: str) -> None:
+    """Switch this process to ``numerics`` ("portable" or "native"). Portable must come before
+    the process's first tensor operation: it raises if ATen or MKL has already chosen."""
+    if numerics == "native":
+        return
+    if numerics != "portable":
+        raise ValueError(f"numerics must be portable or native, not {numerics!r}")
+    import torch
+
+    os.environ.update(PORTABLE_ENV)
+    torch.backends.mkldnn.enabled = False
+    torch.mm(torch.ones(2, 2), torch.ones(2, 2))  # MKL reads MKL_CBWR on its first product
+    late = []
+    if torch.backends.cpu.get_cpu_capability() != "DEFAULT":
+        late.append(f"ATen already uses {torch.backends.cpu.get_cpu_capability()}")
+    branch = mkl_branch()
+    if branch is not None and branch != MKL_CBWR_COMPATIBLE:
+        late.append(f"MKL already uses branch {branch}")
+    if late:
+        raise RuntimeError("portable numerics were asked for after the first tensor operation: "
+                           + "; ".join(late))  # fmt: skip
+
+
+def mkl_branch() -> int | None:
+    """The code branch PyTorch's MKL computes with (3 is COMPATIBLE); None where this build of
+    PyTorch does not expose it (no MKL, or MKL linked differently)."""
+    import torch
+
+    library = Path(torch.__file__).parent / "lib" / "libtorch_cpu.so"
+    try:
+        get = ctypes.CDLL(str(library)).mkl_serv_cbwr_get
+    except (OSError, AttributeError):
+        return None
+    get.restype, get.argtypes = ctypes.c_int, [ctypes.c_int]
+    return get(MKL_CBWR_BRANCH)
+
+
+def describe_cpu(cpuinfo: str) -> str:
+    """One line naming a CPU from /proc/cpuinfo's text: its model name, family and model numbers
+    (a virtual machine often shows only the vendor's name) and the dispatch-relevant instruction
+    sets it has, e.g. "AMD EPYC (family 25, model 1; avx2)"."""
+    first = cpuinfo.split("\n\n", 1)[0]
+    fields = {}
+    for line in first.splitlines():
+        key, _, value = line.partition(":")
+        fields[key.strip()] = value.strip()
+    flags = set(fields.get("flags", "").split())
+    has = [flag for flag in DISPATCH_FLAGS if flag in flags] or ["no avx2"]
+    name = fields.get("model name") or fields.get("vendor_id") or "unknown CPU"
+    numbers = [f"{label} {fields[key]}" for key, label in
+               (("cpu family", "family"), ("model", "model")) if fields.get(key)]  # fmt: skip
+    sets = ", ".join(has)
+    return f"{name} ({', '.join(numbers)}; {sets})" if numbers else f"{name} ({sets})"
+
+
+def this_cpu() -> str:
+    """describe_cpu for the CPU running this process; the platform's own name where there is no
+    /proc/cpuinfo (macOS, Windows)."""
+    try:
+        return describe_cpu(Path("/proc/cpuinfo").read_text())
+    except OSError:
+        return f"{platform.processor() or 'unknown CPU'} ({platform.machine()})"
