@@ -9,6 +9,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from intdim.analysis.findings import brackets  # noqa: E402
+from intdim.analysis.trajectory_plot import reach_below, series_colours  # noqa: E402
 from intdim.analysis.trend import counted, ends_ordered  # noqa: E402
 from script_log import logged  # noqa: E402
 
@@ -21,8 +22,7 @@ def main(snakemake):
     print(f"left out (full fine-tune does not beat majority): {len(left_out)} rows")
     sns.set_theme(style="whitegrid")
     fig, ax = plt.subplots(figsize=(6, 4))
-    lines = sorted(shown.groupby(["task", "trajectory"]).groups)
-    colours = dict(zip(lines, sns.color_palette(n_colors=max(len(lines), 1)), strict=False))
+    colours = series_colours(shown, lambda n: sns.color_palette(n_colors=n))
     verdicts = []
     for (task, name), line in shown.groupby(["task", "trajectory"]):
         line = line.sort_values("step")
@@ -30,9 +30,7 @@ def main(snakemake):
         # As the finding: from the first checkpoint after the random initialisation.
         ends = ends_ordered(*brackets(line[line["step"] > 0], "step"))
         verdicts.append(f"{task} ({name}): {ends['reason']}")
-        # Each d90 as the interval (d90_lo, d90] that its search narrowed it to; none drawn
-        # where no probe failed.
-        below = (d90 - line["d90_lo"].astype(float)).fillna(0.0)
+        below = reach_below(line)
         ax.errorbar(line["step"], d90, yerr=[below, 0 * d90], marker="o",
                     capsize=3, color=colours[task, name], label=f"{task} ({name})")  # fmt: skip
     if len(shown):

@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from intdim.analysis.findings import d90_predicts_generalisation  # noqa: E402
+from intdim.analysis.trajectory_plot import reach_below, series_colours  # noqa: E402
 from script_log import logged  # noqa: E402
 
 PANELS = [("eval_accuracy", "eval accuracy", "Figure 4"),
@@ -26,13 +27,11 @@ def main(snakemake):
     several = table["trajectory"].nunique() > 1
     sns.set_theme(style="whitegrid")
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), layout="constrained")
-    lines = sorted(shown.groupby(["task", "trajectory"]).groups)
-    colours = dict(zip(lines, sns.color_palette(n_colors=max(len(lines), 1)), strict=False))
+    colours = series_colours(shown, lambda n: sns.color_palette(n_colors=n))
     for ax, (column, label, figure) in zip(axes, PANELS, strict=True):
         for (task, name), points in shown.groupby(["task", "trajectory"]):
             d90 = points["d90"].astype(float)
-            # Each d90 as the interval (d90_lo, d90]; none drawn where no probe failed.
-            below = (d90 - points["d90_lo"].astype(float)).fillna(0.0)
+            below = reach_below(points)
             legend = f"{task} ({name})" if several else task
             ax.errorbar(d90, points[column], xerr=[below, 0 * d90], fmt="o", capsize=3,
                         color=colours[task, name], label=legend)  # fmt: skip

@@ -10,8 +10,9 @@ repeats bit for bit.
 Portable numerics pin all three: ATen's baseline kernels, MKL's COMPATIBLE branch (the one MKL
 documents as reproducible on Intel and non-Intel CPUs alike) and no oneDNN. MKL's branch also
 asks for a fixed thread count, which each rule's ``threads`` gives. The price is speed: about
-1.2x on the workflow's small pre-trained models, 2.5x on MiniLM's matrix products (2 cores), which
-is why ``portable_cpu_numerics`` applies it to the workflow's own pre-trained models by default.
+2x on the jobs of the workflow's small pre-trained models, 2.5x on MiniLM's matrix products (2
+cores), which is why ``portable_cpu_numerics`` applies it to the workflow's own pre-trained
+models by default.
 """
 
 from __future__ import annotations
