@@ -37,8 +37,8 @@ rate-study: setup
 test: setup
 	$(BIN)/python -m pytest
 
-# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (639 tests,
-# about 4 min on a 2-core machine; all 673 take about 22 min there from a fresh clone).
+# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (642 tests,
+# about 4 min on a 2-core machine; all 676 take about 22 min there from a fresh clone).
 test-quick: setup
 	$(BIN)/python -m pytest -m "not slow"
 

@@ -1,0 +1,79 @@
+"""Two runs compared job by job (intdim.analysis.run_compare and tools/compare_runs.py)."""
+
+import json
+import math
+
+import compare_runs
+import pytest
+from intdim.analysis.run_compare import compare, differing_keys
+
+
+def write(run, job, record):
+    path = run / "results" / job
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record))
+
+
+RECORD = {
+    "eval_accuracy": 0.7575,
+    "loss_curve": [0.69, 0.61],
+    "files": {"task.safetensors": {"sha256": "ab12"}},
+    "train_seconds": 12.5,
+    "environment": {"numerics": "native", "cpu": "AMD EPYC (family 25, model 1; avx2)"},
+}
+
+
+def test_only_outcomes_count_and_nan_equals_itself():
+    timed = {**RECORD, "train_seconds": 99.0, "environment": {"numerics": "portable"}}
+    assert differing_keys(RECORD, timed) == []
+    history = {"checkpoints": [{"global_step": 0, "train_loss": math.nan}]}
+    assert differing_keys(history, json.loads(json.dumps(history))) == []
+    changed = {**RECORD, "eval_accuracy": 0.7576, "files": {"task.safetensors": {"sha256": "cd"}}}
+    assert differing_keys(RECORD, changed) == ["eval_accuracy", "files.task.safetensors.sha256"]
+    assert differing_keys(RECORD, {**RECORD, "loss_curve": [0.69, 0.6100000000000001]}) == [
+        "loss_curve"
+    ]
+
+
+def test_each_job_gets_its_verdict_and_both_environments(tmp_path):
+    first, second = tmp_path / "a", tmp_path / "b"
+    write(first, "full/m/t/lr0.1/seed0/metrics.json", RECORD)
+    write(second, "full/m/t/lr0.1/seed0/metrics.json", {**RECORD, "train_seconds": 1.0})
+    write(first, "pretrain/s/history.json", RECORD)
+    other_cpu = {"numerics": "native", "cpu": "Intel Xeon (family 6, model 143; avx2, avx512f)"}
+    write(
+        second,
+        "pretrain/s/history.json",
+        {**RECORD, "eval_accuracy": 0.5, "environment": other_cpu},
+    )
+    write(first, "subspace/x/metrics.json", RECORD)
+    write(second, "subspace/y/metrics.json", RECORD)
+    write(second, "tables/runs.json", RECORD)  # not a job's record: never compared
+    rows = compare(first, second).set_index("job")
+    assert rows["verdict"].to_dict() == {
+        "full/m/t/lr0.1/seed0/metrics.json": "same",
+        "pretrain/s/history.json": "differs",
+        "subspace/x/metrics.json": "only in first",
+        "subspace/y/metrics.json": "only in second",
+    }
+    assert rows.loc["pretrain/s/history.json", "differs_in"] == "eval_accuracy"
+    assert rows.loc["pretrain/s/history.json", "cpu"] == (
+        "AMD EPYC (family 25, model 1; avx2) / Intel Xeon (family 6, model 143; avx2, avx512f)"
+    )
+    assert rows.loc["pretrain/s/history.json", "numerics"] == "native"
+    assert rows.loc["subspace/y/metrics.json", "cpu"] == "AMD EPYC (family 25, model 1; avx2)"
+
+
+def test_the_tool_fails_on_a_difference_and_names_a_folder_that_is_not_a_run(tmp_path, capsys):
+    first, second = tmp_path / "a", tmp_path / "b"
+    write(first, "full/metrics.json", RECORD)
+    write(second, "full/metrics.json", RECORD)
+    out = tmp_path / "comparison.json"
+    assert compare_runs.main([str(first), str(second), "--out", str(out)]) == 0
+    assert json.loads(out.read_text())[0]["verdict"] == "same"
+    write(second, "full/metrics.json", {**RECORD, "eval_accuracy": 0.5})
+    assert compare_runs.main([str(first), str(second)]) == 1
+    assert "differs: 1" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        compare_runs.main([str(first), str(tmp_path / "nowhere")])
+    assert "nowhere has no results/ folder" in capsys.readouterr().err

@@ -1,0 +1,63 @@
+"""Two runs of the workflow compared job by job: which training runs and pre-trainings gave the
+same numbers to the bit, which differ and in what, and the CPU and numerics each recorded. A
+difference can then be traced (another CPU with native numerics, another thread count, another
+commit) instead of guessed at."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+# What two runs of the same job differ in without their numbers differing.
+NOT_OUTCOMES = ("environment",)
+TIMING_SUFFIX = "_seconds"
+
+
+def job_records(run: Path) -> dict[str, dict]:
+    """{path under results/: record} for every training run's metrics.json and every
+    pre-training's history.json of a run directory."""
+    results = run / "results"
+    paths = [*results.rglob("metrics.json"), *results.glob("pretrain/*/history.json")]
+    return {str(p.relative_to(results)): json.loads(p.read_text()) for p in sorted(paths)}
+
+
+def differing_keys(a: dict, b: dict, prefix: str = "") -> list[str]:
+    """The keys (dotted below the top) whose values differ, timings and the environment left
+    out; a list is compared whole, a float to the bit (as json wrote it: NaN, a pre-training's
+    first train loss, equals NaN)."""
+    keys = []
+    for key in sorted(set(a) | set(b)):
+        if key in NOT_OUTCOMES or key.endswith(TIMING_SUFFIX):
+            continue
+        x, y = a.get(key), b.get(key)
+        if isinstance(x, dict) and isinstance(y, dict):
+            keys += differing_keys(x, y, f"{prefix}{key}.")
+        elif json.dumps(x, sort_keys=True) != json.dumps(y, sort_keys=True):
+            keys.append(prefix + key)
+    return keys
+
+
+def _both(a: dict | None, b: dict | None, field: str) -> str:
+    values = [(r or {}).get("environment", {}).get(field) or "?" for r in (a, b) if r]
+    return values[0] if len(set(values)) == 1 else " / ".join(values)
+
+
+def compare(first: Path, second: Path) -> pd.DataFrame:
+    """One row a job: its path, the verdict (same, differs, only in first, only in second), the
+    keys that differ, and each run's numerics and CPU ("a / b" where they differ)."""
+    a, b = job_records(first), job_records(second)
+    rows = []
+    for job in sorted(set(a) | set(b)):
+        if job not in b:
+            verdict, keys = "only in first", []
+        elif job not in a:
+            verdict, keys = "only in second", []
+        else:
+            keys = differing_keys(a[job], b[job])
+            verdict = "differs" if keys else "same"
+        rows.append({"job": job, "verdict": verdict, "differs_in": ", ".join(keys),
+                     "numerics": _both(a.get(job), b.get(job), "numerics"),
+                     "cpu": _both(a.get(job), b.get(job), "cpu")})  # fmt: skip
+    return pd.DataFrame(rows, columns=["job", "verdict", "differs_in", "numerics", "cpu"])
