@@ -1,4 +1,5 @@
-"""CPU arithmetic that is the same on every x86-64 CPU, and a description of the CPU a job ran on.
+"""CPU arithmetic chosen not to depend on which x86-64 CPU runs it, and a description of the
+CPU a job ran on.
 
 PyTorch picks its CPU kernels by the instructions the CPU has, in three places: ATen's own
 vectorised kernels (AVX2, AVX-512 or none), MKL's matrix products (a code branch per
@@ -8,7 +9,9 @@ until the checkpoints, and the d90 of each, differ between machines; on one mach
 repeats bit for bit.
 
 Portable numerics pin all three: ATen's baseline kernels, MKL's COMPATIBLE branch (the one MKL
-documents as reproducible on Intel and non-Intel CPUs alike) and no oneDNN. MKL's branch also
+documents as reproducible on Intel and non-Intel CPUs alike) and no oneDNN. That this gives
+equal bits on two CPU types follows from the libraries' documentation; it has been checked on
+one CPU type only. MKL's branch also
 asks for a fixed thread count, which each rule's ``threads`` gives. The price is speed: about
 2x on the jobs of the workflow's small pre-trained models, 2.5x on MiniLM's matrix products (2
 cores), which is why ``portable_cpu_numerics`` applies it to the workflow's own pre-trained
@@ -31,9 +34,9 @@ DISPATCH_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_tile")
 
 
 def numerics_for(setting: str, pretrained: bool) -> str:
-    """ "portable" or "native" for one job: setting is the config's portable_cpu_numerics (none,
-    pretrained or all); pretrained says whether the job trains or pre-trains one of the
-    workflow's own models."""
+    """Portable or native numerics for one job ("portable" or "native"): setting is the
+    config's portable_cpu_numerics (none, pretrained or all); pretrained says whether the job
+    trains or pre-trains one of the workflow's own models."""
     if setting not in ("none", "pretrained", "all"):
         raise ValueError(f"portable_cpu_numerics must be none, pretrained or all, not {setting!r}")
     return "portable" if setting == "all" or (setting == "pretrained" and pretrained) else "native"
