@@ -33,9 +33,13 @@ print(digest.hexdigest()[:16], torch.backends.cpu.get_cpu_capability(), mkl_bran
 """
 
 
+def native_env() -> dict:
+    """This process's environment without the variables portable numerics set."""
+    return {k: v for k, v in os.environ.items() if k not in PORTABLE_ENV}
+
+
 def train(numerics: str, **env) -> list[str]:
-    clean = {k: v for k, v in os.environ.items() if k not in PORTABLE_ENV}
-    out = subprocess.run([sys.executable, "-c", TRAIN, numerics], env=clean | env,
+    out = subprocess.run([sys.executable, "-c", TRAIN, numerics], env=native_env() | env,
                          capture_output=True, text=True, check=True)  # fmt: skip
     return out.stdout.split()
 
@@ -78,8 +82,8 @@ def test_asking_too_late_is_an_error_not_a_silent_native_run():
         pytest.skip("on this CPU and build native and portable cannot be told apart")
     late = "import torch; torch.mm(torch.ones(2, 2), torch.ones(2, 2)); torch.ones(9).exp()\n"
     late += "from intdim.pipeline.numerics import use_numerics; use_numerics('portable')"
-    env = {k: v for k, v in os.environ.items() if k not in PORTABLE_ENV}
-    out = subprocess.run([sys.executable, "-c", late], env=env, capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-c", late], env=native_env(), capture_output=True,
+                         text=True)  # fmt: skip
     assert out.returncode != 0
     assert "portable numerics were asked for after the first tensor operation" in out.stderr
 

@@ -91,11 +91,16 @@ def rate_table(runs: pd.DataFrame) -> str | None:
     return markdown_table(frame, list(frame.columns))
 
 
+def recorded_environments(directory: Path) -> list[dict]:
+    """The ``environment`` each training run of a run directory recorded, in path order."""
+    return [json.loads(path.read_text()).get("environment", {})
+            for path in sorted((directory / "results").rglob("metrics.json"))]  # fmt: skip
+
+
 def machine(directory: Path) -> str:
     """The CPU, cores, torch and threads of a run, and the numerics its jobs chose
     (intdim.pipeline.numerics): bit-for-bit comparisons need the same CPU or portable numerics."""
-    envs = [json.loads(path.read_text()).get("environment", {})
-            for path in sorted((directory / "results").rglob("metrics.json"))]  # fmt: skip
+    envs = recorded_environments(directory)
     env = envs[0] if envs else {}
     numerics = {e["numerics"] for e in envs if e.get("numerics")}
     chose = {
@@ -112,8 +117,7 @@ def commit(directory: Path) -> str:
     """The commit the run's jobs recorded (``environment.commit``), not the checkout's HEAD
     now; "(modified)" when a job ran from a tree with uncommitted changes."""
     commits, clean = set(), True
-    for path in (directory / "results").rglob("metrics.json"):
-        env = json.loads(path.read_text()).get("environment", {})
+    for env in recorded_environments(directory):
         commits.add(env.get("commit"))
         clean = clean and env.get("clean") is not False
     named = sorted(c[:7] for c in commits if c)
