@@ -48,3 +48,18 @@ def integration_run(tmp_path_factory):
     report = snakemake(workdir, "--report", str(workdir / "report.html"))
     assert report.returncode == 0, report.stderr[-4000:]
     return workdir
+
+
+@pytest.fixture
+def hub_offline(monkeypatch):
+    """The Hugging Face libraries in offline mode, as HF_HUB_OFFLINE=1 gives a fresh process.
+    They read the variable once, at import, so the already-imported constants are set too;
+    the variable alone would leave them trying the network (retrying for about 20 s)."""
+    import datasets
+    import huggingface_hub.constants
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_OFFLINE", True)

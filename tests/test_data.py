@@ -89,9 +89,7 @@ def test_wrong_columns_are_named(tmp_path):
         )
 
 
-def test_hub_without_network_fails_with_a_clear_message(monkeypatch):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+def test_hub_without_network_fails_with_a_clear_message(hub_offline):
     with pytest.raises(RuntimeError, match="could not load dataset 'sst2'.*data_files"):
         load_hub_task("sst2")
 

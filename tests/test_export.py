@@ -81,8 +81,7 @@ def test_references_resolve_without_network(base_dir):
         load_classifier(base_dir, 1, 0)
 
 
-def test_unreachable_hub_fails_with_a_clear_message(monkeypatch):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+def test_unreachable_hub_fails_with_a_clear_message(hub_offline):
     with pytest.raises(RuntimeError, match="could not load 'no-such-org/no-such-model'"):
         load_classifier("no-such-org/no-such-model", 2, 0)
 
