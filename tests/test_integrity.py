@@ -183,7 +183,7 @@ def test_a_damaged_input_of_a_finished_run_is_caught_by_the_workflow(tmp_path):
     target = "results/full/minilm/tweets/lr0.0001/seed0/metrics.json"
     log = workdir / "logs/full/minilm/tweets/lr0.0001_seed0.log"
 
-    def run(*extra):
+    def run(*extra):  # "--forcerun=RULE": spaced, it would take the target for a rule too
         return subprocess.run(snakemake_cmd(workdir, "--cores", "1", *extra, target),
                               capture_output=True, text=True, timeout=900)  # fmt: skip
 
@@ -195,13 +195,13 @@ def test_a_damaged_input_of_a_finished_run_is_caught_by_the_workflow(tmp_path):
     assert run().returncode != 0
     assert "eval.parquet is not the file that was recorded" in log.read_text()
     assert "rule ingest_dataset" in log.read_text()
-    assert run("--forcerun", "ingest_dataset").returncode == 0  # what the message advises
+    assert run("--forcerun=ingest_dataset").returncode == 0  # what the message advises
 
     weights = next((workdir / "results/models/minilm/snapshot").glob("*.safetensors"))
     data = bytearray(weights.read_bytes())
     data[-1] ^= 1  # one bit of one weight, same size and mtime-independent
     weights.write_bytes(bytes(data))
-    assert run("--forcerun", "full_finetune").returncode != 0
+    assert run("--forcerun=full_finetune").returncode != 0
     text = log.read_text()
     assert (
         f"{weights.name} is not the file that was recorded" in text and "rule ingest_model" in text

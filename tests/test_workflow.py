@@ -2,7 +2,6 @@
 config/integration_section5.yaml merged on top (a few minutes on 2 cores)."""
 
 import json
-import re
 import shutil
 import subprocess
 import sys
@@ -11,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
+from snakemake_runs import planned_jobs
 from snakemake_runs import snakemake as run_snakemake
 
 pytestmark = pytest.mark.slow
@@ -123,16 +123,6 @@ def test_the_workflow_runs_as_a_module_of_another_workflow(repo_root, tmp_path):
     assert json.loads((outer / target).read_text())["num_trainable"] == 10
 
 
-def planned_jobs(stdout: str) -> dict[str, int]:
-    """The 'Job stats' table of a dry run as {rule: count}."""
-    jobs = {}
-    for line in stdout.split("Job stats:")[-1].splitlines():
-        match = re.match(r"^(\w+)\s+(\d+)$", line.strip())
-        if match and match.group(1) != "total":
-            jobs[match.group(1)] = int(match.group(2))
-    return jobs
-
-
 def test_rerun_resumes_only_what_is_missing(run, repo_root):
     assert "Nothing to be done" in run_snakemake(run, "-n").stdout
     # What an interruption leaves: one run lost (a killed job's outputs are removed) and
@@ -157,34 +147,6 @@ def test_lint_is_clean(repo_root):
     )  # fmt: skip
     assert proc.returncode == 0
     assert "Lints for" not in proc.stdout + proc.stderr, proc.stdout + proc.stderr
-
-
-def test_paper_dag_builds_offline(repo_root):
-    """Sweep: 4 models x 2 tasks x 99 distinct d x 4 learning rates x 2 methods; Section 5's
-    searches, pre-training and survey; no network needed."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--configfile", "config/paper.yaml"],
-        cwd=repo_root, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    jobs = planned_jobs(proc.stdout)
-    assert jobs["subspace_run"] == 4 * 2 * 99 * 4 * 2
-    # Section 5: 24 MultiBERTs checkpoints x 6 tasks and a 22-model survey on MRPC, each a
-    # search whose round 0 is planned now (later rounds appear as rounds finish).
-    searched = 24 * 6 + 22
-    assert jobs["search_round"] == jobs["compression_bound"] == searched
-    assert jobs["pretrain"] == 4 and jobs["ingest_model"] == 18 + 24 + 4
-    sweep_full = 4 * 2 * 3  # sweep models x sweep tasks x learning rates
-    section5_full = 24 * 6 * 3 + 14 * 3 + 4 * 3  # trajectory, other hub models, own models
-    assert jobs["full_finetune"] == sweep_full + section5_full
-    print(f"paper DAG: {sum(jobs.values())} jobs planned before the first search round")
-    # Pre-training runs on the GPU, on a corpus streamed with datasets.
-    assert (
-        "pre-training corpus hub: streamed with datasets from wikitext/wikitext-103-raw-v1"
-        in proc.stdout
-    )
-    pretrain_blocks = [b for b in proc.stdout.split("\n\n") if "rule pretrain:" in b]
-    assert len(pretrain_blocks) == 4 and all("gpu=1" in b for b in pretrain_blocks)
 
 
 def _integration_variant(repo_root, tmp_path, **changes) -> Path:
@@ -249,7 +211,10 @@ def test_one_training_job_run_twice_gives_identical_metrics(tmp_path):
         return {k: v for k, v in metrics.items() if not k.endswith("_seconds")}
 
     first = run()
-    second = run("--forcerun", "subspace_run")
+    written = (workdir / target).stat().st_mtime_ns
+    # "--forcerun=RULE": the spaced form would also read the target as a rule to force.
+    second = run("--forcerun=subspace_run")
+    assert (workdir / target).stat().st_mtime_ns != written  # the job did run again
     assert first == second
     assert first["environment"]["threads"] == 1 and first["environment"]["torch"]
     assert first["loss_curve"] and first["settings"]["seed"] == 0
