@@ -60,9 +60,10 @@ def _node_line() -> str:
     )
 
 
-def _slurm_conf() -> str:
+def _slurm_conf(message_timeout: int | None = None) -> str:
     host = socket.gethostname().split(".")[0]
-    return f"""ClusterName={CLUSTER}
+    timeout = "" if message_timeout is None else f"MessageTimeout={message_timeout}\n"
+    return f"""{timeout}ClusterName={CLUSTER}
 SlurmctldHost={host}(127.0.0.1)
 AuthType=auth/munge
 CredType=cred/munge
@@ -224,7 +225,23 @@ def _alive(pid: int, name: str) -> bool:
 
 
 def stop() -> None:
-    """Stop the daemons this module started (by their recorded PIDs)."""
+    """Stop the daemons this module started (by their recorded PIDs), and leave the clients
+    failing at once rather than waiting for a controller that is not there."""
+    _stop_daemons()
+    _quiet_clients()
+
+
+def _quiet_clients() -> None:
+    """A client retries a controller for MessageTimeout seconds (10 by default) before it
+    fails, and every Snakemake start runs one (the SLURM executor plugin asks `scontrol show
+    config` whichever executor is used): a stopped cluster's configuration says 1 second. Only
+    a configuration this module wrote is touched; start() writes the full one again."""
+    conf = CONF_DIR / "slurm.conf"
+    if conf.is_file() and f"StateSaveLocation={STATE}/slurmctld\n" in conf.read_text():
+        conf.write_text(_slurm_conf(message_timeout=1))
+
+
+def _stop_daemons() -> None:
     pid_file = STATE / "pids.json"
     if not pid_file.exists():
         return
