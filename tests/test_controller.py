@@ -1,7 +1,6 @@
 """The Snakemake controller as a cluster user runs it: no torch, exact profiles, this checkout."""
 
 import json
-import re
 import subprocess
 import sys
 import textwrap
@@ -9,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from snakemake_runs import ROOT, snakemake_cmd
+from snakemake_runs import ROOT, planned_jobs, snakemake_cmd
 
 BLOCKED = ("torch", "transformers")
 
@@ -25,8 +24,9 @@ def blocked_path(tmp_path: Path) -> str:
     return str(tmp_path / "blocked")
 
 
-@pytest.mark.parametrize("configfile", [None, "config/paper.yaml", "config/llm.yaml"])
-def test_dry_run_builds_the_dag_without_torch_or_transformers(tmp_path, configfile):
+def dry_run_without_torch(tmp_path: Path, configfile: str | None) -> str:
+    """`snakemake -n` from the checkout, as a login node without torch or transformers runs it
+    (and without a network or a home folder's caches); its output."""
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": blocked_path(tmp_path), "HOME": str(tmp_path)}
     probe = subprocess.run([sys.executable, "-c", "import torch"], env=env, capture_output=True)
     assert probe.returncode != 0  # the block works
@@ -36,12 +36,42 @@ def test_dry_run_builds_the_dag_without_torch_or_transformers(tmp_path, configfi
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "subspace_run" in proc.stdout
-    if configfile == "config/paper.yaml":  # pre-training asks for the training jobs' GPUs
-        assert "pretrain" in proc.stdout
-    if configfile == "config/llm.yaml":  # 5 models x 3 tasks x 9 d x 3 rates x 2 methods
-        assert re.search(r"^subspace_run\s+810$", proc.stdout, re.MULTILINE), proc.stdout[-2000:]
-        assert re.search(r"^search_round\s+5$", proc.stdout, re.MULTILINE)
+    return proc.stdout
+
+
+def test_the_default_dag_builds_without_torch_or_transformers(tmp_path):
+    assert "subspace_run" in planned_jobs(dry_run_without_torch(tmp_path, None))
+
+
+def test_the_llm_dag_builds_without_torch_or_transformers(tmp_path):
+    jobs = planned_jobs(dry_run_without_torch(tmp_path, "config/llm.yaml"))
+    assert jobs["subspace_run"] == 5 * 3 * 9 * 3 * 2  # models x tasks x d x rates x methods
+    assert jobs["search_round"] == 5
+
+
+def test_the_paper_dag_builds_without_torch_transformers_or_a_network(tmp_path):
+    """Sweep: 4 models x 2 tasks x 99 distinct d x 4 learning rates x 2 methods; Section 5's
+    searches, pre-training and survey."""
+    stdout = dry_run_without_torch(tmp_path, "config/paper.yaml")
+    jobs = planned_jobs(stdout)
+    assert jobs["subspace_run"] == 4 * 2 * 99 * 4 * 2
+    # Section 5: 24 MultiBERTs checkpoints x 6 tasks and a 22-model survey on MRPC, each a
+    # search whose round 0 is planned now (later rounds appear as rounds finish).
+    searched = 24 * 6 + 22
+    assert jobs["search_round"] == jobs["compression_bound"] == searched
+    assert jobs["pretrain"] == 4 and jobs["ingest_model"] == 18 + 24 + 4
+    sweep_full = 4 * 2 * 3  # sweep models x sweep tasks x learning rates
+    section5_full = 24 * 6 * 3 + 14 * 3 + 4 * 3  # trajectory, other hub models, own models
+    assert jobs["full_finetune"] == sweep_full + section5_full
+    print(f"paper DAG: {sum(jobs.values())} jobs planned before the first search round")
+    # Pre-training runs on the GPU (asking for the training jobs' GPUs), on a corpus streamed
+    # with datasets.
+    assert (
+        "pre-training corpus hub: streamed with datasets from wikitext/wikitext-103-raw-v1"
+        in stdout
+    )
+    pretrain_blocks = [b for b in stdout.split("\n\n") if "rule pretrain:" in b]
+    assert len(pretrain_blocks) == 4 and all("gpu=1" in b for b in pretrain_blocks)
 
 
 def effective_settings(*args: str) -> dict:

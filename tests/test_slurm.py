@@ -50,15 +50,6 @@ def finished_results(workdir: Path) -> dict[str, float]:
     }
 
 
-@pytest.fixture(scope="module")
-def local_run(repo_root, tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("local")
-    proc = subprocess.run(snakemake_cmd(repo_root, workdir, "--cores", "2"),
-                          capture_output=True, text=True, timeout=1200)  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return workdir
-
-
 # The full fine-tuning job fails on its first attempt (the test-only fault switch of
 # script_log.py): the profile's retries must resubmit it and the run must still finish.
 FAULTY_RULE = "full_finetune"
@@ -102,8 +93,11 @@ def test_jobs_go_through_sbatch_and_show_in_sacct(slurm_run):
     assert any(state == "COMPLETED" for state in states.values())
 
 
-def test_outputs_equal_a_local_run(slurm_run, local_run):
+def test_outputs_equal_a_local_run(slurm_run, integration_run):
+    """The session's local run (conftest.py) adds Section 5's miniature to the same sweep;
+    the sweep's tables are compared."""
     workdir, _ = slurm_run
+    local_run = integration_run
     cluster = pd.read_csv(workdir / "results/tables/runs.csv").drop(columns=TIMING)
     local = pd.read_csv(local_run / "results/tables/runs.csv").drop(columns=TIMING)
     pd.testing.assert_frame_equal(cluster, local)
