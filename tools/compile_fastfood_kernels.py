@@ -51,16 +51,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dims", type=int, nargs="+", default=DEFAULT_DIMS)
     parser.add_argument("--breakdown", action="store_true",
                         help="also the stream's parts' cost in the fused kernels")  # fmt: skip
+    parser.add_argument("--workers", type=int, help="compiling processes (default: one per core)")
     parser.add_argument("--out", type=Path, help="default results/benchmark/kernels_sm<arch>.json")
     args = parser.parse_args(argv)
     print(
         f"{'d':>9}{'LL':>9}  {'kernel':<32}{'warps':>6}{'regs':>6}{'spill B':>8}{'shared B':>9}"
         f"{'ops/el':>8}{'SASS/el':>8}"
     )
-    rows = compile_all(args.dims, args.arch, on_row=lambda r: print(format_row(r), flush=True))
+    show = lambda row: print(format_row(row), flush=True)  # noqa: E731
+    rows = compile_all(args.dims, args.arch, show, args.workers)
     report = {"arch": args.arch, "rows": rows}
     if args.breakdown:
-        report["stream_breakdown"] = stream_breakdown(args.dims, args.arch)
+        report["stream_breakdown"] = stream_breakdown(args.dims, args.arch, args.workers)
         print(breakdown_table(report["stream_breakdown"]))
     out = args.out or Path(f"results/benchmark/kernels_sm{args.arch}.json")
     out.parent.mkdir(parents=True, exist_ok=True)

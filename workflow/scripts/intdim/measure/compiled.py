@@ -21,6 +21,9 @@ the static instructions each part costs.
 from __future__ import annotations
 
 import collections
+import concurrent.futures
+import multiprocessing
+import os
 import re
 import subprocess
 import tempfile
@@ -148,37 +151,64 @@ def compile_variant(kernel, constants: dict, arch: int) -> dict:
     }
 
 
-def compile_all(dims: list[int], arch: int, on_row=None) -> list[dict]:
+def compile_all(dims: list[int], arch: int, on_row=None, workers: int | None = None) -> list[dict]:
     """Every kernel variant of every multi-pass scheme, for each d (D = max(d, 2**20))."""
-    rows = []
-    for d in dims:
-        variants = {}  # each kernel once: the fused ones are the same in every scheme
-        for scheme in fastfood_kernels.MULTI_PASS_SCHEMES:
-            kernels = fastfood_kernels.FastfoodKernels(d, max(d, 1 << 20), 0, multi_pass=scheme)
-            for name, kernel, constants in kernels.variants():
-                variants.setdefault(name, (kernel, constants))
-        for name, (kernel, constants) in variants.items():
-            rows.append({"d": d, "LL": kernels.LL, "kernel": name,
-                         **compile_variant(kernel, constants, arch)})  # fmt: skip
-            if on_row is not None:
-                on_row(rows[-1])
-    return rows
+    jobs = [(d, name, arch) for d in dims for name in _variants(d)[1]]
+    return _in_workers(_variant_row, jobs, workers, on_row)
 
 
-def stream_breakdown(dims: list[int], arch: int) -> list[dict]:
+def stream_breakdown(dims: list[int], arch: int, workers: int | None = None) -> list[dict]:
     """For each fused d, the fused DID kernels' static SASS per element with the whole stream
     (``removed`` None), then with each part of ``stream_parts.STREAM_PARTS`` removed in turn,
     the ones before it staying removed: one row per (d, kernel, step)."""
-    rows = []
-    for d in dims:
-        kernels = fastfood_kernels.FastfoodKernels(d, max(d, 1 << 20), 0)
-        if not kernels.fused:
-            continue
+    jobs = [
+        (d, name, step, arch)
+        for d in dims
+        if fastfood_kernels.FastfoodKernels(d, max(d, 1 << 20), 0).fused
+        for name in ("forward_fused", "transpose_fused")
+        for step in range(len(removal_steps()))
+    ]
+    return _in_workers(_breakdown_row, jobs, workers)
+
+
+def _variants(d: int) -> tuple[int, dict]:
+    """(LL, {name: (kernel, constexprs)}) of d's kernels, each once: the fused ones are the
+    same in every multi-pass scheme."""
+    variants = {}
+    for scheme in fastfood_kernels.MULTI_PASS_SCHEMES:
+        kernels = fastfood_kernels.FastfoodKernels(d, max(d, 1 << 20), 0, multi_pass=scheme)
         for name, kernel, constants in kernels.variants():
-            if name not in ("forward_fused", "transpose_fused"):
-                continue
-            for removed, standins in removal_steps():
-                row = compile_variant(kernel_without(kernel, standins), constants, arch)
-                rows.append({"d": d, "LL": kernels.LL, "kernel": name, "removed": removed,
-                             "sass_per_element": row["sass_per_element"]})  # fmt: skip
+            variants.setdefault(name, (kernel, constants))
+    return kernels.LL, variants
+
+
+def _variant_row(d: int, name: str, arch: int) -> dict:
+    ll, variants = _variants(d)
+    return {"d": d, "LL": ll, "kernel": name, **compile_variant(*variants[name], arch)}
+
+
+def _breakdown_row(d: int, name: str, step: int, arch: int) -> dict:
+    kernels = fastfood_kernels.FastfoodKernels(d, max(d, 1 << 20), 0)
+    kernel, constants = next((k, c) for n, k, c in kernels.variants() if n == name)
+    removed, standins = removal_steps()[step]
+    row = compile_variant(kernel_without(kernel, standins), constants, arch)
+    return {"d": d, "LL": kernels.LL, "kernel": name, "removed": removed,
+            "sass_per_element": row["sass_per_element"]}  # fmt: skip
+
+
+def _in_workers(function, jobs: list[tuple], workers: int | None, on_row=None) -> list[dict]:
+    """function(*job) for every job, in the jobs' order. Each compile is one core's work for
+    seconds (LLVM, then ptxas), so they go to a pool of processes, one per core by default;
+    spawned, not forked, as the caller may hold torch's threads. Each worker builds its
+    kernels again from (d, name): jitted functions do not pickle."""
+    if not jobs:
+        return []
+    workers = workers or len(os.sched_getaffinity(0))
+    context = multiprocessing.get_context("spawn")
+    rows = []
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+        for row in pool.map(function, *zip(*jobs, strict=True)):
+            rows.append(row)
+            if on_row is not None:
+                on_row(row)
     return rows
