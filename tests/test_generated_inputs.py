@@ -1,6 +1,7 @@
 """The model and task made on the spot for an air-gapped node (intdim.pipeline.generated_inputs)
 and the wheelhouse that carries Snakemake there (tools/gpu_wheelhouse.py)."""
 
+import json
 import subprocess
 import sys
 
@@ -40,21 +41,32 @@ def test_the_generated_config_is_a_valid_config_of_a_local_model_and_local_files
 
 
 @pytest.mark.slow
-def test_the_generated_inputs_run_the_integration_dag_without_the_offline_packages(tmp_path):
-    base = yaml.safe_load((ROOT / "config/integration.yaml").read_text())
+def test_the_generated_inputs_run_the_integration_dag_in_bf16(tmp_path):
+    """What `make gpu-check` runs on an air-gapped GPU node (there with resources.gpu: 1): the
+    integration DAG in bf16 on the generated model and task, without the notebook."""
+    config = generated_config(yaml.safe_load((ROOT / "config/integration.yaml").read_text()),
+                              tmp_path / "inputs")  # fmt: skip
+    config["precision"] = "bf16"
     configfile = tmp_path / "generated.yaml"
-    configfile.write_text(yaml.safe_dump(generated_config(base, tmp_path / "inputs")))
+    configfile.write_text(yaml.safe_dump(config))
+    run = tmp_path / "run"
     proc = subprocess.run(
         [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--cores",
-         "2", "--directory", str(tmp_path / "run"), "--configfile", str(configfile),
+         "2", "--directory", str(run), "--configfile", str(configfile),
          "--omit-from", "analysis_notebook"],
         capture_output=True, text=True, timeout=900,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
-    runs = (tmp_path / "run/results/tables/runs.csv").read_text().splitlines()
+    runs = (run / "results/tables/runs.csv").read_text().splitlines()
     assert len(runs) == 1 + 5  # full fine-tuning and DID, SAID at two d
     assert all(",ok," in line for line in runs[1:])
-    assert not (tmp_path / "run/results/notebooks").exists()
+    metrics = list((run / "results").rglob("metrics.json"))
+    assert len(metrics) == 5
+    for path in metrics:
+        recorded = json.loads(path.read_text())
+        assert recorded["precision"] == "bf16" and recorded["settings"]["precision"] == "bf16"
+    assert (run / "results/figures/figure1.png").is_file()
+    assert not (run / "results/notebooks").exists()
 
 
 def test_the_wheelhouse_leaves_out_what_the_node_has(tmp_path, monkeypatch):

@@ -163,23 +163,6 @@ def _integration_variant(repo_root, tmp_path, **changes) -> Path:
     return path
 
 
-def test_the_integration_config_runs_end_to_end_in_bf16(repo_root, tmp_path):
-    configfile = _integration_variant(repo_root, tmp_path, precision="bf16")
-    workdir = tmp_path / "bf16"
-    cmd = [
-        sys.executable, "-m", "snakemake", "--snakefile", str(repo_root / "Snakefile"),
-        "--directory", str(workdir), "--cores", "2", "--configfile", str(configfile),
-    ]  # fmt: skip
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1500)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    runs = pd.read_csv(workdir / "results/tables/runs.csv")
-    assert len(runs) == 5 and (runs["status"] == "ok").all()
-    for path in (workdir / "results").rglob("metrics.json"):
-        metrics = json.loads(path.read_text())
-        assert metrics["precision"] == "bf16" and metrics["settings"]["precision"] == "bf16"
-    assert (workdir / "results/figures/figure1.png").is_file()
-
-
 @pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="needs a machine without a GPU")
 def test_a_gpu_job_on_a_machine_without_one_fails_with_the_named_error(repo_root, tmp_path):
     configfile = _integration_variant(repo_root, tmp_path, resources={"gpu": 1})
