@@ -34,13 +34,16 @@ rate-study: setup
 	$(BIN)/snakemake --cores $(CORES) --configfile config/rate_study.yaml --directory results/rate_study -s Snakefile
 	$(BIN)/python tools/readme_section.py --directory results/rate_study --config config/rate_study.yaml --name rate_study --command "make rate-study" --readme docs/results/rate_study.md
 
+# One pytest-xdist worker per core; tests/conftest.py keeps each file on one worker.
+PYTEST := $(BIN)/python -m pytest -n auto --dist loadgroup
+
 test: setup
-	$(BIN)/python -m pytest
+	$(PYTEST)
 
 # The edit loop: everything but the end-to-end workflow, SLURM and compile tests (642 tests,
 # 4-6 min on a 2-core machine; all 676 took 39 min there from a fresh clone at 9eabbf7).
 test-quick: setup
-	$(BIN)/python -m pytest -m "not slow"
+	$(PYTEST) -m "not slow"
 
 # Mutation testing of the modules that decide numbers and verdicts against their fast tests
 # (pyproject's [tool.mutmut]; docs/testing.md gives the time and the last table).

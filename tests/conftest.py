@@ -18,6 +18,20 @@ sys.path.insert(0, str(ROOT / "tools"))
 sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 
 
+# `make test` runs the files in one pytest-xdist worker per core (--dist loadgroup). A file
+# stays on one worker, so its module fixtures (one SLURM cluster, one SLURM run) are made once;
+# the files that read the session's integration run share a worker, so it runs once, and go
+# first, being the longest.
+INTEGRATION_RUN_FILES = ("test_section5_workflow.py", "test_slurm.py", "test_workflow.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        shared = item.path.name in INTEGRATION_RUN_FILES
+        item.add_marker(pytest.mark.xdist_group("integration_run" if shared else item.path.name))
+    items.sort(key=lambda item: item.path.name not in INTEGRATION_RUN_FILES)  # stable
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return ROOT
