@@ -34,8 +34,8 @@ rate-study: setup
 	$(BIN)/snakemake --cores $(CORES) --configfile config/rate_study.yaml --directory results/rate_study -s Snakefile
 	$(BIN)/python tools/readme_section.py --directory results/rate_study --config config/rate_study.yaml --name rate_study --command "make rate-study" --readme docs/results/rate_study.md
 
-# One pytest-xdist worker per core; tests/conftest.py keeps each file on one worker.
-PYTEST := $(BIN)/python -m pytest -n auto --dist loadgroup
+# One pytest-xdist worker per core; each file on one worker, in collection order (tests/conftest.py).
+PYTEST := $(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder
 
 test: setup
 	$(PYTEST)

@@ -18,18 +18,31 @@ sys.path.insert(0, str(ROOT / "tools"))
 sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 
 
-# `make test` runs the files in one pytest-xdist worker per core (--dist loadgroup). A file
-# stays on one worker, so its module fixtures (one SLURM cluster, one SLURM run) are made once;
-# the files that read the session's integration run share a worker, so it runs once, and go
-# first, being the longest.
+# `make test` runs the files in one pytest-xdist worker per core (--dist loadfile). A file stays
+# on one worker, so its module fixtures (one SLURM cluster, one SLURM run) are made once; the
+# three files that read the session's integration run go to one worker together, so it runs
+# once, and first, being the longest (with --no-loadscope-reorder: in collection order).
 INTEGRATION_RUN_FILES = ("test_section5_workflow.py", "test_slurm.py", "test_workflow.py")
 
 
 def pytest_collection_modifyitems(config, items):
-    for item in items:
-        shared = item.path.name in INTEGRATION_RUN_FILES
-        item.add_marker(pytest.mark.xdist_group("integration_run" if shared else item.path.name))
     items.sort(key=lambda item: item.path.name not in INTEGRATION_RUN_FILES)  # stable
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """--dist loadfile with the integration-run files as one unit. (xdist's loadgroup marks do
+    not group under pytest 9, whose node ids xdist 3.8 can no longer rename.)"""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FilesScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            file = nodeid.split("::")[0]
+            return "integration run" if Path(file).name in INTEGRATION_RUN_FILES else file
+
+    return FilesScheduling(config, log)
 
 
 @pytest.fixture(scope="session")
