@@ -40,8 +40,8 @@ PYTEST := $(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder
 test: setup
 	$(PYTEST)
 
-# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (642 tests,
-# 4-6 min on a 2-core machine; all 676 took 39 min there from a fresh clone at 9eabbf7).
+# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (643 tests,
+# 3 min on a 2-core machine; all 675 took 18.5 min there from a fresh clone at 930b6b7).
 test-quick: setup
 	$(PYTEST) -m "not slow"
 
