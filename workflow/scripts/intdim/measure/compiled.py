@@ -188,11 +188,11 @@ def _variant_row(d: int, name: str, arch: int) -> dict:
 
 
 def _breakdown_row(d: int, name: str, step: int, arch: int) -> dict:
-    kernels = fastfood_kernels.FastfoodKernels(d, max(d, 1 << 20), 0)
-    kernel, constants = next((k, c) for n, k, c in kernels.variants() if n == name)
+    ll, variants = _variants(d)
+    kernel, constants = variants[name]
     removed, standins = removal_steps()[step]
     row = compile_variant(kernel_without(kernel, standins), constants, arch)
-    return {"d": d, "LL": kernels.LL, "kernel": name, "removed": removed,
+    return {"d": d, "LL": ll, "kernel": name, "removed": removed,
             "sass_per_element": row["sass_per_element"]}  # fmt: skip
 
 
