@@ -12,18 +12,36 @@ import torch
 from intdim.measure import benchmark
 
 
+def run_gpu_check(repo_root, out, *args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "tools/gpu_check.py", "--out", str(out), *args],
+                          cwd=repo_root, capture_output=True, text=True, timeout=900)  # fmt: skip
+
+
+# The suite runs the kernel test files itself; here smoke mode runs the smallest of them.
 @pytest.mark.slow
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the smoke mode")
 def test_gpu_check_without_a_gpu_says_so_and_runs_the_interpreter_kernel_tests(repo_root, tmp_path):
     out = tmp_path / "gpu_check.json"
-    proc = subprocess.run([sys.executable, "tools/gpu_check.py", "--out", str(out)],
-                          cwd=repo_root, capture_output=True, text=True, timeout=900)  # fmt: skip
+    proc = run_gpu_check(repo_root, out, "--tests", "tests/test_stream_parts.py")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "no CUDA device: smoke mode" in proc.stdout
     report = json.loads(out.read_text())
-    assert report["mode"] == "smoke" and report["tests"]["passed"] > 20
-    assert report["tests"].get("failed", 0) == 0
+    assert report["mode"] == "smoke" and report["tests"]["files"] == ["tests/test_stream_parts.py"]
+    assert report["tests"]["passed"] >= 3 and report["tests"].get("failed", 0) == 0
     assert report["versions"]["torch"] == torch.__version__ and report["versions"]["gpu"] is None
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the smoke mode")
+def test_gpu_check_fails_when_a_kernel_test_fails(repo_root, tmp_path):
+    failing = tmp_path / "test_failing_kernel.py"
+    failing.write_text("def test_passes():\n    pass\n\n\ndef test_fails():\n    assert 1 == 2\n")
+    out = tmp_path / "gpu_check.json"
+    proc = run_gpu_check(repo_root, out, "--tests", str(failing))
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
+    tests = json.loads(out.read_text())["tests"]
+    assert (tests["passed"], tests["failed"]) == (1, 1)
+    assert "1 failed, 1 passed" in proc.stdout
 
 
 def test_the_integration_step_names_what_is_missing(monkeypatch, tmp_path):

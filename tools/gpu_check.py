@@ -328,6 +328,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=10, help="timed steps per configuration")
     parser.add_argument("--no-graphs", action="store_true",
                         help="time the steps as launched, not as recorded CUDA graphs")  # fmt: skip
+    parser.add_argument("--tests", nargs="+", default=KERNEL_TESTS,
+                        help="the kernel test files to run (default: all of them)")  # fmt: skip
     parser.add_argument("--skip-integration", action="store_true")
     parser.add_argument("--skip-decoders", action="store_true",
                         help="no 0.5B / 7B decoder rows (7B SAID needs about 90 GB)")  # fmt: skip
@@ -352,12 +354,12 @@ def main(argv: list[str] | None = None) -> int:
     if found["gpu"] is None:
         print("no CUDA device: smoke mode, the kernel tests under Triton's CPU interpreter only")
         report["mode"] = "smoke"
-        report["tests"] = run_tests(KERNEL_TESTS, interpret=True, log=tests_log)
+        report["tests"] = run_tests(args.tests, interpret=True, log=tests_log)
         ok = report["tests"]["returncode"] == 0
     else:
         print(f"GPU: {found['gpu']}")
         report["mode"] = "gpu"
-        save(tests=run_tests(KERNEL_TESTS, interpret=False, log=tests_log))
+        save(tests=run_tests(args.tests, interpret=False, log=tests_log))
         save(multi_pass=run_multi_pass(args.out.parent, deadline))
         save(
             stream_breakdown=run_multi_pass(
