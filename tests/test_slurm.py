@@ -117,8 +117,9 @@ def test_a_scancelled_run_is_resumed_by_the_same_command(slurm_run, repo_root):
 
     snakemake-executor-plugin-slurm 2.8.0 does not recognise sacct's "CANCELLED by <uid>" as a
     failure and keeps waiting for the job, so, as a user would, the test interrupts Snakemake
-    (SIGINT) once SLURM reports the job cancelled. A version that resubmits by itself finishes
-    the run instead; both end with every result present and nothing finished recomputed.
+    (SIGINT) once SLURM reports the job cancelled. (A version that noticed would resubmit the
+    job and go on with the run, which the interrupt stops just the same.) The rerun must end
+    with every result present and nothing finished recomputed.
     """
     workdir, _ = slurm_run
     shutil.rmtree(workdir / "results/subspace/minilm/tweets/said/d200")
@@ -141,8 +142,7 @@ def test_a_scancelled_run_is_resumed_by_the_same_command(slurm_run, repo_root):
     subprocess.run(["scancel", cancelled], check=True)
     was_cancelled = slurm_cluster.poll(lambda: "CANCELLED" in _sacct_state(cancelled), 120)
     assert was_cancelled, _sacct_state(cancelled)
-    if slurm_cluster.poll(lambda: first.poll() is not None, 60) is None:
-        first.send_signal(signal.SIGINT)
+    first.send_signal(signal.SIGINT)
     first_log, _ = first.communicate(timeout=300)
     print(f"cancelled SLURM job {cancelled}; first run exited with {first.returncode}")
 
