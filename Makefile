@@ -41,7 +41,7 @@ test: setup
 	$(PYTEST)
 
 # The edit loop: everything but the end-to-end workflow, SLURM and compile tests (643 tests,
-# 3 min on a 2-core machine; all 675 took 18.5 min there from a fresh clone at 930b6b7).
+# 3 min on a 2-core machine; all 676 took 19.3 min there from a fresh clone at 0f6d25f).
 test-quick: setup
 	$(PYTEST) -m "not slow"
 
