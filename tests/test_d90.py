@@ -221,3 +221,60 @@ def test_every_failed_run_is_named_and_rates_print_as_the_paths_do():
               "eval_majority_accuracy": 0.5} for s, r in ((0, "oom"), (1, "nan loss"))],
             "accuracy", 0.9,
         )  # fmt: skip
+
+
+def _seeded(scores_by_lr_seed, full=0.8):
+    """Runs from {lr: {seed: {d: score}}}; a NaN score is a diverged run."""
+    return pd.concat(
+        [_runs({lr: by_d}, full=full).assign(seed=seed)
+         for lr, by_seed in scores_by_lr_seed.items() for seed, by_d in by_seed.items()],
+        ignore_index=True,
+    )  # fmt: skip
+
+
+def test_a_rate_counts_for_d90_only_when_every_seed_finished():
+    # Threshold 0.75. At d = 100, lr 0.1 has seed 0 at 1.0 and seed 1 diverged: the survivor
+    # alone would reach, but the rate does not count; lr 0.01 (0.5, 0.5) stays below.
+    diverged = _seeded({0.1: {0: {100: 1.0, 1000: 0.875}, 1: {100: math.nan, 1000: 0.875}},
+                        0.01: {0: {100: 0.5, 1000: 0.5}, 1: {100: 0.5, 1000: 0.5}}})  # fmt: skip
+    diverged["threshold_score"] = 0.75
+    row = d90_table(diverged, "accuracy").iloc[0]
+    assert (row["d90"], row["d90_lo"], row["best_score_at_d90"]) == (1000, 100, 0.875)
+    assert row["d90_by_seed"] == "0: 100; 1: 1000"
+
+    # The boundary: that seed finishing at 0.5 gives a mean of exactly 0.75, which reaches.
+    def finishing_at(score):
+        runs = diverged.copy()
+        runs.loc[runs["eval_accuracy"].isna(), ["eval_accuracy", "status"]] = [score, "ok"]
+        return d90_table(runs, "accuracy").iloc[0]["d90"]
+
+    assert (finishing_at(0.5), finishing_at(0.5 - 2**-20)) == (100, 1000)
+
+
+def test_a_probe_takes_the_best_rate_that_finished_for_every_seed():
+    runs = [_probe(0.9, 0), {**_probe(None, 1, status="diverged"), "reason": "nan loss"},
+            _probe(0.72, 0, 0.01), _probe(0.72, 1, 0.01)]  # fmt: skip
+    outcome = probe_outcome(runs, "accuracy", 0.71, majority=0.5)
+    assert outcome["success"] and outcome["score"] == pytest.approx(0.72)
+    assert outcome["best_run"] == {"lr": "0.01", "seed": 0}
+    alone = probe_outcome(runs[:2], "accuracy", 0.71, majority=0.5)
+    assert not alone["success"] and alone["score"] is None
+    assert (
+        alone["reason"] == "no rate finished for every seed (diverged at lr 0.1 (seed 1): nan loss)"
+    )
+
+
+def test_the_baseline_rate_must_finish_for_every_seed():
+    def run(lr, seed, score, status="ok"):
+        return {"model": "m", "task": "t", "lr": lr, "seed": seed, "status": status,
+                "reason": None if status == "ok" else "nan loss", "eval_accuracy": score,
+                "eval_majority_accuracy": 0.6}  # fmt: skip
+
+    # lr 1e-4: seed 0 at 0.9, seed 1 diverged; lr 1e-5: 0.65 and 0.65
+    runs = [run(1e-4, 0, 0.9), run(1e-4, 1, None, "diverged"), run(1e-5, 0, 0.65),
+            run(1e-5, 1, 0.65)]  # fmt: skip
+    base = select_baseline(runs, "accuracy", 0.9)
+    assert (base["best_lr"], base["full_score"]) == (1e-5, 0.65)
+    with pytest.raises(ValueError, match=r"^no full fine-tuning rate finished for every seed: "
+                       r"diverged at lr 0\.0001 \(seed 1\): nan loss$"):  # fmt: skip
+        select_baseline(runs[:2], "accuracy", 0.9)

@@ -94,15 +94,19 @@ def test_the_machine_line_names_the_recorded_cpu_and_the_numerics_the_jobs_chose
     )
 
 
-def test_the_rate_table_marks_collapsed_runs_and_needs_two_rates():
+def test_the_rate_table_marks_collapsed_and_unfinished_runs_and_needs_two_rates():
+    nan = float("nan")
     runs = pd.DataFrame({
-        "model": ["m"] * 5, "method": ["did", "did", "did", "did", "full"],
-        "d": [100, 100, 100, 1000, 5], "lr": [0.2, 0.2, 0.8, 0.2, 1e-4],
-        "eval_accuracy": [0.8, 0.7, 0.6, 0.9, 0.95],
-        "collapsed": [False, False, True, False, False],
+        "model": ["m"] * 9, "method": ["did"] * 8 + ["full"],
+        "d": [100, 100, 100, 1000, 1000, 1000, 10, 10, 5],
+        "lr": [0.2, 0.2, 0.8, 0.2, 0.8, 0.8, 0.2, 0.8, 1e-4],
+        "status": ["ok"] * 5 + ["diverged", "ok", "diverged", "ok"],
+        "eval_accuracy": [0.8, 0.7, 0.6, 0.9, 0.55, nan, 0.5, nan, 0.95],
+        "collapsed": [False, False, True, False, True, False, False, False, False],
     })  # fmt: skip
     table = readme_section.rate_table(runs).splitlines()
     assert table[0] == "| model | method | d | lr 0.2 | lr 0.8 |"
-    assert table[2] == "| m | did | 100 | 0.7500 | 0.6000 (collapsed 1/1) |"
-    assert table[3] == "| m | did | 1,000 | 0.9000 | - |"
+    assert table[2] == "| m | did | 10 | 0.5000 | diverged |"
+    assert table[3] == "| m | did | 100 | 0.7500 | 0.6000 (collapsed 1/1) |"
+    assert table[4] == "| m | did | 1,000 | 0.9000 | 0.5500 (collapsed 1/2, not finished 1/2) |"
     assert readme_section.rate_table(runs[runs["lr"] != 0.8]) is None

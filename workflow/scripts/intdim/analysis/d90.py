@@ -16,13 +16,15 @@ RUN_COLUMNS = [
 
 
 def select_baseline(runs: list[dict], metric: str, threshold: float) -> dict:
-    """The best full fine-tuning run over learning rates (and mean over seeds)."""
+    """The best full fine-tuning learning rate by its mean over seeds (``seed_means``)."""
     frame = pd.DataFrame(runs)
     ok = frame[frame["status"] == "ok"]
     if ok.empty:
         reasons = "; ".join(str(r) for r in frame["reason"].unique())
         raise ValueError(f"every full fine-tuning run failed: {reasons}")
-    per_lr = ok.groupby("lr")[f"eval_{metric}"].mean()
+    per_lr = seed_means(frame, ["lr"], metric)
+    if per_lr.isna().all():
+        raise ValueError(f"no full fine-tuning rate finished for every seed: {unfinished(frame)}")
     best_lr = float(per_lr.idxmax())
     score = float(per_lr.max())
     majority = float(frame["eval_majority_accuracy"].iloc[0])
@@ -36,6 +38,24 @@ def select_baseline(runs: list[dict], metric: str, threshold: float) -> dict:
         "eval_majority_accuracy": majority,
         "runs": [{k: r.get(k) for k in RUN_COLUMNS} for r in runs],
     }
+
+
+def seed_means(runs: pd.DataFrame, by: list[str], metric: str) -> pd.Series:
+    """The mean eval score over seeds for each group of ``by`` (a learning rate, or d and rate).
+
+    A group counts only when every run in it finished: one diverged or failed seed makes its
+    mean NaN (not reached), so the seeds that survived a rate cannot speak for it.
+    """
+    scores = runs[f"eval_{metric}"].astype(float).where(runs["status"] == "ok")
+    grouped = scores.groupby([runs[key] for key in by])
+    return grouped.mean().where(grouped.count() == grouped.size())
+
+
+def unfinished(runs: pd.DataFrame) -> str:
+    """Each run that did not finish, as 'status at lr (seed s): reason'."""
+    bad = runs[runs["status"] != "ok"]
+    return "; ".join(f"{r.status} at lr {float(r.lr):g} (seed {r.seed}): {r.reason}"
+                     for r in bad.itertuples())  # fmt: skip
 
 
 def collect_runs(metric_files: list[str], baseline_files: list[str]) -> pd.DataFrame:
@@ -61,9 +81,10 @@ def collect_runs(metric_files: list[str], baseline_files: list[str]) -> pd.DataF
 def best_per_d(group: pd.DataFrame, metric: str) -> pd.Series:
     """Mean over seeds for each (d, lr), then the best learning rate for each d.
 
-    A failed or diverged run has no score and counts as not reaching the threshold.
+    A failed or diverged run counts as not reaching the threshold: its rate has no score at
+    that d (``seed_means``).
     """
-    scores = group.groupby(["d", "lr"])[f"eval_{metric}"].mean()
+    scores = seed_means(group, ["d", "lr"], metric)
     return scores.groupby("d").max().sort_index()
 
 
@@ -153,8 +174,9 @@ def probe_outcome(runs: list[dict], metric: str, target: float, majority: float)
     """Whether a probed d reaches the target, with the runs (learning rates x seeds) behind it.
 
     Scores are averaged over seeds per learning rate and the best learning rate counts, as in
-    ``best_per_d``. A d whose every run failed, or whose best score does not beat the majority
-    class, or stays below the target, is a failure, and the reason says which.
+    ``best_per_d`` (a rate with an unfinished seed has no score). A d whose every run failed,
+    or none of whose rates finished for every seed, or whose best score does not beat the
+    majority class, or stays below the target, is a failure, and the reason says which.
     """
     frame = pd.DataFrame(runs)
     ok = frame[frame["status"] == "ok"]
@@ -162,7 +184,10 @@ def probe_outcome(runs: list[dict], metric: str, target: float, majority: float)
     if ok.empty:
         reasons = "; ".join(f"{r.status}: {r.reason}" for r in frame.itertuples())
         return {**outcome, "success": False, "reason": f"no run finished ({reasons})"}
-    per_lr = ok.groupby("lr")[f"eval_{metric}"].mean()
+    per_lr = seed_means(frame, ["lr"], metric)
+    if per_lr.isna().all():
+        return {**outcome, "success": False,
+                "reason": f"no rate finished for every seed ({unfinished(frame)})"}  # fmt: skip
     best_lr = per_lr.idxmax()
     best = ok[ok["lr"] == best_lr].sort_values(f"eval_{metric}", ascending=False).iloc[0]
     score = float(per_lr.max())

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..pipeline.variants import base_model, variant_name
+from .d90 import seed_means
 
 COLUMNS = [
     "model", "variant", "projection", "legacy_gradient", "task", "method", "full_score",
@@ -16,11 +17,11 @@ COLUMNS = [
 
 
 def best_lr(runs: pd.DataFrame, d: int, metric: str) -> float | None:
-    """The learning rate with the best mean score over seeds at d."""
+    """The learning rate with the best mean score over seeds at d (``seed_means``)."""
     at_d = runs[runs["d"] == d]
     if at_d.empty:
         return None
-    scores = at_d.groupby("lr")[f"eval_{metric}"].mean()
+    scores = seed_means(at_d, ["lr"], metric)
     return float(scores.idxmax()) if scores.notna().any() else None
 
 

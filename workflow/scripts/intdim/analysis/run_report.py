@@ -15,6 +15,7 @@ import pandas as pd
 
 from ..pipeline.variants import variant_model
 from . import run_time
+from .d90 import seed_means
 from .findings import all_findings
 
 
@@ -57,7 +58,7 @@ def study_scores(runs: pd.DataFrame, study: pd.DataFrame) -> str | None:
             continue
         row = {"variant": r.variant, "method": r.method}
         for d, at_d in mine.groupby("d"):
-            means = at_d.groupby("lr")["eval_accuracy"].mean()
+            means = seed_means(at_d, ["lr"], "accuracy")
             if means.notna().any():
                 row[f"d={int(d):,}"] = f"{means.max():.4f} ({means.idxmax():g})"
             else:
@@ -70,17 +71,23 @@ def study_scores(runs: pd.DataFrame, study: pd.DataFrame) -> str | None:
 
 
 def rate_table(runs: pd.DataFrame) -> str | None:
-    """Eval accuracy of every subspace run by (model, method, d) and learning rate, with the
-    runs that collapsed to one class marked; None with one rate (nothing to compare)."""
+    """Eval accuracy of every subspace run by (model, method, d) and learning rate (the mean
+    over the seeds that finished), with the runs that collapsed to one class or did not finish
+    marked; None with one rate (nothing to compare)."""
     sub = runs[runs["method"] != "full"].copy()
     if sub["lr"].nunique() < 2:
         return None
 
     def cell(rows: pd.DataFrame) -> str:
-        mean = rows["eval_accuracy"].mean()
-        collapsed = int(rows["collapsed"].eq(True).sum())
-        text = "diverged" if pd.isna(mean) else f"{mean:.4f}"
-        return text + (f" (collapsed {collapsed}/{len(rows)})" if collapsed else "")
+        finished = rows[rows["status"] == "ok"]
+        if finished.empty:
+            return "diverged"
+        collapsed = int(finished["collapsed"].eq(True).sum())
+        marks = [f"collapsed {collapsed}/{len(rows)}"] if collapsed else []
+        if len(finished) < len(rows):  # such a rate does not count for d90 (seed_means)
+            marks.append(f"not finished {len(rows) - len(finished)}/{len(rows)}")
+        text = f"{finished['eval_accuracy'].mean():.4f}"
+        return text + (f" ({', '.join(marks)})" if marks else "")
 
     rows = []
     for (model, method, d), at in sub.groupby(["model", "method", "d"]):
