@@ -278,3 +278,7 @@ def test_the_baseline_rate_must_finish_for_every_seed():
     with pytest.raises(ValueError, match=r"^no full fine-tuning rate finished for every seed: "
                        r"diverged at lr 0\.0001 \(seed 1\): nan loss$"):  # fmt: skip
         select_baseline(runs[:2], "accuracy", 0.9)
+    runs[2] = run(1e-5, 0, None, "diverged")
+    with pytest.raises(ValueError, match=r"seed: diverged at lr 0\.0001 \(seed 1\): nan loss; "
+                       r"diverged at lr 1e-05 \(seed 0\): nan loss$"):  # fmt: skip
+        select_baseline(runs, "accuracy", 0.9)

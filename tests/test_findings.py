@@ -5,6 +5,7 @@ import math
 
 import pandas as pd
 from intdim.analysis.findings import (
+    Finding,
     all_findings,
     d90_predicts_generalisation,
     larger_models_lower_d90,
@@ -365,3 +366,38 @@ def test_a_correlation_across_zero_keeps_its_claim():
     accuracy = d90_predicts_generalisation(mixed)[0]
     assert accuracy.verdict == "not resolved"
     assert accuracy.claim == "lower d90 goes with higher eval accuracy (t; Figure 4)"
+
+
+def test_figure3_is_unresolved_when_the_slope_allows_either_sign_and_disagrees_when_it_rises():
+    flat = pd.DataFrame({"task": "t", "parameters": [1e4, 1e5, 1e6],
+                         "d90_lo": [100, 100, 100], "d90": [2000, 1900, 2100]})  # fmt: skip
+    finding = larger_models_lower_d90(flat)[0]
+    assert (finding.claim, finding.verdict) == (
+        "larger models have lower d90 (t; Figure 3)", "not resolved")  # fmt: skip
+    assert finding.measured.endswith(
+        "; d90 by parameters: parameters=10000: (100, 2,000], parameters=100000: (100, 1,900], "
+        "parameters=1e+06: (100, 2,100]"
+    )
+    rising = pd.DataFrame({"task": "t", "parameters": [1e4, 1e5, 1e6, 1e7],
+                           "d90_lo": [2, 20, 200, 2000], "d90": [8, 80, 800, 8000]})  # fmt: skip
+    assert larger_models_lower_d90(rising)[0].verdict == "disagrees"
+
+
+def test_figure2_with_too_few_checkpoints_keeps_its_claim_and_numbers():
+    two = trajectory([(8000, 10000), (300, 400)], [0.6, 0.8], [0.5, 0.2])
+    finding = pretraining_lowers_d90(two)[0]
+    assert finding == Finding(
+        "d90 falls as pre-training goes on (t; Figure 2)",
+        "2 checkpoints with a d90: a trend needs at least 3; d90 by step: "
+        "step=100: (8,000, 10,000], step=200: (300, 400]",
+        "not resolved",
+    )
+
+
+def test_each_correlation_names_its_task_and_figure_whatever_its_verdict():
+    strong = strong_trajectory()
+    mixed = trajectory(SIX_D90S, [0.70, 0.60, 0.72, 0.61, 0.71, 0.62],
+                       [0.15, 0.22, 0.31, 0.36, 0.45, 0.50])  # fmt: skip
+    for frame in (strong, strong.head(3), mixed):
+        findings = d90_predicts_generalisation(frame)
+        assert [(f.subject, f.figure) for f in findings] == [("t", "Figure 4"), ("t", "Figure 5")]

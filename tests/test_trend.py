@@ -117,8 +117,8 @@ def test_only_the_ends_decide_in_the_order_of_x_and_three_points_are_needed():
     shuffled = ends_ordered(x[::-1], lo[::-1], hi[::-1])
     assert (shuffled["first"], shuffled["last"]) == ((125, 1732, 2876), (2000, 83, 137))
     two = ends_ordered([1, 2], lo=[1000, 10], hi=[2000, 20])
-    assert two["direction"] is None and two["first"] is None
-    assert two["reason"] == "2 checkpoints with a d90: a trend needs at least 3"
+    assert two == {"n": 2, "direction": None, "first": None, "last": None,
+                   "reason": "2 checkpoints with a d90: a trend needs at least 3"}  # fmt: skip
     one = ends_ordered([1], lo=[10], hi=[20])["reason"]
     assert one == "1 checkpoint with a d90: a trend needs at least 3"
     assert ends_ordered([1, 2], lo=[1000, 10], hi=[2000, 20], min_points=2)["direction"] == "falls"

@@ -46,7 +46,7 @@ def seed_means(runs: pd.DataFrame, by: list[str], metric: str) -> pd.Series:
     A group counts only when every run in it finished: one diverged or failed seed makes its
     mean NaN (not reached), so the seeds that survived a rate cannot speak for it.
     """
-    scores = runs[f"eval_{metric}"].astype(float).where(runs["status"] == "ok")
+    scores = runs[f"eval_{metric}"].where(runs["status"] == "ok")
     grouped = scores.groupby([runs[key] for key in by])
     return grouped.mean().where(grouped.count() == grouped.size())
 
