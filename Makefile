@@ -40,8 +40,8 @@ PYTEST := $(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder
 test: setup
 	$(PYTEST)
 
-# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (646 tests,
-# 2.3 min on a 2-core machine; all 679 took 16.1 min there from a fresh clone at ab4a00a).
+# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (649 tests;
+# 2.3 min on a 2-core machine at ab4a00a; all 682 took 18.8 min there, fresh clone at 6de8d98).
 test-quick: setup
 	$(PYTEST) -m "not slow"
 
