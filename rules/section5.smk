@@ -56,7 +56,6 @@ rule section5_tables:
         trajectory_specs=PLAN.section("trajectories", default={}),
         survey=PLAN.section("survey"),
         survey_models=list(PLAN.survey_models),
-        metric=PLAN.config["metric"],
     script:
         "../workflow/scripts/section5_tables.py"
 

@@ -6,13 +6,14 @@ import pytest
 from intdim.analysis import section5
 
 
-def full_run(lr, eval_accuracy, train_accuracy, status="ok"):
-    return {"lr": lr, "seed": 0, "status": status, "eval_accuracy": eval_accuracy,
+def full_run(lr, seed, eval_accuracy, train_accuracy, status="ok"):
+    return {"lr": lr, "seed": seed, "status": status, "eval_accuracy": eval_accuracy,
             "train_accuracy": train_accuracy}  # fmt: skip
 
 
-def baseline(runs, beats=True):
-    return {"runs": runs, "beats_majority": beats, "eval_majority_accuracy": 0.6}
+def baseline(runs, best_lr, beats=True):
+    return {"runs": runs, "best_lr": best_lr, "beats_majority": beats,
+            "eval_majority_accuracy": 0.6}  # fmt: skip
 
 
 def result(model, task, method, d90, status="reached"):
@@ -20,12 +21,29 @@ def result(model, task, method, d90, status="reached"):
             "lo": 10, "hi": d90 or 1000, "probes": []}  # fmt: skip
 
 
-def test_trajectory_rows_use_the_best_eval_run_and_the_trajectorys_method():
+def test_trajectory_rows_take_the_seed_means_at_the_baselines_rate_and_the_trajectorys_method():
     baselines = {
+        # 1e-3 lost a seed, so the baseline took 3e-3; the survivor's 0.9 must not count
         ("ck0", "t"): baseline(
-            [full_run(1e-3, 0.55, 0.9, "diverged"), full_run(3e-3, 0.5, 0.6)], beats=False
-        ),  # fmt: skip
-        ("ck1", "t"): baseline([full_run(1e-3, 0.80, 0.95), full_run(3e-3, 0.75, 0.99)]),
+            [
+                full_run(1e-3, 0, 0.55, 0.9, "diverged"),
+                full_run(1e-3, 1, 0.9, 0.9),
+                full_run(3e-3, 0, 0.5, 0.6),
+                full_run(3e-3, 1, 0.52, 0.64),
+            ],
+            best_lr=3e-3,
+            beats=False,
+        ),
+        # 3e-3 has the single best run (0.85) but the lower mean (0.72 against 0.75)
+        ("ck1", "t"): baseline(
+            [
+                full_run(1e-3, 0, 0.80, 0.95),
+                full_run(1e-3, 1, 0.70, 0.85),
+                full_run(3e-3, 0, 0.85, 0.99),
+                full_run(3e-3, 1, 0.59, 0.97),
+            ],
+            best_lr=1e-3,
+        ),
     }
     results = {
         ("ck0", "t", "said"): result("ck0", "t", "said", None, "skipped"),
@@ -34,13 +52,17 @@ def test_trajectory_rows_use_the_best_eval_run_and_the_trajectorys_method():
     }
     table = section5.trajectory_table({"traj": {10: "ck1", 0: "ck0"}},
                                       {"traj": {"tasks": ["t"], "method": "said"}}, results,
-                                      baselines, "accuracy")  # fmt: skip
+                                      baselines)  # fmt: skip
     assert list(table["step"]) == [0, 10]
     first, second = table.iloc[0], table.iloc[1]
     assert not first["beats_majority"] and first["search_status"] == "skipped"
-    assert first["eval_accuracy"] == 0.5  # the diverged run does not count
-    assert second["d90"] == 300 and second["train_accuracy"] == 0.95
-    assert second["relative_gap"] == pytest.approx((0.95 - 0.80) / (1 - 0.80))
+    assert first["eval_accuracy"] == pytest.approx(0.51)
+    assert first["train_accuracy"] == pytest.approx(0.62)
+    assert second["d90"] == 300 and second["method"] == "said"
+    assert second["eval_accuracy"] == pytest.approx(0.75)
+    assert second["train_accuracy"] == pytest.approx(0.90)
+    # the gap of the seed-mean accuracies
+    assert second["relative_gap"] == pytest.approx((0.90 - 0.75) / (1 - 0.75))
 
 
 def test_relative_gap_at_perfect_eval_accuracy_is_undefined():

@@ -52,7 +52,8 @@ def main(snakemake):
         ax.set_title("\n".join([f"{label} ({figure})", *verdicts]), fontsize=8)
         ax.set(xlabel="d90 (" + ", ".join(sorted(table["method"].str.upper().unique())) + ")",
                ylabel=label)  # fmt: skip
-    fig.suptitle("The best full fine-tune of each checkpoint against the checkpoint's d90")
+    fig.suptitle("Full fine-tuning of each checkpoint (baseline's rate, mean over seeds) "
+                 "against the checkpoint's d90")  # fmt: skip
     fig.savefig(snakemake.output[0], dpi=150, bbox_inches="tight")
     plt.close(fig)
 

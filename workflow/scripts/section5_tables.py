@@ -19,9 +19,7 @@ def main(snakemake):
     metas = {m["name"]: m for m in read(snakemake.input.metas)}
     section5.search_table(results).to_csv(snakemake.output.search, index=False)
     section5.probe_table(results).to_csv(snakemake.output.probes, index=False)
-    trajectory = section5.trajectory_table(
-        p.trajectories, p.trajectory_specs, by_key, baselines, p.metric
-    )
+    trajectory = section5.trajectory_table(p.trajectories, p.trajectory_specs, by_key, baselines)
     trajectory.to_csv(snakemake.output.trajectory, index=False)
     survey = p.survey or {"tasks": [], "method": "said"}
     section5.survey_table(p.survey_models, survey["tasks"], survey.get("method", "said"), by_key,

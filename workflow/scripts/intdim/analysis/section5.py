@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from statistics import fmean
 
 import pandas as pd
 
@@ -31,10 +32,13 @@ def probe_table(results: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-def best_full_run(baseline: dict, metric: str) -> dict:
-    """The full fine-tuning run with the best eval score (its train accuracy gives the gap)."""
-    ok = [r for r in baseline["runs"] if r["status"] == "ok"]
-    return max(ok, key=lambda r: r[f"eval_{metric}"])
+def full_fine_tune(baseline: dict) -> dict:
+    """Eval and train accuracy of full fine-tuning at the baseline's learning rate, each the mean
+    over its seeds: the runs whose mean set the d90 threshold (``d90.select_baseline``), so a
+    checkpoint's d90 and its accuracy come from the same fine-tunes. Every seed at that rate
+    finished, or the baseline would have chosen another rate."""
+    runs = [r for r in baseline["runs"] if r["lr"] == baseline["best_lr"]]
+    return {key: fmean(r[key] for r in runs) for key in ("eval_accuracy", "train_accuracy")}
 
 
 def relative_gap(train_accuracy: float, eval_accuracy: float) -> float:
@@ -51,8 +55,8 @@ def lower_end(result: dict):
     return result["lo"] if result.get("lo_verified", True) else None
 
 
-def trajectory_table(trajectories: dict, specs: dict, results: dict, baselines: dict,
-                     metric: str) -> pd.DataFrame:  # fmt: skip
+def trajectory_table(trajectories: dict, specs: dict, results: dict,
+                     baselines: dict) -> pd.DataFrame:  # fmt: skip
     """One row per (trajectory, checkpoint, task): d90 and the full fine-tune it is measured by.
 
     ``trajectories`` maps a name to {step: model}; ``specs`` a name to its tasks and method.
@@ -63,7 +67,7 @@ def trajectory_table(trajectories: dict, specs: dict, results: dict, baselines: 
         for step, model in sorted(checkpoints.items(), key=lambda kv: int(kv[0])):
             for task in specs[name]["tasks"]:
                 base = baselines[(model, task)]
-                best = best_full_run(base, metric)
+                full = full_fine_tune(base)
                 result = results[(model, task, method)]
                 rows.append({
                     "trajectory": name, "step": int(step), "model": model, "task": task,
@@ -72,9 +76,9 @@ def trajectory_table(trajectories: dict, specs: dict, results: dict, baselines: 
                     "d90_lo": lower_end(result), "d90_hi": result["hi"],
                     "search_status": result["status"],
                     "beats_majority": base["beats_majority"],
-                    "eval_accuracy": best["eval_accuracy"],
-                    "train_accuracy": best["train_accuracy"],
-                    "relative_gap": relative_gap(best["train_accuracy"], best["eval_accuracy"]),
+                    "eval_accuracy": full["eval_accuracy"],
+                    "train_accuracy": full["train_accuracy"],
+                    "relative_gap": relative_gap(full["train_accuracy"], full["eval_accuracy"]),
                     "eval_majority_accuracy": base["eval_majority_accuracy"],
                 })  # fmt: skip
     frame = pd.DataFrame(rows)
