@@ -63,7 +63,10 @@ def test_baseline_takes_the_best_learning_rate_and_ignores_failures():
     base = select_baseline(runs, "accuracy", 0.9)
     assert base["best_lr"] == 1e-4 and base["full_score"] == 0.8
     assert base["threshold_score"] == pytest.approx(0.72) and base["beats_majority"]
-    with pytest.raises(ValueError, match="every full fine-tuning run failed: nan"):
+    with pytest.raises(
+        ValueError,
+        match=r"every full fine-tuning run failed: diverged at lr 0\.001 \(seed 0\): nan$",
+    ):
         select_baseline(runs[2:], "accuracy", 0.9)
 
 
@@ -128,7 +131,7 @@ def test_a_probe_reports_its_runs_score_and_best_run():
                        "success": True, "reason": "reaches the threshold (0.7000 >= 0.6500)"}  # fmt: skip
     failed = probe_outcome([_probe(None, status="diverged")], "accuracy", 0.7, 0.5)
     assert (failed["runs"], failed["score"], failed["best_run"]) == (1, None, None)
-    assert failed["reason"] == "no run finished (diverged: None)"
+    assert failed["reason"] == "no run finished (diverged at lr 0.1 (seed 0): None)"
 
 
 def test_a_d90_at_the_first_grid_point_is_only_bounded_above():
@@ -186,7 +189,9 @@ def test_the_baseline_averages_seeds_and_says_whether_it_beats_the_majority_clas
     tied = select_baseline([run(1e-4, 0, 0.6)], "accuracy", 0.9)
     assert not tied["beats_majority"]  # as good as the majority class is not better
     assert select_baseline([run(1e-4, 0, 0.6)], "f1", 0.9)["beats_majority"]  # no such rule
-    with pytest.raises(ValueError, match="every full fine-tuning run failed: out of memory"):
+    with pytest.raises(
+        ValueError, match=r"failed: failed at lr 0\.0001 \(seed 0\): out of memory$"
+    ):
         select_baseline([{**run(1e-4, 0, None), "status": "failed", "reason": "out of memory"}],
                         "accuracy", 0.9)  # fmt: skip
 
@@ -211,11 +216,16 @@ def test_every_failed_run_is_named_and_rates_print_as_the_paths_do():
          {**_probe(None, seed=1, status="failed"), "reason": "oom"}],
         "accuracy", 0.7, 0.5,
     )  # fmt: skip
-    assert failed["reason"] == "no run finished (diverged: nan loss; failed: oom)"
+    assert failed["reason"] == (
+        "no run finished (diverged at lr 0.1 (seed 0): nan loss; failed at lr 0.1 (seed 1): oom)"
+    )
     odd = probe_outcome([_probe(0.8, lr=0.1234567), _probe(0.7, lr=1e-5)], "accuracy", 0.6, 0.5)
     assert odd["best_run"]["lr"] == "0.123457"
     assert probe_outcome([_probe(0.8, lr=1e-5)], "accuracy", 0.6, 0.5)["best_run"]["lr"] == "1e-05"
-    with pytest.raises(ValueError, match=r"every full fine-tuning run failed: oom; nan loss$"):
+    with pytest.raises(
+        ValueError,
+        match=r"run failed: failed at lr 0\.0001 \(seed 0\): oom; failed at lr 0\.0001 \(seed 1\): nan loss$",
+    ):
         select_baseline(
             [{"lr": 1e-4, "seed": s, "status": "failed", "reason": r, "eval_accuracy": None,
               "eval_majority_accuracy": 0.5} for s, r in ((0, "oom"), (1, "nan loss"))],

@@ -18,10 +18,8 @@ RUN_COLUMNS = [
 def select_baseline(runs: list[dict], metric: str, threshold: float) -> dict:
     """The best full fine-tuning learning rate by its mean over seeds (``seed_means``)."""
     frame = pd.DataFrame(runs)
-    ok = frame[frame["status"] == "ok"]
-    if ok.empty:
-        reasons = "; ".join(str(r) for r in frame["reason"].unique())
-        raise ValueError(f"every full fine-tuning run failed: {reasons}")
+    if not (frame["status"] == "ok").any():
+        raise ValueError(f"every full fine-tuning run failed: {unfinished(frame)}")
     per_lr = seed_means(frame, ["lr"], metric)
     if per_lr.isna().all():
         raise ValueError(f"no full fine-tuning rate finished for every seed: {unfinished(frame)}")
@@ -182,8 +180,7 @@ def probe_outcome(runs: list[dict], metric: str, target: float, majority: float)
     ok = frame[frame["status"] == "ok"]
     outcome = {"runs": len(frame), "score": None, "best_run": None}
     if ok.empty:
-        reasons = "; ".join(f"{r.status}: {r.reason}" for r in frame.itertuples())
-        return {**outcome, "success": False, "reason": f"no run finished ({reasons})"}
+        return {**outcome, "success": False, "reason": f"no run finished ({unfinished(frame)})"}
     per_lr = seed_means(frame, ["lr"], metric)
     if per_lr.isna().all():
         return {**outcome, "success": False,
