@@ -66,8 +66,9 @@ def test_several_trajectories_get_a_series_and_a_verdict_each(tmp_path, monkeypa
     title = figure.axes[0].get_title().replace("\n", " ")
     assert "tweets, other: not resolved; 3 checkpoints with a d90" in title
     assert "tweets, scratch: agrees" in title
-    legend = [t.get_text() for t in figure.axes[0].get_legend().get_texts()]
-    assert legend == ["tweets (other)", "tweets (scratch)"]
+    (legend,) = figure.legends  # one, under both panels
+    assert [t.get_text() for t in legend.get_texts()] == ["tweets (other)", "tweets (scratch)"]
+    assert all(ax.get_legend() is None for ax in figure.axes)
     colours = [c.lines[0].get_color() for c in figure.axes[0].containers]
     assert colours[0] != colours[1]
 

@@ -40,7 +40,6 @@ def main(snakemake):
                             fontsize=7)  # fmt: skip
         if len(shown):
             ax.set_xscale("log")
-            ax.legend(fontsize=8, title="labels: pre-training updates", title_fontsize=7)
         else:
             ax.text(0.5, 0.5, "no checkpoint reached the threshold", ha="center",
                     transform=ax.transAxes)  # fmt: skip
@@ -52,6 +51,10 @@ def main(snakemake):
         ax.set_title("\n".join([f"{label} ({figure})", *verdicts]), fontsize=8)
         ax.set(xlabel="d90 (" + ", ".join(sorted(table["method"].str.upper().unique())) + ")",
                ylabel=label)  # fmt: skip
+    handles, labels = axes[0].get_legend_handles_labels()
+    if handles:  # one legend under both panels, where it covers no point
+        fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 4),
+                   fontsize=8, title="labels: pre-training updates", title_fontsize=7)  # fmt: skip
     fig.suptitle("Full fine-tuning of each checkpoint (baseline's rate, mean over seeds) "
                  "against the checkpoint's d90")  # fmt: skip
     fig.savefig(snakemake.output[0], dpi=150, bbox_inches="tight")
