@@ -5,6 +5,16 @@ import math
 import pytest
 from intdim.analysis import section5
 
+TRAJECTORY_COLUMNS = [
+    "trajectory", "step", "model", "task", "method", "d90", "d90_lo", "d90_hi", "search_status",
+    "beats_majority", "eval_accuracy", "train_accuracy", "relative_gap", "eval_majority_accuracy",
+]  # fmt: skip
+
+
+def records(frame):
+    """A table's rows as plain dicts, its gaps as None (pd.NA equals nothing)."""
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
 
 def full_run(lr, seed, eval_accuracy, train_accuracy, status="ok"):
     return {"lr": lr, "seed": seed, "status": status, "eval_accuracy": eval_accuracy,
@@ -48,21 +58,33 @@ def test_trajectory_rows_take_the_seed_means_at_the_baselines_rate_and_the_traje
     results = {
         ("ck0", "t", "said"): result("ck0", "t", "said", None, "skipped"),
         ("ck1", "t", "said"): result("ck1", "t", "said", 300),
-        ("ck1", "t", "did"): result("ck1", "t", "did", 9000),  # a survey with another method
+        ("ck1", "t", "did"): result("ck1", "t", "did", 9000),
     }
-    table = section5.trajectory_table({"traj": {10: "ck1", 0: "ck0"}},
-                                      {"traj": {"tasks": ["t"], "method": "said"}}, results,
-                                      baselines)  # fmt: skip
-    assert list(table["step"]) == [0, 10]
-    first, second = table.iloc[0], table.iloc[1]
-    assert not first["beats_majority"] and first["search_status"] == "skipped"
-    assert first["eval_accuracy"] == pytest.approx(0.51)
-    assert first["train_accuracy"] == pytest.approx(0.62)
-    assert second["d90"] == 300 and second["method"] == "said"
-    assert second["eval_accuracy"] == pytest.approx(0.75)
-    assert second["train_accuracy"] == pytest.approx(0.90)
-    # the gap of the seed-mean accuracies
-    assert second["relative_gap"] == pytest.approx((0.90 - 0.75) / (1 - 0.75))
+    specs = {"traj": {"tasks": ["t"], "method": "said"},
+             "by_did": {"tasks": ["t"], "method": "did"}, "unnamed": {"tasks": ["t"]}}  # fmt: skip
+    # steps as a YAML map may arrive as strings: 9 comes before 10
+    table = section5.trajectory_table({"traj": {"10": "ck1", "9": "ck0"}, "by_did": {5: "ck1"},
+                                       "unnamed": {1: "ck1"}}, specs, results, baselines)  # fmt: skip
+    assert str(table["d90"].dtype) == str(table["d90_lo"].dtype) == "Int64"
+    at_ck1 = {"model": "ck1", "task": "t", "d90_lo": 10, "search_status": "reached",
+              "beats_majority": True, "eval_accuracy": 0.75, "train_accuracy": 0.90,
+              "relative_gap": (0.90 - 0.75) / (1 - 0.75), "eval_majority_accuracy": 0.6}  # fmt: skip
+    expected = [
+        # 1e-3's survivor (0.9) does not count: the mean over both seeds at the baseline's rate
+        {"trajectory": "traj", "step": 9, "model": "ck0", "task": "t", "method": "said",
+         "d90": None, "d90_lo": 10, "d90_hi": 1000, "search_status": "skipped",
+         "beats_majority": False, "eval_accuracy": 0.51, "train_accuracy": 0.62,
+         "relative_gap": (0.62 - 0.51) / (1 - 0.51), "eval_majority_accuracy": 0.6},
+        # 3e-3's single best run (0.85) does not count either
+        {"trajectory": "traj", "step": 10, "method": "said", "d90": 300, "d90_hi": 300, **at_ck1},
+        {"trajectory": "by_did", "step": 5, "method": "did", "d90": 9000, "d90_hi": 9000,
+         **at_ck1},
+        {"trajectory": "unnamed", "step": 1, "method": "said", "d90": 300, "d90_hi": 300,
+         **at_ck1},
+    ]  # fmt: skip
+    assert records(table) == [pytest.approx(row) for row in expected]
+    assert [list(row) for row in records(table)] == [TRAJECTORY_COLUMNS] * 4
+    assert records(section5.trajectory_table({}, {}, {}, {})) == []
 
 
 def test_relative_gap_at_perfect_eval_accuracy_is_undefined():
@@ -70,17 +92,82 @@ def test_relative_gap_at_perfect_eval_accuracy_is_undefined():
     assert section5.relative_gap(0.9, 0.8) == pytest.approx(0.5)
 
 
-def test_survey_and_bound_tables():
-    metas = {"a": {"base_parameters": 10, "reference": "x"}, "b": {"base_parameters": 99,
-                                                                    "reference": "y"}}  # fmt: skip
-    results = {("a", "t", "said"): result("a", "t", "said", 50),
-               ("b", "t", "said"): result("b", "t", "said", None, "not reached")}  # fmt: skip
-    table = section5.survey_table(["a", "b"], ["t"], "said", results, metas)
-    assert list(table["parameters"]) == [10, 99] and table["d90"].isna().tolist() == [False, True]
-    assert list(table["searched_up_to"]) == [50, 1000]
+def test_survey_rows_name_each_model_its_size_and_its_searchs_bracket():
+    metas = {"a": {"base_parameters": 10, "reference": "x"},
+             "b": {"base_parameters": 99, "reference": "y"}}  # fmt: skip
+    results = {("a", "t", "did"): {**result("a", "t", "did", 50), "lo_verified": True},
+               ("b", "t", "did"): result("b", "t", "did", None, "not reached")}  # fmt: skip
+    table = section5.survey_table(["a", "b"], ["t"], "did", results, metas)
+    assert str(table["d90"].dtype) == str(table["d90_lo"].dtype) == "Int64"
+    assert records(table) == [
+        {"model": "a", "task": "t", "method": "did", "parameters": 10, "reference": "x",
+         "d90": 50, "d90_lo": 10, "d90_hi": 50, "searched_up_to": 50,
+         "search_status": "reached"},
+        {"model": "b", "task": "t", "method": "did", "parameters": 99, "reference": "y",
+         "d90": None, "d90_lo": 10, "d90_hi": 1000, "searched_up_to": 1000,
+         "search_status": "not reached"},
+    ]  # fmt: skip
+    assert records(section5.survey_table([], ["t"], "said", {}, {})) == []
+
+
+def test_the_bound_table_keeps_solutions_and_its_columns_in_order():
     bounds = section5.bound_table([{"model": "a", "task": "t", "method": "said", "d90": 50,
-                                    "d": 50, "bound": 0.4}, {"model": "b", "d90": None}])  # fmt: skip
-    assert list(bounds["model"]) == ["a"] and bounds["bound"].iloc[0] == 0.4
+                                    "d": 50, "bound": 0.4, "extra": 1},
+                                   {"model": "b", "d90": None}])  # fmt: skip
+    assert list(bounds.columns) == [
+        "model", "task", "method", "d", "D", "m", "bits_per_number", "description_bits",
+        "configurations", "confidence", "train_error_quantised", "eval_error_quantised",
+        "eval_accuracy_quantised", "eval_accuracy", "bound",
+    ]  # fmt: skip
+    assert records(bounds) == [
+        {"model": "a", "task": "t", "method": "said", "d": 50, "bound": 0.4,
+         **dict.fromkeys(["D", "m", "bits_per_number", "description_bits", "configurations",
+                          "confidence", "train_error_quantised", "eval_error_quantised",
+                          "eval_accuracy_quantised", "eval_accuracy"])},
+    ]  # fmt: skip
+
+
+def test_the_search_table_has_a_row_per_search_and_its_final_state():
+    finished = {**result("a", "t", "said", 50), "d_max": 1000, "D": 123, "rounds": 2,
+                "probes_run": 4, "training_runs": 8, "non_monotone": False, "target": 0.7,
+                "full_score": 0.8, "eval_majority_accuracy": 0.6, "reason": "reached",
+                "probes": [{"d": 50}]}  # fmt: skip
+    skipped = {"model": "b", "task": "t", "method": "did", "d90": None, "status": "skipped"}
+    table = section5.search_table([finished, skipped])
+    assert list(table.columns) == section5.SEARCH_COLUMNS == [
+        "model", "task", "method", "d90", "lo", "hi", "d_max", "D", "status", "reason", "rounds",
+        "probes_run", "training_runs", "non_monotone", "target", "full_score",
+        "eval_majority_accuracy",
+    ]  # fmt: skip
+    assert str(table["d90"].dtype) == "Int64"
+    assert list(section5.search_table([]).columns) == section5.SEARCH_COLUMNS  # headers, no rows
+    assert records(table) == [
+        {key: finished[key] for key in section5.SEARCH_COLUMNS},
+        {key: skipped.get(key) for key in section5.SEARCH_COLUMNS},
+    ]
+
+
+def test_the_probe_table_has_a_row_per_probe_with_its_best_rate():
+    probes = [{"round": 1, "d": 100, "success": False, "score": 0.6, "reason": "below",
+               "best_run": {"lr": "0.1", "seed": 0}},
+              {"round": 2, "d": 300, "success": False, "reason": "no run finished",
+               "best_run": None},
+              {"round": 2, "d": 600, "success": True, "score": 0.8, "reason": "reaches"}]  # fmt: skip
+    table = section5.probe_table([{**result("a", "t", "said", 600), "probes": probes},
+                                  result("b", "t", "did", None)])  # fmt: skip
+    assert list(table.columns) == ["model", "task", "method", "round", "d", "success", "score",
+                                   "reason", "best_lr"]  # fmt: skip
+    assert records(table) == [
+        {"model": "a", "task": "t", "method": "said", "round": 1, "d": 100, "success": False,
+         "score": 0.6, "reason": "below", "best_lr": "0.1"},
+        {"model": "a", "task": "t", "method": "said", "round": 2, "d": 300, "success": False,
+         "score": None, "reason": "no run finished", "best_lr": None},
+        {"model": "a", "task": "t", "method": "said", "round": 2, "d": 600, "success": True,
+         "score": 0.8, "reason": "reaches", "best_lr": None},
+    ]  # fmt: skip
+    assert list(section5.probe_table([result("b", "t", "did", None)]).columns) == list(
+        table.columns
+    )
 
 
 def test_a_search_that_reached_at_d_min_or_never_ran_has_no_lower_end():
@@ -89,6 +176,7 @@ def test_a_search_that_reached_at_d_min_or_never_ran_has_no_lower_end():
     at_min = {**result("b", "t", "said", 30, "at d_min"), "lo": 30, "lo_verified": False}
     never = {**result("c", "t", "said", None, "skipped"), "lo": 30, "lo_verified": False}
     assert [section5.lower_end(r) for r in (reached, at_min, never)] == [30, None, None]
+    assert section5.lower_end(result("d", "t", "said", 50)) == 10  # no flag: lo stands
     metas = {m: {"base_parameters": 10, "reference": m} for m in "abc"}
     results = {(r["model"], "t", "said"): r for r in (reached, at_min, never)}
     table = section5.survey_table(["a", "b", "c"], ["t"], "said", results, metas)
