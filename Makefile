@@ -40,8 +40,8 @@ PYTEST := $(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder
 test: setup
 	$(PYTEST)
 
-# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (649 tests;
-# 2.3 min on a 2-core machine at ab4a00a; all 682 took 18.8 min there, fresh clone at 6de8d98).
+# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (652 tests;
+# 2.0 min on a 2-core machine at 8a04ed6; all 685 took 10.8 min there, fresh clone at 8a04ed6).
 test-quick: setup
 	$(PYTEST) -m "not slow"
 
