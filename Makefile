@@ -54,7 +54,9 @@ mutation: setup
 	git ls-files -z | grep -zv '^workflow/scripts/intdim/' | xargs -0 cp --parents -t $(MUTATION)
 	cp -r workflow/scripts/intdim $(MUTATION)/src/ && find $(MUTATION)/src -name __pycache__ -prune -exec rm -rf {} +
 	cp workflow/schemas/config.schema.yaml $(MUTATION)/schemas/
-	cd $(MUTATION) && $(CURDIR)/$(BIN)/mutmut run --max-children 2
+# One OpenMP thread: mutmut forks its workers from a process that has run torch, and a
+# forked worker waits forever on the parent's thread pool (until mutmut's wall-clock limit).
+	cd $(MUTATION) && OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(CURDIR)/$(BIN)/mutmut run --max-children 2
 	$(BIN)/python tools/mutation_table.py --mutants $(MUTATION)/mutants
 
 # The GPU path, checked and timed on this machine's GPU (smoke mode without one). Runs from the
