@@ -95,6 +95,32 @@ def test_gradients_match_the_materialised_projection(family, method):
     torch.testing.assert_close(sub.theta_d.grad, expected_theta, rtol=1e-4, atol=1e-6)
 
 
+def test_gradients_accumulate_over_backward_passes_and_a_frozen_scale_gets_none():
+    """Two backward passes without zero_grad add up (gradient accumulation), and a scale
+    frozen by the user gets no gradient: only what trains is given one."""
+    batch, labels = tiny_batch(), torch.tensor([0, 2, 1])
+    sub = SubspaceModel(tiny_classifier("bert"), SubspaceSettings(60, method="said", seed=4))
+    with torch.no_grad():
+        sub.theta_d.normal_(0, 3.0)
+    sub.eval()
+    sub(**batch, labels=labels).loss.backward()
+    once = sub.theta_d.grad.clone(), sub.lambdas.grad.clone()
+    sub(**batch, labels=labels).loss.backward()
+    assert torch.equal(sub.theta_d.grad, 2 * once[0]) and torch.equal(sub.lambdas.grad, 2 * once[1])
+    sub.theta_d.grad = sub.lambdas.grad = None
+    sub.lambdas.requires_grad_(False)
+    sub(**batch, labels=labels).loss.backward()
+    assert sub.lambdas.grad is None and torch.equal(sub.theta_d.grad, once[0])
+
+
+def test_a_second_backward_through_one_training_forward_says_why_it_cannot():
+    sub = SubspaceModel(tiny_classifier("bert"), SubspaceSettings(40, seed=0)).train()
+    loss = sub(**tiny_batch(), labels=torch.tensor([0, 2, 1])).loss
+    loss.backward(retain_graph=True)
+    with pytest.raises(RuntimeError, match="can be backpropagated once"):
+        loss.backward()
+
+
 def test_training_moves_only_theta_d_and_lowers_the_loss():
     torch.manual_seed(0)
     model = tiny_classifier("bert")
