@@ -233,6 +233,22 @@ def test_layer_grouping_finds_every_numbered_block_of_each_family(family):
     assert len(numbered) == layer_count(model.config), sorted(keys)
 
 
+def test_layer_grouping_keys_each_name_by_its_block_or_first_two_module_names():
+    names = ["bert.embeddings.word_embeddings.weight", "bert.embeddings.LayerNorm.bias",
+             "bert.encoder.layer.0.attention.self.query.weight",
+             "bert.encoder.layer.11.output.dense.bias", "bert.pooler.dense.weight",
+             "classifier.weight", "classifier.bias", "lm_head.dense.weight",
+             "logit_scale"]  # fmt: skip
+    assert parameter_groups(names, "layer") == [
+        "bert.embeddings", "bert.embeddings", "bert.encoder.layer.0", "bert.encoder.layer.11",
+        "bert.pooler", "classifier", "classifier", "lm_head.dense", "logit_scale",
+    ]  # fmt: skip
+    assert parameter_groups(names, "tensor") == names
+    with pytest.raises(ValueError) as error:
+        parameter_groups(names, "block")
+    assert str(error.value) == "unknown SAID grouping 'block'; choose one of tensor, layer"
+
+
 def test_said_scales_keep_the_unscaled_rate_and_theta_d_the_scaled_one():
     from intdim.method.training import TrainSettings, optimiser_groups
 
