@@ -40,8 +40,8 @@ PYTEST := $(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder
 test: setup
 	$(PYTEST)
 
-# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (654 tests;
-# 2.0 min on a 2-core machine at 8a04ed6; all 687 took 10.3 min there, fresh clone at 02c4d6b).
+# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (655 tests;
+# 2.0 min on a 2-core machine at 8a04ed6; all 688 took 11.9 min there, fresh clone at c56bea3).
 test-quick: setup
 	$(PYTEST) -m "not slow"
 
