@@ -61,10 +61,10 @@ def test_trajectory_rows_take_the_seed_means_at_the_baselines_rate_and_the_traje
         ("ck1", "t", "did"): result("ck1", "t", "did", 9000),
     }
     specs = {"traj": {"tasks": ["t"], "method": "said"},
-             "by_did": {"tasks": ["t"], "method": "did"}, "unnamed": {"tasks": ["t"]}}  # fmt: skip
+             "by_did": {"tasks": ["t"], "method": "did"}}  # fmt: skip
     # steps as a YAML map may arrive as strings: 9 comes before 10
-    table = section5.trajectory_table({"traj": {"10": "ck1", "9": "ck0"}, "by_did": {5: "ck1"},
-                                       "unnamed": {1: "ck1"}}, specs, results, baselines)  # fmt: skip
+    table = section5.trajectory_table({"traj": {"10": "ck1", "9": "ck0"}, "by_did": {5: "ck1"}},
+                                      specs, results, baselines)  # fmt: skip
     assert str(table["d90"].dtype) == str(table["d90_lo"].dtype) == "Int64"
     at_ck1 = {"model": "ck1", "task": "t", "d90_lo": 10, "search_status": "reached",
               "beats_majority": True, "eval_accuracy": 0.75, "train_accuracy": 0.90,
@@ -79,11 +79,9 @@ def test_trajectory_rows_take_the_seed_means_at_the_baselines_rate_and_the_traje
         {"trajectory": "traj", "step": 10, "method": "said", "d90": 300, "d90_hi": 300, **at_ck1},
         {"trajectory": "by_did", "step": 5, "method": "did", "d90": 9000, "d90_hi": 9000,
          **at_ck1},
-        {"trajectory": "unnamed", "step": 1, "method": "said", "d90": 300, "d90_hi": 300,
-         **at_ck1},
     ]  # fmt: skip
     assert records(table) == [pytest.approx(row) for row in expected]
-    assert [list(row) for row in records(table)] == [TRAJECTORY_COLUMNS] * 4
+    assert [list(row) for row in records(table)] == [TRAJECTORY_COLUMNS] * 3
     assert records(section5.trajectory_table({}, {}, {}, {})) == []
 
 

@@ -21,8 +21,8 @@ def main(snakemake):
     section5.probe_table(results).to_csv(snakemake.output.probes, index=False)
     trajectory = section5.trajectory_table(p.trajectories, p.trajectory_specs, by_key, baselines)
     trajectory.to_csv(snakemake.output.trajectory, index=False)
-    survey = p.survey or {"tasks": [], "method": "said"}
-    section5.survey_table(p.survey_models, survey["tasks"], survey.get("method", "said"), by_key,
+    survey = p.survey or {}  # no survey: no models, so its method is never read
+    section5.survey_table(p.survey_models, survey.get("tasks", []), survey.get("method"), by_key,
                           metas).to_csv(snakemake.output.survey, index=False)  # fmt: skip
     section5.bound_table(read(snakemake.input.bounds)).to_csv(snakemake.output.bounds, index=False)
 

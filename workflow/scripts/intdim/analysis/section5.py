@@ -59,11 +59,12 @@ def trajectory_table(trajectories: dict, specs: dict, results: dict,
                      baselines: dict) -> pd.DataFrame:  # fmt: skip
     """One row per (trajectory, checkpoint, task): d90 and the full fine-tune it is measured by.
 
-    ``trajectories`` maps a name to {step: model}; ``specs`` a name to its tasks and method.
+    ``trajectories`` maps a name to {step: model}; ``specs`` a name to its tasks and method
+    (the validated config's, where the schema fills the method in).
     """
     rows = []
     for name, checkpoints in trajectories.items():
-        method = specs[name].get("method", "said")
+        method = specs[name]["method"]
         for step, model in sorted(checkpoints.items(), key=lambda kv: int(kv[0])):
             for task in specs[name]["tasks"]:
                 base = baselines[(model, task)]
