@@ -5,6 +5,7 @@ import math
 import pytest
 import torch
 from intdim.fastfood import stream
+from intdim.fastfood.transform import next_power_of_two
 
 
 def test_tensor_mixer_agrees_with_the_integer_mixer_and_is_injective():
@@ -76,3 +77,21 @@ def test_same_seed_same_stream_and_seeds_are_checked():
     assert not torch.equal(stream.signs(1, blocks, index), stream.signs(1 + 2**32, blocks, index))
     with pytest.raises(ValueError, match="got 18446744073709551616"):
         stream.seed_key(2**64)
+
+
+@pytest.mark.parametrize(
+    ("D", "d_min"),
+    [(2**32 - 1, 1), (2**32, 2), (2 * (2**32 - 1), 2), (2 * (2**32 - 1) + 1, 3), (2**33, 3),
+     (5 * 2**32, 5), (7_000_000_000, 2)],
+)  # fmt: skip
+def test_layout_refuses_too_many_blocks_and_names_the_smallest_d_that_fits(D, d_min):
+    # layout is the host-side plan only: nothing D-sized is allocated
+    assert stream.layout(d_min, D)[2] <= stream.MAX_BLOCKS == 2**32 - 1
+    if d_min > 1:
+        d = d_min - 1
+        blocks = math.ceil(D / next_power_of_two(d))
+        expected = (f"d={d}, D={D:,} needs {blocks:,} Fastfood blocks, at most 2**32 - 1 are "
+                    f"supported: use d >= {d_min}")  # fmt: skip
+        with pytest.raises(ValueError) as error:
+            stream.layout(d, D)
+        assert str(error.value) == expected

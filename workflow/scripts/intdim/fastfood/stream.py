@@ -44,17 +44,28 @@ UNIFORM_SCALE = 2.0**-UNIFORM_BITS
 TWO_PI = 2.0 * math.pi
 
 
+# At most this many blocks: the stream hashes a block's index as a 32-bit word.
+MAX_BLOCKS = 2**32 - 1
+
+
 def layout(d: int, D: int) -> tuple[int, int, int, float]:
     """(LL, log2 LL, blocks, scale) of the Fastfood transform R^d -> R^D: blocks of
     LL = 2**ceil(log2 d), ceil(D / LL) of them, scaled by 1 / sqrt(D LL)."""
     LL = next_power_of_two(d)
     blocks = math.ceil(D / LL)
-    if blocks >= 2**32:  # the stream hashes a block's index as a 32-bit word
+    if blocks > MAX_BLOCKS:
         raise ValueError(
-            f"d={d}, D={D} needs {blocks:,} Fastfood blocks, at most 2**32 blocks are supported: "
-            f"use d >= {math.ceil(D / 2**32)}"
+            f"d={d}, D={D:,} needs {blocks:,} Fastfood blocks, at most 2**32 - 1 are supported: "
+            f"use d >= {smallest_d(D)}"
         )
     return LL, LL.bit_length() - 1, blocks, 1.0 / math.sqrt(D * LL)
+
+
+def smallest_d(D: int) -> int:
+    """The smallest d whose blocks cover D in at most MAX_BLOCKS: its LL is the smallest power
+    of two that does, and every d in (LL / 2, LL] has that LL."""
+    LL = next_power_of_two(math.ceil(D / MAX_BLOCKS))
+    return LL // 2 + 1 if LL > 1 else 1
 
 
 def mix32_int(x: int) -> int:
