@@ -63,9 +63,8 @@ def layout(d: int, D: int) -> tuple[int, int, int, float]:
 
 def smallest_d(D: int) -> int:
     """The smallest d whose blocks cover D in at most MAX_BLOCKS: its LL is the smallest power
-    of two that does, and every d in (LL / 2, LL] has that LL."""
-    LL = next_power_of_two(math.ceil(D / MAX_BLOCKS))
-    return LL // 2 + 1 if LL > 1 else 1
+    of two that does, and every d in (LL / 2, LL] has that LL (d = 1 when LL = 1)."""
+    return next_power_of_two(math.ceil(D / MAX_BLOCKS)) // 2 + 1
 
 
 def mix32_int(x: int) -> int:
