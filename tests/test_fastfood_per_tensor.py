@@ -96,3 +96,25 @@ def test_legacy_gradient_belongs_to_the_per_tensor_projection_only():
     proj = PerTensorFastfood(4, 10, seed=0, sizes=[4, 6])
     base = torch.zeros(10)
     assert torch.equal(shift(proj, torch.zeros(4), base), base)
+
+
+def test_a_subspace_model_gives_the_projection_its_tensors_and_the_legacy_gradient():
+    # Each of the model's tensors is its own block, and training takes the released 1/LL_t
+    # gradient: both only if the model hands over its tensor sizes and the setting.
+    d, labels = 50, torch.tensor([0, 2, 1])
+    settings = SubspaceSettings(d, projection="fastfood_per_tensor", seed=2, legacy_gradient=True)
+    sub = SubspaceModel(tiny_classifier("bert"), settings).eval()
+    with torch.no_grad():
+        sub.theta_d.normal_(generator=torch.Generator().manual_seed(0))
+    blocks = dense_blocks(d, sub.sizes, seed=2)
+    x = sub.theta_d.detach().double()
+    theta = torch.cat([t.reshape(-1) for t in sub.current_parameters().values()])
+    moved = torch.cat([P @ x for P in blocks])
+    torch.testing.assert_close((theta - sub.theta0).double(), moved, rtol=1e-4, atol=1e-5)
+    leaves = {n: t.detach().requires_grad_(True) for n, t in sub.current_parameters().items()}
+    kwargs = {**tiny_batch(), "labels": labels}
+    torch.func.functional_call(sub.model, leaves, (), kwargs).loss.backward()
+    sub(**tiny_batch(), labels=labels).loss.backward()
+    shares = [P.T @ leaves[n].grad.reshape(-1).double() / (1 << (P.shape[0] - 1).bit_length())
+              for P, n in zip(blocks, sub.names, strict=True)]  # fmt: skip
+    torch.testing.assert_close(sub.theta_d.grad.double(), sum(shares), rtol=1e-4, atol=1e-6)

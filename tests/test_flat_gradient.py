@@ -70,6 +70,9 @@ def test_a_bf16_model_keeps_its_gradient_in_bf16_and_matches_the_autograd_route(
 
 def test_the_buffer_is_made_once_and_no_per_tensor_gradient_outlives_the_backward_pass():
     flat, _ = _pair("bert", "did")
+    before = {"theta0_bytes": 4 * flat.D, "flat_gradient_bytes": 0,
+              "projection_bytes": flat.projection.state_bytes(), "trainable_bytes": 4 * 60}  # fmt: skip
+    assert flat.memory_report() == before and before["projection_bytes"] > 0
     pointers = []
     for seed in (0, 1):
         leaves = flat.gradient_leaves()
@@ -80,7 +83,7 @@ def test_the_buffer_is_made_once_and_no_per_tensor_gradient_outlives_the_backwar
         assert all(leaf.grad is None for leaf in leaves.values())
         pointers.append(flat.flat_grad.data_ptr())
     assert pointers[0] == pointers[1]
-    assert flat.memory_report()["flat_gradient_bytes"] == 4 * flat.D
+    assert flat.memory_report() == {**before, "flat_gradient_bytes": 4 * flat.D}
 
 
 def test_after_the_backward_pass_theta_and_px_are_released_and_a_second_pass_is_refused():
@@ -108,3 +111,32 @@ def test_no_d_sized_tensor_is_made_in_the_backward_pass(method):
         largest[name] = watch.largest
     assert largest["autograd"] >= flat.D
     assert largest["flat"] == max(flat.sizes)  # one parameter's gradient, then freed
+
+
+@pytest.mark.parametrize("method", ["did", "said"])
+def test_a_projection_that_reads_bf16_gets_the_bf16_buffer_itself(method, monkeypatch):
+    # The Triton kernels (here under Triton's CPU interpreter) read a bf16 gradient as it is,
+    # so the transpose gets the buffer itself: no D-sized float32 copy of it is made.
+    pytest.importorskip("triton")
+    flat, reference = _pair("bert", method, dtype=torch.bfloat16, backend="triton")
+    assert flat.projection.reads_low_precision
+    seen = []
+    for name in ("gradient", "scaled_transpose", "segment_dots"):
+        original = getattr(flat.projection, name)
+
+        def spy(g, *args, original=original, **kwargs):
+            seen.append((g.dtype, g.data_ptr()))
+            return original(g, *args, **kwargs)
+
+        monkeypatch.setattr(flat.projection, name, spy)
+    leaves = flat.gradient_leaves()
+    for net, params in ((flat, leaves), (reference, reference.current_parameters())):
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            kwargs = {**tiny_batch(), "labels": LABELS}
+            torch.func.functional_call(net.model, params, (), kwargs).loss.backward()
+    buffer = (torch.bfloat16, flat.flat_grad.data_ptr())
+    assert seen == [buffer] * (1 if method == "did" else 2)
+    # the leaves are released as empty tensors of theta_0's dtype
+    assert all(leaf.numel() == 0 and leaf.dtype == torch.bfloat16 for leaf in leaves.values())
+    for a, b in zip(_grads(flat), _grads(reference), strict=True):
+        assert torch.equal(a, b)

@@ -1,6 +1,7 @@
 import pytest
 import torch
 from intdim.method.subspace import SubspaceModel, SubspaceSettings, parameter_groups
+from intdim.projections.registry import PROJECTIONS, projection_class
 from tiny_models import TINY_CONFIGS, tiny_batch, tiny_classifier
 from transformers import AutoModel, BertConfig
 
@@ -54,6 +55,8 @@ def test_theta0_is_stored_once_and_the_head_is_inside_d(family):
         )
     ]
     assert head, "the classification head's parameters must be inside D"
+    # the model's own parameters are views of theta_0: a state dict need not hold it twice
+    assert "theta0" not in sub.state_dict() and "theta_d" in sub.state_dict()
 
 
 def _flat_gradient(sub, batch, labels, params):
@@ -117,8 +120,13 @@ def test_a_second_backward_through_one_training_forward_says_why_it_cannot():
     sub = SubspaceModel(tiny_classifier("bert"), SubspaceSettings(40, seed=0)).train()
     loss = sub(**tiny_batch(), labels=torch.tensor([0, 2, 1])).loss
     loss.backward(retain_graph=True)
-    with pytest.raises(RuntimeError, match="can be backpropagated once"):
+    with pytest.raises(RuntimeError) as error:
         loss.backward()
+    assert str(error.value) == (
+        "a subspace model's training forward can be backpropagated once (its theta is released "
+        "after the first backward pass); run the forward again, or use "
+        "SubspaceModel(..., flat_gradient=False) for retain_graph"
+    )
 
 
 def test_training_moves_only_theta_d_and_lowers_the_loss():
@@ -188,12 +196,16 @@ def test_bad_arguments_name_the_value():
         SubspaceModel(
             tiny_classifier("bert"), SubspaceSettings(100, method="said", grouping="block")
         )
+    D = sum(p.numel() for p in tiny_classifier("bert").parameters())
     for projection in ("dense", "fastfood"):  # stopped before anything d-sized is allocated
-        with pytest.raises(
-            ValueError,
-            match=r"d=10\*\*9 is larger|d=1000000000 is larger than the model's parameter count D=",
-        ):
-            SubspaceModel(tiny_classifier("bert"), SubspaceSettings(10**9, projection=projection))
+        for d in (D + 1, 10**9):
+            with pytest.raises(ValueError) as error:
+                SubspaceModel(tiny_classifier("bert"), SubspaceSettings(d, projection=projection))
+            assert str(error.value) == (
+                f"d={d} is larger than the model's parameter count D={D}: the subspace would be "
+                "all of R^D (and its projection would allocate for d); use d <= D"
+            )
+    assert SubspaceModel(tiny_classifier("bert"), SubspaceSettings(D)).num_trainable() == D
     base = AutoModel.from_config(
         BertConfig(
             vocab_size=50,
@@ -203,8 +215,12 @@ def test_bad_arguments_name_the_value():
             intermediate_size=8,
         )
     )
-    with pytest.raises(ValueError, match="BertModel has no sequence-classification head"):
+    with pytest.raises(ValueError) as error:
         SubspaceModel(base, SubspaceSettings(10))
+    assert str(error.value) == (
+        "model BertModel has no sequence-classification head; load it with "
+        "AutoModelForSequenceClassification"
+    )
 
 
 def test_settings_round_trip_through_a_task_header_and_reject_bad_values():
@@ -215,6 +231,9 @@ def test_settings_round_trip_through_a_task_header_and_reject_bad_values():
     assert SubspaceSettings.from_header(header) == settings
     with pytest.raises(ValueError, match="unknown projection backend 'cuda'"):
         SubspaceSettings(10, backend="cuda")
+    with pytest.raises(ValueError) as error:
+        SubspaceSettings(10, projection="lsh")
+    assert str(error.value) == f"unknown projection 'lsh'; choose one of {', '.join(PROJECTIONS)}"
     with pytest.raises(ValueError, match=r"seed must be an integer in \[0, 2\*\*64\), got -2"):
         SubspaceSettings(10, seed=-2)
     with pytest.raises(TypeError, match="settings must be a SubspaceSettings"):
@@ -264,6 +283,14 @@ def test_said_scales_keep_the_unscaled_rate_and_theta_d_the_scaled_one():
     assert optimiser_groups(did, did.trainable_parameters(), settings) == [did.theta_d]
     plain = TrainSettings(learning_rate=0.05, steps=1, batch_size=1, max_length=4, seed=0)
     assert optimiser_groups(net, net.trainable_parameters(), plain) == net.trainable_parameters()
+
+
+@pytest.mark.parametrize("backend", ["torch", "numba", "triton"])
+def test_the_projection_runs_on_the_backend_the_settings_ask_for(backend):
+    pytest.importorskip(backend)
+    sub = SubspaceModel(tiny_classifier("bert"), SubspaceSettings(40, backend=backend))
+    assert type(sub.projection) is projection_class("fastfood", backend)
+    assert sub.settings == SubspaceSettings(40, backend=backend)
 
 
 def test_a_header_keeps_the_legacy_gradient_and_takes_the_backend_asked_for():
