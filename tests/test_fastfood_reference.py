@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 from intdim.fastfood import stream
+from intdim.fastfood.reference import FastfoodProjection
 from intdim.projections.base import Segments, shift
 from intdim.projections.registry import make_projection
 
@@ -91,3 +92,25 @@ def test_oracle_is_not_blind_to_the_permutation():
     no_pi = np.vstack([H @ np.diag(G[j]) @ H @ np.diag(B[j]) for j in range(4)]) / math.sqrt(D * LL)
     x = torch.randn(d)
     assert np.abs(proj.forward(x).double().numpy() - no_pi @ x.double().numpy()).max() > 1e-2
+
+
+def test_generating_b_g_and_pi_in_chunks_changes_no_number(monkeypatch):
+    # The generator makes GENERATE_CHUNK // LL blocks at a time to bound its temporaries:
+    # chunks of 3 of the 16 blocks (the last one short) give what one chunk gives.
+    whole = FastfoodProjection(37, 1000, seed=4)
+    monkeypatch.setattr(FastfoodProjection, "GENERATE_CHUNK", 3 * whole.LL)
+    chunked = FastfoodProjection(37, 1000, seed=4)
+    assert (whole.LL, whole.blocks) == (64, 16)
+    for name in ("B", "G", "Pi", "Pi_inv"):
+        assert torch.equal(getattr(chunked, name), getattr(whole, name))
+
+
+def test_the_reference_computes_in_its_inputs_dtype():
+    proj = FastfoodProjection(37, 1000, seed=4)
+    P = oracle(37, 1000, seed=4)
+    x, y = torch.randn(37, dtype=torch.float64), torch.randn(1000, dtype=torch.float64)
+    fx, ty = proj.forward(x), proj.transpose(y)
+    assert fx.dtype == ty.dtype == torch.float64
+    # G is kept in float32, so the products agree with the oracle to float32 rounding
+    np.testing.assert_allclose(fx.numpy(), P @ x.numpy(), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(ty.numpy(), P.T @ y.numpy(), rtol=0, atol=1e-6)
