@@ -1,9 +1,11 @@
+import json
 import math
 
 import pandas as pd
 import pytest
 from intdim.analysis.d90 import (
     RUN_COLUMNS,
+    collect_runs,
     d90_table,
     interpolate_crossing,
     probe_outcome,
@@ -292,3 +294,46 @@ def test_the_baseline_rate_must_finish_for_every_seed():
     with pytest.raises(ValueError, match=r"seed: diverged at lr 0\.0001 \(seed 1\): nan loss; "
                        r"diverged at lr 1e-05 \(seed 0\): nan loss$"):  # fmt: skip
         select_baseline(runs, "accuracy", 0.9)
+
+
+def test_collect_runs_puts_every_run_beside_its_baseline_in_one_sorted_table(tmp_path):
+    def write(name, data):
+        path = tmp_path / name
+        path.write_text(json.dumps(data))
+        return str(path)
+
+    def run(model, method, d, lr, seed, score):
+        return {"model": model, "task": "t", "method": method, "d": d, "D": 1000, "lr": lr,
+                "seed": seed, "status": "ok", "eval_accuracy": score,
+                "eval_majority_accuracy": 0.5}  # fmt: skip
+
+    baselines = [
+        write("base_m.json", select_baseline([run("m", "full", None, 1e-3, 0, 0.8),
+                                              run("m", "full", None, 1e-4, 0, 0.7)],
+                                             "accuracy", 0.9)),
+        write("base_a.json", select_baseline([run("a", "full", None, 1e-3, 0, 0.6)],
+                                             "accuracy", 0.5)),
+    ]  # fmt: skip
+    metrics = [
+        write("m_said_1.json", {**run("m", "said", 100, 0.1, 1, 0.75), "extra": 1}),
+        write("m_said_0.json", run("m", "said", 100, 0.1, 0, 0.74)),
+        write("m_did.json", run("m", "did", 100, 0.1, 0, 0.73)),
+        write("m_did_10.json", run("m", "did", 10, 0.3, 0, 0.6)),  # d, not lr, orders these
+        write("a_did.json", run("a", "did", 10, 0.1, 0, 0.4)),
+    ]
+    frame = collect_runs(metrics, baselines)
+    assert list(frame.columns) == RUN_COLUMNS + ["full_score", "threshold_score"]
+    assert frame["reason"].isna().all()  # a key no run wrote is a gap, and "extra" is dropped
+    keys = ["model", "method", "d", "lr", "seed", "eval_accuracy", "full_score",
+            "threshold_score"]  # fmt: skip
+    rows = [[None if v != v else v for v in row] for row in frame[keys].values.tolist()]
+    assert rows == [
+        ["a", "did", 10, 0.1, 0, 0.4, 0.6, pytest.approx(0.3)],
+        ["a", "full", None, 1e-3, 0, 0.6, 0.6, pytest.approx(0.3)],
+        ["m", "did", 10, 0.3, 0, 0.6, 0.8, pytest.approx(0.72)],
+        ["m", "did", 100, 0.1, 0, 0.73, 0.8, pytest.approx(0.72)],
+        ["m", "full", None, 1e-4, 0, 0.7, 0.8, pytest.approx(0.72)],
+        ["m", "full", None, 1e-3, 0, 0.8, 0.8, pytest.approx(0.72)],
+        ["m", "said", 100, 0.1, 0, 0.74, 0.8, pytest.approx(0.72)],
+        ["m", "said", 100, 0.1, 1, 0.75, 0.8, pytest.approx(0.72)],
+    ]
