@@ -40,8 +40,8 @@ PYTEST := $(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder
 test: setup
 	$(PYTEST)
 
-# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (670 tests;
-# 1.8 min on a 2-core machine at 89d8de4; all 703 took 9.6 min there, fresh clone at 89d8de4).
+# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (671 tests;
+# 1.8 min on a 2-core machine at 4bc7963; all 704 took 9.4 min there, fresh clone at 4bc7963).
 test-quick: setup
 	$(PYTEST) -m "not slow"
 
