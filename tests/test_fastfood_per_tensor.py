@@ -108,10 +108,11 @@ def test_a_subspace_model_gives_the_projection_its_tensors_and_the_legacy_gradie
         sub.theta_d.normal_(generator=torch.Generator().manual_seed(0))
     blocks = dense_blocks(d, sub.sizes, seed=2)
     x = sub.theta_d.detach().double()
-    theta = torch.cat([t.reshape(-1) for t in sub.current_parameters().values()])
+    params = sub.current_parameters()
+    theta = torch.cat([t.reshape(-1) for t in params.values()])
     moved = torch.cat([P @ x for P in blocks])
     torch.testing.assert_close((theta - sub.theta0).double(), moved, rtol=1e-4, atol=1e-5)
-    leaves = {n: t.detach().requires_grad_(True) for n, t in sub.current_parameters().items()}
+    leaves = {n: t.detach().requires_grad_(True) for n, t in params.items()}
     kwargs = {**tiny_batch(), "labels": labels}
     torch.func.functional_call(sub.model, leaves, (), kwargs).loss.backward()
     sub(**tiny_batch(), labels=labels).loss.backward()
