@@ -44,6 +44,44 @@ def train(numerics: str, **env) -> list[str]:
     return out.stdout.split()
 
 
+# Five full fine-tuning steps of a tiny BERT, then five subspace steps on the CPU Fastfood
+# (Numba): the kinds of job portable numerics are for. Prints a digest of theta_d and the
+# scales, and ATen's kernel level.
+SUBSPACE_TRAIN = """
+import hashlib, sys, torch
+from intdim.pipeline.numerics import use_numerics
+if sys.argv[1] != "none":
+    use_numerics(sys.argv[1])
+from transformers import BertConfig, BertForSequenceClassification
+from intdim import SubspaceModel, SubspaceSettings
+torch.manual_seed(0)
+model = BertForSequenceClassification(BertConfig(
+    vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+    intermediate_size=64, max_position_embeddings=32, num_labels=3))
+ids, labels = torch.randint(1, 99, (16, 24)), torch.randint(0, 3, (16,))
+def train(m, params):
+    opt = torch.optim.AdamW(params, lr=1e-2)
+    for _ in range(5):
+        opt.zero_grad()
+        m(input_ids=ids, labels=labels).loss.backward()
+        opt.step()
+train(model, model.parameters())
+sub = SubspaceModel(model, SubspaceSettings(d=300, method="said", backend="numba"))
+train(sub, params := list(sub.trainable_parameters()))
+digest = hashlib.sha256(b"".join(p.detach().numpy().tobytes() for p in params))
+print(digest.hexdigest()[:16], torch.backends.cpu.get_cpu_capability())
+"""
+
+# The kernels a CPU without AVX2 gets, chosen on this one: ATen's baseline, oneDNN and MKL
+# capped at SSE4, Numba compiling for a generic x86-64.
+NO_AVX2 = {
+    "ATEN_CPU_CAPABILITY": "default",
+    "ONEDNN_MAX_CPU_ISA": "SSE41",
+    "MKL_ENABLE_INSTRUCTIONS": "SSE4_2",
+    "NUMBA_CPU_NAME": "generic",
+}
+
+
 @pytest.mark.parametrize(
     "setting,pretrained,expected",
     [
@@ -129,3 +167,22 @@ def test_the_run_environment_records_cpu_capability_and_numerics():
     env = run_environment("cpu", "portable")
     assert env["numerics"] == "portable" and env["cpu"]
     assert env["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+
+
+@pytest.mark.slow
+def test_portable_numerics_give_the_same_bits_with_the_kernels_of_a_cpu_without_avx2(tmp_path):
+    import torch
+
+    if torch.backends.cpu.get_cpu_capability() == "DEFAULT":
+        pytest.skip("this CPU has no AVX2 to leave out")
+
+    def run(numerics: str, **env) -> list[str]:
+        env = native_env() | {"NUMBA_CACHE_DIR": str(tmp_path)} | env  # Numba's own cache
+        out = subprocess.run([sys.executable, "-c", SUBSPACE_TRAIN, numerics], env=env,
+                             capture_output=True, text=True, check=True)  # fmt: skip
+        return out.stdout.split()
+
+    native, native_no_avx2 = run("none"), run("none", **NO_AVX2)
+    assert native[1] != "DEFAULT" and native_no_avx2[1] == "DEFAULT"
+    assert native[0] != native_no_avx2[0]  # the narrower kernels change native bits
+    assert run("portable")[0] == run("portable", **NO_AVX2)[0]

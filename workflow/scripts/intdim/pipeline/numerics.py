@@ -11,11 +11,11 @@ repeats bit for bit.
 Portable numerics pin all three: ATen's baseline kernels, MKL's COMPATIBLE branch (the one MKL
 documents as reproducible on Intel and non-Intel CPUs alike) and no oneDNN. That this gives
 equal bits on two CPU types follows from the libraries' documentation; it has been checked on
-one CPU type only. MKL's branch also
-asks for a fixed thread count, which each rule's ``threads`` gives. The price is speed: about
-2x on the jobs of the workflow's small pre-trained models, 2.5x on MiniLM's matrix products (2
-cores), which is why ``portable_cpu_numerics`` applies it to the workflow's own pre-trained
-models by default.
+one CPU type, also with the kernels a CPU without AVX2 would choose (tests/test_numerics.py).
+MKL's branch also asks for a fixed thread count, which each rule's ``threads`` gives. The price
+is speed: about 2x on the jobs of the workflow's small pre-trained models, 2.5x on MiniLM's
+matrix products (2 cores), which is why ``portable_cpu_numerics`` applies it to the workflow's
+own pre-trained models by default.
 """
 
 from __future__ import annotations
