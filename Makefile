@@ -41,7 +41,7 @@ test: setup
 	$(PYTEST)
 
 # The edit loop: everything but the end-to-end workflow, SLURM and compile tests (671 tests;
-# 1.8 min on a 2-core machine at 4bc7963; all 704 took 9.4 min there, fresh clone at 4bc7963).
+# 1.8 min on a 2-core machine at 4bc7963; all 705 took 10.0 min there, fresh clone at b674afb).
 test-quick: setup
 	$(PYTEST) -m "not slow"
 
