@@ -7,6 +7,7 @@ from intdim.analysis.d90 import (
     RUN_COLUMNS,
     collect_runs,
     d90_table,
+    first_reaching,
     interpolate_crossing,
     probe_outcome,
     select_baseline,
@@ -92,18 +93,59 @@ def test_a_score_exactly_at_the_threshold_reaches_it():
     runs = _runs({0.1: {10: 0.5, 100: 0.9 * 0.8, 1000: 0.9}})
     row = d90_table(runs, "accuracy").iloc[0]
     assert row["d90"] == 100 and row["d90_lo"] == 10
-    just_below = _runs({0.1: {10: 0.5, 100: 0.9 * 0.8 - 1e-12, 1000: 0.9}})
+    # The boundary: within float rounding (1e-9) below the threshold reaches it, 2e-9 does not.
+    within = _runs({0.1: {10: 0.5, 100: 0.9 * 0.8 - 0.5e-9, 1000: 0.9}})
+    assert d90_table(within, "accuracy").iloc[0]["d90"] == 100
+    just_below = _runs({0.1: {10: 0.5, 100: 0.9 * 0.8 - 2e-9, 1000: 0.9}})
     assert d90_table(just_below, "accuracy").iloc[0]["d90"] == 1000
+
+
+def test_a_score_equal_to_the_threshold_in_exact_arithmetic_reaches_it():
+    # Full runs of 333 and 347 right of 400 set the threshold at 0.9 x 340 / 400 = 306 / 400
+    # exactly, but in floats 0.9 x mean(0.8325, 0.8675) = 0.7650000000000001 > 306 / 400.
+    base = select_baseline([_full(333 / 400, seed=0), _full(347 / 400, seed=1)], "accuracy", 0.9)
+    target = base["threshold_score"]
+    assert target > 306 / 400  # the rounding this guards against
+    runs = _runs({0.1: {100: 305 / 400, 300: 306 / 400, 1000: 0.85}})
+    assert d90_table(runs.assign(threshold_score=target), "accuracy").iloc[0]["d90"] == 300
+    assert first_reaching(pd.Series({100: 305 / 400, 300: 306 / 400}), target) == 300
+    assert interpolate_crossing(pd.Series({100: 305 / 400, 300: 306 / 400}), target) == 300.0
+    assert probe_outcome([_probe(306 / 400)], "accuracy", target, majority=0.5)["success"]
+    assert not probe_outcome([_probe(305 / 400)], "accuracy", target, majority=0.5)["success"]
+
+
+def test_a_mean_equal_to_the_majority_share_in_exact_arithmetic_does_not_beat_it():
+    # 260 and 262 right of 400 average 261 / 400, the majority class's share; the float mean
+    # is 0.6525000000000001, above 261 / 400 = 0.6525.
+    majority = 261 / 400
+    runs = [
+        _full(260 / 400, seed=0, majority=majority),
+        _full(262 / 400, seed=1, majority=majority),
+    ]
+    base = select_baseline(runs, "accuracy", 0.9)
+    assert base["full_score"] > majority  # the rounding this guards against
+    assert not base["beats_majority"]
+    probe = [_probe(260 / 400, seed=0), _probe(262 / 400, seed=1)]
+    assert not probe_outcome(probe, "accuracy", 0.5, majority=majority)["success"]
+    # One more right answer of 800 beats it.
+    runs[1]["eval_accuracy"] = 263 / 400
+    assert select_baseline(runs, "accuracy", 0.9)["beats_majority"]
 
 
 def _probe(score, seed=0, lr=0.1, status="ok"):
     return {"lr": lr, "seed": seed, "status": status, "reason": None, "eval_accuracy": score}
 
 
+def _full(score, seed=0, lr=1e-4, majority=0.5):
+    return {"model": "m", "task": "t", "lr": lr, "seed": seed, "status": "ok",
+            "eval_accuracy": score, "eval_majority_accuracy": majority}  # fmt: skip
+
+
 def test_a_probe_reaches_at_the_target_and_must_beat_the_majority_class():
-    # target 0.7: exactly 0.7 reaches it; a hair below does not
+    # target 0.7: exactly 0.7 reaches it, and so does a float rounding below; 2e-9 below not
     assert probe_outcome([_probe(0.7)], "accuracy", 0.7, majority=0.5)["success"]
-    below = probe_outcome([_probe(0.7 - 1e-9)], "accuracy", 0.7, majority=0.5)
+    assert probe_outcome([_probe(0.7 - 0.5e-9)], "accuracy", 0.7, majority=0.5)["success"]
+    below = probe_outcome([_probe(0.7 - 2e-9)], "accuracy", 0.7, majority=0.5)
     assert not below["success"] and below["reason"].startswith("below the threshold")
     # above the target but only as good as predicting the majority class: a failure
     tied = probe_outcome([_probe(0.68)], "accuracy", 0.6, majority=0.68)
@@ -112,6 +154,9 @@ def test_a_probe_reaches_at_the_target_and_must_beat_the_majority_class():
         and "does not beat the majority class (0.6800 <= 0.6800)" in (tied["reason"])
     )
     assert probe_outcome([_probe(0.681)], "accuracy", 0.6, majority=0.68)["success"]
+    # The boundary: within float rounding above the majority share is no better than it.
+    assert not probe_outcome([_probe(0.68 + 0.5e-9)], "accuracy", 0.6, majority=0.68)["success"]
+    assert probe_outcome([_probe(0.68 + 2e-9)], "accuracy", 0.6, majority=0.68)["success"]
     # F1 has no majority rule
     assert probe_outcome([{**_probe(None), "eval_f1": 0.6}], "f1", 0.6, majority=0.9)["success"]
 
