@@ -15,11 +15,11 @@ RUN_COLUMNS = [
 ]  # fmt: skip
 
 # Scores are means of fractions k / n and the threshold is 0.9 x such a mean, so in exact
-# arithmetic a score often equals the threshold (with two seeds of 400 eval examples, whenever
-# the full runs' correct answers add up to a multiple of 10), or a mean of seeds equals the
-# majority class's share. There float rounding would decide: 0.9 x mean(0.8325, 0.8675) is
-# 0.7650000000000001, above a run's 306 / 400 = 0.765. Differences this small are rounding, not
-# measurement: an accuracy on n examples moves in steps of 1 / n.
+# arithmetic a score can equal the threshold (with two seeds of 400 eval examples the threshold
+# is itself such a mean whenever the full runs' right answers add up to a multiple of 10), or a
+# mean of seeds the majority class's share. There float rounding would decide: 0.9 x
+# mean(0.8325, 0.8675) is 0.7650000000000001, above a run's 306 / 400 = 0.765. Differences this
+# small are rounding, not measurement: an accuracy on n examples moves in steps of 1 / n.
 ROUNDING = 1e-9
 
 
