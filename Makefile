@@ -40,8 +40,8 @@ PYTEST := $(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder
 test: setup
 	$(PYTEST)
 
-# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (671 tests;
-# 1.8 min on a 2-core machine at 4bc7963; all 705 took 10.0 min there, fresh clone at b674afb).
+# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (673 tests;
+# 1.8 min on a 2-core machine at 6f60727; all 707 took 9.6 min there, fresh clone at 6f60727).
 test-quick: setup
 	$(PYTEST) -m "not slow"
 
