@@ -110,6 +110,8 @@ def test_a_score_equal_to_the_threshold_in_exact_arithmetic_reaches_it():
     assert d90_table(runs.assign(threshold_score=target), "accuracy").iloc[0]["d90"] == 300
     assert first_reaching(pd.Series({100: 305 / 400, 300: 306 / 400}), target) == 300
     assert interpolate_crossing(pd.Series({100: 305 / 400, 300: 306 / 400}), target) == 300.0
+    # A tie in floats too is the grid point itself, not exp(log 100 + log 3) = 299.99999999999994.
+    assert interpolate_crossing(pd.Series({100: 0.5, 300: 0.72}), 0.72) == 300.0
     assert probe_outcome([_probe(306 / 400)], "accuracy", target, majority=0.5)["success"]
     assert not probe_outcome([_probe(305 / 400)], "accuracy", target, majority=0.5)["success"]
 

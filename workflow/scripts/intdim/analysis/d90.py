@@ -19,18 +19,19 @@ RUN_COLUMNS = [
 # is itself such a mean whenever the full runs' right answers add up to a multiple of 10), or a
 # mean of seeds the majority class's share. There float rounding would decide: 0.9 x
 # mean(0.8325, 0.8675) is 0.7650000000000001, above a run's 306 / 400 = 0.765. Differences this
-# small are rounding, not measurement: an accuracy on n examples moves in steps of 1 / n.
+# small are rounding, not measurement: an accuracy on n examples moves in steps of 1 / n, and
+# every metric here (accuracy, F1) lies in [0, 1], so one absolute allowance fits them all.
 ROUNDING = 1e-9
 
 
 def reaches(score, target):
     """score >= target, a score within float rounding below it included (scalars or Series)."""
-    return score >= target - ROUNDING * max(1.0, abs(target))
+    return score >= target - ROUNDING
 
 
 def beats(score: float, majority: float) -> bool:
     """score > majority by more than float rounding."""
-    return score > majority + ROUNDING * max(1.0, abs(majority))
+    return score > majority + ROUNDING
 
 
 def select_baseline(runs: list[dict], metric: str, threshold: float) -> dict:
