@@ -138,9 +138,11 @@ def _probe(score, seed=0, lr=0.1, status="ok"):
     return {"lr": lr, "seed": seed, "status": status, "reason": None, "eval_accuracy": score}
 
 
-def _full(score, seed=0, lr=1e-4, majority=0.5):
-    return {"model": "m", "task": "t", "lr": lr, "seed": seed, "status": "ok",
-            "eval_accuracy": score, "eval_majority_accuracy": majority}  # fmt: skip
+def _full(score, seed=0, lr=1e-4, majority=0.5, status="ok", reason=None):
+    """One full fine-tuning run as select_baseline reads it."""
+    return {"model": "m", "task": "t", "lr": lr, "seed": seed, "status": status,
+            "reason": reason, "eval_accuracy": score, "eval_f1": score,
+            "eval_majority_accuracy": majority}  # fmt: skip
 
 
 def test_a_probe_reaches_at_the_target_and_must_beat_the_majority_class():
@@ -223,9 +225,8 @@ def test_the_crossing_is_log_linear_and_falls_back_to_the_grid():
 
 
 def test_the_baseline_averages_seeds_and_says_whether_it_beats_the_majority_class():
-    def run(lr, seed, score, majority=0.6):
-        return {"model": "m", "task": "t", "lr": lr, "seed": seed, "status": "ok",
-                "eval_accuracy": score, "eval_f1": score, "eval_majority_accuracy": majority}  # fmt: skip
+    def run(lr, seed, score):
+        return _full(score, seed, lr, majority=0.6)
 
     # lr 1e-4: seeds 0.9 and 0.5 (mean 0.7); lr 1e-5: 0.65 and 0.65
     base = select_baseline([run(1e-4, 0, 0.9), run(1e-4, 1, 0.5), run(1e-5, 0, 0.65),
@@ -325,9 +326,7 @@ def test_a_probe_takes_the_best_rate_that_finished_for_every_seed():
 
 def test_the_baseline_rate_must_finish_for_every_seed():
     def run(lr, seed, score, status="ok"):
-        return {"model": "m", "task": "t", "lr": lr, "seed": seed, "status": status,
-                "reason": None if status == "ok" else "nan loss", "eval_accuracy": score,
-                "eval_majority_accuracy": 0.6}  # fmt: skip
+        return _full(score, seed, lr, 0.6, status, None if status == "ok" else "nan loss")
 
     # lr 1e-4: seed 0 at 0.9, seed 1 diverged; lr 1e-5: 0.65 and 0.65
     runs = [run(1e-4, 0, 0.9), run(1e-4, 1, None, "diverged"), run(1e-5, 0, 0.65),

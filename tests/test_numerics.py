@@ -38,8 +38,8 @@ def native_env() -> dict:
     return {k: v for k, v in os.environ.items() if k not in PORTABLE_ENV}
 
 
-def train(numerics: str, **env) -> list[str]:
-    out = subprocess.run([sys.executable, "-c", TRAIN, numerics], env=native_env() | env,
+def train(numerics: str, script: str = TRAIN, **env) -> list[str]:
+    out = subprocess.run([sys.executable, "-c", script, numerics], env=native_env() | env,
                          capture_output=True, text=True, check=True)  # fmt: skip
     return out.stdout.split()
 
@@ -59,15 +59,15 @@ model = BertForSequenceClassification(BertConfig(
     vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
     intermediate_size=64, max_position_embeddings=32, num_labels=3))
 ids, labels = torch.randint(1, 99, (16, 24)), torch.randint(0, 3, (16,))
-def train(m, params):
+def five_steps(m, params):
     opt = torch.optim.AdamW(params, lr=1e-2)
     for _ in range(5):
         opt.zero_grad()
         m(input_ids=ids, labels=labels).loss.backward()
         opt.step()
-train(model, model.parameters())
+five_steps(model, model.parameters())
 sub = SubspaceModel(model, SubspaceSettings(d=300, method="said", backend="numba"))
-train(sub, params := list(sub.trainable_parameters()))
+five_steps(sub, params := list(sub.trainable_parameters()))
 digest = hashlib.sha256(b"".join(p.detach().numpy().tobytes() for p in params))
 print(digest.hexdigest()[:16], torch.backends.cpu.get_cpu_capability())
 """
@@ -176,11 +176,8 @@ def test_portable_numerics_give_the_same_bits_with_the_kernels_of_a_cpu_without_
     if torch.backends.cpu.get_cpu_capability() == "DEFAULT":
         pytest.skip("this CPU has no AVX2 to leave out")
 
-    def run(numerics: str, **env) -> list[str]:
-        env = native_env() | {"NUMBA_CACHE_DIR": str(tmp_path)} | env  # Numba's own cache
-        out = subprocess.run([sys.executable, "-c", SUBSPACE_TRAIN, numerics], env=env,
-                             capture_output=True, text=True, check=True)  # fmt: skip
-        return out.stdout.split()
+    def run(numerics: str, **env) -> list[str]:  # in a Numba cache of its own
+        return train(numerics, SUBSPACE_TRAIN, NUMBA_CACHE_DIR=str(tmp_path), **env)
 
     native, native_no_avx2 = run("none"), run("none", **NO_AVX2)
     assert native[1] != "DEFAULT" and native_no_avx2[1] == "DEFAULT"

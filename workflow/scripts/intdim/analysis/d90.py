@@ -113,7 +113,7 @@ def interpolate_crossing(scores: pd.Series, target: float) -> float:
             if i == 0:
                 return float(d)
             d0, s0 = values[i - 1]
-            if not math.isfinite(s0) or s == s0 or s <= target:  # at target, up to rounding
+            if not math.isfinite(s0) or s <= target:  # at target, up to rounding
                 return float(d)
             frac = (target - s0) / (s - s0)
             return float(math.exp(math.log(d0) + frac * (math.log(d) - math.log(d0))))
@@ -127,8 +127,7 @@ def d90_table(runs: pd.DataFrame, metric: str) -> pd.DataFrame:
     for (model, task, method), group in subspace.groupby(["model", "task", "method"]):
         target = float(group["threshold_score"].iloc[0])
         scores = best_per_d(group, metric)
-        reached = scores[reaches(scores, target)]
-        d90 = int(reached.index.min()) if len(reached) else None
+        d90 = first_reaching(scores, target)
         # On a grid d90 is known to lie in (the grid point below it, d90].
         below = [d for d in scores.index if d90 is not None and d < d90]
         per_seed = {
