@@ -125,6 +125,69 @@ def test_same_seed_same_weights_whichever_checkpoints_are_saved(corpus, tokenize
     )
 
 
+class Interrupted(Exception):
+    pass
+
+
+def stop_at(step):
+    """A log that stops the run when checkpoint ``step`` is recorded, as a kill would."""
+
+    def log(line):
+        if line.startswith("{") and json.loads(line)["global_step"] == step:
+            raise Interrupted
+
+    return log
+
+
+def weights(folder):
+    return load_classifier(str(folder), 2, 0).state_dict()
+
+
+def test_an_interrupted_pretraining_resumes_to_the_same_bits(corpus, tokenizer, tmp_path,
+                                                             pretrained):  # fmt: skip
+    out, history = pretrained
+    train, valid = pt.split_corpus(corpus, 0.1, seed=0)
+    # The state is saved after every update here; the stop comes at update 10's checkpoint,
+    # before that update's state, so the last state is update 9's.
+    with pytest.raises(Interrupted):
+        pt.pretrain(SHAPE, tokenizer, train, valid, settings(), tmp_path, log=stop_at(10),
+                    save_state_every_s=0)  # fmt: skip
+    assert not list(tmp_path.glob("step*"))  # no output before the run is done
+    assert (tmp_path / "resume/state.pt").is_file() and (tmp_path / "resume/step5").is_dir()
+    lines = []
+    again = pt.pretrain(SHAPE, tokenizer, train, valid, settings(), tmp_path, log=lines.append)
+    assert again["resumed_at"] == [9] and history["resumed_at"] == []
+    assert lines[0] == f"resumed from the state saved after update 9 in {tmp_path / 'resume'}"
+    same = lambda a, b: json.dumps(a) == json.dumps(b)  # noqa: E731 (step 0's train_loss is NaN)
+    assert same(again["checkpoints"], history["checkpoints"])  # losses equal to the last bit
+    for step in (0, 5, 10, 12):
+        first, resumed = weights(out / f"step{step}"), weights(tmp_path / f"step{step}")
+        assert all(torch.equal(first[k], resumed[k]) for k in first)
+    assert not (tmp_path / "resume").exists()
+
+
+@pytest.mark.parametrize("damage", ["other settings", "unreadable state"])
+def test_a_state_saved_by_another_run_is_not_resumed(corpus, tokenizer, tmp_path, damage):
+    train, valid = pt.split_corpus(corpus, 0.1, seed=0)
+    first = tmp_path / "first"
+    with pytest.raises(Interrupted):  # stopped at update 10: the state of update 5 is saved
+        pt.pretrain(SHAPE, tokenizer, train, valid, settings(), first, log=stop_at(10))
+    changed = settings(learning_rate=1e-3) if damage == "other settings" else settings()
+    if damage == "unreadable state":
+        (first / "resume/state.pt").write_bytes(b"not a state")
+    lines = []
+    again = pt.pretrain(SHAPE, tokenizer, train, valid, changed, first, log=lines.append)
+    assert again["resumed_at"] == []
+    reason = (
+        "was saved by a run with other settings" if damage == "other settings" else "unreadable"
+    )
+    assert reason in lines[0] and "starting from the beginning" in lines[0]
+    fresh = pt.pretrain(SHAPE, tokenizer, train, valid, changed, tmp_path / "fresh", log=print)
+    assert json.dumps(again["checkpoints"]) == json.dumps(fresh["checkpoints"])
+    a, b = weights(first / "step12"), weights(tmp_path / "fresh/step12")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
 def _naive_remove(paragraphs, texts):
     norm = lambda t: " ".join(t.split()).lower()  # noqa: E731
     needles = [n for n in map(norm, texts) if n]

@@ -28,6 +28,7 @@ def test_only_outcomes_count_and_nan_equals_itself():
     assert differing_keys(RECORD, timed) == []
     history = {"checkpoints": [{"global_step": 0, "train_loss": math.nan}]}
     assert differing_keys(history, json.loads(json.dumps(history))) == []
+    assert differing_keys(history, {**history, "resumed_at": [9]}) == []
     changed = {**RECORD, "eval_accuracy": 0.7576, "files": {"task.safetensors": {"sha256": "cd"}}}
     assert differing_keys(RECORD, changed) == ["eval_accuracy", "files.task.safetensors.sha256"]
     assert differing_keys(RECORD, {**RECORD, "loss_curve": [0.69, 0.6100000000000001]}) == [

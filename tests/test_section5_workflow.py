@@ -5,6 +5,9 @@ Uses the session's integration run (conftest.py), the same one test_workflow.py 
 
 import copy
 import json
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +17,7 @@ import yaml
 from config_checks import check
 from intdim.analysis import search
 from intdim.analysis.d90 import probe_outcome
+from snakemake_runs import ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -139,6 +143,57 @@ def test_pretraining_wrote_a_checkpoint_per_save_step(run):
         meta = json.loads((run / f"results/models/pt-{size}-step20/meta.json").read_text())
         assert meta["revision"] == "step-20" and meta["model_type"] == "roberta"
         assert history["environment"]["numerics"] == "portable"
+        assert (
+            history["resumed_at"] == [] and not (run / f"results/pretrain/{size}/resume").exists()
+        )
+
+
+def test_a_killed_pretraining_job_resumes_and_ends_with_the_bits_of_one_never_stopped(
+    section5_config, tmp_path
+):
+    config = copy.deepcopy(section5_config)
+    del config["pretraining"]["save_every"]
+    config["pretraining"].update(steps=1000, save_at=[100])  # the state is saved at update 100
+    configfile = tmp_path / "config.yaml"
+    configfile.write_text(yaml.safe_dump(config))
+    target = "results/pretrain/xs/history.json"
+
+    def snakemake(workdir: Path):
+        return [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"),
+                "--directory", str(workdir), "--configfile", str(configfile), "--cores", "1",
+                target]  # fmt: skip
+
+    killed = tmp_path / "killed"
+    job = subprocess.Popen(snakemake(killed), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                           text=True)  # fmt: skip
+    state = killed / "results/pretrain/xs/resume/state.pt"
+    deadline = time.monotonic() + 600
+    while not state.exists() and job.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    # SIGKILL, as a lost node or an out-of-memory kill: the job gets no chance to clean up.
+    kill = subprocess.run(["pkill", "-9", "-f", f"{killed}/.snakemake/scripts/.*pretrain.py"])
+    assert kill.returncode == 0, "the pre-training job was not running when its state appeared"
+    stderr = job.communicate(timeout=600)[1]
+    assert job.returncode != 0 and "Error in rule pretrain" in stderr, stderr[-3000:]
+    assert not (killed / target).exists() and state.exists()
+
+    again = subprocess.run(snakemake(killed), capture_output=True, text=True, timeout=900)
+    assert again.returncode == 0, again.stderr[-3000:]
+    log = (killed / "logs/pretrain/xs.log").read_text()
+    assert "resumed from the state saved after update 100" in log
+    assert json.loads((killed / target).read_text())["resumed_at"] == [100]
+    assert not state.parent.exists()
+
+    unstopped = tmp_path / "unstopped"
+    once = subprocess.run(snakemake(unstopped), capture_output=True, text=True, timeout=900)
+    assert once.returncode == 0, once.stderr[-3000:]
+    compare = subprocess.run([sys.executable, str(ROOT / "tools/compare_runs.py"), str(killed),
+                              str(unstopped)], capture_output=True, text=True)  # fmt: skip
+    assert compare.returncode == 0 and "pretrain/xs/history.json" in compare.stdout, compare.stdout
+    for step in (0, 100, 1000):  # every checkpoint's files, to the sha256
+        manifests = [(run / f"results/pretrain/xs/step{step}/manifest.json").read_text()
+                     for run in (killed, unstopped)]  # fmt: skip
+        assert manifests[0] == manifests[1]
 
 
 def test_runs_on_the_workflows_own_models_and_only_those_chose_portable_numerics(run):

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pandas as pd
 
-# What two runs of the same job differ in without their numbers differing.
-NOT_OUTCOMES = ("environment",)
+# What two runs of the same job differ in without their numbers differing (a pre-training
+# resumed after a kill ends with the same bits as one never stopped).
+NOT_OUTCOMES = ("environment", "resumed_at")
 TIMING_SUFFIX = "_seconds"
 
 
@@ -24,9 +25,9 @@ def job_records(run: Path) -> dict[str, dict]:
 
 
 def differing_keys(a: dict, b: dict, prefix: str = "") -> list[str]:
-    """The keys (dotted below the top) whose values differ, timings and the environment left
-    out; a list is compared whole, a float to the bit (as json wrote it: NaN, a pre-training's
-    first train loss, equals NaN)."""
+    """The keys (dotted below the top) whose values differ, timings, the environment and
+    where a job resumed left out; a list is compared whole, a float to the bit (as json wrote
+    it: NaN, a pre-training's first train loss, equals NaN)."""
     keys = []
     for key in sorted(set(a) | set(b)):
         if key in NOT_OUTCOMES or key.endswith(TIMING_SUFFIX):

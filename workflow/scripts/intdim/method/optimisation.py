@@ -37,3 +37,11 @@ class BatchOrder:
         batch = self.order[self.cursor : self.cursor + self.batch_size].tolist()
         self.cursor += self.batch_size
         return batch
+
+    def state_dict(self) -> dict:
+        """Where the order stands: its generator, this epoch's shuffle, the next batch's start."""
+        return {"generator": self.generator.get_state(), "order": self.order, "cursor": self.cursor}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.generator.set_state(state["generator"])
+        self.order, self.cursor = state["order"], int(state["cursor"])

@@ -24,7 +24,9 @@ import hashlib
 import importlib.util
 import json
 import math
+import os
 import re
+import shutil
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -256,6 +258,10 @@ class EncodedCorpus:
     def __len__(self) -> int:
         return len(self.offsets) - 1
 
+    def digest(self) -> str:
+        """sha256 of the ids and where each paragraph starts: what a resumed run must see again."""
+        return hashlib.sha256(self.ids.tobytes() + self.offsets.tobytes()).hexdigest()
+
     def __getitem__(self, i: int) -> list[int]:
         return self.ids[self.offsets[i] : self.offsets[i + 1]].tolist()
 
@@ -292,20 +298,48 @@ def roberta_config(shape: dict, vocab_size: int, max_length: int):
     )
 
 
+def hand_over(source: Path, target: Path) -> None:
+    """``target`` becomes a copy of the folder ``source``, by hard links where the file system
+    allows: no bytes move, and a kill mid-way leaves ``source`` whole for the rerun."""
+
+    def link_or_copy(src, dst):
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst)
+
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(source, target, copy_function=link_or_copy)
+
+
+SAVE_STATE_EVERY_S = 600.0  # at most this much computing is lost to a kill between checkpoints
+
+
 def pretrain(shape: dict, tokenizer, train: Iterable[str], valid: Iterable[str],
-             settings: PretrainSettings, out_dir: Path, log=print,
-             device: str = "cpu") -> dict:  # fmt: skip
+             settings: PretrainSettings, out_dir: Path, log=print, device: str = "cpu",
+             save_state_every_s: float = SAVE_STATE_EVERY_S) -> dict:  # fmt: skip
     """MLM pre-training from scratch; writes ``out_dir/step<N>`` checkpoints (model + tokenizer).
 
     On ``device``, in ``settings.precision`` (autocast with float32 weights, see
     ``intdim.method.precision``); checkpoints are saved in float32 either way.
+
+    An interrupted run resumes (``intdim.method.resume``): checkpoints and the training state go
+    to ``out_dir/resume`` first, the state at every checkpoint and at least every
+    ``save_state_every_s`` seconds, and the checkpoints move into ``out_dir`` after the last
+    update. A rerun with the same settings, data, software and device continues from the last
+    saved state and ends with the same bits as a run that was never stopped.
     """
+    import time
+
     import torch
+    import transformers
     from transformers import DataCollatorForLanguageModeling, RobertaForMaskedLM
 
     from ..pipeline.integrity import write_manifest
     from .optimisation import BatchOrder, adamw_with_warmup
     from .precision import autocast, grad_scaler
+    from .resume import fingerprint, load_state, random_state, restore_random_state, save_state
 
     torch.manual_seed(settings.seed)
     config = roberta_config(shape, len(tokenizer), settings.max_length)
@@ -323,7 +357,13 @@ def pretrain(shape: dict, tokenizer, train: Iterable[str], valid: Iterable[str],
     batches = BatchOrder(len(train_ids), settings.batch_size,
                          torch.Generator().manual_seed(settings.seed))  # fmt: skip
     saves = settings.checkpoint_steps()
-    history = []
+    history, resumed_at = [], []
+    work = out_dir / "resume"
+    run_key = fingerprint(
+        settings=asdict(settings), shape=shape, vocab_size=len(tokenizer),
+        data=[ids.digest() for ids in (train_ids, valid_ids)], device=torch.device(device).type,
+        software=[torch.__version__, transformers.__version__],
+    )  # fmt: skip
 
     def valid_loss() -> float:
         # Masks from a fixed generator: every checkpoint is scored on the same masked tokens.
@@ -341,7 +381,9 @@ def pretrain(shape: dict, tokenizer, train: Iterable[str], valid: Iterable[str],
         return sum(losses) / len(losses)
 
     def save(step: int, loss: float):
-        target = out_dir / f"step{step}"
+        target = work / f"step{step}"
+        if target.exists():  # written by a run killed after this step and before its state
+            shutil.rmtree(target)
         model.save_pretrained(target)
         tokenizer.save_pretrained(target)
         record = {"global_step": step, "train_loss": loss, "valid_loss": valid_loss()}
@@ -350,11 +392,33 @@ def pretrain(shape: dict, tokenizer, train: Iterable[str], valid: Iterable[str],
         history.append(record)
         log(json.dumps(record))
 
+    def save_training_state(step: int, loss: float):
+        save_state(work, run_key, {
+            "step": step, "loss": loss, "history": history, "resumed_at": resumed_at,
+            "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
+            "batches": batches.state_dict(), "random": random_state(device),
+        })  # fmt: skip
+
     model.train()
-    loss_value = math.nan
-    if 0 in saves:
-        save(0, loss_value)
-    for step in range(1, settings.steps + 1):
+    first, loss_value = 1, math.nan
+    state = load_state(work, run_key, log)
+    if state is None:
+        if 0 in saves:
+            save(0, loss_value)
+    else:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        scaler.load_state_dict(state["scaler"])
+        batches.load_state_dict(state["batches"])
+        restore_random_state(state["random"], device)
+        history, loss_value = state["history"], state["loss"]
+        resumed_at = [*state["resumed_at"], state["step"]]
+        first = state["step"] + 1
+        log(f"resumed from the state saved after update {state['step']} in {work}")
+    saved_at = time.monotonic()
+    for step in range(first, settings.steps + 1):
         batch = collator([{"input_ids": train_ids[i]} for i in batches.next()])
         with autocast(device, settings.precision):
             loss = mlm_loss(model, on_device(batch))
@@ -368,6 +432,12 @@ def pretrain(shape: dict, tokenizer, train: Iterable[str], valid: Iterable[str],
         loss_value = float(loss.detach())
         if step in saves:
             save(step, loss_value)
+        if step in saves or time.monotonic() - saved_at >= save_state_every_s:
+            save_training_state(step, loss_value)
+            saved_at = time.monotonic()
+    for record in history:  # every checkpoint is complete: they become the outputs
+        hand_over(work / f"step{record['global_step']}", out_dir / f"step{record['global_step']}")
+    shutil.rmtree(work)
     return {
         "settings": asdict(settings),
         "shape": shape,
@@ -375,4 +445,5 @@ def pretrain(shape: dict, tokenizer, train: Iterable[str], valid: Iterable[str],
         "train_paragraphs": len(train_ids),
         "valid_paragraphs": len(valid_ids),
         "checkpoints": history,
+        "resumed_at": resumed_at,
     }

@@ -1,0 +1,87 @@
+"""Resuming an interrupted long job from its last saved state, bit for bit.
+
+A long job (pre-training runs for days at paper scale) keeps its whole training state in one
+file, ``state.pt``, in a resume folder beside its outputs: the weights, the optimiser, the
+schedule, the gradient scaler, every random stream and what the job has recorded so far. The
+file is replaced atomically, so a kill at any moment leaves either the previous state or the
+new one. A rerun of the same job (Snakemake's ``rerun-incomplete``, a SLURM retry) starts from
+it, and because nothing that decides a later step is left out, the rerun ends with the same
+bits as a job that was never interrupted.
+
+The state carries a fingerprint of everything that decides the run (settings, model shape,
+data, software, device). A state with another fingerprint belongs to another run: it is
+discarded, with a line in the log that says so, and the job starts from the beginning.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+STATE = "state.pt"
+
+
+def fingerprint(**decides) -> str:
+    """A digest of what decides a run; any JSON-printable values (others print with str)."""
+    text = json.dumps(decides, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def save_state(folder: Path, key: str, state: dict) -> None:
+    """Write ``state`` (tensors, numbers, lists and dicts of them) under ``key``, atomically."""
+    import torch
+
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = folder / (STATE + ".partial")
+    torch.save({"fingerprint": key, **state}, partial)
+    os.replace(partial, folder / STATE)  # a kill leaves the old state or the new, never half
+
+
+def load_state(folder: Path, key: str, log=print) -> dict | None:
+    """The state saved under ``key`` in ``folder``, or None when there is none to resume.
+
+    A state of another run (its fingerprint differs) or one that cannot be read is reported
+    through ``log`` and the folder is emptied, so that nothing of it mixes into a fresh start.
+    """
+    import torch
+
+    path = folder / STATE
+    if not path.is_file():
+        if folder.exists():  # what a job killed before its first save left
+            shutil.rmtree(folder)
+        return None
+    try:
+        state = torch.load(path, weights_only=True)
+    except Exception as error:  # noqa: BLE001 (any unreadable file means: start again)
+        log(f"cannot resume: {path} is unreadable ({error!r}); starting from the beginning")
+        shutil.rmtree(folder)
+        return None
+    if state.get("fingerprint") != key:
+        log(
+            f"cannot resume: {path} was saved by a run with other settings, data, software or "
+            "device; starting from the beginning"
+        )
+        shutil.rmtree(folder)
+        return None
+    return state
+
+
+def random_state(device: str) -> dict:
+    """Every global random stream a training step may draw from: the CPU's and the device's."""
+    import torch
+
+    state = {"cpu": torch.get_rng_state()}
+    if str(device).startswith("cuda"):
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def restore_random_state(state: dict, device: str) -> None:
+    import torch
+
+    torch.set_rng_state(state["cpu"])
+    if "cuda" in state:
+        torch.cuda.set_rng_state(state["cuda"], device)
