@@ -37,3 +37,35 @@ def test_kernels_match_the_reference_at_roberta_base_size(d):
     assert abs(lhs - rhs) <= TOLERANCE * abs(lhs).clamp_min(1.0)
     del ref
     torch.cuda.empty_cache()
+
+
+def test_a_pretraining_stopped_on_the_gpu_resumes_to_the_same_bits(tmp_path):
+    """In bf16, as `make gpu-check` runs the workflow; the corpus is made here (no gensim)."""
+    import random
+
+    from intdim.method import pretraining as pt
+    from interruptions import Interrupted, stop_at
+
+    device, rng = "cuda", random.Random(0)
+    words = [
+        "".join(rng.choice("etaoinshrdlu") for _ in range(rng.randint(2, 7))) for _ in range(300)
+    ]
+    paragraphs = [" ".join(rng.choices(words, k=rng.randint(8, 30))) for _ in range(400)]
+    tokenizer = pt.train_tokenizer(paragraphs, 400, 32, tmp_path / "tokenizer")
+    settings = pt.PretrainSettings(steps=12, save_every=5, batch_size=8, max_length=32,
+                                   learning_rate=3e-3, seed=4, precision="bf16")  # fmt: skip
+    shape = {"hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2}
+
+    def pretrain(name, **kw):
+        kw = {"log": lambda _: None, **kw}
+        return pt.pretrain(shape, tokenizer, paragraphs[40:], paragraphs[:40], settings,
+                           tmp_path / name, device=device, **kw)  # fmt: skip
+
+    pretrain("once"), pretrain("again")
+    with pytest.raises(Interrupted):  # the state is saved after every update: update 9's is last
+        pretrain("stopped", log=stop_at(10), save_state_every_s=0)
+    assert pretrain("stopped")["resumed_at"] == [9]
+    weights = {n: (tmp_path / n / "step12/model.safetensors").read_bytes() for n in
+               ("once", "again", "stopped")}  # fmt: skip
+    assert weights["once"] == weights["again"], "two unstopped runs differ: nothing can repeat them"
+    assert weights["stopped"] == weights["once"]

@@ -6,6 +6,7 @@ import pytest
 import torch
 from intdim.method import pretraining as pt
 from intdim.method.models import load_classifier
+from interruptions import Interrupted, stop_at
 
 SHAPE = {"hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2}
 
@@ -123,20 +124,6 @@ def test_same_seed_same_weights_whichever_checkpoints_are_saved(corpus, tokenize
             "roberta.embeddings.word_embeddings.weight"
         ],
     )
-
-
-class Interrupted(Exception):
-    pass
-
-
-def stop_at(step):
-    """A log that stops the run when checkpoint ``step`` is recorded, as a kill would."""
-
-    def log(line):
-        if line.startswith("{") and json.loads(line)["global_step"] == step:
-            raise Interrupted
-
-    return log
 
 
 def weights(folder):
