@@ -1,17 +1,32 @@
-"""Stopping a pre-training run mid-way, as a kill would, at a chosen checkpoint."""
+"""Stopping a pre-training run mid-way at a chosen checkpoint: as a kill would (an exception
+that leaves no chance to save) or with SIGTERM, as SLURM asks a job at its time limit."""
 
 import json
+import os
+import signal
 
 
 class Interrupted(Exception):
     pass
 
 
+def _at(step, act):
+    def log(line):
+        if line.startswith("{") and json.loads(line)["global_step"] == step:
+            act()
+
+    return log
+
+
 def stop_at(step):
     """A log that stops the run when checkpoint ``step`` is recorded."""
 
-    def log(line):
-        if line.startswith("{") and json.loads(line)["global_step"] == step:
-            raise Interrupted
+    def interrupt():
+        raise Interrupted
 
-    return log
+    return _at(step, interrupt)
+
+
+def terminate_at(step):
+    """A log that sends this process SIGTERM when checkpoint ``step`` is recorded."""
+    return _at(step, lambda: os.kill(os.getpid(), signal.SIGTERM))

@@ -6,7 +6,8 @@ import pytest
 import torch
 from intdim.method import pretraining as pt
 from intdim.method.models import load_classifier
-from interruptions import Interrupted, stop_at
+from intdim.method.resume import Stopped
+from interruptions import Interrupted, stop_at, terminate_at
 
 SHAPE = {"hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2}
 
@@ -151,6 +152,24 @@ def test_an_interrupted_pretraining_resumes_to_the_same_bits(corpus, tokenizer, 
         first, resumed = weights(out / f"step{step}"), weights(tmp_path / f"step{step}")
         assert all(torch.equal(first[k], resumed[k]) for k in first)
     assert not (tmp_path / "resume").exists()
+
+
+def test_sigterm_saves_the_state_after_the_update_under_way_and_stops(corpus, tokenizer,
+                                                                     tmp_path, pretrained):  # fmt: skip
+    import signal
+
+    out, history = pretrained
+    train, valid = pt.split_corpus(corpus, 0.1, seed=0)
+    before = signal.getsignal(signal.SIGTERM)
+    # The signal comes while checkpoint 5 is written, inside update 5: its state is saved.
+    with pytest.raises(Stopped, match=r"stopped by SIGTERM after update 5; its state"):
+        pt.pretrain(SHAPE, tokenizer, train, valid, settings(), tmp_path, log=terminate_at(5))
+    assert signal.getsignal(signal.SIGTERM) is before  # the handler is the run's alone
+    again = pt.pretrain(SHAPE, tokenizer, train, valid, settings(), tmp_path, log=lambda _: None)
+    assert again["resumed_at"] == [5]
+    for step in (5, 12):
+        first, resumed = weights(out / f"step{step}"), weights(tmp_path / f"step{step}")
+        assert all(torch.equal(first[k], resumed[k]) for k in first)
 
 
 @pytest.mark.parametrize("damage", ["other settings", "unreadable state"])

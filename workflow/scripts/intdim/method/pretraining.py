@@ -337,9 +337,9 @@ def pretrain(shape: dict, tokenizer, train: Iterable[str], valid: Iterable[str],
     from transformers import DataCollatorForLanguageModeling, RobertaForMaskedLM
 
     from ..pipeline.integrity import write_manifest
+    from . import resume
     from .optimisation import BatchOrder, adamw_with_warmup
     from .precision import autocast, grad_scaler
-    from .resume import fingerprint, load_state, random_state, restore_random_state, save_state
 
     torch.manual_seed(settings.seed)
     config = roberta_config(shape, len(tokenizer), settings.max_length)
@@ -359,7 +359,7 @@ def pretrain(shape: dict, tokenizer, train: Iterable[str], valid: Iterable[str],
     saves = settings.checkpoint_steps()
     history, resumed_at = [], []
     work = out_dir / "resume"
-    run_key = fingerprint(
+    run_key = resume.fingerprint(
         settings=asdict(settings), shape=shape, vocab_size=len(tokenizer),
         data=[ids.digest() for ids in (train_ids, valid_ids)], device=torch.device(device).type,
         software=[torch.__version__, transformers.__version__],
@@ -393,16 +393,16 @@ def pretrain(shape: dict, tokenizer, train: Iterable[str], valid: Iterable[str],
         log(json.dumps(record))
 
     def save_training_state(step: int, loss: float):
-        save_state(work, run_key, {
+        resume.save_state(work, run_key, {
             "step": step, "loss": loss, "history": history, "resumed_at": resumed_at,
             "model": model.state_dict(), "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
-            "batches": batches.state_dict(), "random": random_state(device),
+            "batches": batches.state_dict(), "random": resume.random_state(device),
         })  # fmt: skip
 
     model.train()
     first, loss_value = 1, math.nan
-    state = load_state(work, run_key, log)
+    state = resume.load_state(work, run_key, log)
     if state is None:
         if 0 in saves:
             save(0, loss_value)
@@ -412,13 +412,13 @@ def pretrain(shape: dict, tokenizer, train: Iterable[str], valid: Iterable[str],
         scheduler.load_state_dict(state["scheduler"])
         scaler.load_state_dict(state["scaler"])
         batches.load_state_dict(state["batches"])
-        restore_random_state(state["random"], device)
+        resume.restore_random_state(state["random"], device)
         history, loss_value = state["history"], state["loss"]
         resumed_at = [*state["resumed_at"], state["step"]]
         first = state["step"] + 1
         log(f"resumed from the state saved after update {state['step']} in {work}")
-    saved_at = time.monotonic()
-    for step in range(first, settings.steps + 1):
+
+    def update(step: int) -> float:
         batch = collator([{"input_ids": train_ids[i]} for i in batches.next()])
         with autocast(device, settings.precision):
             loss = mlm_loss(model, on_device(batch))
@@ -429,12 +429,22 @@ def pretrain(shape: dict, tokenizer, train: Iterable[str], valid: Iterable[str],
         scaler.step(optimizer)
         scaler.update()
         scheduler.step()
-        loss_value = float(loss.detach())
-        if step in saves:
-            save(step, loss_value)
-        if step in saves or time.monotonic() - saved_at >= save_state_every_s:
-            save_training_state(step, loss_value)
-            saved_at = time.monotonic()
+        return float(loss.detach())
+
+    saved_at = time.monotonic()
+    with resume.StopRequests() as stop:
+        for step in range(first, settings.steps + 1):
+            loss_value = update(step)
+            if step in saves:
+                save(step, loss_value)
+            if step in saves or stop.requested or time.monotonic() - saved_at >= save_state_every_s:
+                save_training_state(step, loss_value)
+                saved_at = time.monotonic()
+            if stop.requested and step < settings.steps:
+                raise resume.Stopped(
+                    f"stopped by {stop.requested} after update {step}; its state is saved in "
+                    f"{work}, and a rerun of this job resumes from it"
+                )
     for record in history:  # every checkpoint is complete: they become the outputs
         hand_over(work / f"step{record['global_step']}", out_dir / f"step{record['global_step']}")
     shutil.rmtree(work)
