@@ -1,9 +1,8 @@
 """Stopping a pre-training run mid-way at a chosen checkpoint: as a kill would (an exception
-that leaves no chance to save) or with SIGTERM, as SLURM asks a job at its time limit."""
+that leaves no chance to save) or with a signal, as SLURM asks a job to stop at its time limit."""
 
 import json
 import os
-import signal
 
 
 class Interrupted(Exception):
@@ -27,6 +26,6 @@ def stop_at(step):
     return _at(step, interrupt)
 
 
-def terminate_at(step):
-    """A log that sends this process SIGTERM when checkpoint ``step`` is recorded."""
-    return _at(step, lambda: os.kill(os.getpid(), signal.SIGTERM))
+def signal_at(step, number):
+    """A log that sends this process the signal ``number`` when checkpoint ``step`` is recorded."""
+    return _at(step, lambda: os.kill(os.getpid(), number))

@@ -7,7 +7,7 @@ import torch
 from intdim.method import pretraining as pt
 from intdim.method.models import load_classifier
 from intdim.method.resume import Stopped
-from interruptions import Interrupted, stop_at, terminate_at
+from interruptions import Interrupted, signal_at, stop_at
 
 SHAPE = {"hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2}
 
@@ -154,17 +154,21 @@ def test_an_interrupted_pretraining_resumes_to_the_same_bits(corpus, tokenizer, 
     assert not (tmp_path / "resume").exists()
 
 
-def test_sigterm_saves_the_state_after_the_update_under_way_and_stops(corpus, tokenizer,
-                                                                     tmp_path, pretrained):  # fmt: skip
+@pytest.mark.parametrize("name", ["SIGTERM", "SIGINT"])
+def test_a_stop_signal_saves_the_state_after_the_update_under_way_and_stops(corpus, tokenizer,
+                                                                          tmp_path, pretrained,
+                                                                          name):  # fmt: skip
     import signal
 
     out, history = pretrained
     train, valid = pt.split_corpus(corpus, 0.1, seed=0)
-    before = signal.getsignal(signal.SIGTERM)
+    number = getattr(signal, name)
+    before = signal.getsignal(number)
     # The signal comes while checkpoint 5 is written, inside update 5: its state is saved.
-    with pytest.raises(Stopped, match=r"stopped by SIGTERM after update 5; its state"):
-        pt.pretrain(SHAPE, tokenizer, train, valid, settings(), tmp_path, log=terminate_at(5))
-    assert signal.getsignal(signal.SIGTERM) is before  # the handler is the run's alone
+    with pytest.raises(Stopped, match=rf"stopped by {name} after update 5; its state is saved"):
+        pt.pretrain(SHAPE, tokenizer, train, valid, settings(), tmp_path,
+                    log=signal_at(5, number))  # fmt: skip
+    assert signal.getsignal(number) is before  # the handler is the run's alone
     again = pt.pretrain(SHAPE, tokenizer, train, valid, settings(), tmp_path, log=lambda _: None)
     assert again["resumed_at"] == [5]
     for step in (5, 12):

@@ -5,6 +5,9 @@ Uses the session's integration run (conftest.py), the same one test_workflow.py 
 
 import copy
 import json
+import os
+import re
+import signal
 import subprocess
 import sys
 import time
@@ -148,51 +151,73 @@ def test_pretraining_wrote_a_checkpoint_per_save_step(run):
         )
 
 
-def test_a_killed_pretraining_job_resumes_and_ends_with_the_bits_of_one_never_stopped(
-    section5_config, tmp_path
-):
+PRETRAINING = "results/pretrain/xs/history.json"
+
+
+@pytest.fixture(scope="module")
+def long_pretraining(section5_config, tmp_path_factory):
+    """A pre-training long enough to stop mid-way (1,000 updates, its state saved at update
+    100 and when asked to stop), its command line, and one run of it never stopped."""
+    folder = tmp_path_factory.mktemp("long_pretraining")
     config = copy.deepcopy(section5_config)
     del config["pretraining"]["save_every"]
-    config["pretraining"].update(steps=1000, save_at=[100])  # the state is saved at update 100
-    configfile = tmp_path / "config.yaml"
+    config["pretraining"].update(steps=1000, save_at=[100])
+    configfile = folder / "config.yaml"
     configfile.write_text(yaml.safe_dump(config))
-    target = "results/pretrain/xs/history.json"
 
-    def snakemake(workdir: Path):
+    def command(workdir: Path):
         return [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"),
                 "--directory", str(workdir), "--configfile", str(configfile), "--cores", "1",
-                target]  # fmt: skip
+                PRETRAINING]  # fmt: skip
 
-    killed = tmp_path / "killed"
-    job = subprocess.Popen(snakemake(killed), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                           text=True)  # fmt: skip
-    state = killed / "results/pretrain/xs/resume/state.pt"
+    once = subprocess.run(command(folder / "unstopped"), capture_output=True, text=True,
+                          timeout=900)  # fmt: skip
+    assert once.returncode == 0, once.stderr[-3000:]
+    return command, folder / "unstopped"
+
+
+@pytest.mark.parametrize("stop", ["SIGKILL to the job", "Ctrl-C"])
+def test_a_stopped_pretraining_job_resumes_and_ends_with_the_bits_of_one_never_stopped(
+    long_pretraining, tmp_path, stop
+):
+    command, unstopped = long_pretraining
+    stopped = tmp_path / "stopped"
+    job = subprocess.Popen(command(stopped), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                           text=True, start_new_session=True)  # fmt: skip
+    state = stopped / "results/pretrain/xs/resume/state.pt"
     deadline = time.monotonic() + 600
     while not state.exists() and job.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
-    # SIGKILL, as a lost node or an out-of-memory kill: the job gets no chance to clean up.
-    kill = subprocess.run(["pkill", "-9", "-f", f"{killed}/.snakemake/scripts/.*pretrain.py"])
-    assert kill.returncode == 0, "the pre-training job was not running when its state appeared"
+    script = f"{stopped}/.snakemake/scripts/.*pretrain.py"
+    if stop == "Ctrl-C":  # the terminal's SIGINT reaches Snakemake and its job alike
+        assert job.poll() is None, "the pre-training ended before its state appeared"
+        os.killpg(job.pid, signal.SIGINT)
+    else:  # as a lost node or an out-of-memory kill: the job gets no chance to save
+        kill = subprocess.run(["pkill", "-9", "-f", script])
+        assert kill.returncode == 0, "the pre-training job was not running when its state appeared"
     stderr = job.communicate(timeout=600)[1]
-    assert job.returncode != 0 and "Error in rule pretrain" in stderr, stderr[-3000:]
-    assert not (killed / target).exists() and state.exists()
+    while subprocess.run(["pgrep", "-f", script], capture_output=True).returncode == 0:
+        time.sleep(0.1)  # the job itself may outlive Snakemake by its last save
+    assert job.returncode != 0 and not (stopped / PRETRAINING).exists(), stderr[-3000:]
+    log = (stopped / "logs/pretrain/xs.log").read_text()
+    if stop == "Ctrl-C":  # the job saved the update under way, after the checkpoint's state
+        saved = int(re.search(r"stopped by SIGINT after update (\d+)", log).group(1))
+        assert 100 < saved < 1000
+    else:
+        saved = 100
 
-    again = subprocess.run(snakemake(killed), capture_output=True, text=True, timeout=900)
+    again = subprocess.run(command(stopped), capture_output=True, text=True, timeout=900)
     assert again.returncode == 0, again.stderr[-3000:]
-    log = (killed / "logs/pretrain/xs.log").read_text()
-    assert "resumed from the state saved after update 100" in log
-    assert json.loads((killed / target).read_text())["resumed_at"] == [100]
+    log = (stopped / "logs/pretrain/xs.log").read_text()
+    assert f"resumed from the state saved after update {saved} in" in log
+    assert json.loads((stopped / PRETRAINING).read_text())["resumed_at"] == [saved]
     assert not state.parent.exists()
-
-    unstopped = tmp_path / "unstopped"
-    once = subprocess.run(snakemake(unstopped), capture_output=True, text=True, timeout=900)
-    assert once.returncode == 0, once.stderr[-3000:]
-    compare = subprocess.run([sys.executable, str(ROOT / "tools/compare_runs.py"), str(killed),
+    compare = subprocess.run([sys.executable, str(ROOT / "tools/compare_runs.py"), str(stopped),
                               str(unstopped)], capture_output=True, text=True)  # fmt: skip
     assert compare.returncode == 0 and "pretrain/xs/history.json" in compare.stdout, compare.stdout
     for step in (0, 100, 1000):  # every checkpoint's files, to the sha256
         manifests = [(run / f"results/pretrain/xs/step{step}/manifest.json").read_text()
-                     for run in (killed, unstopped)]  # fmt: skip
+                     for run in (stopped, unstopped)]  # fmt: skip
         assert manifests[0] == manifests[1]
 
 

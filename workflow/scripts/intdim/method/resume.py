@@ -8,10 +8,10 @@ new one. A rerun of the same job (Snakemake's ``rerun-incomplete``, a SLURM retr
 it, and because nothing that decides a later step is left out, the rerun ends with the same
 bits as a job that was never interrupted.
 
-A job asked to stop with SIGTERM (what SLURM sends at a job's time limit, some seconds before
-it kills it, and what a stopped Snakemake sends its jobs) saves its state after the update
-under way and then stops, so nothing is lost to the stop; a kill without warning (SIGKILL, a
-lost node) loses what was done since the last save.
+A job asked to stop, with SIGTERM (what SLURM sends at a job's time limit, some seconds before
+it kills it) or SIGINT (Ctrl-C in the terminal that runs Snakemake reaches its local jobs too),
+saves its state after the update under way and then stops, so nothing is lost to the stop; a
+kill without warning (SIGKILL, a lost node) loses what was done since the last save.
 
 The state carries a fingerprint of everything that decides the run (settings, model shape,
 data, software, device). A state with another fingerprint belongs to another run: it is
@@ -98,23 +98,27 @@ class Stopped(RuntimeError):
     """The job stopped on request, its state saved for the next run to resume from."""
 
 
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
 class StopRequests:
-    """SIGTERM turned into a request that the training loop honours between two updates.
+    """SIGTERM and SIGINT turned into a request that the training loop honours between two
+    updates.
 
     Used as a context manager around the loop; ``requested`` holds the signal's name once one
     came. Outside the main thread (where no handler can be installed) it never requests.
     """
 
     def __enter__(self):
-        self.requested, self.previous = None, None
+        self.requested, self.previous = None, {}
         if threading.current_thread() is threading.main_thread():
-            self.previous = signal.signal(signal.SIGTERM, self._request)
+            self.previous = {s: signal.signal(s, self._request) for s in STOP_SIGNALS}
         return self
 
     def _request(self, signum, frame):
         self.requested = signal.Signals(signum).name
 
     def __exit__(self, *exc):
-        if self.previous is not None:
-            signal.signal(signal.SIGTERM, self.previous)
+        for number, handler in self.previous.items():
+            signal.signal(number, handler)
         return False
