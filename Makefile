@@ -40,8 +40,8 @@ PYTEST := $(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder
 test: setup
 	$(PYTEST)
 
-# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (673 tests;
-# 1.8 min on a 2-core machine at 6f60727; all 707 took 9.6 min there, fresh clone at 6f60727).
+# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (679 tests;
+# 1.7 min on a 2-core machine at eec928e; all 715 took 10.8 min there, fresh clone at eec928e).
 test-quick: setup
 	$(PYTEST) -m "not slow"
 
