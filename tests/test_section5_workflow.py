@@ -182,8 +182,11 @@ def test_a_stopped_pretraining_job_resumes_and_ends_with_the_bits_of_one_never_s
 ):
     command, unstopped = long_pretraining
     stopped = tmp_path / "stopped"
+    # A shell that starts the test suite in the background leaves SIGINT ignored in its
+    # children: restore what a terminal gives.
     job = subprocess.Popen(command(stopped), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                           text=True, start_new_session=True)  # fmt: skip
+                           text=True, start_new_session=True,
+                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
     state = stopped / "results/pretrain/xs/resume/state.pt"
     deadline = time.monotonic() + 600
     while not state.exists() and job.poll() is None and time.monotonic() < deadline:

@@ -106,13 +106,16 @@ class StopRequests:
     updates.
 
     Used as a context manager around the loop; ``requested`` holds the signal's name once one
-    came. Outside the main thread (where no handler can be installed) it never requests.
+    came. A signal the process was told to ignore (a shell's background job ignores SIGINT)
+    stays ignored, and outside the main thread, where no handler can be installed, nothing is.
     """
 
     def __enter__(self):
         self.requested, self.previous = None, {}
         if threading.current_thread() is threading.main_thread():
-            self.previous = {s: signal.signal(s, self._request) for s in STOP_SIGNALS}
+            for number in STOP_SIGNALS:
+                if signal.getsignal(number) is not signal.SIG_IGN:
+                    self.previous[number] = signal.signal(number, self._request)
         return self
 
     def _request(self, signum, frame):
