@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from intdim.pipeline import slurm_cluster
+from snakemake_runs import WITH_SECTION5
 from snakemake_runs import snakemake_cmd as shared_snakemake_cmd
 
 pytestmark = pytest.mark.slow
@@ -155,6 +156,46 @@ def test_a_scancelled_run_is_resumed_by_the_same_command(slurm_run, repo_root):
     assert (
         "Nothing to be done" in subprocess.run([*cmd, "-n"], capture_output=True, text=True).stdout
     )
+
+
+def test_a_pretraining_at_its_time_limit_saves_and_its_retry_resumes(cluster, tmp_path):
+    """SLURM sends SIGTERM at a job's time limit (KillWait before SIGKILL): the pre-training
+    saves its state after the update under way, and the profile's retry resumes from it.
+
+    The pre-training is too long to end (10^6 updates) and its time limit 1 minute, so the
+    first attempt must time out; the test stops once the retry's log says it resumed.
+    """
+    override = tmp_path / "time_limit.yaml"
+    # Checkpoints at 0, 100 and the end only: a resume from any other update is SIGTERM's save.
+    override.write_text(
+        "resources: {runtime: 1}\n"
+        "pretraining: {steps: 1000000, save_every: 1000000, save_at: [100]}\n"
+    )
+    workdir = tmp_path / "run"
+    repo = Path(__file__).resolve().parents[1]
+    cmd = shared_snakemake_cmd(workdir, *slurm_args(repo), "results/pretrain/xs/history.json",
+                               configs=(*WITH_SECTION5, override))  # fmt: skip
+    run = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
+    log = workdir / "logs/pretrain/xs.log"
+    resumed = slurm_cluster.poll(
+        lambda: re.search(r"resumed from the state saved after update (\d+)",
+                          log.read_text() if log.exists() else ""),
+        600,
+    )  # fmt: skip
+    run.send_signal(signal.SIGINT)
+    output, _ = run.communicate(timeout=300)
+    subprocess.run(["scancel", "--user", "root"])  # the retry, still running
+    gone = slurm_cluster.poll(lambda: not subprocess.run(
+        ["squeue", "-h", "-o", "%i"], capture_output=True, text=True
+    ).stdout.split(), 120)  # fmt: skip
+    assert resumed, output[-4000:]
+    print(f"the retry resumed from the state saved after update {resumed.group(1)}")
+    assert gone, "the cancelled retry still holds the node"
+    assert int(resumed.group(1)) not in (0, 100)  # saved on SIGTERM, not at a checkpoint
+    states = subprocess.run(["sacct", "-n", "-P", "-X", "-S", "now-1hours", "-o", "JobName,State"],
+                            capture_output=True, text=True).stdout  # fmt: skip
+    assert "TIMEOUT" in states, states
 
 
 def test_a_cluster_stopped_mid_job_starts_again_idle(cluster):
