@@ -40,8 +40,8 @@ PYTEST := $(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder
 test: setup
 	$(PYTEST)
 
-# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (679 tests;
-# 1.7 min on a 2-core machine at eec928e; all 715 took 10.8 min there, fresh clone at eec928e).
+# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (680 tests;
+# 1.9 min on a 2-core machine at a5199c8; all 717 took 16.6 min there, fresh clone at a5199c8).
 test-quick: setup
 	$(PYTEST) -m "not slow"
 
