@@ -328,7 +328,8 @@ def pretrain(shape: dict, tokenizer, train: Iterable[str], valid: Iterable[str],
     to ``out_dir/resume`` first, the state at every checkpoint and at least every
     ``save_state_every_s`` seconds, and the checkpoints move into ``out_dir`` after the last
     update. A rerun with the same settings, data, software and device continues from the last
-    saved state and ends with the same bits as a run that was never stopped.
+    saved state and ends with the same bits as a run that was never stopped. SIGTERM or SIGINT
+    saves the state after the update under way and raises ``resume.Stopped``.
     """
     import time
 
