@@ -115,20 +115,14 @@ def test_same_seed_same_weights_whichever_checkpoints_are_saved(corpus, tokenize
     other = settings(save_every=None, save_at=(3, 5, 7))
     pt.pretrain(SHAPE, tokenizer, train, valid, other, tmp_path, log=lambda _: None)
     for step in (5, 12):
-        first = load_classifier(str(out / f"step{step}"), 2, 0).state_dict()
-        again = load_classifier(str(tmp_path / f"step{step}"), 2, 0).state_dict()
-        assert all(torch.equal(first[k], again[k]) for k in first)
-    first = load_classifier(str(out / "step12"), 2, 0).state_dict()
-    assert not torch.equal(
-        first["roberta.embeddings.word_embeddings.weight"],
-        load_classifier(str(out / "step0"), 2, 0).state_dict()[
-            "roberta.embeddings.word_embeddings.weight"
-        ],
-    )
+        assert same_weights(out / f"step{step}", tmp_path / f"step{step}")
+    assert not same_weights(out / "step12", out / "step0")
 
 
-def weights(folder):
-    return load_classifier(str(folder), 2, 0).state_dict()
+def same_weights(folder, other):
+    """Whether two checkpoints hold the same tensors, to the bit."""
+    a, b = (load_classifier(str(f), 2, 0).state_dict() for f in (folder, other))
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
 def test_an_interrupted_pretraining_resumes_to_the_same_bits(corpus, tokenizer, tmp_path,
@@ -149,8 +143,7 @@ def test_an_interrupted_pretraining_resumes_to_the_same_bits(corpus, tokenizer, 
     same = lambda a, b: json.dumps(a) == json.dumps(b)  # noqa: E731 (step 0's train_loss is NaN)
     assert same(again["checkpoints"], history["checkpoints"])  # losses equal to the last bit
     for step in (0, 5, 10, 12):
-        first, resumed = weights(out / f"step{step}"), weights(tmp_path / f"step{step}")
-        assert all(torch.equal(first[k], resumed[k]) for k in first)
+        assert same_weights(out / f"step{step}", tmp_path / f"step{step}")
     assert not (tmp_path / "resume").exists()
 
 
@@ -176,8 +169,7 @@ def test_a_stop_signal_saves_the_state_after_the_update_under_way_and_stops(corp
     again = pt.pretrain(SHAPE, tokenizer, train, valid, settings(), tmp_path, log=lambda _: None)
     assert again["resumed_at"] == [5]
     for step in (5, 12):
-        first, resumed = weights(out / f"step{step}"), weights(tmp_path / f"step{step}")
-        assert all(torch.equal(first[k], resumed[k]) for k in first)
+        assert same_weights(out / f"step{step}", tmp_path / f"step{step}")
 
 
 def test_an_ignored_sigint_stays_ignored(corpus, tokenizer, tmp_path):
@@ -211,8 +203,7 @@ def test_a_state_saved_by_another_run_is_not_resumed(corpus, tokenizer, tmp_path
     assert reason in lines[0] and "starting from the beginning" in lines[0]
     fresh = pt.pretrain(SHAPE, tokenizer, train, valid, changed, tmp_path / "fresh", log=print)
     assert json.dumps(again["checkpoints"]) == json.dumps(fresh["checkpoints"])
-    a, b = weights(first / "step12"), weights(tmp_path / "fresh/step12")
-    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert same_weights(first / "step12", tmp_path / "fresh/step12")
 
 
 def _naive_remove(paragraphs, texts):
