@@ -6,6 +6,7 @@ import re
 import shutil
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -158,21 +159,25 @@ def test_a_scancelled_run_is_resumed_by_the_same_command(slurm_run, repo_root):
     )
 
 
-def test_a_pretraining_at_its_time_limit_saves_and_its_retry_resumes(cluster, tmp_path):
-    """SLURM sends SIGTERM at a job's time limit (KillWait before SIGKILL): the pre-training
-    saves its state after the update under way, and the profile's retry resumes from it.
+def test_a_pretraining_warned_before_its_time_limit_saves_and_its_retry_resumes(cluster,
+                                                                              tmp_path):  # fmt: skip
+    """The profile asks SLURM for SIGTERM five minutes before a pre-training's time limit
+    (``--signal=TERM@300``; KillWait alone is too short for a large model's save): the job saves
+    its state after the update under way and stops, and the profile's retry resumes from it.
 
-    The pre-training is too long to end (10^6 updates) and its time limit 1 minute, so the
-    first attempt must time out; the test stops once the retry's log says it resumed.
+    The pre-training is too long to end (10^6 updates) and its time limit 7 minutes, so the
+    warning comes 60 to 120 s in (SLURM may send it up to a minute early); the test stops once
+    the retry's log says it resumed.
     """
     override = tmp_path / "time_limit.yaml"
     # Checkpoints at 0, 100 and the end only: a resume from any other update is SIGTERM's save.
     override.write_text(
-        "resources: {runtime: 1}\n"
+        "resources: {runtime: 7}\n"
         "pretraining: {steps: 1000000, save_every: 1000000, save_at: [100]}\n"
     )
     workdir = tmp_path / "run"
     repo = Path(__file__).resolve().parents[1]
+    started = time.strftime("%Y-%m-%dT%H:%M:%S")  # sacct reads only this test's jobs
     cmd = shared_snakemake_cmd(workdir, *slurm_args(repo), "results/pretrain/xs/history.json",
                                configs=(*WITH_SECTION5, override))  # fmt: skip
     run = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -193,9 +198,10 @@ def test_a_pretraining_at_its_time_limit_saves_and_its_retry_resumes(cluster, tm
     print(f"the retry resumed from the state saved after update {resumed.group(1)}")
     assert gone, "the cancelled retry still holds the node"
     assert int(resumed.group(1)) not in (0, 100)  # saved on SIGTERM, not at a checkpoint
-    states = subprocess.run(["sacct", "-n", "-P", "-X", "-S", "now-1hours", "-o", "JobName,State"],
+    # The first attempt ended itself after saving (FAILED), not at its time limit (TIMEOUT).
+    states = subprocess.run(["sacct", "-n", "-P", "-X", "-S", started, "-o", "JobID,State"],
                             capture_output=True, text=True).stdout  # fmt: skip
-    assert "TIMEOUT" in states, states
+    assert "FAILED" in states and "TIMEOUT" not in states, states
 
 
 def test_a_cluster_stopped_mid_job_starts_again_idle(cluster):
