@@ -41,7 +41,7 @@ test: setup
 	$(PYTEST)
 
 # The edit loop: everything but the end-to-end workflow, SLURM and compile tests (680 tests;
-# 1.9 min on a 2-core machine at a5199c8; all 717 took 16.6 min there, fresh clone at a5199c8).
+# 1.9 min on a 2-core machine at a5199c8; all 717 took 14.1 min, fresh clone at cce4b1b).
 test-quick: setup
 	$(PYTEST) -m "not slow"
 
