@@ -60,24 +60,16 @@ def test_one_bf16_step_matches_fp32_and_keeps_float32_masters(method):
 
 
 def test_fp16_training_uses_a_scaler_and_finishes(tmp_path):
-    from tiny_models import tiny_classifier
+    from tiny_models import TinyTokenizer, tiny_classifier
 
     assert grad_scaler("cpu", "fp16").is_enabled() and not grad_scaler("cpu", "bf16").is_enabled()
     model = tiny_classifier("bert")
-
-    class Tokenizer:
-        def __call__(self, texts, pairs, truncation, max_length, padding):
-            ids = [[1 + (hash(t) + i) % 90 for i in range(5)] for t in texts]
-            return {"input_ids": ids, "attention_mask": [[1] * 5 for _ in ids]}
-
-        def pad(self, examples, return_tensors):
-            return {k: torch.tensor([e[k] for e in examples]) for k in examples[0]}
 
     frame = pd.DataFrame({"text": [f"t{i}" for i in range(40)], "text_pair": "",
                           "label": [i % 3 for i in range(40)]})  # fmt: skip
     settings = TrainSettings(learning_rate=1e-3, steps=4, batch_size=8, max_length=8, seed=0,
                              precision="fp16")  # fmt: skip
-    result = train_and_evaluate(model, list(model.parameters()), Tokenizer(), frame, frame,
+    result = train_and_evaluate(model, list(model.parameters()), TinyTokenizer(), frame, frame,
                                 settings)  # fmt: skip
     assert result["status"] == "ok" and result["steps_done"] == 4
     assert result["settings"]["precision"] == "fp16"

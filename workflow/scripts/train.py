@@ -69,7 +69,18 @@ def main(snakemake):
 
     environment = run_environment(device, snakemake.params.numerics)
     setup_seconds = time.perf_counter() - STARTED  # imports, loading, the projection's state
-    result = train_and_evaluate(net, trainable, tokenizer, train, evaluation, settings, device)
+    # A stopped job (SIGTERM before a SLURM time limit, Ctrl-C) saves its state here, and its
+    # rerun continues from it; a state of other inputs or settings is not used.
+    identity = {
+        "wildcards": dict(snakemake.wildcards.items()),
+        "params": {k: v for k, v in snakemake.params.items() if k != "allow_cpu_fallback"},
+        "data": info["files"],
+        "model": meta["files"],
+    }
+    result = train_and_evaluate(
+        net, trainable, tokenizer, train, evaluation, settings, device,
+        resume_dir=Path(snakemake.output.metrics).parent / "resume", identity=identity,
+    )  # fmt: skip
     result.update(
         {
             "setup_seconds": setup_seconds,

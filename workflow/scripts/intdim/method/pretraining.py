@@ -31,6 +31,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from .resume import SAVE_STATE_EVERY_S
+
 GENSIM_FILES = {
     "gensim_enwiki": "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2",
     "gensim_lee": "lee_background.cor",
@@ -313,9 +315,6 @@ def hand_over(source: Path, target: Path) -> None:
     shutil.copytree(source, target, copy_function=link_or_copy)
 
 
-SAVE_STATE_EVERY_S = 600.0  # at most this much computing is lost to a kill between checkpoints
-
-
 def pretrain(shape: dict, tokenizer, train: Iterable[str], valid: Iterable[str],
              settings: PretrainSettings, out_dir: Path, log=print, device: str = "cpu",
              save_state_every_s: float = SAVE_STATE_EVERY_S) -> dict:  # fmt: skip
@@ -442,10 +441,7 @@ def pretrain(shape: dict, tokenizer, train: Iterable[str], valid: Iterable[str],
                 save_training_state(step, loss_value)
                 saved_at = time.monotonic()
             if stop.requested and step < settings.steps:
-                raise resume.Stopped(
-                    f"stopped by {stop.requested} after update {step}; its state is saved in "
-                    f"{work}, and a rerun of this job resumes from it"
-                )
+                raise stop.stopped(step, work)
     for record in history:  # every checkpoint is complete: they become the outputs
         hand_over(work / f"step{record['global_step']}", out_dir / f"step{record['global_step']}")
     shutil.rmtree(work)

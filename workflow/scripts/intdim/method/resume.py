@@ -26,9 +26,14 @@ import os
 import shutil
 import signal
 import threading
+import time
 from pathlib import Path
 
 STATE = "state.pt"
+SAVE_STATE_EVERY_S = 600.0  # at most this much computing is lost to a kill without warning
+# A stop request this soon after the start is most likely SLURM's warning of a time limit
+# (profiles/slurm asks for it minutes ahead) that leaves no time to work: the message says so.
+EARLY_STOP_S = 120.0
 
 
 def fingerprint(**decides) -> str:
@@ -106,12 +111,14 @@ class StopRequests:
     updates.
 
     Used as a context manager around the loop; ``requested`` holds the signal's name once one
-    came. A signal the process was told to ignore (a shell's background job ignores SIGINT)
-    stays ignored, and outside the main thread, where no handler can be installed, nothing is.
+    came, and ``stopped`` gives the exception that ends the run once its state is saved. A
+    signal the process was told to ignore (a shell's background job ignores SIGINT) stays
+    ignored, and outside the main thread, where no handler can be installed, nothing is.
     """
 
     def __enter__(self):
         self.requested, self.previous = None, {}
+        self.started, self.after_s = time.monotonic(), None
         if threading.current_thread() is threading.main_thread():
             for number in STOP_SIGNALS:
                 if signal.getsignal(number) is not signal.SIG_IGN:
@@ -120,6 +127,21 @@ class StopRequests:
 
     def _request(self, signum, frame):
         self.requested = signal.Signals(signum).name
+        self.after_s = time.monotonic() - self.started
+
+    def stopped(self, update: int, folder: Path) -> Stopped:
+        """What ends the run after update ``update``, its state saved in ``folder``."""
+        message = (
+            f"stopped by {self.requested} after update {update}; its state is saved in {folder}, "
+            "and a rerun of this job resumes from it"
+        )
+        if self.after_s < EARLY_STOP_S:
+            message += (
+                f". The stop came {self.after_s:.0f} s after training started: if it was SLURM's "
+                "warning of the time limit (profiles/slurm's --signal), the limit leaves no time "
+                "to train; raise resources.runtime"
+            )
+        return Stopped(message)
 
     def __exit__(self, *exc):
         for number, handler in self.previous.items():

@@ -5,14 +5,21 @@ full fine-tuning and subspace training.
 
 A run never raises for a numerical failure: a non-finite loss ends it with status "diverged"
 and the reason, so a sweep records what happened instead of losing the result.
+
+Given a resume folder, an interrupted run continues where it stopped (``intdim.method.resume``),
+to the same bits as a run never stopped: what a SLURM retry of a job stopped at its time limit
+needs.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import math
+import shutil
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,6 +27,7 @@ import torch
 from sklearn.metrics import accuracy_score, f1_score
 from tqdm.auto import tqdm
 
+from . import resume
 from .optimisation import BatchOrder, adamw_with_warmup
 from .precision import autocast, check_precision, grad_scaler
 
@@ -114,8 +122,21 @@ def train_and_evaluate(
     evaluation: pd.DataFrame,
     settings: TrainSettings,
     device: str = "cpu",
+    resume_dir: Path | None = None,
+    identity: dict | None = None,
+    save_state_every_s: float = resume.SAVE_STATE_EVERY_S,
+    log=print,
 ) -> dict:
-    """Train ``trainable`` and report metrics and a loss curve."""
+    """Train ``trainable`` and report metrics and a loss curve.
+
+    With ``resume_dir``, the training state (the trained tensors, the optimiser, schedule,
+    gradient scaler, batch order, random streams and the loss curve so far) is saved there at
+    least every ``save_state_every_s`` seconds, and SIGTERM or SIGINT saves it after the update
+    under way and raises ``resume.Stopped``. A rerun with the same ``identity`` (what else
+    decides the run: the model, the method), settings, data, software and device continues from
+    it; the folder is removed once training ends. Everything not trained (theta_0, the
+    projection) is rebuilt from the seed, so a subspace run's state is a few d-sized tensors.
+    """
     if settings.steps < 1 or settings.batch_size < 1:
         raise ValueError(f"steps and batch_size must be >= 1, got {settings}")
     started = time.perf_counter()
@@ -130,21 +151,66 @@ def train_and_evaluate(
     )  # fmt: skip
     batches = BatchOrder(len(train_examples), settings.batch_size, gen)
     scaler = grad_scaler(device, settings.precision)
-    losses, status, reason = [], "ok", None
+    losses, status, reason, resumed_at = [], "ok", None, []
+
+    if resume_dir is not None:
+        import transformers
+
+        run_key = resume.fingerprint(
+            identity=identity, settings=asdict(settings), device=torch.device(device).type,
+            trainable=[[str(p.dtype), *p.shape] for p in trainable],
+            data=[frame_digest(train), frame_digest(evaluation)],
+            software=[torch.__version__, transformers.__version__],
+        )  # fmt: skip
+        state = resume.load_state(resume_dir, run_key, log)
+        if state is not None:
+            with torch.no_grad():
+                for param, saved in zip(trainable, state["trainable"], strict=True):
+                    param.copy_(saved)
+            optimizer.load_state_dict(state["optimizer"])
+            scheduler.load_state_dict(state["scheduler"])
+            scaler.load_state_dict(state["scaler"])
+            batches.load_state_dict(state["batches"])
+            resume.restore_random_state(state["random"], device)
+            losses = state["losses"]
+            resumed_at = [*state["resumed_at"], len(losses)]
+            log(f"resumed from the state saved after update {len(losses)} in {resume_dir}")
+
+    def save_training_state():
+        resume.save_state(resume_dir, run_key, {
+            "losses": losses, "resumed_at": resumed_at,
+            "trainable": [p.detach() for p in trainable], "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
+            "batches": batches.state_dict(), "random": resume.random_state(device),
+        })  # fmt: skip
+
+    saved_at = time.monotonic()
+    stops = resume.StopRequests() if resume_dir is not None else contextlib.nullcontext()
     net.train()
-    for step in tqdm(range(settings.steps), desc="training", mininterval=5.0):
-        batch = collate(tokenizer, [train_examples[i] for i in batches.next()], device)
-        with autocast(device, settings.precision):
-            loss = net(**batch).loss
-        if not torch.isfinite(loss):
-            status, reason = "diverged", f"non-finite loss {loss.item()} at step {step}"
-            break
-        optimizer.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.step(optimizer)  # fp16: skipped when the scaled gradients overflowed
-        scaler.update()
-        scheduler.step()
-        losses.append(float(loss.item()))
+    with stops as stop:
+        progress = tqdm(range(len(losses), settings.steps), desc="training", mininterval=5.0)
+        for step in progress:
+            batch = collate(tokenizer, [train_examples[i] for i in batches.next()], device)
+            with autocast(device, settings.precision):
+                loss = net(**batch).loss
+            if not torch.isfinite(loss):
+                status, reason = "diverged", f"non-finite loss {loss.item()} at step {step}"
+                break
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)  # fp16: skipped when the scaled gradients overflowed
+            scaler.update()
+            scheduler.step()
+            losses.append(float(loss.item()))
+            if resume_dir is None:
+                continue
+            if stop.requested or time.monotonic() - saved_at >= save_state_every_s:
+                save_training_state()
+                saved_at = time.monotonic()
+            if stop.requested and len(losses) < settings.steps:
+                raise stop.stopped(len(losses), resume_dir)
+    if resume_dir is not None and resume_dir.exists():
+        shutil.rmtree(resume_dir)  # training is over: what is left is deterministic
     trained = time.perf_counter()
 
     result = {
@@ -157,6 +223,8 @@ def train_and_evaluate(
         "encode_seconds": encoded - started,
         "train_seconds": trained - encoded,
         "settings": asdict(settings),
+        # The updates after which this run was resumed (train_seconds is the last part's).
+        "resumed_at": resumed_at,
     }
     if status == "ok":
         subset = subsample_examples(train_examples, settings.train_eval_size, settings.seed)
@@ -173,6 +241,12 @@ def train_and_evaluate(
     result["eval_seconds"] = time.perf_counter() - trained
     result["wall_seconds"] = time.perf_counter() - started
     return result
+
+
+def frame_digest(frame: pd.DataFrame) -> str:
+    """sha256 of a data frame's rows and index: what a resumed run must train on again."""
+    rows = pd.util.hash_pandas_object(frame, index=True).to_numpy()
+    return hashlib.sha256(rows.tobytes()).hexdigest()
 
 
 def subsample_examples(examples: list[dict], limit: int, seed: int) -> list[dict]:

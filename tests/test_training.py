@@ -1,0 +1,135 @@
+"""intdim.method.training: a stopped or killed fine-tuning run resumes to the same bits."""
+
+import json
+import os
+import signal
+from dataclasses import replace
+
+import pandas as pd
+import pytest
+import torch
+from intdim.method.resume import Stopped
+from intdim.method.subspace import SubspaceModel, SubspaceSettings
+from intdim.method.training import TrainSettings, train_and_evaluate
+from interruptions import Interrupted
+from tiny_models import TinyTokenizer, tiny_classifier
+
+FRAME = pd.DataFrame({"text": [f"tweet {i}" for i in range(48)], "text_pair": "",
+                      "label": [i % 3 for i in range(48)]})  # fmt: skip
+# Ten updates over six batches of eight: the resumed run crosses an epoch's reshuffle.
+SETTINGS = TrainSettings(learning_rate=1e-2, steps=10, batch_size=8, max_length=8, seed=0)
+METHODS = ["full", "did", "said"]
+
+
+class TokenizerActingAt(TinyTokenizer):
+    """Calls ``act`` when update ``update`` pads its batch (one pad a training update)."""
+
+    def __init__(self, update, act):
+        self.calls, self.update, self.act = 0, update, act
+
+    def pad(self, examples, return_tensors):
+        self.calls += 1
+        if self.calls == self.update:
+            self.act()
+        return super().pad(examples, return_tensors)
+
+
+def interrupt():
+    raise Interrupted
+
+
+def send(number):
+    return lambda: os.kill(os.getpid(), number)
+
+
+def run(method, resume_dir, settings=SETTINGS, tokenizer=None, identity=None, **options):
+    """One run of a fresh tiny BERT (the same weights and head each time): (result, trained)."""
+    model = tiny_classifier("bert")
+    net, trainable = model, list(model.parameters())
+    if method != "full":
+        net = SubspaceModel(model, SubspaceSettings(60, method=method, seed=0, grouping="layer"))
+        trainable = net.trainable_parameters()
+    result = train_and_evaluate(net, trainable, tokenizer or TinyTokenizer(), FRAME, FRAME,
+                                settings, resume_dir=resume_dir,
+                                identity=identity or {"method": method},
+                                **options)  # fmt: skip
+    return result, [p.detach().clone() for p in trainable]
+
+
+def same_run(a, b) -> bool:
+    """The same losses, metrics and trained tensors, to the bit (timings aside)."""
+    (result, trained), (other, other_trained) = a, b
+    outcome = lambda r: json.dumps({k: v for k, v in r.items() if "seconds" not in k  # noqa: E731
+                                    and k != "resumed_at"})  # fmt: skip
+    return outcome(result) == outcome(other) and all(
+        torch.equal(x, y) for x, y in zip(trained, other_trained, strict=True)
+    )
+
+
+@pytest.fixture(scope="module", params=METHODS)
+def unstopped(request, tmp_path_factory):
+    folder = tmp_path_factory.mktemp(request.param) / "resume"
+    done = run(request.param, folder)
+    assert done[0]["resumed_at"] == [] and not folder.exists()
+    return request.param, done
+
+
+def test_a_run_with_a_resume_folder_trains_as_one_without(unstopped):
+    method, done = unstopped
+    assert same_run(done, run(method, None))
+    result, trained = done
+    assert result["status"] == "ok" and len(set(result["loss_curve"])) == SETTINGS.steps
+    untrained = run(method, None, settings=replace(SETTINGS, learning_rate=0))
+    assert not any(
+        torch.equal(x, y) for x, y in zip(trained, untrained[1], strict=True)
+    )  # it trained
+
+
+def test_a_killed_run_resumes_from_its_last_state_to_the_same_bits(unstopped, tmp_path):
+    method, done = unstopped
+    folder = tmp_path / "resume"
+    # The state is saved after every update here; the kill comes as update 7 starts.
+    with pytest.raises(Interrupted):
+        run(method, folder, tokenizer=TokenizerActingAt(7, interrupt), save_state_every_s=0)
+    assert (folder / "state.pt").is_file()
+    lines = []
+    again = run(method, folder, log=lines.append)
+    assert again[0]["resumed_at"] == [6]
+    assert lines == [f"resumed from the state saved after update 6 in {folder}"]
+    assert same_run(again, done)
+    assert not folder.exists()
+
+
+@pytest.mark.parametrize("name", ["SIGTERM", "SIGINT"])
+def test_a_stop_signal_saves_the_update_under_way_and_the_rerun_ends_the_same(unstopped,
+                                                                              tmp_path, name):  # fmt: skip
+    method, done = unstopped
+    folder, number = tmp_path / "resume", getattr(signal, name)
+    # What a terminal gives (a shell's background job, as CI may be, has SIGINT ignored).
+    before = signal.signal(
+        number, signal.default_int_handler if name == "SIGINT" else signal.SIG_DFL
+    )
+    try:
+        # No state is saved on a timer here: the one there is, the signal saved.
+        with pytest.raises(Stopped, match=rf"stopped by {name} after update 4; its state is"):
+            run(method, folder, tokenizer=TokenizerActingAt(4, send(number)))
+        assert signal.getsignal(number) in (signal.default_int_handler, signal.SIG_DFL)
+    finally:
+        signal.signal(number, before)
+    again = run(method, folder)
+    assert again[0]["resumed_at"] == [4]
+    assert same_run(again, done)
+
+
+@pytest.mark.parametrize("change", ["settings", "identity"])
+def test_a_state_saved_by_another_run_is_not_resumed(tmp_path, change):
+    folder = tmp_path / "resume"
+    with pytest.raises(Interrupted):
+        run("did", folder, tokenizer=TokenizerActingAt(7, interrupt), save_state_every_s=0)
+    settings = replace(SETTINGS, learning_rate=2e-2) if change == "settings" else SETTINGS
+    identity = {"method": "did", "model": "another"} if change == "identity" else None
+    lines = []
+    again = run("did", folder, settings=settings, identity=identity, log=lines.append)
+    assert again[0]["resumed_at"] == []
+    assert len(lines) == 1 and "was saved by a run with other settings" in lines[0]
+    assert same_run(again, run("did", None, settings=settings))
