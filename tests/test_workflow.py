@@ -2,15 +2,19 @@
 config/integration_section5.yaml merged on top (a few minutes on 2 cores)."""
 
 import json
+import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import torch
-from snakemake_runs import planned_jobs
+from snakemake_runs import planned_jobs, snakemake_cmd
 from snakemake_runs import snakemake as run_snakemake
 
 pytestmark = pytest.mark.slow
@@ -35,9 +39,11 @@ def test_runs_table_holds_every_run_with_its_real_metrics(run):
         assert metrics["eval_accuracy"] == pytest.approx(row.eval_accuracy)
         assert metrics["num_trainable"] == row.d
         assert metrics["steps_done"] == 3 and len(metrics["loss_curve"]) == 3
+        assert metrics["resumed_at"] == []
         assert 0.0 <= row.eval_accuracy <= 1.0 and row.status == "ok"
     full = runs[runs["method"] == "full"]
     assert len(full) == 1 and full["d"].iloc[0] == full["D"].iloc[0] > 22_000_000
+    assert not list((run / "results").rglob("resume"))  # every finished run removed its state
 
 
 def test_d90_and_table1_follow_from_the_runs(run):
@@ -138,6 +144,49 @@ def test_rerun_resumes_only_what_is_missing(run, repo_root):
     }  # fmt: skip
     assert run_snakemake(run).returncode == 0
     assert (run / "results/tables/d90.csv").is_file()
+
+
+def test_a_subspace_job_stopped_with_ctrl_c_resumes_from_its_saved_state(tmp_path):
+    """Ctrl-C (SIGINT to Snakemake and its job) as a DID run trains: the job saves its state
+    after the update under way and stops; the same command resumes it and finishes it."""
+    override = tmp_path / "long.yaml"
+    override.write_text("subspace: {steps: 40}\n")
+    target = "results/subspace/minilm/tweets/did/d200/lr0.5/seed0/metrics.json"
+    cmd = snakemake_cmd(tmp_path / "run", "--cores", "1", target,
+                        configs=("integration.yaml", override))  # fmt: skip
+    # A shell that starts the test suite in the background leaves SIGINT ignored in its
+    # children: restore what a terminal gives.
+    job = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                           start_new_session=True,
+                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
+    log = tmp_path / "run/logs/subspace/minilm/tweets/did/d200_lr0.5_seed0.log"
+    # The progress bar appears once the loop, and its stop handling, has started.
+    deadline = time.monotonic() + 600
+    while (
+        job.poll() is None
+        and time.monotonic() < deadline
+        and not (log.exists() and "training:" in log.read_text())
+    ):
+        time.sleep(0.05)
+    assert job.poll() is None, "the run ended before its training started"
+    os.killpg(job.pid, signal.SIGINT)
+    stderr = job.communicate(timeout=600)[1]
+    script = f"{tmp_path}/run/.snakemake/scripts/.*train.py"
+    while subprocess.run(["pgrep", "-f", script], capture_output=True).returncode == 0:
+        time.sleep(0.1)  # the job itself may outlive Snakemake by its save
+    assert job.returncode != 0 and not (tmp_path / "run" / target).exists(), stderr[-3000:]
+    stopped = re.search(r"stopped by SIGINT after update (\d+)", log.read_text())
+    assert stopped, log.read_text()[-3000:]
+    saved = int(stopped.group(1))
+    assert 1 <= saved < 40
+
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "resumed from the state saved after update" in log.read_text()
+    metrics = json.loads((tmp_path / "run" / target).read_text())
+    assert metrics["resumed_at"] == [saved] and metrics["steps_done"] == 40
+    assert len(metrics["loss_curve"]) == 40 and metrics["status"] == "ok"
+    assert not (tmp_path / "run" / target).with_name("resume").exists()
 
 
 def test_lint_is_clean(repo_root):
