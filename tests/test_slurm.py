@@ -176,32 +176,75 @@ def test_a_pretraining_warned_before_its_time_limit_saves_and_its_retry_resumes(
         "pretraining: {steps: 1000000, save_every: 1000000, save_at: [100]}\n"
     )
     workdir = tmp_path / "run"
-    repo = Path(__file__).resolve().parents[1]
     started = time.strftime("%Y-%m-%dT%H:%M:%S")  # sacct reads only this test's jobs
-    cmd = shared_snakemake_cmd(workdir, *slurm_args(repo), "results/pretrain/xs/history.json",
-                               configs=(*WITH_SECTION5, override))  # fmt: skip
-    run = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
     log = workdir / "logs/pretrain/xs.log"
-    resumed = slurm_cluster.poll(
-        lambda: re.search(r"resumed from the state saved after update (\d+)",
-                          log.read_text() if log.exists() else ""),
-        600,
-    )  # fmt: skip
-    run.send_signal(signal.SIGINT)
-    output, _ = run.communicate(timeout=300)
-    subprocess.run(["scancel", "--user", "root"])  # the retry, still running
-    gone = slurm_cluster.poll(lambda: not subprocess.run(
-        ["squeue", "-h", "-o", "%i"], capture_output=True, text=True
-    ).stdout.split(), 120)  # fmt: skip
+    (resumed,), output = run_until_resumed(
+        workdir, ["results/pretrain/xs/history.json"], [log], (*WITH_SECTION5, override)
+    )
     assert resumed, output[-4000:]
     print(f"the retry resumed from the state saved after update {resumed.group(1)}")
-    assert gone, "the cancelled retry still holds the node"
     assert int(resumed.group(1)) not in (0, 100)  # saved on SIGTERM, not at a checkpoint
     # The first attempt ended itself after saving (FAILED), not at its time limit (TIMEOUT).
     states = subprocess.run(["sacct", "-n", "-P", "-X", "-S", started, "-o", "JobID,State"],
                             capture_output=True, text=True).stdout  # fmt: skip
     assert "FAILED" in states and "TIMEOUT" not in states, states
+
+
+def test_subspace_runs_sent_as_an_array_save_at_their_time_limit_and_their_retries_resume(
+    cluster, tmp_path
+):
+    """The profile sends subspace runs as a job array and gives them no early warning: the
+    SIGTERM that SLURM sends at the time limit, KillWait (10 s here) before SIGKILL, is time
+    enough to save a subspace run's state (theta_d and its optimiser), and each retry resumes.
+
+    Two DID runs too long to end (10^5 updates) with a time limit of 1 minute, as one array;
+    the test stops once both retries' logs say they resumed.
+    """
+    override = tmp_path / "time_limit.yaml"
+    override.write_text("resources: {runtime: 1}\nsubspace: {steps: 100000}\n")
+    workdir = tmp_path / "run"
+    started = time.strftime("%Y-%m-%dT%H:%M:%S")
+    runs = [f"minilm/tweets/did/d{d}/lr0.5/seed0" for d in (10, 200)]
+    logs = [workdir / f"logs/subspace/minilm/tweets/did/d{d}_lr0.5_seed0.log" for d in (10, 200)]
+    resumed, output = run_until_resumed(
+        workdir, [f"results/subspace/{run}/metrics.json" for run in runs], logs,
+        ("integration.yaml", override),
+    )  # fmt: skip
+    assert all(resumed), output[-4000:]
+    print("the retries resumed after updates", [int(m.group(1)) for m in resumed])
+    assert all(int(m.group(1)) >= 1 for m in resumed)
+    states = subprocess.run(["sacct", "-n", "-P", "-X", "-S", started, "-o", "JobID,State"],
+                            capture_output=True, text=True).stdout  # fmt: skip
+    tasks = re.findall(r"^(\d+)_(\d+)\|(\w+)", states, flags=re.MULTILINE)
+    first = min((int(job) for job, _, _ in tasks), default=None)
+    # The first attempts: both tasks of one array, timed out.
+    assert [(t, state) for job, t, state in tasks if int(job) == first] == [
+        ("1", "TIMEOUT"), ("2", "TIMEOUT")
+    ], states  # fmt: skip
+
+
+def run_until_resumed(workdir, targets, logs, configs):
+    """Run the targets through profiles/slurm until every log says its job resumed (10 minutes
+    at most), then stop as a user would (Ctrl-C, then scancel what still runs). Returns each
+    log's "resumed" match (None where none came) and Snakemake's output."""
+    repo = Path(__file__).resolve().parents[1]
+    cmd = shared_snakemake_cmd(workdir, *slurm_args(repo), *targets, configs=configs)
+    run = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
+
+    def matches():
+        texts = [log.read_text() if log.exists() else "" for log in logs]
+        return [re.search(r"resumed from the state saved after update (\d+)", t) for t in texts]
+
+    slurm_cluster.poll(lambda: all(matches()), 600)
+    run.send_signal(signal.SIGINT)
+    output, _ = run.communicate(timeout=300)
+    subprocess.run(["scancel", "--user", "root"])  # the retries, still running
+    gone = slurm_cluster.poll(lambda: not subprocess.run(
+        ["squeue", "-h", "-o", "%i"], capture_output=True, text=True
+    ).stdout.split(), 120)  # fmt: skip
+    assert gone, "the cancelled retries still hold the node"
+    return matches(), output
 
 
 def test_a_cluster_stopped_mid_job_starts_again_idle(cluster):
