@@ -40,8 +40,8 @@ PYTEST := $(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder
 test: setup
 	$(PYTEST)
 
-# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (680 tests;
-# 1.9 min on a 2-core machine at a5199c8; all 717 took 14.1 min, fresh clone at cce4b1b).
+# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (699 tests;
+# 1.7 min on a 2-core machine at e5e40af; all 738 took 17.9 min, fresh clone at e5e40af).
 test-quick: setup
 	$(PYTEST) -m "not slow"
 
