@@ -31,7 +31,7 @@ from pathlib import Path
 
 STATE = "state.pt"
 SAVE_STATE_EVERY_S = 600.0  # at most this much computing is lost to a kill without warning
-# A stop request this soon after the start is most likely SLURM's warning of a time limit
+# A stop request this soon after the start is most likely SLURM's signal for a time limit
 # (profiles/slurm asks for it minutes ahead) that leaves no time to work: the message says so.
 EARLY_STOP_S = 120.0
 
@@ -137,9 +137,9 @@ class StopRequests:
         )
         if self.after_s < EARLY_STOP_S:
             message += (
-                f". The stop came {self.after_s:.0f} s after training started: if it was SLURM's "
-                "warning of the time limit (profiles/slurm's --signal), the limit leaves no time "
-                "to train; raise resources.runtime"
+                f". The stop came {self.after_s:.0f} s after training started: if SLURM sent it "
+                "for the job's time limit, that limit leaves almost no time to train; raise "
+                "resources.runtime"
             )
         return Stopped(message)
 
