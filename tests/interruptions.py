@@ -1,12 +1,25 @@
-"""Stopping a pre-training run mid-way at a chosen checkpoint: as a kill would (an exception
-that leaves no chance to save) or with a signal, as SLURM asks a job to stop at its time limit."""
+"""Stopping a training run mid-way, at a chosen pre-training checkpoint or fine-tuning update: as
+a kill would (an exception that leaves no chance to save) or with a signal, as SLURM asks a job
+to stop at its time limit."""
 
 import json
 import os
 
+from tiny_models import TinyTokenizer
+
 
 class Interrupted(Exception):
     pass
+
+
+def interrupt():
+    """An action that stops the run as a kill would: no chance to save."""
+    raise Interrupted
+
+
+def send(number):
+    """An action that sends this process the signal ``number``."""
+    return lambda: os.kill(os.getpid(), number)
 
 
 def _at(step, act):
@@ -19,13 +32,22 @@ def _at(step, act):
 
 def stop_at(step):
     """A log that stops the run when checkpoint ``step`` is recorded."""
-
-    def interrupt():
-        raise Interrupted
-
     return _at(step, interrupt)
 
 
 def signal_at(step, number):
     """A log that sends this process the signal ``number`` when checkpoint ``step`` is recorded."""
-    return _at(step, lambda: os.kill(os.getpid(), number))
+    return _at(step, send(number))
+
+
+class TokenizerActingAt(TinyTokenizer):
+    """Calls ``act`` when fine-tuning update ``update`` pads its batch (one pad an update)."""
+
+    def __init__(self, update, act):
+        self.calls, self.update, self.act = 0, update, act
+
+    def pad(self, examples, return_tensors):
+        self.calls += 1
+        if self.calls == self.update:
+            self.act()
+        return super().pad(examples, return_tensors)

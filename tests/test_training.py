@@ -1,7 +1,6 @@
 """intdim.method.training: a stopped or killed fine-tuning run resumes to the same bits."""
 
 import json
-import os
 import signal
 from dataclasses import replace
 
@@ -11,7 +10,7 @@ import torch
 from intdim.method.resume import Stopped
 from intdim.method.subspace import SubspaceModel, SubspaceSettings
 from intdim.method.training import TrainSettings, train_and_evaluate
-from interruptions import Interrupted
+from interruptions import Interrupted, TokenizerActingAt, interrupt, send
 from tiny_models import TinyTokenizer, tiny_classifier
 
 FRAME = pd.DataFrame({"text": [f"tweet {i}" for i in range(48)], "text_pair": "",
@@ -19,27 +18,6 @@ FRAME = pd.DataFrame({"text": [f"tweet {i}" for i in range(48)], "text_pair": ""
 # Ten updates over six batches of eight: the resumed run crosses an epoch's reshuffle.
 SETTINGS = TrainSettings(learning_rate=1e-2, steps=10, batch_size=8, max_length=8, seed=0)
 METHODS = ["full", "did", "said"]
-
-
-class TokenizerActingAt(TinyTokenizer):
-    """Calls ``act`` when update ``update`` pads its batch (one pad a training update)."""
-
-    def __init__(self, update, act):
-        self.calls, self.update, self.act = 0, update, act
-
-    def pad(self, examples, return_tensors):
-        self.calls += 1
-        if self.calls == self.update:
-            self.act()
-        return super().pad(examples, return_tensors)
-
-
-def interrupt():
-    raise Interrupted
-
-
-def send(number):
-    return lambda: os.kill(os.getpid(), number)
 
 
 def run(method, resume_dir, settings=SETTINGS, tokenizer=None, identity=None, **options):

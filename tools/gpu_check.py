@@ -3,7 +3,8 @@
 With a CUDA device it
 1. runs the kernel tests compiled on the GPU (products, adjoint, fused shift, the DID/SAID
    training step against the PyTorch reference, the paper-scale sizes of tests/test_gpu.py, and
-   a bf16 pre-training stopped and resumed on the GPU against two unstopped runs);
+   a bf16 pre-training and bf16 DID and SAID fine-tuning runs stopped and resumed on the GPU
+   against two unstopped runs);
 2. times the projection alone on RoBERTa-base's and -large's D at d = 2e4, 1e6 and 4e6 with
    both multi-pass schemes ("factored", the default, and "gather") and two work-buffer sizes
    (tools/tune_fastfood_kernels.py, each plan checked against the default's products);
