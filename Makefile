@@ -40,8 +40,8 @@ PYTEST := $(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder
 test: setup
 	$(PYTEST)
 
-# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (699 tests;
-# 1.7 min on a 2-core machine at e5e40af; all 738 took 17.9 min, fresh clone at e5e40af).
+# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (701 tests;
+# 1.7 min on a 2-core machine at 1e50a4a; all 740 took 17.1 min, fresh clone at 1e50a4a).
 test-quick: setup
 	$(PYTEST) -m "not slow"
 
