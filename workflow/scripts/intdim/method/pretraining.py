@@ -333,7 +333,6 @@ def pretrain(shape: dict, tokenizer, train: Iterable[str], valid: Iterable[str],
     import time
 
     import torch
-    import transformers
     from transformers import DataCollatorForLanguageModeling, RobertaForMaskedLM
 
     from ..pipeline.integrity import write_manifest
@@ -360,10 +359,11 @@ def pretrain(shape: dict, tokenizer, train: Iterable[str], valid: Iterable[str],
     history, resumed_at = [], []
     work = out_dir / "resume"
     run_key = resume.fingerprint(
-        settings=asdict(settings), shape=shape, vocab_size=len(tokenizer),
-        data=[ids.digest() for ids in (train_ids, valid_ids)], device=torch.device(device).type,
-        software=[torch.__version__, transformers.__version__],
+        device, settings=asdict(settings), shape=shape, vocab_size=len(tokenizer),
+        data=[ids.digest() for ids in (train_ids, valid_ids)],
     )  # fmt: skip
+    loop = dict(model=model, optimizer=optimizer, scheduler=scheduler, scaler=scaler,
+                batches=batches)  # fmt: skip
 
     def valid_loss() -> float:
         # Masks from a fixed generator: every checkpoint is scored on the same masked tokens.
@@ -395,9 +395,7 @@ def pretrain(shape: dict, tokenizer, train: Iterable[str], valid: Iterable[str],
     def save_training_state(step: int, loss: float):
         resume.save_state(work, run_key, {
             "step": step, "loss": loss, "history": history, "resumed_at": resumed_at,
-            "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
-            "batches": batches.state_dict(), "random": resume.random_state(device),
+            **resume.loop_state(device, **loop),
         })  # fmt: skip
 
     model.train()
@@ -407,12 +405,7 @@ def pretrain(shape: dict, tokenizer, train: Iterable[str], valid: Iterable[str],
         if 0 in saves:
             save(0, loss_value)
     else:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        scaler.load_state_dict(state["scaler"])
-        batches.load_state_dict(state["batches"])
-        resume.restore_random_state(state["random"], device)
+        resume.restore_loop_state(state, device, **loop)
         history, loss_value = state["history"], state["loss"]
         resumed_at = [*state["resumed_at"], state["step"]]
         first = state["step"] + 1

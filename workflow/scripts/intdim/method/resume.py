@@ -36,8 +36,14 @@ SAVE_STATE_EVERY_S = 600.0  # at most this much computing is lost to a kill with
 EARLY_STOP_S = 120.0
 
 
-def fingerprint(**decides) -> str:
-    """A digest of what decides a run; any JSON-printable values (others print with str)."""
+def fingerprint(device: str, **decides) -> str:
+    """A digest of what decides a run: ``decides`` (any JSON-printable values; others print
+    with str), the type of ``device`` and the torch and transformers versions."""
+    import torch
+    import transformers
+
+    software = [torch.__version__, transformers.__version__]
+    decides = {**decides, "device": torch.device(device).type, "software": software}
     text = json.dumps(decides, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -79,6 +85,20 @@ def load_state(folder: Path, key: str, log=print) -> dict | None:
         shutil.rmtree(folder)
         return None
     return state
+
+
+def loop_state(device: str, **parts) -> dict:
+    """A training loop's state: each part's ``state_dict()`` under its name (the model, the
+    optimiser, schedule, gradient scaler, batch order) and every random stream."""
+    return {**{name: part.state_dict() for name, part in parts.items()},
+            "random": random_state(device)}  # fmt: skip
+
+
+def restore_loop_state(state: dict, device: str, **parts) -> None:
+    """Put back what ``loop_state`` saved, into the same parts."""
+    for name, part in parts.items():
+        part.load_state_dict(state[name])
+    restore_random_state(state["random"], device)
 
 
 def random_state(device: str) -> dict:

@@ -153,25 +153,19 @@ def train_and_evaluate(
     scaler = grad_scaler(device, settings.precision)
     losses, status, reason, resumed_at = [], "ok", None, []
 
+    loop = dict(optimizer=optimizer, scheduler=scheduler, scaler=scaler, batches=batches)
     if resume_dir is not None:
-        import transformers
-
         run_key = resume.fingerprint(
-            identity=identity, settings=asdict(settings), device=torch.device(device).type,
+            device, identity=identity, settings=asdict(settings),
             trainable=[[str(p.dtype), *p.shape] for p in trainable],
             data=[frame_digest(train), frame_digest(evaluation)],
-            software=[torch.__version__, transformers.__version__],
         )  # fmt: skip
         state = resume.load_state(resume_dir, run_key, log)
         if state is not None:
             with torch.no_grad():
                 for param, saved in zip(trainable, state["trainable"], strict=True):
                     param.copy_(saved)
-            optimizer.load_state_dict(state["optimizer"])
-            scheduler.load_state_dict(state["scheduler"])
-            scaler.load_state_dict(state["scaler"])
-            batches.load_state_dict(state["batches"])
-            resume.restore_random_state(state["random"], device)
+            resume.restore_loop_state(state, device, **loop)
             losses = state["losses"]
             resumed_at = [*state["resumed_at"], len(losses)]
             log(f"resumed from the state saved after update {len(losses)} in {resume_dir}")
@@ -179,9 +173,7 @@ def train_and_evaluate(
     def save_training_state():
         resume.save_state(resume_dir, run_key, {
             "losses": losses, "resumed_at": resumed_at,
-            "trainable": [p.detach() for p in trainable], "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
-            "batches": batches.state_dict(), "random": resume.random_state(device),
+            "trainable": [p.detach() for p in trainable], **resume.loop_state(device, **loop),
         })  # fmt: skip
 
     saved_at = time.monotonic()
