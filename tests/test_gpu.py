@@ -71,39 +71,20 @@ def test_a_pretraining_stopped_on_the_gpu_resumes_to_the_same_bits(tmp_path):
     assert weights["stopped"] == weights["once"]
 
 
-def stopped_subspace_runs(tmp_path, method, device):
-    """A tiny BERT's subspace run in bf16 on ``device``, twice unstopped and once killed as
-    update 7 starts and rerun: ((result, trained) of each), the stopped one last."""
-    import pandas as pd
-    from intdim.method.subspace import SubspaceModel, SubspaceSettings
-    from intdim.method.training import TrainSettings, train_and_evaluate
-    from interruptions import Interrupted, TokenizerActingAt, interrupt
-    from tiny_models import TinyTokenizer, tiny_classifier
-
-    frame = pd.DataFrame({"text": [f"tweet {i}" for i in range(48)], "text_pair": "",
-                          "label": [i % 3 for i in range(48)]})  # fmt: skip
-    settings = TrainSettings(learning_rate=1e-2, steps=10, batch_size=8, max_length=8, seed=0,
-                             precision="bf16")  # fmt: skip
-
-    def run(name, tokenizer=None, **kw):
-        model = tiny_classifier("bert").to(device)
-        net = SubspaceModel(model, SubspaceSettings(60, method=method, seed=0, grouping="layer"))
-        result = train_and_evaluate(net, net.trainable_parameters(), tokenizer or TinyTokenizer(),
-                                    frame, frame, settings, device, resume_dir=tmp_path / name,
-                                    identity={"method": method}, **kw)  # fmt: skip
-        return result, torch.cat([p.detach().flatten().cpu() for p in net.trainable_parameters()])
-
-    once, again = run("once"), run("again")
-    with pytest.raises(Interrupted):  # the state is saved after every update: update 6's is last
-        run("stopped", tokenizer=TokenizerActingAt(7, interrupt), save_state_every_s=0)
-    return once, again, run("stopped")
-
-
 @pytest.mark.parametrize("method", ["did", "said"])
 def test_a_subspace_run_stopped_on_the_gpu_resumes_to_the_same_bits(tmp_path, method):
     """In bf16 with the GPU's Fastfood kernels, as `make gpu-check` runs the workflow."""
-    once, again, stopped = stopped_subspace_runs(tmp_path, method, "cuda")
+    from dataclasses import replace
+
+    from interruptions import Interrupted, TokenizerActingAt, interrupt
+    from test_training import SETTINGS, run, same_run
+
+    bf16 = replace(SETTINGS, precision="bf16")
+    once, again = (run(method, tmp_path / name, bf16, device="cuda") for name in ("once", "again"))
+    with pytest.raises(Interrupted):  # the state is saved after every update: update 6's is last
+        run(method, tmp_path / "stopped", bf16, TokenizerActingAt(7, interrupt), device="cuda",
+            save_state_every_s=0)  # fmt: skip
+    stopped = run(method, tmp_path / "stopped", bf16, device="cuda")
     assert stopped[0]["resumed_at"] == [6]
-    same = lambda a, b: a[0]["loss_curve"] == b[0]["loss_curve"] and torch.equal(a[1], b[1])  # noqa: E731
-    assert same(once, again), "two unstopped runs differ: nothing can repeat them"
-    assert same(stopped, once)
+    assert same_run(once, again), "two unstopped runs differ: nothing can repeat them"
+    assert same_run(stopped, once)

@@ -20,15 +20,16 @@ SETTINGS = TrainSettings(learning_rate=1e-2, steps=10, batch_size=8, max_length=
 METHODS = ["full", "did", "said"]
 
 
-def run(method, resume_dir, settings=SETTINGS, tokenizer=None, identity=None, **options):
+def run(method, resume_dir, settings=SETTINGS, tokenizer=None, identity=None, device="cpu",
+        **options):  # fmt: skip
     """One run of a fresh tiny BERT (the same weights and head each time): (result, trained)."""
-    model = tiny_classifier("bert")
+    model = tiny_classifier("bert").to(device)
     net, trainable = model, list(model.parameters())
     if method != "full":
         net = SubspaceModel(model, SubspaceSettings(60, method=method, seed=0, grouping="layer"))
         trainable = net.trainable_parameters()
     result = train_and_evaluate(net, trainable, tokenizer or TinyTokenizer(), FRAME, FRAME,
-                                settings, resume_dir=resume_dir,
+                                settings, device, resume_dir=resume_dir,
                                 identity=identity or {"method": method},
                                 **options)  # fmt: skip
     return result, [p.detach().clone() for p in trainable]
