@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,3 +36,25 @@ def planned_jobs(stdout: str) -> dict[str, int]:
         if match and match.group(1) != "total":
             jobs[match.group(1)] = int(match.group(2))
     return jobs
+
+
+def start_as_from_a_terminal(cmd: list[str]) -> subprocess.Popen:
+    """Snakemake in a process group of its own, with SIGINT as a terminal gives it (a shell that
+    starts the test suite in the background leaves SIGINT ignored in its children)."""
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
+
+
+def wait_for(check, process: subprocess.Popen, seconds: float = 600) -> None:
+    """Until ``check()`` holds, ``process`` ends or ``seconds`` pass."""
+    deadline = time.monotonic() + seconds
+    while process.poll() is None and time.monotonic() < deadline and not check():
+        time.sleep(0.05)
+
+
+def wait_while_running(pattern: str) -> None:
+    """Until no process's command line matches ``pattern`` (a job may outlive Snakemake by its
+    last save)."""
+    while subprocess.run(["pgrep", "-f", pattern], capture_output=True).returncode == 0:
+        time.sleep(0.1)

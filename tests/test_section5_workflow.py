@@ -10,7 +10,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +19,7 @@ import yaml
 from config_checks import check
 from intdim.analysis import search
 from intdim.analysis.d90 import probe_outcome
-from snakemake_runs import ROOT
+from snakemake_runs import ROOT, start_as_from_a_terminal, wait_for, wait_while_running
 
 pytestmark = pytest.mark.slow
 
@@ -182,15 +181,9 @@ def test_a_stopped_pretraining_job_resumes_and_ends_with_the_bits_of_one_never_s
 ):
     command, unstopped = long_pretraining
     stopped = tmp_path / "stopped"
-    # A shell that starts the test suite in the background leaves SIGINT ignored in its
-    # children: restore what a terminal gives.
-    job = subprocess.Popen(command(stopped), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                           text=True, start_new_session=True,
-                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
+    job = start_as_from_a_terminal(command(stopped))
     state = stopped / "results/pretrain/xs/resume/state.pt"
-    deadline = time.monotonic() + 600
-    while not state.exists() and job.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for(state.exists, job)
     script = f"{stopped}/.snakemake/scripts/.*pretrain.py"
     if stop == "Ctrl-C":  # the terminal's SIGINT reaches Snakemake and its job alike
         assert job.poll() is None, "the pre-training ended before its state appeared"
@@ -199,8 +192,7 @@ def test_a_stopped_pretraining_job_resumes_and_ends_with_the_bits_of_one_never_s
         kill = subprocess.run(["pkill", "-9", "-f", script])
         assert kill.returncode == 0, "the pre-training job was not running when its state appeared"
     stderr = job.communicate(timeout=600)[1]
-    while subprocess.run(["pgrep", "-f", script], capture_output=True).returncode == 0:
-        time.sleep(0.1)  # the job itself may outlive Snakemake by its last save
+    wait_while_running(script)
     assert job.returncode != 0 and not (stopped / PRETRAINING).exists(), stderr[-3000:]
     log = (stopped / "logs/pretrain/xs.log").read_text()
     if stop == "Ctrl-C":  # the job saved the update under way, after the checkpoint's state

@@ -8,13 +8,18 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import torch
-from snakemake_runs import planned_jobs, snakemake_cmd
+from snakemake_runs import (
+    planned_jobs,
+    snakemake_cmd,
+    start_as_from_a_terminal,
+    wait_for,
+    wait_while_running,
+)
 from snakemake_runs import snakemake as run_snakemake
 
 pytestmark = pytest.mark.slow
@@ -154,26 +159,14 @@ def test_a_subspace_job_stopped_with_ctrl_c_resumes_from_its_saved_state(tmp_pat
     target = "results/subspace/minilm/tweets/did/d200/lr0.5/seed0/metrics.json"
     cmd = snakemake_cmd(tmp_path / "run", "--cores", "1", target,
                         configs=("integration.yaml", override))  # fmt: skip
-    # A shell that starts the test suite in the background leaves SIGINT ignored in its
-    # children: restore what a terminal gives.
-    job = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                           start_new_session=True,
-                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
+    job = start_as_from_a_terminal(cmd)
     log = tmp_path / "run/logs/subspace/minilm/tweets/did/d200_lr0.5_seed0.log"
     # The progress bar appears once the loop, and its stop handling, has started.
-    deadline = time.monotonic() + 600
-    while (
-        job.poll() is None
-        and time.monotonic() < deadline
-        and not (log.exists() and "training:" in log.read_text())
-    ):
-        time.sleep(0.05)
+    wait_for(lambda: log.exists() and "training:" in log.read_text(), job)
     assert job.poll() is None, "the run ended before its training started"
     os.killpg(job.pid, signal.SIGINT)
     stderr = job.communicate(timeout=600)[1]
-    script = f"{tmp_path}/run/.snakemake/scripts/.*train.py"
-    while subprocess.run(["pgrep", "-f", script], capture_output=True).returncode == 0:
-        time.sleep(0.1)  # the job itself may outlive Snakemake by its save
+    wait_while_running(f"{tmp_path}/run/.snakemake/scripts/.*train.py")
     assert job.returncode != 0 and not (tmp_path / "run" / target).exists(), stderr[-3000:]
     stopped = re.search(r"stopped by SIGINT after update (\d+)", log.read_text())
     assert stopped, log.read_text()[-3000:]
