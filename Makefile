@@ -41,7 +41,7 @@ test: setup
 	$(PYTEST)
 
 # The edit loop: everything but the end-to-end workflow, SLURM and compile tests (701 tests;
-# 1.7 min on a 2-core machine at 1e50a4a; all 740 took 17.1 min, fresh clone at 1e50a4a).
+# 1.7 min on a 2-core machine at 1e50a4a; all 740 took 17.7 min, fresh clone at fbb51af).
 test-quick: setup
 	$(PYTEST) -m "not slow"
 
