@@ -58,3 +58,23 @@ def wait_while_running(pattern: str) -> None:
     last save)."""
     while subprocess.run(["pgrep", "-f", pattern], capture_output=True).returncode == 0:
         time.sleep(0.1)
+
+
+STOPPED = re.compile(r"stopped by (SIG\w+) after update (\d+)")
+RESUMED = re.compile(r"resumed from the state saved after update (\d+) in")
+AGAIN = re.compile(r"^==== .*: this job again; .* holds a state saved by the attempt logged above",
+                   re.MULTILINE)  # fmt: skip
+
+
+def stop_and_resume(log: str) -> tuple[str | None, int | None, int] | None:
+    """What one job's log says of an attempt that saved and the attempt that resumed from it:
+    (the signal that stopped the first, None for a kill; the update it saved after, None for a
+    kill; the update the next resumed from), or None where the log does not hold both attempts,
+    in that order."""
+    again = AGAIN.search(log)
+    resumed = RESUMED.search(log, again.end()) if again else None
+    if resumed is None:
+        return None
+    stopped = STOPPED.search(log, 0, again.start())
+    by, saved = (stopped.group(1), int(stopped.group(2))) if stopped else (None, None)
+    return by, saved, int(resumed.group(1))

@@ -19,7 +19,13 @@ import yaml
 from config_checks import check
 from intdim.analysis import search
 from intdim.analysis.d90 import probe_outcome
-from snakemake_runs import ROOT, start_as_from_a_terminal, wait_for, wait_while_running
+from snakemake_runs import (
+    ROOT,
+    start_as_from_a_terminal,
+    stop_and_resume,
+    wait_for,
+    wait_while_running,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -205,6 +211,9 @@ def test_a_stopped_pretraining_job_resumes_and_ends_with_the_bits_of_one_never_s
     assert again.returncode == 0, again.stderr[-3000:]
     log = (stopped / "logs/pretrain/xs.log").read_text()
     assert f"resumed from the state saved after update {saved} in" in log
+    # A stopped attempt's lines stay above the resumed one's; a killed one could keep none.
+    expected = ("SIGINT", saved, saved) if stop == "Ctrl-C" else None
+    assert stop_and_resume(log) == expected, log[-3000:]
     assert json.loads((stopped / PRETRAINING).read_text())["resumed_at"] == [saved]
     assert not state.parent.exists()
     compare = subprocess.run([sys.executable, str(ROOT / "tools/compare_runs.py"), str(stopped),

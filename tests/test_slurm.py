@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from intdim.pipeline import slurm_cluster
-from snakemake_runs import WITH_SECTION5
+from snakemake_runs import RESUMED, WITH_SECTION5, stop_and_resume
 from snakemake_runs import snakemake_cmd as shared_snakemake_cmd
 
 pytestmark = pytest.mark.slow
@@ -178,12 +178,15 @@ def test_a_pretraining_warned_before_its_time_limit_saves_and_its_retry_resumes(
     workdir = tmp_path / "run"
     started = time.strftime("%Y-%m-%dT%H:%M:%S")  # sacct reads only this test's jobs
     log = workdir / "logs/pretrain/xs.log"
-    (resumed,), output = run_until_resumed(
+    (text,), output = run_until_resumed(
         workdir, ["results/pretrain/xs/history.json"], [log], (*WITH_SECTION5, override)
     )
-    assert resumed, output[-4000:]
-    print(f"the retry resumed from the state saved after update {resumed.group(1)}")
-    assert int(resumed.group(1)) not in (0, 100)  # saved on SIGTERM, not at a checkpoint
+    # The retry's log keeps the stopped attempt's lines: it stopped on SIGTERM after the update
+    # the retry resumed from, not at a checkpoint.
+    by, saved, resumed = stop_and_resume(text) or (None, None, None)
+    assert by == "SIGTERM" and saved == resumed, (text + output)[-4000:]
+    print(f"the retry resumed from the state saved after update {resumed}")
+    assert resumed not in (0, 100)
     # The first attempt ended itself after saving (FAILED), not at its time limit (TIMEOUT).
     states = subprocess.run(["sacct", "-n", "-P", "-X", "-S", started, "-o", "JobID,State"],
                             capture_output=True, text=True).stdout  # fmt: skip
@@ -206,13 +209,18 @@ def test_subspace_runs_sent_as_an_array_save_at_their_time_limit_and_their_retri
     started = time.strftime("%Y-%m-%dT%H:%M:%S")
     runs = [f"minilm/tweets/did/d{d}/lr0.5/seed0" for d in (10, 200)]
     logs = [workdir / f"logs/subspace/minilm/tweets/did/d{d}_lr0.5_seed0.log" for d in (10, 200)]
-    resumed, output = run_until_resumed(
+    texts, output = run_until_resumed(
         workdir, [f"results/subspace/{run}/metrics.json" for run in runs], logs,
         ("integration.yaml", override),
     )  # fmt: skip
-    assert all(resumed), output[-4000:]
-    print("the retries resumed after updates", [int(m.group(1)) for m in resumed])
-    assert all(int(m.group(1)) >= 1 for m in resumed)
+    # Each retry's log keeps the stopped attempt's lines: SIGTERM, saved after an update, and
+    # the retry resumed from that update.
+    stops = [stop_and_resume(text) for text in texts]
+    assert all(stop and stop[0] == "SIGTERM" and stop[1] == stop[2] for stop in stops), (
+        "".join(texts) + output
+    )[-4000:]
+    print("the retries resumed after updates", [stop[2] for stop in stops])
+    assert all(stop[2] >= 1 for stop in stops)
     states = subprocess.run(["sacct", "-n", "-P", "-X", "-S", started, "-o", "JobID,State"],
                             capture_output=True, text=True).stdout  # fmt: skip
     tasks = re.findall(r"^(\d+)_(\d+)\|(\w+)", states, flags=re.MULTILINE)
@@ -226,17 +234,16 @@ def test_subspace_runs_sent_as_an_array_save_at_their_time_limit_and_their_retri
 def run_until_resumed(workdir, targets, logs, configs):
     """Run the targets through profiles/slurm until every log says its job resumed (10 minutes
     at most), then stop as a user would (Ctrl-C, then scancel what still runs). Returns each
-    log's "resumed" match (None where none came) and Snakemake's output."""
+    log's text and Snakemake's output."""
     repo = Path(__file__).resolve().parents[1]
     cmd = shared_snakemake_cmd(workdir, *slurm_args(repo), *targets, configs=configs)
     run = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
 
-    def matches():
-        texts = [log.read_text() if log.exists() else "" for log in logs]
-        return [re.search(r"resumed from the state saved after update (\d+)", t) for t in texts]
+    def texts():
+        return [log.read_text() if log.exists() else "" for log in logs]
 
-    slurm_cluster.poll(lambda: all(matches()), 600)
+    slurm_cluster.poll(lambda: all(RESUMED.search(text) for text in texts()), 600)
     run.send_signal(signal.SIGINT)
     output, _ = run.communicate(timeout=300)
     subprocess.run(["scancel", "--user", "root"])  # the retries, still running
@@ -244,7 +251,7 @@ def run_until_resumed(workdir, targets, logs, configs):
         ["squeue", "-h", "-o", "%i"], capture_output=True, text=True
     ).stdout.split(), 120)  # fmt: skip
     assert gone, "the cancelled retries still hold the node"
-    return matches(), output
+    return texts(), output
 
 
 def test_a_cluster_stopped_mid_job_starts_again_idle(cluster):

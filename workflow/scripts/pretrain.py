@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+from intdim.method import resume
 from intdim.method.precision import job_device
 from intdim.method.pretraining import PretrainSettings, pretrain
 from intdim.pipeline.integrity import verified_dir, verify_folder
@@ -44,5 +45,7 @@ def main(snakemake):
     Path(snakemake.output.history).write_text(json.dumps(history, indent=2))
 
 
-with logged(snakemake):  # noqa: F821
+# pretrain keeps its training state in out_dir/resume until its last update.
+STATE_FILE = Path(snakemake.output.history).parent / "resume" / resume.STATE  # noqa: F821
+with logged(snakemake, STATE_FILE):  # noqa: F821
     main(snakemake)  # noqa: F821

@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import sys
+import time
 from pathlib import Path
 
 # Test-only fault switch: "<rule>:<marker file>" makes the first job of that rule that finds
 # no marker create it and fail, so a test can watch Snakemake (or SLURM) retry the job.
 FAULT_VARIABLE = "INTDIM_TEST_FAULT_ONCE"
+# Beside a saved training state: the log of the attempts that saved it.
+EARLIER_ATTEMPTS = "earlier-attempts.log"
 
 
 def check_checkout(snakemake) -> None:
@@ -48,20 +52,44 @@ def start(snakemake) -> None:
 
 
 @contextlib.contextmanager
-def logged(snakemake):
+def logged(snakemake, state_file: Path | None = None):
+    """Run the block with stdout and stderr in the job's log; an exception's traceback lands
+    there too.
+
+    Snakemake deletes a job's log before each attempt. A job that can resume, from the training
+    state it saves in ``state_file``, and ends with that state saved (stopped, or failed after a
+    save) leaves a copy of its log beside it, and the attempt that resumes starts its log with
+    that copy: the log then still says why the job stopped and after which update. A kill
+    leaves no copy.
+    """
     path = snakemake.log[0] if snakemake.log else None
     if path is None:
         start(snakemake)
         yield
         return
-    with open(path, "w", buffering=1) as handle:
-        with contextlib.redirect_stdout(handle), contextlib.redirect_stderr(handle):
-            try:
-                start(snakemake)
-                yield
-            except Exception:
-                import traceback
 
-                traceback.print_exc(file=handle)
-                raise
-    sys.stdout.flush()
+    def state_saved() -> bool:
+        return state_file is not None and state_file.is_file()
+
+    earlier = state_file.with_name(EARLIER_ATTEMPTS) if state_file is not None else None
+    with open(path, "w", buffering=1) as handle:
+        if state_saved() and earlier.is_file():
+            handle.write(earlier.read_text())
+            when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime())
+            print(f"\n==== {when}: this job again; {state_file.parent} holds a state saved by the "
+                  "attempt logged above ====\n", file=handle)  # fmt: skip
+        try:
+            with contextlib.redirect_stdout(handle), contextlib.redirect_stderr(handle):
+                try:
+                    start(snakemake)
+                    yield
+                except Exception:
+                    import traceback
+
+                    traceback.print_exc(file=handle)
+                    raise
+        finally:
+            sys.stdout.flush()
+            if state_saved():  # the next attempt resumes from it
+                handle.flush()
+                shutil.copyfile(path, earlier)

@@ -7,6 +7,7 @@ STARTED = time.perf_counter()  # before the imports: the job's set-up time inclu
 import json  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+from intdim.method import resume  # noqa: E402
 from intdim.method.export import save_task  # noqa: E402
 from intdim.method.models import load_classifier, parameter_count, prepare_padding  # noqa: E402
 from intdim.method.precision import job_device  # noqa: E402
@@ -31,7 +32,7 @@ def record_infeasible(snakemake, method, D, settings, info, reason):
     Path(snakemake.output.task_file).write_bytes(b"")  # no solution exists for this d
 
 
-def main(snakemake):
+def main(snakemake, resume_dir):
     import torch
     from transformers import AutoTokenizer
 
@@ -79,7 +80,7 @@ def main(snakemake):
     }
     result = train_and_evaluate(
         net, trainable, tokenizer, train, evaluation, settings, device,
-        resume_dir=Path(snakemake.output.metrics).parent / "resume", identity=identity,
+        resume_dir=resume_dir, identity=identity,
     )  # fmt: skip
     result.update(
         {
@@ -117,5 +118,6 @@ def main(snakemake):
     Path(snakemake.output.metrics).write_text(json.dumps(result, indent=2))
 
 
-with logged(snakemake):  # noqa: F821
-    main(snakemake)  # noqa: F821
+RESUME_DIR = Path(snakemake.output.metrics).parent / "resume"  # noqa: F821
+with logged(snakemake, RESUME_DIR / resume.STATE):  # noqa: F821
+    main(snakemake, RESUME_DIR)  # noqa: F821
