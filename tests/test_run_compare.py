@@ -5,7 +5,7 @@ import math
 
 import compare_runs
 import pytest
-from intdim.analysis.run_compare import compare, differing_keys
+from intdim.analysis.run_compare import compare, differing_keys, job_records, read_record
 
 
 def write(run, job, record):
@@ -78,3 +78,43 @@ def test_the_tool_fails_on_a_difference_and_names_a_folder_that_is_not_a_run(tmp
     with pytest.raises(SystemExit):
         compare_runs.main([str(first), str(tmp_path / "nowhere")])
     assert "nowhere has no results/ folder" in capsys.readouterr().err
+
+
+def test_a_run_record_compares_as_its_run_and_every_number_survives_it(tmp_path, capsys):
+    import record_run
+
+    run, record = tmp_path / "run", tmp_path / "record.json"
+    write(run, "full/m/t/lr0.1/seed0/metrics.json", RECORD)
+    history = {"checkpoints": [{"global_step": 0, "train_loss": math.nan, "valid_loss": 0.1 + 0.2}]}
+    write(run, "pretrain/s/history.json", history)
+    record_run.main([str(run), str(record)])
+    # Every value as json writes it (NaN included, floats to the last bit: 0.1 + 0.2 is not 0.3).
+    saved = read_record(record)
+    assert json.dumps(saved, sort_keys=True) == json.dumps(job_records(run), sort_keys=True)
+    assert saved["pretrain/s/history.json"]["checkpoints"][0]["valid_loss"] == 0.1 + 0.2
+    assert len(record.read_text().splitlines()) == 4  # a header line, one line a job, the end
+    for first, second in ((run, record), (record, run), (record, record)):
+        assert compare_runs.main([str(first), str(second)]) == 0
+        assert "same: 2" in capsys.readouterr().out
+    write(run, "full/m/t/lr0.1/seed0/metrics.json", {**RECORD, "loss_curve": [0.69, 0.62]})
+    assert compare_runs.main([str(record), str(run)]) == 1
+    assert "| differs | loss_curve |" in capsys.readouterr().out
+
+
+def test_what_is_not_a_run_record_is_refused_by_name(tmp_path, capsys):
+    import record_run
+
+    with pytest.raises(SystemExit):
+        record_run.main([str(tmp_path), str(tmp_path / "record.json")])
+    assert "has no results/ folder" in capsys.readouterr().err
+    (tmp_path / "results").mkdir()
+    with pytest.raises(SystemExit):
+        record_run.main([str(tmp_path), str(tmp_path / "record.json")])
+    assert "holds no metrics.json or pre-training history.json" in capsys.readouterr().err
+    write(tmp_path / "run", "full/metrics.json", RECORD)
+    for text in ('{"jobs": {}}', "not json", "[]"):
+        other = tmp_path / "other.json"
+        other.write_text(text)
+        with pytest.raises(SystemExit):
+            compare_runs.main([str(tmp_path / "run"), str(other)])
+        assert f"{other} is not a run record" in capsys.readouterr().err

@@ -3,8 +3,9 @@ same numbers to the bit (``intdim.analysis.run_compare`` says what is compared).
 
     python tools/compare_runs.py RUN_A RUN_B [--out comparison.json]
 
-RUN_A and RUN_B are run directories (each with a results/ folder). Prints a Markdown table and
-a count per verdict; exits 1 when any job in both runs differs.
+RUN_A and RUN_B are run directories (each with a results/ folder) or run records that
+tools/record_run.py wrote (docs/measurements/runs/ holds the default run's). Prints a Markdown
+table and a count per verdict; exits 1 when any job in both runs differs.
 """
 
 from __future__ import annotations
@@ -25,9 +26,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="the table as JSON")
     args = parser.parse_args(argv)
     for run in (args.first, args.second):
-        if not (run / "results").is_dir():
-            parser.error(f"{run} has no results/ folder: not a run directory")
-    table = compare(args.first, args.second)
+        if not (run.is_file() or (run / "results").is_dir()):
+            parser.error(f"{run} has no results/ folder: not a run directory or a run record")
+    try:
+        table = compare(args.first, args.second)
+    except ValueError as error:  # a file that is not a run record
+        parser.error(str(error))
     print(markdown_table(table, list(table.columns)))
     counts = table["verdict"].value_counts()
     print("\n" + ", ".join(f"{verdict}: {n}" for verdict, n in counts.items()))

@@ -16,12 +16,40 @@ NOT_OUTCOMES = ("environment", "resumed_at")
 TIMING_SUFFIX = "_seconds"
 
 
+RECORD_KIND = "intdim run record"
+
+
 def job_records(run: Path) -> dict[str, dict]:
     """{path under results/: record} for every training run's metrics.json and every
-    pre-training's history.json of a run directory."""
+    pre-training's history.json of a run directory, or those a run record holds."""
+    if run.is_file():
+        return read_record(run)
     results = run / "results"
     paths = [*results.rglob("metrics.json"), *results.glob("pretrain/*/history.json")]
     return {str(p.relative_to(results)): json.loads(p.read_text()) for p in sorted(paths)}
+
+
+def write_record(run: Path, out: Path) -> int:
+    """Write the job records of the run directory ``run`` to ``out``, one job a line, so that
+    another run (on another machine, say) can be compared with it without its folder; returns
+    the number of jobs."""
+    jobs = job_records(run)
+    if not jobs:
+        raise ValueError(f"{run} holds no metrics.json or pre-training history.json to record")
+    lines = [f"{json.dumps(job)}: {json.dumps(jobs[job], sort_keys=True)}" for job in sorted(jobs)]
+    out.write_text(f'{{"kind": "{RECORD_KIND}", "jobs": {{\n' + ",\n".join(lines) + "\n}}\n")
+    return len(jobs)
+
+
+def read_record(path: Path) -> dict[str, dict]:
+    """The job records of a file ``write_record`` wrote."""
+    try:
+        data = json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path} is not a run record: {error}") from None
+    if not isinstance(data, dict) or data.get("kind") != RECORD_KIND:
+        raise ValueError(f"{path} is not a run record (tools/record_run.py writes them)")
+    return data["jobs"]
 
 
 def differing_keys(a: dict, b: dict, prefix: str = "") -> list[str]:
