@@ -40,8 +40,8 @@ PYTEST := $(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder
 test: setup
 	$(PYTEST)
 
-# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (705 tests;
-# 1.6 min on a 2-core machine at afe628a; all 744 took 18.1 min, fresh clone at afe628a).
+# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (707 tests;
+# 1.7 min on a 2-core machine at d63291d; all 746 took 17.6 min, fresh clone at d63291d).
 test-quick: setup
 	$(PYTEST) -m "not slow"
 
