@@ -6,7 +6,6 @@ Uses the session's integration run (conftest.py), the same one test_workflow.py 
 import copy
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from intdim.analysis import search
 from intdim.analysis.d90 import probe_outcome
 from snakemake_runs import (
     ROOT,
+    STOPPED,
     start_as_from_a_terminal,
     stop_and_resume,
     wait_for,
@@ -202,7 +202,9 @@ def test_a_stopped_pretraining_job_resumes_and_ends_with_the_bits_of_one_never_s
     assert job.returncode != 0 and not (stopped / PRETRAINING).exists(), stderr[-3000:]
     log = (stopped / "logs/pretrain/xs.log").read_text()
     if stop == "Ctrl-C":  # the job saved the update under way, after the checkpoint's state
-        saved = int(re.search(r"stopped by SIGINT after update (\d+)", log).group(1))
+        stopped_by = STOPPED.search(log)
+        assert stopped_by and stopped_by.group(1) == "SIGINT", log[-3000:]
+        saved = int(stopped_by.group(2))
         assert 100 < saved < 1000
     else:
         saved = 100

@@ -3,7 +3,6 @@ config/integration_section5.yaml merged on top (a few minutes on 2 cores)."""
 
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -14,6 +13,7 @@ import pandas as pd
 import pytest
 import torch
 from snakemake_runs import (
+    STOPPED,
     planned_jobs,
     snakemake_cmd,
     start_as_from_a_terminal,
@@ -169,9 +169,9 @@ def test_a_subspace_job_stopped_with_ctrl_c_resumes_from_its_saved_state(tmp_pat
     stderr = job.communicate(timeout=600)[1]
     wait_while_running(f"{tmp_path}/run/.snakemake/scripts/.*train.py")
     assert job.returncode != 0 and not (tmp_path / "run" / target).exists(), stderr[-3000:]
-    stopped = re.search(r"stopped by SIGINT after update (\d+)", log.read_text())
-    assert stopped, log.read_text()[-3000:]
-    saved = int(stopped.group(1))
+    stopped = STOPPED.search(log.read_text())
+    assert stopped and stopped.group(1) == "SIGINT", log.read_text()[-3000:]
+    saved = int(stopped.group(2))
     assert 1 <= saved < 40
 
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=900)

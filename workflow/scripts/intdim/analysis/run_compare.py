@@ -37,7 +37,9 @@ def write_record(run: Path, out: Path) -> int:
     if not jobs:
         raise ValueError(f"{run} holds no metrics.json or pre-training history.json to record")
     lines = [f"{json.dumps(job)}: {json.dumps(jobs[job], sort_keys=True)}" for job in sorted(jobs)]
-    out.write_text(f'{{"kind": "{RECORD_KIND}", "jobs": {{\n' + ",\n".join(lines) + "\n}}\n")
+    out.write_text(
+        f'{{"kind": {json.dumps(RECORD_KIND)}, "jobs": {{\n' + ",\n".join(lines) + "\n}}\n"
+    )
     return len(jobs)
 
 
