@@ -7,7 +7,8 @@ from intdim.analysis import section5
 
 TRAJECTORY_COLUMNS = [
     "trajectory", "step", "model", "task", "method", "d90", "d90_lo", "d90_hi", "search_status",
-    "beats_majority", "eval_accuracy", "train_accuracy", "relative_gap", "eval_majority_accuracy",
+    "beats_majority", "eval_accuracy", "train_accuracy", "train_accuracy_at_eval_balance",
+    "relative_gap", "eval_majority_accuracy",
 ]  # fmt: skip
 
 
@@ -16,9 +17,11 @@ def records(frame):
     return frame.astype(object).where(frame.notna(), None).to_dict("records")
 
 
-def full_run(lr, seed, eval_accuracy, train_accuracy, status="ok"):
-    return {"lr": lr, "seed": seed, "status": status, "eval_accuracy": eval_accuracy,
-            "train_accuracy": train_accuracy}  # fmt: skip
+def full_run(lr, seed, eval_accuracy, at_balance, status="ok"):
+    """A full fine-tune whose plain train accuracy is 0.05 above the one at the eval balance."""
+    return {"model": "m", "task": "t", "lr": lr, "seed": seed, "status": status,
+            "eval_accuracy": eval_accuracy, "train_accuracy": at_balance + 0.05,
+            "train_accuracy_at_eval_balance": at_balance}  # fmt: skip
 
 
 def baseline(runs, best_lr, beats=True):
@@ -67,13 +70,15 @@ def test_trajectory_rows_take_the_seed_means_at_the_baselines_rate_and_the_traje
                                       specs, results, baselines)  # fmt: skip
     assert str(table["d90"].dtype) == str(table["d90_lo"].dtype) == "Int64"
     at_ck1 = {"model": "ck1", "task": "t", "d90_lo": 10, "search_status": "reached",
-              "beats_majority": True, "eval_accuracy": 0.75, "train_accuracy": 0.90,
+              "beats_majority": True, "eval_accuracy": 0.75, "train_accuracy": 0.95,
+              "train_accuracy_at_eval_balance": 0.90,
               "relative_gap": (0.90 - 0.75) / (1 - 0.75), "eval_majority_accuracy": 0.6}  # fmt: skip
     expected = [
         # 1e-3's survivor (0.9) does not count: the mean over both seeds at the baseline's rate
         {"trajectory": "traj", "step": 9, "model": "ck0", "task": "t", "method": "said",
          "d90": None, "d90_lo": 10, "d90_hi": 1000, "search_status": "skipped",
-         "beats_majority": False, "eval_accuracy": 0.51, "train_accuracy": 0.62,
+         "beats_majority": False, "eval_accuracy": 0.51, "train_accuracy": 0.67,
+         "train_accuracy_at_eval_balance": 0.62,
          "relative_gap": (0.62 - 0.51) / (1 - 0.51), "eval_majority_accuracy": 0.6},
         # 3e-3's single best run (0.85) does not count either
         {"trajectory": "traj", "step": 10, "method": "said", "d90": 300, "d90_hi": 300, **at_ck1},
@@ -83,6 +88,15 @@ def test_trajectory_rows_take_the_seed_means_at_the_baselines_rate_and_the_traje
     assert records(table) == [pytest.approx(row) for row in expected]
     assert [list(row) for row in records(table)] == [TRAJECTORY_COLUMNS] * 3
     assert records(section5.trajectory_table({}, {}, {}, {})) == []
+
+
+def test_a_full_fine_tune_measured_before_the_balanced_train_accuracy_is_named():
+    runs = [full_run(1e-3, 0, 0.8, 0.9), {**full_run(1e-3, 1, 0.8, 0.9), "seed": 1,
+                                          "train_accuracy_at_eval_balance": None}]  # fmt: skip
+    with pytest.raises(ValueError, match=r"m on t at lr 0.001 \(seed 1\) has no train_accuracy_"):
+        section5.full_fine_tune(baseline(runs, best_lr=1e-3))
+    # a run at another rate does not count
+    assert section5.full_fine_tune(baseline(runs[:1] + [{**runs[1], "lr": 3e-3}], best_lr=1e-3))
 
 
 def test_relative_gap_at_perfect_eval_accuracy_is_undefined():

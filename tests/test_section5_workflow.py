@@ -111,10 +111,12 @@ def test_trajectory_rows_come_from_the_full_fine_tuning_runs(run, section5_confi
         at_rate = [m for m in full if m["lr"] == base["best_lr"]]
         assert at_rate and len(at_rate) == len(full) / len({m["lr"] for m in full})
         assert row.eval_accuracy == pytest.approx(np.mean([m["eval_accuracy"] for m in at_rate]))
-        assert row.train_accuracy == pytest.approx(np.mean([m["train_accuracy"] for m in at_rate]))
+        for key in ("train_accuracy", "train_accuracy_at_eval_balance"):
+            assert getattr(row, key) == pytest.approx(np.mean([m[key] for m in at_rate]))
         assert row.beats_majority == base["beats_majority"]
         if row.eval_accuracy < 1:
-            gap = (row.train_accuracy - row.eval_accuracy) / (1 - row.eval_accuracy)
+            at_balance = row.train_accuracy_at_eval_balance
+            gap = (at_balance - row.eval_accuracy) / (1 - row.eval_accuracy)
             assert row.relative_gap == pytest.approx(gap)
 
 

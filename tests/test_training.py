@@ -1,15 +1,18 @@
-"""intdim.method.training: a stopped or killed fine-tuning run resumes to the same bits."""
+"""intdim.method.training: a stopped or killed fine-tuning run resumes to the same bits; the
+train accuracy at the eval sample's class balance."""
 
 import json
+import math
 import signal
 from dataclasses import replace
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
 from intdim.method.resume import Stopped
 from intdim.method.subspace import SubspaceModel, SubspaceSettings
-from intdim.method.training import TrainSettings, train_and_evaluate
+from intdim.method.training import TrainSettings, accuracy_at_balance, metrics, train_and_evaluate
 from interruptions import Interrupted, TokenizerActingAt, interrupt, send
 from tiny_models import TinyTokenizer, tiny_classifier
 
@@ -112,3 +115,33 @@ def test_a_state_saved_by_another_run_is_not_resumed(tmp_path, change):
     assert again[0]["resumed_at"] == []
     assert len(lines) == 1 and "was saved by a run with other settings" in lines[0]
     assert same_run(again, run("did", None, settings=settings))
+
+
+def test_a_model_that_predicts_one_class_has_no_gap_at_the_eval_balance():
+    # 70% of the training sample and 60% of the eval sample are class 0, the class it predicts
+    train, evaluation = np.array([0] * 7 + [1] * 3), np.array([0] * 6 + [1] * 4)
+    on_train, on_eval = metrics(train, 0 * train, 2), metrics(evaluation, 0 * evaluation, 2)
+    assert (on_train["accuracy"], on_eval["accuracy"]) == (0.7, 0.6)
+    assert (on_train["class_counts"], on_train["class_correct"]) == ([7, 3], [7, 0])
+    shares = [n / 10 for n in on_eval["class_counts"]]
+    at_balance = accuracy_at_balance(on_train["class_counts"], on_train["class_correct"], shares)
+    assert at_balance == on_eval["accuracy"]  # exactly: the plain gap would be (0.7 - 0.6) / 0.4
+
+
+def test_the_accuracy_at_a_balance_weights_each_classs_accuracy_by_its_share():
+    # class 0: 5 of 10 right, class 1: 30 of 30; plain accuracy 35 / 40
+    assert accuracy_at_balance([10, 30], [5, 30], [0.5, 0.5]) == 0.75
+    assert accuracy_at_balance([10, 30], [5, 30], [0.25, 0.75]) == pytest.approx(0.875)
+    # a class the eval sample lacks needs no training example; one it has does
+    assert accuracy_at_balance([10, 0, 30], [5, 0, 30], [0.5, 0.0, 0.5]) == 0.75
+    assert math.isnan(accuracy_at_balance([10, 0, 30], [5, 0, 30], [0.4, 0.2, 0.4]))
+    with pytest.raises(ValueError):  # a share for every class, no more, no fewer
+        accuracy_at_balance([10, 30], [5, 30], [1.0])
+
+
+def test_a_run_records_each_classs_answers_and_the_train_accuracy_at_the_eval_balance(unstopped):
+    result = unstopped[1][0]
+    # FRAME is both samples here, and every one of its 48 examples is scored on each
+    assert result["eval_class_counts"] == result["train_class_counts"] == [16, 16, 16]
+    assert sum(result["train_class_correct"]) == round(48 * result["train_accuracy"])
+    assert result["train_accuracy_at_eval_balance"] == pytest.approx(result["train_accuracy"])

@@ -10,7 +10,8 @@ from ..pipeline.integrity import load_json
 
 RUN_COLUMNS = [
     "model", "task", "method", "d", "D", "lr", "effective_lr", "seed", "status", "reason",
-    "steps_done", "eval_accuracy", "eval_f1", "train_accuracy", "train_f1", "final_loss",
+    "steps_done", "eval_accuracy", "eval_f1", "train_accuracy", "train_f1",
+    "train_accuracy_at_eval_balance", "final_loss",
     "wall_seconds", "train_seconds", "eval_majority_accuracy", "collapsed",
 ]  # fmt: skip
 

@@ -80,7 +80,26 @@ def metrics(labels: np.ndarray, predictions: np.ndarray, num_labels: int) -> dic
         # 1 when the model predicts one class for everything: a collapsed run (runs.csv
         # marks it, so a bad learning rate shows as such, not only as a low score).
         "predicted_classes": int(len(np.unique(predictions))),
+        # Each class's examples and right answers: accuracy_at_balance reweights them.
+        "class_counts": np.bincount(labels, minlength=num_labels).tolist(),
+        "class_correct": np.bincount(labels[labels == predictions], minlength=num_labels).tolist(),
     }
+
+
+def accuracy_at_balance(counts: list[int], correct: list[int], shares: list[float]) -> float:
+    """The accuracy a sample with these per-class ``counts`` and ``correct`` answers would have
+    had with its classes in the proportions ``shares``: sum_c shares_c * correct_c / counts_c.
+
+    The generalization gap compares train with eval accuracy. Two samples of a task seldom
+    share their class balance, and a model near the majority class then scores each sample's
+    majority share, so the plain gap measures the balance. Taken at the eval sample's balance,
+    a model that predicts one class scores the same on both samples and its gap is 0. NaN when
+    a class that has a share has no example to measure it on.
+    """
+    if any(share > 0 and n == 0 for share, n in zip(shares, counts, strict=True)):
+        return math.nan
+    terms = zip(shares, correct, counts, strict=True)
+    return float(sum(share * k / n for share, k, n in terms if share > 0))
 
 
 @torch.no_grad()
@@ -226,9 +245,16 @@ def train_and_evaluate(
         train_scores, eval_scores = scores(subset), scores(eval_examples)
     else:
         train_scores = eval_scores = {"accuracy": math.nan, "f1": math.nan,
-                                      "predicted_classes": 0}  # fmt: skip
+                                      "predicted_classes": 0, "class_counts": [],
+                                      "class_correct": []}  # fmt: skip
     result.update({f"train_{k}": v for k, v in train_scores.items()})
     result.update({f"eval_{k}": v for k, v in eval_scores.items()})
+    eval_size = sum(eval_scores["class_counts"])
+    result["train_accuracy_at_eval_balance"] = (
+        accuracy_at_balance(train_scores["class_counts"], train_scores["class_correct"],
+                            [n / eval_size for n in eval_scores["class_counts"]])
+        if eval_size else math.nan
+    )  # fmt: skip
     result["collapsed"] = status == "ok" and eval_scores["predicted_classes"] == 1
     result["eval_seconds"] = time.perf_counter() - trained
     result["wall_seconds"] = time.perf_counter() - started
