@@ -5,7 +5,13 @@ import math
 
 import compare_runs
 import pytest
-from intdim.analysis.run_compare import compare, differing_keys, job_records, read_record
+from intdim.analysis.run_compare import (
+    compare,
+    differing_keys,
+    job_records,
+    one_sided_keys,
+    read_record,
+)
 
 
 def write(run, job, record):
@@ -63,6 +69,32 @@ def test_each_job_gets_its_verdict_and_both_environments(tmp_path):
     )
     assert rows.loc["pretrain/s/history.json", "numerics"] == "native"
     assert rows.loc["subspace/y/metrics.json", "cpu"] == "AMD EPYC (family 25, model 1; avx2)"
+
+
+def test_keys_one_version_records_and_the_other_does_not_are_set_apart(tmp_path, capsys):
+    newer = {**RECORD, "train_accuracy_at_eval_balance": 0.7, "train_seconds": 3.0,
+             "files": {"task.safetensors": {"sha256": "ab12", "bytes": 9}}}  # fmt: skip
+    assert one_sided_keys(RECORD, newer) == ["files.task.safetensors.bytes",
+                                             "train_accuracy_at_eval_balance"]  # fmt: skip
+    assert one_sided_keys(newer, RECORD) == one_sided_keys(RECORD, newer)
+    first, second = tmp_path / "a", tmp_path / "b"
+    write(first, "full/metrics.json", RECORD)
+    write(second, "full/metrics.json", newer)
+    write(first, "sub/metrics.json", RECORD)  # a shared key differs too: that decides
+    write(second, "sub/metrics.json", {**newer, "eval_accuracy": 0.5})
+    rows = compare(first, second).set_index("job")
+    assert rows["verdict"].to_dict() == {"full/metrics.json": "same where both record",
+                                         "sub/metrics.json": "differs"}  # fmt: skip
+    assert rows.loc["full/metrics.json", "differs_in"] == ""
+    assert rows.loc["sub/metrics.json", "differs_in"] == "eval_accuracy"
+    assert set(rows["recorded_by_one"]) == {
+        "files.task.safetensors.bytes, train_accuracy_at_eval_balance"
+    }
+    capsys.readouterr()
+    assert compare_runs.main([str(first), str(second)]) == 1
+    write(second, "sub/metrics.json", newer)
+    assert compare_runs.main([str(first), str(second)]) == 0  # nothing both record differs
+    assert capsys.readouterr().out.endswith("same where both record: 2\n")
 
 
 def test_the_tool_fails_on_a_difference_and_names_a_folder_that_is_not_a_run(tmp_path, capsys):

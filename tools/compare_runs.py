@@ -5,7 +5,8 @@ same numbers to the bit (``intdim.analysis.run_compare`` says what is compared).
 
 RUN_A and RUN_B are run directories (each with a results/ folder) or run records that
 tools/record_run.py wrote (docs/measurements/runs/ holds the default run's). Prints a Markdown
-table and a count per verdict; exits 1 when any job in both runs differs.
+table and a count per verdict; exits 1 when any job in both runs differs in a number both
+record (what only one version records is listed beside it, not counted).
 """
 
 from __future__ import annotations

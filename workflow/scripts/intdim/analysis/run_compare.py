@@ -70,25 +70,48 @@ def differing_keys(a: dict, b: dict, prefix: str = "") -> list[str]:
     return keys
 
 
+def one_sided_keys(a: dict, b: dict, prefix: str = "") -> list[str]:
+    """The keys (dotted below the top) that only one of the two records has: what a newer
+    version of the workflow records and an older one did not (timings and the environment
+    left out, as in ``differing_keys``)."""
+    keys = []
+    for key in sorted(set(a) | set(b)):
+        if key in NOT_OUTCOMES or key.endswith(TIMING_SUFFIX):
+            continue
+        if (key in a) != (key in b):
+            keys.append(prefix + key)
+        elif isinstance(a[key], dict) and isinstance(b[key], dict):
+            keys += one_sided_keys(a[key], b[key], f"{prefix}{key}.")
+    return keys
+
+
 def _both(a: dict | None, b: dict | None, field: str) -> str:
     values = [(r or {}).get("environment", {}).get(field) or "?" for r in (a, b) if r]
     return values[0] if len(set(values)) == 1 else " / ".join(values)
 
 
 def compare(first: Path, second: Path) -> pd.DataFrame:
-    """One row a job: its path, the verdict (same, differs, only in first, only in second), the
-    keys that differ, and each run's numerics and CPU ("a / b" where they differ)."""
+    """One row a job: its path, the verdict, the keys that both record and that differ, the
+    keys only one records, and each run's numerics and CPU ("a / b" where they differ).
+
+    The verdict is same, differs (in a key both record), same where both record (the keys
+    both have are the same; a run of another version records more or less), only in first or
+    only in second."""
     a, b = job_records(first), job_records(second)
     rows = []
     for job in sorted(set(a) | set(b)):
+        one_sided = []
         if job not in b:
             verdict, keys = "only in first", []
         elif job not in a:
             verdict, keys = "only in second", []
         else:
-            keys = differing_keys(a[job], b[job])
-            verdict = "differs" if keys else "same"
+            one_sided = one_sided_keys(a[job], b[job])
+            keys = [k for k in differing_keys(a[job], b[job]) if k not in one_sided]
+            verdict = "differs" if keys else "same where both record" if one_sided else "same"
         rows.append({"job": job, "verdict": verdict, "differs_in": ", ".join(keys),
+                     "recorded_by_one": ", ".join(one_sided),
                      "numerics": _both(a.get(job), b.get(job), "numerics"),
                      "cpu": _both(a.get(job), b.get(job), "cpu")})  # fmt: skip
-    return pd.DataFrame(rows, columns=["job", "verdict", "differs_in", "numerics", "cpu"])
+    columns = ["job", "verdict", "differs_in", "recorded_by_one", "numerics", "cpu"]
+    return pd.DataFrame(rows, columns=columns)
