@@ -40,8 +40,8 @@ PYTEST := $(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder
 test: setup
 	$(PYTEST)
 
-# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (707 tests;
-# 1.7 min on a 2-core machine at d63291d; all 746 took 17.6 min, fresh clone at d63291d).
+# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (714 tests;
+# 2.0 min on a 2-core machine at ba4ac3c; all 753 took 21.5 min, fresh clone at ba4ac3c).
 test-quick: setup
 	$(PYTEST) -m "not slow"
 
