@@ -54,15 +54,22 @@ def read_record(path: Path) -> dict[str, dict]:
     return data["jobs"]
 
 
+def _outcome_keys(a: dict, b: dict) -> list[str]:
+    """The keys of either record that are outcomes: timings, the environment and where a job
+    resumed left out."""
+    keys = sorted(set(a) | set(b))
+    return [k for k in keys if k not in NOT_OUTCOMES and not k.endswith(TIMING_SUFFIX)]
+
+
 def differing_keys(a: dict, b: dict, prefix: str = "") -> list[str]:
-    """The keys (dotted below the top) whose values differ, timings, the environment and
-    where a job resumed left out; a list is compared whole, a float to the bit (as json wrote
-    it: NaN, a pre-training's first train loss, equals NaN)."""
+    """The keys (dotted below the top) that both records have and whose values differ; a list
+    is compared whole, a float to the bit (as json wrote it: NaN, a pre-training's first train
+    loss, equals NaN). ``one_sided_keys`` lists the keys only one has."""
     keys = []
-    for key in sorted(set(a) | set(b)):
-        if key in NOT_OUTCOMES or key.endswith(TIMING_SUFFIX):
+    for key in _outcome_keys(a, b):
+        if (key in a) != (key in b):
             continue
-        x, y = a.get(key), b.get(key)
+        x, y = a[key], b[key]
         if isinstance(x, dict) and isinstance(y, dict):
             keys += differing_keys(x, y, f"{prefix}{key}.")
         elif json.dumps(x, sort_keys=True) != json.dumps(y, sort_keys=True):
@@ -72,12 +79,9 @@ def differing_keys(a: dict, b: dict, prefix: str = "") -> list[str]:
 
 def one_sided_keys(a: dict, b: dict, prefix: str = "") -> list[str]:
     """The keys (dotted below the top) that only one of the two records has: what a newer
-    version of the workflow records and an older one did not (timings and the environment
-    left out, as in ``differing_keys``)."""
+    version of the workflow records and an older one did not."""
     keys = []
-    for key in sorted(set(a) | set(b)):
-        if key in NOT_OUTCOMES or key.endswith(TIMING_SUFFIX):
-            continue
+    for key in _outcome_keys(a, b):
         if (key in a) != (key in b):
             keys.append(prefix + key)
         elif isinstance(a[key], dict) and isinstance(b[key], dict):
@@ -107,7 +111,7 @@ def compare(first: Path, second: Path) -> pd.DataFrame:
             verdict, keys = "only in second", []
         else:
             one_sided = one_sided_keys(a[job], b[job])
-            keys = [k for k in differing_keys(a[job], b[job]) if k not in one_sided]
+            keys = differing_keys(a[job], b[job])
             verdict = "differs" if keys else "same where both record" if one_sided else "same"
         rows.append({"job": job, "verdict": verdict, "differs_in": ", ".join(keys),
                      "recorded_by_one": ", ".join(one_sided),
