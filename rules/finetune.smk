@@ -28,7 +28,8 @@ rule full_finetune:
 
 rule select_baseline:
     input:
-        full_runs,
+        runs=full_runs,
+        data="results/data/{task}/info.json",
     output:
         "results/full/{model}/{task}/baseline.json",
     log:

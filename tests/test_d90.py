@@ -4,11 +4,14 @@ import math
 import pandas as pd
 import pytest
 from intdim.analysis.d90 import (
+    MAJORITY_ALPHA,
     RUN_COLUMNS,
     collect_runs,
     d90_table,
     first_reaching,
     interpolate_crossing,
+    majority_p_value,
+    majority_reason,
     probe_outcome,
     select_baseline,
     table1,
@@ -63,14 +66,14 @@ def test_baseline_takes_the_best_learning_rate_and_ignores_failures():
         {"model": "m", "task": "t", "lr": 1e-4, "seed": 0, "status": "ok", "eval_accuracy": 0.8, "eval_majority_accuracy": 0.6},
         {"model": "m", "task": "t", "lr": 1e-3, "seed": 0, "status": "diverged", "eval_accuracy": float("nan"), "eval_majority_accuracy": 0.6, "reason": "nan"},
     ]  # fmt: skip
-    base = select_baseline(runs, "accuracy", 0.9)
+    base = select_baseline(runs, "accuracy", 0.9, eval_size=400)
     assert base["best_lr"] == 1e-4 and base["full_score"] == 0.8
     assert base["threshold_score"] == pytest.approx(0.72) and base["beats_majority"]
     with pytest.raises(
         ValueError,
         match=r"every full fine-tuning run failed: diverged at lr 0\.001 \(seed 0\): nan$",
     ):
-        select_baseline(runs[2:], "accuracy", 0.9)
+        select_baseline(runs[2:], "accuracy", 0.9, eval_size=400)
 
 
 def test_d90_carries_its_grid_interval_and_each_seeds_own_d90():
@@ -103,7 +106,8 @@ def test_a_score_exactly_at_the_threshold_reaches_it():
 def test_a_score_equal_to_the_threshold_in_exact_arithmetic_reaches_it():
     # Full runs of 333 and 347 right of 400 set the threshold at 0.9 x 340 / 400 = 306 / 400
     # exactly, but in floats 0.9 x mean(0.8325, 0.8675) = 0.7650000000000001 > 306 / 400.
-    base = select_baseline([_full(333 / 400, seed=0), _full(347 / 400, seed=1)], "accuracy", 0.9)
+    base = select_baseline([_full(333 / 400, seed=0), _full(347 / 400, seed=1)], "accuracy", 0.9,
+                           eval_size=400)  # fmt: skip
     target = base["threshold_score"]
     assert target > 306 / 400  # the rounding this guards against
     runs = _runs({0.1: {100: 305 / 400, 300: 306 / 400, 1000: 0.85}})
@@ -124,14 +128,50 @@ def test_a_mean_equal_to_the_majority_share_in_exact_arithmetic_does_not_beat_it
         _full(260 / 400, seed=0, majority=majority),
         _full(262 / 400, seed=1, majority=majority),
     ]
-    base = select_baseline(runs, "accuracy", 0.9)
+    base = select_baseline(runs, "accuracy", 0.9, eval_size=400)
     assert base["full_score"] > majority  # the rounding this guards against
     assert not base["beats_majority"]
     probe = [_probe(260 / 400, seed=0), _probe(262 / 400, seed=1)]
     assert not probe_outcome(probe, "accuracy", 0.5, majority=majority)["success"]
-    # One more right answer of 800 beats it.
-    runs[1]["eval_accuracy"] = 263 / 400
-    assert select_baseline(runs, "accuracy", 0.9)["beats_majority"]
+    # A probe needs only to be above the majority share: one more right answer of 800 is.
+    assert probe_outcome([*probe[:1], _probe(263 / 400, seed=1)], "accuracy", 0.5,
+                         majority=majority)["success"]  # fmt: skip
+
+
+def test_the_baseline_beats_the_majority_class_only_beyond_chance():
+    # On 10 eval examples of which half are the majority class, a model that is right by chance
+    # half the time scores 9 or more with probability 11 / 1024 (1 + 10 ways), 8 or more with
+    # 56 / 1024 (1 + 10 + 45): 9 of 10 is below the 5% level, 8 of 10 is not.
+    def base(*scores):
+        runs = [_full(score, seed=s, majority=0.5) for s, score in enumerate(scores)]
+        return select_baseline(runs, "accuracy", 0.9, eval_size=10)
+
+    nine, eight = base(0.9), base(0.8)
+    assert nine["beats_majority"] and nine["majority_p_value"] == pytest.approx(11 / 1024)
+    assert not eight["beats_majority"] and eight["majority_p_value"] == pytest.approx(56 / 1024)
+    assert nine["eval_size"] == 10 and MAJORITY_ALPHA == 0.05  # the level the docs state
+    # Seeds score the same examples: their mean of 8.5 right answers counts as 8, not 9.
+    assert base(0.8, 0.9)["majority_p_value"] == pytest.approx(56 / 1024)
+    assert base(0.9, 0.9)["beats_majority"]
+    # mean(1 / 10, 7 / 10) x 10 is 3.9999999999999996 in floats: still 4 right answers,
+    # 848 / 1024 (1024 - 1 - 10 - 45 - 120), not 968 / 1024.
+    assert base(0.1, 0.7)["majority_p_value"] == pytest.approx(848 / 1024)
+    # Another metric has no majority class to beat.
+    other = select_baseline([_full(0.5, majority=0.5)], "f1", 0.9, eval_size=10)
+    assert other["beats_majority"] and other["majority_p_value"] is None
+    with pytest.raises(ValueError, match=r"eval_size must be a positive number .* got 0$"):
+        majority_p_value(0.9, 0.5, 0)
+
+
+def test_a_skipped_search_says_why_with_the_test():
+    base = select_baseline([_full(309 / 400, majority=0.7475)], "accuracy", 0.9, eval_size=400)
+    assert not base["beats_majority"]
+    assert majority_reason(base) == (
+        "full fine-tuning does not beat the majority class beyond chance (0.7725 against a "
+        f"majority share of 0.7475 on 400 eval examples: one-sided binomial p = "
+        f"{base['majority_p_value']:.3g}, not below 0.05)"
+    )
+    assert 0.05 < base["majority_p_value"] < 0.5
 
 
 def _probe(score, seed=0, lr=0.1, status="ok"):
@@ -230,20 +270,20 @@ def test_the_baseline_averages_seeds_and_says_whether_it_beats_the_majority_clas
 
     # lr 1e-4: seeds 0.9 and 0.5 (mean 0.7); lr 1e-5: 0.65 and 0.65
     base = select_baseline([run(1e-4, 0, 0.9), run(1e-4, 1, 0.5), run(1e-5, 0, 0.65),
-                            run(1e-5, 1, 0.65)], "accuracy", 0.9)  # fmt: skip
+                            run(1e-5, 1, 0.65)], "accuracy", 0.9, eval_size=400)  # fmt: skip
     assert (base["best_lr"], base["full_score"]) == (1e-4, pytest.approx(0.7))
     assert base["threshold_score"] == pytest.approx(0.63) and base["threshold"] == 0.9
     assert base["beats_majority"] and base["eval_majority_accuracy"] == 0.6
     assert base["metric"] == "accuracy" and len(base["runs"]) == 4
     assert set(base["runs"][0]) == set(RUN_COLUMNS) and base["runs"][0]["eval_accuracy"] == 0.9
-    tied = select_baseline([run(1e-4, 0, 0.6)], "accuracy", 0.9)
+    tied = select_baseline([run(1e-4, 0, 0.6)], "accuracy", 0.9, eval_size=400)
     assert not tied["beats_majority"]  # as good as the majority class is not better
-    assert select_baseline([run(1e-4, 0, 0.6)], "f1", 0.9)["beats_majority"]  # no such rule
+    assert select_baseline([run(1e-4, 0, 0.6)], "f1", 0.9, 400)["beats_majority"]  # no such rule
     with pytest.raises(
         ValueError, match=r"failed: failed at lr 0\.0001 \(seed 0\): out of memory$"
     ):
         select_baseline([{**run(1e-4, 0, None), "status": "failed", "reason": "out of memory"}],
-                        "accuracy", 0.9)  # fmt: skip
+                        "accuracy", 0.9, eval_size=400)  # fmt: skip
 
 
 def test_probe_reasons_state_the_scores():
@@ -279,7 +319,7 @@ def test_every_failed_run_is_named_and_rates_print_as_the_paths_do():
         select_baseline(
             [{"lr": 1e-4, "seed": s, "status": "failed", "reason": r, "eval_accuracy": None,
               "eval_majority_accuracy": 0.5} for s, r in ((0, "oom"), (1, "nan loss"))],
-            "accuracy", 0.9,
+            "accuracy", 0.9, eval_size=400,
         )  # fmt: skip
 
 
@@ -331,15 +371,15 @@ def test_the_baseline_rate_must_finish_for_every_seed():
     # lr 1e-4: seed 0 at 0.9, seed 1 diverged; lr 1e-5: 0.65 and 0.65
     runs = [run(1e-4, 0, 0.9), run(1e-4, 1, None, "diverged"), run(1e-5, 0, 0.65),
             run(1e-5, 1, 0.65)]  # fmt: skip
-    base = select_baseline(runs, "accuracy", 0.9)
+    base = select_baseline(runs, "accuracy", 0.9, eval_size=400)
     assert (base["best_lr"], base["full_score"]) == (1e-5, 0.65)
     with pytest.raises(ValueError, match=r"^no full fine-tuning rate finished for every seed: "
                        r"diverged at lr 0\.0001 \(seed 1\): nan loss$"):  # fmt: skip
-        select_baseline(runs[:2], "accuracy", 0.9)
+        select_baseline(runs[:2], "accuracy", 0.9, eval_size=400)
     runs[2] = run(1e-5, 0, None, "diverged")
     with pytest.raises(ValueError, match=r"seed: diverged at lr 0\.0001 \(seed 1\): nan loss; "
                        r"diverged at lr 1e-05 \(seed 0\): nan loss$"):  # fmt: skip
-        select_baseline(runs, "accuracy", 0.9)
+        select_baseline(runs, "accuracy", 0.9, eval_size=400)
 
 
 def test_collect_runs_puts_every_run_beside_its_baseline_in_one_sorted_table(tmp_path):
@@ -356,9 +396,9 @@ def test_collect_runs_puts_every_run_beside_its_baseline_in_one_sorted_table(tmp
     baselines = [
         write("base_m.json", select_baseline([run("m", "full", None, 1e-3, 0, 0.8),
                                               run("m", "full", None, 1e-4, 0, 0.7)],
-                                             "accuracy", 0.9)),
+                                             "accuracy", 0.9, eval_size=400)),
         write("base_a.json", select_baseline([run("a", "full", None, 1e-3, 0, 0.6)],
-                                             "accuracy", 0.5)),
+                                             "accuracy", 0.5, eval_size=400)),
     ]  # fmt: skip
     metrics = [
         write("m_said_1.json", {**run("m", "said", 100, 0.1, 1, 0.75), "extra": 1}),

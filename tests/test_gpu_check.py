@@ -10,6 +10,7 @@ import gpu_check
 import pytest
 import torch
 from intdim.measure import benchmark
+from intdim.pipeline import numerics
 
 
 def run_gpu_check(repo_root, out, *args) -> subprocess.CompletedProcess:
@@ -107,7 +108,10 @@ def test_the_step_benchmark_runs_in_process_and_writes_its_rows(tmp_path):
     benchmark_step.main(["--device", "cpu", "--models", "minilm", "--dims", "300",
                          "--methods", "did", "said", "--backends", "torch", "--steps", "1",
                          "--warmup", "0", "--in-process", "--out", str(out)])  # fmt: skip
-    rows = json.loads(out.read_text())["rows"]
+    written = json.loads(out.read_text())
+    rows = written["rows"]
+    # the CPU by name, family and model: a virtual machine's platform string names none
+    assert written["machine"]["cpu"] == numerics.this_cpu() and "(" in written["machine"]["cpu"]
     assert [(r["method"], r["d"]) for r in rows] == [("full", None), ("did", 300), ("said", 300)]
     assert all(r["status"] == "ok" for r in rows), rows
     for row in rows[1:]:

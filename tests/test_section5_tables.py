@@ -8,7 +8,7 @@ from intdim.analysis import section5
 TRAJECTORY_COLUMNS = [
     "trajectory", "step", "model", "task", "method", "d90", "d90_lo", "d90_hi", "search_status",
     "beats_majority", "eval_accuracy", "train_accuracy", "train_accuracy_at_eval_balance",
-    "relative_gap", "eval_majority_accuracy",
+    "relative_gap", "eval_majority_accuracy", "majority_p_value",
 ]  # fmt: skip
 
 
@@ -26,7 +26,7 @@ def full_run(lr, seed, eval_accuracy, at_balance, status="ok"):
 
 def baseline(runs, best_lr, beats=True):
     return {"runs": runs, "best_lr": best_lr, "beats_majority": beats,
-            "eval_majority_accuracy": 0.6}  # fmt: skip
+            "eval_majority_accuracy": 0.6, "majority_p_value": 0.01 if beats else 0.3}  # fmt: skip
 
 
 def result(model, task, method, d90, status="reached"):
@@ -72,14 +72,16 @@ def test_trajectory_rows_take_the_seed_means_at_the_baselines_rate_and_the_traje
     at_ck1 = {"model": "ck1", "task": "t", "d90_lo": 10, "search_status": "reached",
               "beats_majority": True, "eval_accuracy": 0.75, "train_accuracy": 0.95,
               "train_accuracy_at_eval_balance": 0.90,
-              "relative_gap": (0.90 - 0.75) / (1 - 0.75), "eval_majority_accuracy": 0.6}  # fmt: skip
+              "relative_gap": (0.90 - 0.75) / (1 - 0.75), "eval_majority_accuracy": 0.6,
+              "majority_p_value": 0.01}  # fmt: skip
     expected = [
         # 1e-3's survivor (0.9) does not count: the mean over both seeds at the baseline's rate
         {"trajectory": "traj", "step": 9, "model": "ck0", "task": "t", "method": "said",
          "d90": None, "d90_lo": 10, "d90_hi": 1000, "search_status": "skipped",
          "beats_majority": False, "eval_accuracy": 0.51, "train_accuracy": 0.67,
          "train_accuracy_at_eval_balance": 0.62,
-         "relative_gap": (0.62 - 0.51) / (1 - 0.51), "eval_majority_accuracy": 0.6},
+         "relative_gap": (0.62 - 0.51) / (1 - 0.51), "eval_majority_accuracy": 0.6,
+         "majority_p_value": 0.3},
         # 3e-3's single best run (0.85) does not count either
         {"trajectory": "traj", "step": 10, "method": "said", "d90": 300, "d90_hi": 300, **at_ck1},
         {"trajectory": "by_did", "step": 5, "method": "did", "d90": 9000, "d90_hi": 9000,

@@ -16,10 +16,10 @@ from script_log import logged  # noqa: E402
 
 def main(snakemake):
     table = pd.read_csv(snakemake.input[0])
-    # As in the paper: a checkpoint whose full fine-tune cannot beat the majority class is left out.
+    # A checkpoint whose full fine-tune does not beat the majority class beyond chance is left out.
     shown = table[table["beats_majority"] & table["d90"].notna()]
     left_out = table[~table["beats_majority"]]
-    print(f"left out (full fine-tune does not beat majority): {len(left_out)} rows")
+    print(f"left out (full fine-tune not above the majority beyond chance): {len(left_out)} rows")
     sns.set_theme(style="whitegrid")
     fig, ax = plt.subplots(figsize=(6, 4))
     colours = series_colours(shown, lambda n: sns.color_palette(n_colors=n))

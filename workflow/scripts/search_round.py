@@ -5,7 +5,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from intdim.analysis import search
-from intdim.analysis.d90 import probe_outcome
+from intdim.analysis.d90 import majority_reason, probe_outcome
 from intdim.pipeline.integrity import load_json
 from script_log import logged
 
@@ -20,8 +20,7 @@ def main(snakemake):
         state.update(target=baseline["threshold_score"], full_score=baseline["full_score"],
                      eval_majority_accuracy=baseline["eval_majority_accuracy"])  # fmt: skip
         if not baseline["beats_majority"] and not state["done"]:
-            state = search.stop_early(state, "full fine-tuning does not beat the majority class "
-                                      f"({baseline['full_score']:.4f})")  # fmt: skip
+            state = search.stop_early(state, majority_reason(baseline))
     else:
         state = load_json(snakemake.input.previous)
         runs = defaultdict(list)

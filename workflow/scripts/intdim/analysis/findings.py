@@ -140,7 +140,7 @@ def _by_task(frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
 
 def pretraining_lowers_d90(trajectory: pd.DataFrame) -> list[Finding]:
     """Figure 2: d90 at the last checkpoint lies below d90 at the first (checkpoints after
-    step 0, whose full fine-tune beats the majority class, with a d90)."""
+    step 0, whose full fine-tune beats the majority class beyond chance, with a d90)."""
     return [
         _ends_finding(
             f"d90 falls as pre-training goes on ({task}; Figure 2)", *brackets(rows, "step"), "step"

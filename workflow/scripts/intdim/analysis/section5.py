@@ -97,6 +97,7 @@ def trajectory_table(trajectories: dict, specs: dict, results: dict,
                     "relative_gap": relative_gap(full["train_accuracy_at_eval_balance"],
                                                  full["eval_accuracy"]),
                     "eval_majority_accuracy": base["eval_majority_accuracy"],
+                    "majority_p_value": base["majority_p_value"],
                 })  # fmt: skip
     frame = pd.DataFrame(rows)
     if not frame.empty:  # whole numbers, with gaps where there is none

@@ -24,6 +24,7 @@ import torch
 
 from ..method.models import load_classifier, parameter_count
 from ..method.subspace import SubspaceModel, SubspaceSettings
+from ..pipeline.numerics import this_cpu
 from ..pipeline.provenance import source_commit
 from .timing import copy_bandwidth, median_time, quartiles, ratio_range, time_samples
 
@@ -304,6 +305,8 @@ def machine(device: str) -> dict:
     return {
         **source_commit(),
         "platform": platform.platform(),
+        # A virtual machine's platform string names no CPU; timings depend on which one it is.
+        "cpu": this_cpu(),
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
         "gpu": torch.cuda.get_device_name() if device == "cuda" else None,
