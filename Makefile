@@ -40,8 +40,8 @@ PYTEST := $(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder
 test: setup
 	$(PYTEST)
 
-# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (714 tests;
-# 2.0 min on a 2-core machine at ba4ac3c; all 753 took 21.5 min, fresh clone at ba4ac3c).
+# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (719 tests;
+# 2.4 min on a 2-core machine at 80a1672; all 758 took 23.3 min, fresh clone at 7079a65).
 test-quick: setup
 	$(PYTEST) -m "not slow"
 
