@@ -156,6 +156,13 @@ def test_the_baseline_beats_the_majority_class_only_beyond_chance():
     # mean(1 / 10, 7 / 10) x 10 is 3.9999999999999996 in floats: still 4 right answers,
     # 848 / 1024 (1024 - 1 - 10 - 45 - 120), not 968 / 1024.
     assert base(0.1, 0.7)["majority_p_value"] == pytest.approx(848 / 1024)
+    # A score within float rounding (1e-9) below k / n is k right answers; 2e-9 below is not.
+    assert majority_p_value(0.4 - 0.9e-9, 0.5, 10) == pytest.approx(848 / 1024)
+    assert majority_p_value(0.4 - 2e-9, 0.5, 10) == pytest.approx(968 / 1024)
+    # A p-value exactly at the level does not pass: one example right of one, against a share
+    # of 0.05, has p = 0.05 exactly.
+    at_level = select_baseline([_full(1.0, majority=0.05)], "accuracy", 0.9, eval_size=1)
+    assert at_level["majority_p_value"] == 0.05 and not at_level["beats_majority"]
     # Another metric has no majority class to beat.
     other = select_baseline([_full(0.5, majority=0.5)], "f1", 0.9, eval_size=10)
     assert other["beats_majority"] and other["majority_p_value"] is None
