@@ -73,10 +73,9 @@ GPU_NODE_PYTHON ?= 3.12
 gpu-wheelhouse:
 	$(GPU_PYTHON) tools/gpu_wheelhouse.py --python-version $(GPU_NODE_PYTHON)
 
+# ruff and snakefmt over the paths tests/test_lint.py names (the suite runs it too).
 lint: setup
-	$(BIN)/ruff check workflow tests tools notebooks
-	$(BIN)/ruff format --check workflow tests tools notebooks
-	$(BIN)/snakefmt --check Snakefile rules
+	$(BIN)/python -m pytest -q tests/test_lint.py
 	$(BIN)/snakemake --lint
 
 clean:

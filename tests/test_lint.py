@@ -1,4 +1,5 @@
-"""The house's formatting and lint rules (`make lint`), so that CI holds the code to them."""
+"""The house's formatting and lint rules, so that CI holds the code to them; `make lint` runs
+this file, then `snakemake --lint`."""
 
 import subprocess
 import sys
