@@ -40,7 +40,7 @@ PYTEST := $(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder
 test: setup
 	$(PYTEST)
 
-# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (719 tests;
+# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (720 tests;
 # 2.4 min on a 2-core machine at 80a1672; all 758 took 23.3 min, fresh clone at 7079a65).
 test-quick: setup
 	$(PYTEST) -m "not slow"
@@ -73,10 +73,9 @@ GPU_NODE_PYTHON ?= 3.12
 gpu-wheelhouse:
 	$(GPU_PYTHON) tools/gpu_wheelhouse.py --python-version $(GPU_NODE_PYTHON)
 
-# ruff and snakefmt over the paths tests/test_lint.py names (the suite runs it too).
+# ruff, snakefmt and `snakemake --lint`, as tests/test_lint.py runs them (the quick tier too).
 lint: setup
 	$(BIN)/python -m pytest -q tests/test_lint.py
-	$(BIN)/snakemake --lint
 
 clean:
 	rm -rf .snakemake results/* logs benchmarks

@@ -184,15 +184,6 @@ def test_a_subspace_job_stopped_with_ctrl_c_resumes_from_its_saved_state(tmp_pat
     assert not (tmp_path / "run" / target).with_name("resume").exists()
 
 
-def test_lint_is_clean(repo_root):
-    proc = subprocess.run(
-        [sys.executable, "-m", "snakemake", "--lint", "--cores", "1"],
-        cwd=repo_root, capture_output=True, text=True,
-    )  # fmt: skip
-    assert proc.returncode == 0
-    assert "Lints for" not in proc.stdout + proc.stderr, proc.stdout + proc.stderr
-
-
 def _integration_variant(repo_root, tmp_path, **changes) -> Path:
     import yaml
 
