@@ -41,7 +41,7 @@ test: setup
 	$(PYTEST)
 
 # The edit loop: everything but the end-to-end workflow, SLURM and compile tests (720 tests;
-# 2.4 min on a 2-core machine at 80a1672; all 758 took 23.3 min, fresh clone at 7079a65).
+# 2.1 min on a 2-core machine at 79d9d2f; all 758 took 23.7 min, fresh clone at 79d9d2f).
 test-quick: setup
 	$(PYTEST) -m "not slow"
 
