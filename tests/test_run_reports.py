@@ -1,6 +1,8 @@
 """The developer tools that report on a finished run: time by stage, the README section."""
 
 import json
+import os
+from datetime import datetime
 
 import pandas as pd
 import pytest
@@ -39,6 +41,38 @@ def test_time_breakdown_sums_jobs_by_stage_with_the_training_split(tmp_path):
     assert "| subspace (minilm) | 1 | 100 | 20 | 1 | 60 | 10 | 9 |" in table
     assert "| analysis_notebook | 1 | 5 | - | - | - | - | - |" in table
     assert table.splitlines()[-1].startswith("| all | 4 | 195 |")
+
+
+def write_log(root, started: str, text: str, last_write: float | None = None):
+    log = root / ".snakemake/log" / f"{started}.snakemake.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text(text)
+    if last_write is not None:
+        os.utime(log, (last_write, last_write))
+    return log
+
+
+def test_wall_time_adds_the_invocations_that_ran_jobs_and_a_stopped_one_ends_at_its_last_write(
+    tmp_path,
+):
+    write_log(tmp_path, "2026-12-03T094945.931638",
+              "Finished jobid: 8 (Rule: x)\nElapsed time: 0:08:38.251217\n")  # fmt: skip
+    write_log(tmp_path, "2026-12-03T095000.000000", "Building DAG of jobs...\nCreating report...\n")
+    stopped_start = datetime(2026, 12, 3, 11, 0, 0).timestamp()
+    write_log(tmp_path, "2026-12-03T110000.000000",
+              "Finished jobid: 3 (Rule: y)\nWill exit after finishing currently running jobs\n",
+              last_write=stopped_start + 125.5)  # fmt: skip
+    write_log(tmp_path, "2026-12-04T000000.000000",
+              "Finished jobid: 1 (Rule: z)\nElapsed time: 1 day, 2:03:04\n")  # fmt: skip
+    parts = time_breakdown.wall_parts(tmp_path)
+    assert [p["log"][:17] for p in parts] == ["2026-12-03T094945", "2026-12-03T110000",
+                                               "2026-12-04T000000"]  # fmt: skip
+    assert parts[0] == {"log": "2026-12-03T094945.931638.snakemake.log",
+                        "seconds": 518.251217, "ended": True}  # fmt: skip
+    assert parts[1]["seconds"] == pytest.approx(125.5, abs=1e-3)
+    assert parts[1]["ended"] is False
+    assert parts[2]["seconds"] == 26 * 3600 + 3 * 60 + 4
+    assert time_breakdown.wall_parts(tmp_path / "elsewhere") == []
 
 
 def test_readme_markers_are_replaced_and_missing_markers_are_named():

@@ -6,15 +6,21 @@ evaluations; the rest is process start and writing).
     python tools/time_breakdown.py --directory .        # after `make run`
 
 The tool prints a table and writes JSON (--out). Job-seconds add over jobs that ran side by side, so
-their total exceeds the run's wall time by up to the number of cores.
+their total exceeds the run's wall time by up to the number of cores. The wall time itself is
+each Snakemake invocation's, from its log (``wall_parts``).
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import re
 from collections import defaultdict
+from datetime import datetime
 from pathlib import Path
+
+# Snakemake's last line, a str(timedelta): "Elapsed time: 0:08:38.251217" or "1 day, 2:03:04".
+ELAPSED = re.compile(r"^Elapsed time: (?:(\d+) days?, )?(\d+):(\d+):(\d+(?:\.\d+)?)$", re.M)
 
 SPLIT = ["setup_seconds", "encode_seconds", "train_seconds", "eval_seconds"]
 
@@ -72,3 +78,25 @@ def format_table(stages: dict[str, dict]) -> str:
     total = sum(r["job_seconds"] for r in stages.values())
     lines.append(f"| all | {sum(r['jobs'] for r in stages.values()):.0f} | {total:.0f} | | | | | |")
     return "\n".join(lines)
+
+
+def wall_parts(directory: Path) -> list[dict]:
+    """Every Snakemake invocation in ``directory`` that ran jobs, oldest first: its log, its
+    wall seconds and whether it ended on its own. Snakemake names each log by its start
+    (``2026-12-03T094945.931638.snakemake.log``, local time) and ends one that finishes with
+    "Elapsed time"; a run that was stopped has no such line, so its log's last write stands
+    for its end. Dry runs and ``--report`` run no job and are left out."""
+    parts = []
+    for log in sorted((directory / ".snakemake/log").glob("*.snakemake.log")):
+        text = log.read_text(errors="replace")
+        if "Finished jobid" not in text:
+            continue
+        found = ELAPSED.search(text)
+        if found:
+            days, hours, minutes, seconds = found.groups()
+            wall = ((int(days or 0) * 24 + int(hours)) * 60 + int(minutes)) * 60 + float(seconds)
+        else:
+            start = datetime.strptime(log.name.split(".snakemake")[0], "%Y-%m-%dT%H%M%S.%f")
+            wall = log.stat().st_mtime - start.timestamp()
+        parts.append({"log": log.name, "seconds": wall, "ended": found is not None})
+    return parts
