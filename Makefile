@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 TORCH ?= torch==2.13.0
 CORES ?= all
 
-.PHONY: setup run report rate-study test test-quick mutation gpu-check gpu-wheelhouse lint clean
+.PHONY: setup run report rate-study offline-full test test-quick mutation gpu-check gpu-wheelhouse lint clean
 
 $(VENV)/.installed: pyproject.toml requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,13 @@ report: setup
 rate-study: setup
 	$(BIN)/snakemake --cores $(CORES) --configfile config/rate_study.yaml --directory results/rate_study -s Snakefile
 	$(BIN)/python tools/readme_section.py --directory results/rate_study --config config/rate_study.yaml --name rate_study --command "make rate-study" --readme docs/results/rate_study.md
+
+# The fuller offline run (2 to 3.5 hours on 2 cores), in its own folder; rerun to resume. Its
+# section in docs/results/offline_full.md is written from its tables, with the wall time summed
+# over the Snakemake runs it took.
+offline-full: setup
+	$(BIN)/snakemake --cores $(CORES) --configfile config/offline_full.yaml --directory results/offline_full -s Snakefile
+	$(BIN)/python tools/readme_section.py --directory results/offline_full --config config/offline_full.yaml --name offline_full --command "make offline-full" --readme docs/results/offline_full.md
 
 # One pytest-xdist worker per core; each file on one worker, in collection order (tests/conftest.py).
 PYTEST := $(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder
