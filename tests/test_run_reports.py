@@ -144,3 +144,43 @@ def test_the_rate_table_marks_collapsed_and_unfinished_runs_and_needs_two_rates(
     assert table[3] == "| m | did | 100 | 0.7500 | 0.6000 (collapsed 1/1) |"
     assert table[4] == "| m | did | 1,000 | 0.9000 | 0.5500 (collapsed 1/2, not finished 1/2) |"
     assert readme_section.rate_table(runs[runs["lr"] != 0.8]) is None
+
+
+def write_section5_run(root, seeds):
+    """A run whose targets were Section 5's figures: trajectory.csv, no runs.csv or d90.csv."""
+    tables = root / "results/tables"
+    tables.mkdir(parents=True)
+    pd.DataFrame({
+        "trajectory": ["scratch"] * 4, "step": [60, 125, 500, 2000],
+        "model": [f"pt-m-step{s}" for s in (60, 125, 500, 2000)], "task": ["t"] * 4,
+        "method": ["said"] * 4, "d90": [None, 2876, 228, 137], "d90_lo": [None, 1732, 137, 83],
+        "d90_hi": [100000, 2876, 228, 137], "search_status": ["skipped"] + ["reached"] * 3,
+        "beats_majority": [False, True, True, True],
+        "majority_p_value": [0.53, 0.00017, 0.003, 0.015],
+        "eval_accuracy": [0.7475, 0.77, 0.78, 0.8], "relative_gap": [0.0, 0.1, 0.15, 0.2],
+    }).to_csv(tables / "trajectory.csv", index=False)  # fmt: skip
+    for seed in seeds:
+        path = root / f"results/full/pt-m-step60/t/lr0.003/seed{seed}/metrics.json"
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps({"seed": seed, "environment": {"commit": "0123456789"}}))
+
+
+def test_a_section5_only_run_gets_its_trajectory_and_findings_and_no_sweep(tmp_path):
+    write_section5_run(tmp_path, seeds=[3, 2])
+    body = readme_section.section(tmp_path, "config/x.yaml", 600.0, "snakemake")
+    assert "at commit 0123456" in body
+    assert (
+        "no sweep (only Section 5's tables), full fine-tunes and probes with seeds [2, 3]" in body
+    )
+    assert "d90 from the sweep" not in body and "orders of magnitude" not in body
+    assert "| 60 | t | not searched | skipped | 0.53 | 0.7475 | 0 |" in body
+    assert "| 125 | t | (1,732, 2,876] | reached | 0.00017 | 0.77 | 0.1 |" in body
+    assert "d90 falls as pre-training goes on (t; Figure 2): **agrees**" in body
+    with pytest.raises(SystemExit, match="d90.csv"):
+        readme_section.headline(tmp_path, "config/x.yaml", 600.0, "snakemake")
+
+
+def test_a_directory_with_neither_d90_nor_trajectory_is_not_a_finished_run(tmp_path):
+    (tmp_path / "results/tables").mkdir(parents=True)
+    with pytest.raises(SystemExit, match="neither d90.csv nor trajectory.csv"):
+        readme_section.read_tables(tmp_path)

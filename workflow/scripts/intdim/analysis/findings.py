@@ -196,9 +196,10 @@ def d90_predicts_generalisation(trajectory: pd.DataFrame) -> list[Finding]:
     return findings
 
 
-def all_findings(d90: pd.DataFrame, trajectory: pd.DataFrame | None = None,
+def all_findings(d90: pd.DataFrame | None, trajectory: pd.DataFrame | None = None,
                  survey: pd.DataFrame | None = None) -> list[Finding]:  # fmt: skip
-    findings = [small_d90(d90), *said_below_did(d90)]
+    """Every finding the tables allow: the sweep's (d90), Section 5's (trajectory, survey)."""
+    findings = [] if d90 is None else [small_d90(d90), *said_below_did(d90)]
     if trajectory is not None and not trajectory.empty:
         findings += pretraining_lowers_d90(trajectory)
         findings += d90_predicts_generalisation(trajectory)
