@@ -95,3 +95,24 @@ def test_figure2_gives_each_trajectory_its_line_and_verdict(tmp_path, monkeypatc
     bars = scratch.lines[2][0].get_segments()  # down to each bracket's lower end
     assert [(a[1], b[1]) for a, b in bars] == [(1732, 2876), (400, 600), (83, 137), (30, 30)]
     assert other.lines[0].get_color() != scratch.lines[0].get_color()
+
+
+def test_figure2_marks_the_checkpoints_it_leaves_out_along_the_bottom(
+    tmp_path, monkeypatch, repo_root
+):
+    within_chance = SHORT.assign(trajectory="scratch", step=[60, 4000, 8000], beats_majority=False)
+    figure = draw(tmp_path, monkeypatch, pd.concat([STRONG, within_chance]), repo_root,
+                  script="plot_figure2")  # fmt: skip
+    (ax,) = figure.axes
+    (marks,) = [line for line in ax.lines if line.get_label().startswith("left out")]
+    assert list(marks.get_xdata()) == [60, 4000, 8000] and marks.get_marker() == "x"
+    assert ax.get_xlim()[0] < 60 and ax.get_xlim()[1] > 8000
+    assert (
+        ax.get_title().splitlines()[0]
+        == "d90 along pre-training (3 checkpoint-task pairs left out)"
+    )
+    labels = {t.get_text() for t in ax.get_legend().get_texts()}
+    assert labels == {
+        "tweets (scratch)",
+        "left out: full fine-tune within chance of the majority class",
+    }

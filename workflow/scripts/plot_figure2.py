@@ -13,6 +13,8 @@ from intdim.analysis.trajectory_plot import reach_below, series_colours  # noqa:
 from intdim.analysis.trend import counted, ends_ordered  # noqa: E402
 from script_log import logged  # noqa: E402
 
+LEFT_OUT = "left out: full fine-tune within chance of the majority class"
+
 
 def main(snakemake):
     table = pd.read_csv(snakemake.input[0])
@@ -33,8 +35,12 @@ def main(snakemake):
         below = reach_below(line)
         ax.errorbar(line["step"], d90, yerr=[below, 0 * d90], marker="o",
                     capsize=3, color=colours[task, name], label=f"{task} ({name})")  # fmt: skip
-    if len(shown):
+    if len(left_out):  # along the bottom, so the axis still spans the whole trajectory
+        ax.plot(left_out["step"], [0.03] * len(left_out), "x", color="grey", clip_on=False,
+                transform=ax.get_xaxis_transform(), label=LEFT_OUT)  # fmt: skip
+    if len(shown) or len(left_out):
         ax.legend(fontsize=8)
+    if len(shown):
         ax.set_yscale("log")
     else:
         ax.text(
