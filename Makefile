@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 TORCH ?= torch==2.13.0
 CORES ?= all
 
-.PHONY: setup run report rate-study offline-full test test-quick mutation gpu-check gpu-wheelhouse lint clean
+.PHONY: setup run report rate-study offline-full offline-full-other-seeds test test-quick mutation gpu-check gpu-wheelhouse lint clean
 
 $(VENV)/.installed: pyproject.toml requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,13 @@ rate-study: setup
 offline-full: setup
 	$(BIN)/snakemake --cores $(CORES) --configfile config/offline_full.yaml --directory results/offline_full -s Snakefile
 	$(BIN)/python tools/readme_section.py --directory results/offline_full --config config/offline_full.yaml --name offline_full --command "make offline-full" --readme docs/results/offline_full.md
+
+# Section 5 of the fuller run with other seeds (about 45 min on 2 cores): pre-training, the
+# searches along it and Figures 2, 4 and 5, in its own folder; rerun to resume.
+OTHER_SEEDS := config/offline_full.yaml config/offline_full_other_seeds.yaml
+offline-full-other-seeds: setup
+	$(BIN)/snakemake --cores $(CORES) --configfile $(OTHER_SEEDS) --directory results/offline_full_other_seeds -s Snakefile -- results/figures/figure2.png results/figures/figure4_5.png
+	$(BIN)/python tools/readme_section.py --directory results/offline_full_other_seeds --config "$(OTHER_SEEDS)" --name offline_full_other_seeds --command "make offline-full-other-seeds" --readme docs/results/offline_full.md
 
 # One pytest-xdist worker per core; each file on one worker, in collection order (tests/conftest.py).
 PYTEST := $(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder
