@@ -54,8 +54,8 @@ PYTEST := $(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder
 test: setup
 	$(PYTEST)
 
-# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (721 tests;
-# 1.9 min on a 2-core machine at 6dacd04; all 758 of 79d9d2f took 23.7 min, fresh clone).
+# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (724 tests;
+# 2.2 min on a 2-core machine at 85ce4ea; all 762 took 22.8 min there, fresh clone).
 test-quick: setup
 	$(PYTEST) -m "not slow"
 
