@@ -184,3 +184,12 @@ def test_a_directory_with_neither_d90_nor_trajectory_is_not_a_finished_run(tmp_p
     (tmp_path / "results/tables").mkdir(parents=True)
     with pytest.raises(SystemExit, match="neither d90.csv nor trajectory.csv"):
         readme_section.read_tables(tmp_path)
+
+
+def test_a_trajectory_table_from_before_the_majority_test_still_renders(tmp_path):
+    write_section5_run(tmp_path, seeds=[0])
+    path = tmp_path / "results/tables/trajectory.csv"
+    pd.read_csv(path).drop(columns=["search_status", "majority_p_value"]).to_csv(path, index=False)
+    body = readme_section.section(tmp_path, "config/x.yaml", None, "snakemake")
+    assert "| step | task | d90 interval | eval_accuracy | relative_gap |" in body
+    assert "| 60 | t | not reached | 0.7475 | 0 |" in body

@@ -152,8 +152,9 @@ def read_tables(directory: Path) -> tuple[pd.DataFrame | None, pd.DataFrame | No
 
 def recorded_seeds(directory: Path) -> list[int]:
     """The seeds of the training runs a run directory holds (their metrics.json)."""
-    return sorted({json.loads(path.read_text())["seed"]
-                   for path in (directory / "results").rglob("metrics.json")})  # fmt: skip
+    seeds = {json.loads(path.read_text()).get("seed")
+             for path in (directory / "results").rglob("metrics.json")}  # fmt: skip
+    return sorted(seed for seed in seeds if seed is not None)
 
 
 def section(directory: Path, config: str, wall_seconds: float | None, command: str) -> str:
@@ -188,7 +189,8 @@ def section(directory: Path, config: str, wall_seconds: float | None, command: s
         if frame is None or frame.empty:
             continue
         frame["d90 interval"] = interval(frame, "d90_lo", "d90")
-        frame.loc[frame["search_status"] == "skipped", "d90 interval"] = "not searched"
+        if "search_status" in frame:  # tables from before the skip have no such column
+            frame.loc[frame["search_status"] == "skipped", "d90 interval"] = "not searched"
         columns = (["step", "task", "d90 interval", "search_status", "majority_p_value",
                     "eval_accuracy", "relative_gap"] if name == "trajectory" else
                    ["model", "task", "parameters", "d90 interval", "search_status"])  # fmt: skip
