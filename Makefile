@@ -54,7 +54,7 @@ PYTEST := $(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder
 test: setup
 	$(PYTEST)
 
-# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (725 tests;
+# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (726 tests;
 # 2.2 min on a 2-core machine at 85ce4ea; all 762 took 22.8 min there, fresh clone).
 test-quick: setup
 	$(PYTEST) -m "not slow"

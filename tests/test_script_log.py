@@ -80,3 +80,22 @@ def test_stop_and_resume_reads_a_kill_as_no_stop_and_one_attempt_as_nothing():
     assert stop_and_resume("training update 7\n" + again + resumed) == (None, None, 100)
     assert stop_and_resume(resumed) is None
     assert stop_and_resume("stopped by SIGINT after update 7; saved\n" + again) is None
+
+
+def test_the_log_is_kept_when_snakemake_deletes_it_before_the_attempt_ends(tmp_path):
+    """Under SLURM the job reads TIMEOUT while the stopped attempt still saves, and Snakemake
+    deletes the log for the retry: the attempt's lines must reach the next attempt anyway."""
+    snakemake, resume_dir = job(tmp_path), tmp_path / "resume"
+    log = tmp_path / "job.log"
+    with pytest.raises(RuntimeError, match="stopped by SIGTERM after update 7"):
+        with logged(snakemake, resume_dir / STATE):
+            print("training update 7")
+            resume_dir.mkdir()
+            (resume_dir / STATE).write_bytes(b"")
+            log.unlink()  # the retry's clean-up, while this attempt still runs
+            raise RuntimeError("stopped by SIGTERM after update 7")
+    kept = (resume_dir / EARLIER_ATTEMPTS).read_text()
+    assert kept.startswith("training update 7\nTraceback") and kept.endswith("update 7\n")
+    assert not list(resume_dir.glob("*.partial"))
+    attempt(snakemake, resume_dir, "resumed from the state saved after update 7 in resume")
+    assert stop_and_resume(log.read_text()) == ("SIGTERM", 7, 7)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -72,7 +71,10 @@ def logged(snakemake, state_file: Path | None = None):
         return state_file is not None and state_file.is_file()
 
     earlier = state_file.with_name(EARLIER_ATTEMPTS) if state_file is not None else None
-    with open(path, "w", buffering=1) as handle:
+    # w+: the copy below reads the log back through this handle, not by its path. Under SLURM
+    # the job shows TIMEOUT while the stopped attempt still saves, and Snakemake may delete the
+    # log for the retry before the attempt has written its last lines.
+    with open(path, "w+", buffering=1) as handle:
         if state_saved() and earlier.is_file():
             handle.write(earlier.read_text())
             when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime())
@@ -92,4 +94,7 @@ def logged(snakemake, state_file: Path | None = None):
             sys.stdout.flush()
             if state_saved():  # the next attempt resumes from it
                 handle.flush()
-                shutil.copyfile(path, earlier)
+                handle.seek(0)
+                partial = earlier.with_name(EARLIER_ATTEMPTS + ".partial")
+                partial.write_text(handle.read())
+                os.replace(partial, earlier)  # a retry reads all of it or none
