@@ -55,7 +55,7 @@ test: setup
 	$(PYTEST)
 
 # The edit loop: everything but the end-to-end workflow, SLURM and compile tests (726 tests;
-# 2.2 min on a 2-core machine at 85ce4ea; all 762 took 22.8 min there, fresh clone).
+# 2.2 min on a 2-core machine at 85ce4ea; all 764 took 23.7 min at 7df2c23, fresh clone).
 test-quick: setup
 	$(PYTEST) -m "not slow"
 
