@@ -98,10 +98,15 @@ def rate_table(runs: pd.DataFrame) -> str | None:
     return markdown_table(frame, list(frame.columns))
 
 
+def recorded_metrics(directory: Path) -> list[dict]:
+    """The metrics.json of each training run of a run directory, in path order."""
+    return [json.loads(path.read_text())
+            for path in sorted((directory / "results").rglob("metrics.json"))]  # fmt: skip
+
+
 def recorded_environments(directory: Path) -> list[dict]:
     """The ``environment`` each training run of a run directory recorded, in path order."""
-    return [json.loads(path.read_text()).get("environment", {})
-            for path in sorted((directory / "results").rglob("metrics.json"))]  # fmt: skip
+    return [metrics.get("environment", {}) for metrics in recorded_metrics(directory)]
 
 
 def machine(directory: Path) -> str:
@@ -152,8 +157,7 @@ def read_tables(directory: Path) -> tuple[pd.DataFrame | None, pd.DataFrame | No
 
 def recorded_seeds(directory: Path) -> list[int]:
     """The seeds of the training runs a run directory holds (their metrics.json)."""
-    seeds = {json.loads(path.read_text()).get("seed")
-             for path in (directory / "results").rglob("metrics.json")}  # fmt: skip
+    seeds = {metrics.get("seed") for metrics in recorded_metrics(directory)}
     return sorted(seed for seed in seeds if seed is not None)
 
 
