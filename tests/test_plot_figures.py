@@ -1,5 +1,7 @@
-"""Figures 2, 4 and 5 as their rules draw them from a trajectory table: one series per task and
-trajectory, each d90 as its search interval, and the findings' verdicts in the titles."""
+"""The figures as their rules draw them. Figure 1 from the sweep's tables: each d90 marked on
+its 90% line and, with one model, d90 against D in a box. Figures 2, 4 and 5 from a trajectory
+table: one series per task and trajectory, each d90 as its search interval, and the findings'
+verdicts in the titles."""
 
 import runpy
 import types
@@ -23,8 +25,9 @@ STRONG = checkpoints("scratch", [(1732, 2876), (400, 600), (83, 137), (None, 30)
 SHORT = checkpoints("other", [(50, 83), (83, 137), (900, 1500)], [0.7, 0.8, 0.75], [0.2] * 3)
 
 
-def draw(tmp_path, monkeypatch, table: pd.DataFrame, repo_root, script="plot_figures4_5"):
-    """Run the rule's script on ``table``; return the figure it saved."""
+def draw(tmp_path, monkeypatch, table: pd.DataFrame, repo_root, script="plot_figures4_5",
+         rule=None):  # fmt: skip
+    """Run the rule's script on ``table`` (or on ``rule``'s inputs); return the figure it saved."""
     saved = []
     original = matplotlib.figure.Figure.savefig
 
@@ -33,10 +36,11 @@ def draw(tmp_path, monkeypatch, table: pd.DataFrame, repo_root, script="plot_fig
         return original(figure, *args, **kwargs)
 
     monkeypatch.setattr(matplotlib.figure.Figure, "savefig", keep)
-    table.to_csv(tmp_path / "trajectory.csv", index=False)
-    rule = types.SimpleNamespace(input=[str(tmp_path / "trajectory.csv")],
-                                 output=[str(tmp_path / "figure.png")], log=[], rule=script,
-                                 scriptdir=None)  # fmt: skip
+    if rule is None:
+        table.to_csv(tmp_path / "trajectory.csv", index=False)
+        rule = types.SimpleNamespace(input=[str(tmp_path / "trajectory.csv")])
+    rule.__dict__.update(output=[str(tmp_path / "figure.png")], log=[], rule=script,
+                         scriptdir=None)  # fmt: skip
     path = repo_root / "workflow" / "scripts" / f"{script}.py"
     runpy.run_path(str(path), init_globals={"snakemake": rule})
     assert (tmp_path / "figure.png").stat().st_size > 0
@@ -116,3 +120,67 @@ def test_figure2_marks_the_checkpoints_it_leaves_out_along_the_bottom(
         "tweets (scratch)",
         "left out: full fine-tune within chance of the majority class",
     }
+
+
+def sweep(tmp_path, models: dict[str, int]) -> types.SimpleNamespace:
+    """Runs and d90 tables of a sweep at d = 100, 1,000 and 10,000 for ``models`` (name: D):
+    DID reaches the 0.75 line at 1,000, SAID at 100; with several models the second's DID
+    reaches nothing."""
+    grid = [100, 1000, 10000]
+    runs, d90 = [], []
+    for i, (model, D) in enumerate(models.items()):
+        curves = {"did": [0.6, 0.76, 0.8] if i == 0 else [0.6, 0.65, 0.7],
+                  "said": [0.75, 0.78, 0.8]}  # fmt: skip
+        for method, scores in curves.items():
+            key = {"model": model, "task": "tweets", "method": method}
+            for d, score in zip(grid, scores, strict=True):
+                runs.append({**key, "d": d, "lr": 0.2, "seed": 0, "status": "ok",
+                             "eval_accuracy": score, "eval_majority_accuracy": 0.6})  # fmt: skip
+            reached = [d for d, score in zip(grid, scores, strict=True) if score >= 0.75]
+            d90.append({**key, "D": D, "threshold_score": 0.75,
+                        "d90": reached[0] if reached else None})  # fmt: skip
+    pd.DataFrame(runs).to_csv(tmp_path / "runs.csv", index=False)
+    pd.DataFrame(d90).to_csv(tmp_path / "d90.csv", index=False)
+    inputs = types.SimpleNamespace(runs=str(tmp_path / "runs.csv"), d90=str(tmp_path / "d90.csv"))
+    return types.SimpleNamespace(input=inputs, params=types.SimpleNamespace(metric="accuracy"))
+
+
+def d90_marks(ax) -> list[tuple[float, float]]:
+    return [(line.get_xdata()[0], line.get_ydata()[0]) for line in ax.lines
+            if line.get_marker() == "v"]  # fmt: skip
+
+
+def test_figure1_marks_each_d90_on_its_line_and_states_it_against_D(
+    tmp_path, monkeypatch, repo_root
+):
+    rule = sweep(tmp_path, {"minilm": 22_713_986})
+    figure = draw(tmp_path, monkeypatch, None, repo_root, script="plot_figure1", rule=rule)
+    (ax,) = figure.axes
+    # DID's d90 at 1,000 and SAID's at 100, each on the 0.75 line, DID's shifted left of its
+    # d and SAID's right, by less than a tenth of a decade.
+    (did_x, did_y), (said_x, said_y) = d90_marks(ax)
+    assert did_y == said_y == 0.75
+    assert 1000 / 1.2 < did_x < 1000 and 100 < said_x < 100 * 1.2
+    (box,) = ax.texts
+    assert box.get_text().splitlines() == [
+        "D = 22,713,986",
+        "DID: d90 ≤ 1,000 = 4.4e-05 D",
+        "SAID: d90 ≤ 100 = 4.4e-06 D",
+    ]
+
+
+def test_figure1_with_several_models_marks_only_the_reached_d90s_without_a_box(
+    tmp_path, monkeypatch, repo_root
+):
+    rule = sweep(tmp_path, {"minilm": 22_713_986, "bert": 109_483_778})
+    figure = draw(tmp_path, monkeypatch, None, repo_root, script="plot_figure1", rule=rule)
+    (ax,) = figure.axes
+    marks = d90_marks(ax)
+    # minilm's DID (1,000) and SAID (100), bert's SAID (100); bert's DID reaches nothing.
+    targets = [1000, 100, 100]
+    assert all(
+        t / 1.2 < x < t * 1.2 and y == 0.75 for (x, y), t in zip(marks, targets, strict=True)
+    )
+    colours = [line.get_color() for line in ax.lines if line.get_marker() == "v"]
+    assert colours[0] == colours[1] != colours[2]  # a colour per model
+    assert not ax.texts
