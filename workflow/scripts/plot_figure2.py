@@ -38,8 +38,8 @@ def main(snakemake):
     if len(left_out):  # along the bottom, so the axis still spans the whole trajectory
         ax.plot(left_out["step"], [0.03] * len(left_out), "x", color="grey", clip_on=False,
                 transform=ax.get_xaxis_transform(), label=LEFT_OUT)  # fmt: skip
-    if len(shown) or len(left_out):
-        ax.legend(fontsize=8)
+    if len(shown) or len(left_out):  # below the axes, where it covers no bracket
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)
     if len(shown):
         ax.set_yscale("log")
     else:
