@@ -10,12 +10,14 @@ from intdim.analysis.d90 import (
     d90_table,
     first_reaching,
     interpolate_crossing,
+    majority_needed,
     majority_p_value,
     majority_reason,
     probe_outcome,
     select_baseline,
     table1,
 )
+from scipy import stats
 
 
 def _runs(scores_by_lr, method="did", full=0.8):
@@ -176,9 +178,23 @@ def test_a_skipped_search_says_why_with_the_test():
     assert majority_reason(base) == (
         "full fine-tuning does not beat the majority class beyond chance (0.7725 against a "
         f"majority share of 0.7475 on 400 eval examples: one-sided binomial p = "
-        f"{base['majority_p_value']:.3g}, not below 0.05)"
+        f"{base['majority_p_value']:.3g}, not below 0.05; it would need 314 of 400 right, "
+        "0.7850)"
     )
     assert 0.05 < base["majority_p_value"] < 0.5
+
+
+def test_the_accuracy_needed_to_beat_the_majority_class_is_the_tests_boundary():
+    # Half the 10 examples in the majority class: 9 right has p = 11 / 1024, 8 right 56 / 1024.
+    assert majority_needed(0.5, 10) == 9
+    # At 74.75% of 400, from the binomial tail directly: 314 right is below 5%, 313 is not.
+    tail = [stats.binom.sf(k - 1, 400, 0.7475) for k in (313, 314)]
+    assert tail[0] >= 0.05 > tail[1] and majority_needed(0.7475, 400) == 314
+    # More examples resolve a smaller margin: 1,500 need 0.7667, 400 need 0.785.
+    assert majority_needed(0.7475, 1500) == 1150
+    # One example against a 5% share: even the one right answer has p = 0.05, not below it.
+    assert majority_needed(0.05, 1) == 2
+    assert majority_needed(0.0, 10) == 1
 
 
 def _probe(score, seed=0, lr=0.1, status="ok"):

@@ -58,6 +58,21 @@ def majority_p_value(score: float, majority: float, eval_size: int) -> float:
     return float(stats.binom.sf(k - 1, eval_size, majority))
 
 
+def majority_needed(majority: float, eval_size: int) -> int:
+    """The fewest right answers of ``eval_size`` that beat a model right ``majority`` of the
+    time beyond chance (``majority_p_value`` below ``MAJORITY_ALPHA``): what an eval set of
+    this size can resolve; ``eval_size + 1`` when not even every answer right would."""
+    from scipy import stats
+
+    # P-value at k right is sf(k - 1), falling in k: the first k where it drops below alpha.
+    k = int(stats.binom.isf(MAJORITY_ALPHA, eval_size, majority))
+    while k > 0 and stats.binom.sf(k - 2, eval_size, majority) < MAJORITY_ALPHA:
+        k -= 1
+    while k <= eval_size and stats.binom.sf(k - 1, eval_size, majority) >= MAJORITY_ALPHA:
+        k += 1
+    return k
+
+
 def select_baseline(runs: list[dict], metric: str, threshold: float, eval_size: int) -> dict:
     """The best full fine-tuning learning rate by its mean over seeds (``seed_means``), and
     whether its accuracy beats the majority class beyond chance on the ``eval_size`` examples
@@ -87,12 +102,16 @@ def select_baseline(runs: list[dict], metric: str, threshold: float, eval_size: 
 
 
 def majority_reason(baseline: dict) -> str:
-    """Why a search whose full fine-tune does not beat the majority class is skipped."""
+    """Why a search whose full fine-tune does not beat the majority class is skipped, with
+    the accuracy it would have needed on these eval examples (``majority_needed``)."""
+    size = baseline["eval_size"]
+    needed = majority_needed(baseline["eval_majority_accuracy"], size)
     return (f"full fine-tuning does not beat the majority class beyond chance "
             f"({baseline['full_score']:.4f} against a majority share of "
             f"{baseline['eval_majority_accuracy']:.4f} on {baseline['eval_size']} eval examples: "
             f"one-sided binomial p = {baseline['majority_p_value']:.3g}, not below "
-            f"{MAJORITY_ALPHA:g})")  # fmt: skip
+            f"{MAJORITY_ALPHA:g}; it would need {needed} of {size} right, "
+            f"{needed / size:.4f})")  # fmt: skip
 
 
 def seed_means(runs: pd.DataFrame, by: list[str], metric: str) -> pd.Series:
