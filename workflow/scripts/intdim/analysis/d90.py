@@ -64,11 +64,15 @@ def majority_needed(majority: float, eval_size: int) -> int:
     this size can resolve; ``eval_size + 1`` when not even every answer right would."""
     from scipy import stats
 
-    # P-value at k right is sf(k - 1), falling in k: the first k where it drops below alpha.
+    def passes(k: int) -> bool:
+        return majority_p_value(k / eval_size, majority, eval_size) < MAJORITY_ALPHA
+
+    # The p-value falls as k grows; the binomial's inverse tail lands next to the first k
+    # that passes, and the steps settle ties at exactly alpha and float rounding.
     k = int(stats.binom.isf(MAJORITY_ALPHA, eval_size, majority))
-    while k > 0 and stats.binom.sf(k - 2, eval_size, majority) < MAJORITY_ALPHA:
+    while k > 0 and passes(k - 1):
         k -= 1
-    while k <= eval_size and stats.binom.sf(k - 1, eval_size, majority) >= MAJORITY_ALPHA:
+    while k <= eval_size and not passes(k):
         k += 1
     return k
 
@@ -108,7 +112,7 @@ def majority_reason(baseline: dict) -> str:
     needed = majority_needed(baseline["eval_majority_accuracy"], size)
     return (f"full fine-tuning does not beat the majority class beyond chance "
             f"({baseline['full_score']:.4f} against a majority share of "
-            f"{baseline['eval_majority_accuracy']:.4f} on {baseline['eval_size']} eval examples: "
+            f"{baseline['eval_majority_accuracy']:.4f} on {size} eval examples: "
             f"one-sided binomial p = {baseline['majority_p_value']:.3g}, not below "
             f"{MAJORITY_ALPHA:g}; it would need {needed} of {size} right, "
             f"{needed / size:.4f})")  # fmt: skip
