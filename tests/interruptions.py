@@ -4,6 +4,7 @@ to stop at its time limit."""
 
 import json
 import os
+import re
 
 from tiny_models import TinyTokenizer
 
@@ -51,3 +52,32 @@ class TokenizerActingAt(TinyTokenizer):
         if self.calls == self.update:
             self.act()
         return super().pad(examples, return_tensors)
+
+
+def request_seen_at_look(look):
+    """A factory for ``resume.StopRequests`` whose SIGTERM turns up at the ``look``-th read of
+    ``requested``: a real signal may land between any two reads within one update."""
+    from intdim.method.resume import StopRequests
+
+    class RequestSeenAtLook(StopRequests):
+        looks = 0
+
+        @property
+        def requested(self):
+            self.looks += 1
+            if self.looks < look:
+                return None
+            if self.after_s is None:
+                self.after_s = 0.0
+            return "SIGTERM"
+
+        @requested.setter
+        def requested(self, value):  # __enter__ clears it; the request comes by the count alone
+            pass
+
+    return RequestSeenAtLook
+
+
+def stopped_after(error) -> int:
+    """The update a ``resume.Stopped`` message names."""
+    return int(re.search(r"stopped by SIG\w+ after update (\d+);", str(error)).group(1))

@@ -5,9 +5,10 @@ import json
 import pytest
 import torch
 from intdim.method import pretraining as pt
+from intdim.method import resume
 from intdim.method.models import load_classifier
 from intdim.method.resume import Stopped
-from interruptions import Interrupted, signal_at, stop_at
+from interruptions import Interrupted, request_seen_at_look, signal_at, stop_at, stopped_after
 
 SHAPE = {"hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2}
 
@@ -173,6 +174,20 @@ def test_a_stop_signal_saves_the_state_after_the_update_under_way_and_stops(corp
     assert again["resumed_at"] == [5]
     for step in (5, 12):
         assert same_weights(out / f"step{step}", tmp_path / f"step{step}")
+
+
+# Looks 6 and 7 are the two reads of update 3 in a loop that reads the request twice an update.
+@pytest.mark.parametrize("look", [6, 7])
+def test_a_stop_saves_the_update_it_names_wherever_in_the_update_the_signal_lands(
+    corpus, tokenizer, tmp_path, monkeypatch, look
+):
+    train, valid = pt.split_corpus(corpus, 0.1, seed=0)
+    monkeypatch.setattr(resume, "StopRequests", request_seen_at_look(look))
+    with pytest.raises(Stopped) as stopped:
+        pt.pretrain(SHAPE, tokenizer, train, valid, settings(), tmp_path, log=lambda _: None)
+    monkeypatch.undo()
+    again = pt.pretrain(SHAPE, tokenizer, train, valid, settings(), tmp_path, log=lambda _: None)
+    assert again["resumed_at"] == [stopped_after(stopped.value)]
 
 
 def test_an_ignored_sigint_stays_ignored(corpus, tokenizer, tmp_path):

@@ -184,7 +184,7 @@ def test_a_pretraining_warned_before_its_time_limit_saves_and_its_retry_resumes(
     # The retry's log keeps the stopped attempt's lines: it stopped on SIGTERM after the update
     # the retry resumed from, not at a checkpoint.
     by, saved, resumed = stop_and_resume(text) or (None, None, None)
-    assert by == "SIGTERM" and saved == resumed, (text + output)[-4000:]
+    assert by == "SIGTERM" and saved == resumed, failure_text([text], output)
     print(f"the retry resumed from the state saved after update {resumed}")
     assert resumed not in (0, 100)
     # The first attempt ended itself after saving (FAILED), not at its time limit (TIMEOUT).
@@ -217,8 +217,8 @@ def test_subspace_runs_sent_as_an_array_save_at_their_time_limit_and_their_retri
     # the retry resumed from that update.
     stops = [stop_and_resume(text) for text in texts]
     assert all(stop and stop[0] == "SIGTERM" and stop[1] == stop[2] for stop in stops), (
-        "".join(texts) + output
-    )[-4000:]
+        failure_text(texts, output)
+    )
     print("the retries resumed after updates", [stop[2] for stop in stops])
     assert all(stop[2] >= 1 for stop in stops)
     states = subprocess.run(["sacct", "-n", "-P", "-X", "-S", started, "-o", "JobID,State"],
@@ -252,6 +252,11 @@ def run_until_resumed(workdir, targets, logs, configs):
     ).stdout.split(), 120)  # fmt: skip
     assert gone, "the cancelled retries still hold the node"
     return texts(), output
+
+
+def failure_text(logs: list[str], output: str) -> str:
+    """The jobs' logs, then the end of Snakemake's output: the logs say which update saved."""
+    return "\n".join(log[-3000:] for log in logs) + "\n---- Snakemake ----\n" + output[-1500:]
 
 
 def test_a_cluster_stopped_mid_job_starts_again_idle(cluster):

@@ -10,10 +10,18 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from intdim.method import resume
 from intdim.method.resume import Stopped
 from intdim.method.subspace import SubspaceModel, SubspaceSettings
 from intdim.method.training import TrainSettings, accuracy_at_balance, metrics, train_and_evaluate
-from interruptions import Interrupted, TokenizerActingAt, interrupt, send
+from interruptions import (
+    Interrupted,
+    TokenizerActingAt,
+    interrupt,
+    request_seen_at_look,
+    send,
+    stopped_after,
+)
 from tiny_models import TinyTokenizer, tiny_classifier
 
 FRAME = pd.DataFrame({"text": [f"tweet {i}" for i in range(48)], "text_pair": "",
@@ -100,6 +108,22 @@ def test_a_stop_signal_saves_the_update_under_way_and_the_rerun_ends_the_same(un
         signal.signal(number, before)
     again = run(method, folder)
     assert again[0]["resumed_at"] == [4]
+    assert same_run(again, done)
+
+
+# Looks 6 and 7 are the two reads of update 3 in a loop that reads the request twice an update.
+@pytest.mark.parametrize("look", [6, 7])
+def test_a_stop_saves_the_update_it_names_wherever_in_the_update_the_signal_lands(
+    unstopped, tmp_path, monkeypatch, look
+):
+    method, done = unstopped
+    folder = tmp_path / "resume"
+    monkeypatch.setattr(resume, "StopRequests", request_seen_at_look(look))
+    with pytest.raises(Stopped) as stopped:
+        run(method, folder)
+    monkeypatch.undo()
+    again = run(method, folder)
+    assert again[0]["resumed_at"] == [stopped_after(stopped.value)]
     assert same_run(again, done)
 
 

@@ -430,10 +430,13 @@ def pretrain(shape: dict, tokenizer, train: Iterable[str], valid: Iterable[str],
             loss_value = update(step)
             if step in saves:
                 save(step, loss_value)
-            if step in saves or stop.requested or time.monotonic() - saved_at >= save_state_every_s:
+            # One look at the request an update: a signal landing between two looks would
+            # stop the run without saving the update its message names.
+            stopping = stop.requested
+            if step in saves or stopping or time.monotonic() - saved_at >= save_state_every_s:
                 save_training_state(step, loss_value)
                 saved_at = time.monotonic()
-            if stop.requested and step < settings.steps:
+            if stopping and step < settings.steps:
                 raise stop.stopped(step, work)
     for record in history:  # every checkpoint is complete: they become the outputs
         hand_over(work / f"step{record['global_step']}", out_dir / f"step{record['global_step']}")

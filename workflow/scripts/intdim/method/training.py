@@ -215,10 +215,11 @@ def train_and_evaluate(
             losses.append(float(loss.item()))
             if resume_dir is None:
                 continue
-            if stop.requested or time.monotonic() - saved_at >= save_state_every_s:
+            stopping = stop.requested  # one look an update, as in pretraining.pretrain
+            if stopping or time.monotonic() - saved_at >= save_state_every_s:
                 save_training_state()
                 saved_at = time.monotonic()
-            if stop.requested and len(losses) < settings.steps:
+            if stopping and len(losses) < settings.steps:
                 raise stop.stopped(len(losses), resume_dir)
     if resume_dir is not None and resume_dir.exists():
         shutil.rmtree(resume_dir)  # training is over: what is left is deterministic
