@@ -8,6 +8,8 @@ import types
 
 import matplotlib.figure
 import pandas as pd
+import pytest
+from intdim.analysis.trajectory_plot import log_limits
 
 
 def checkpoints(name: str, d90s: list[tuple], accuracy: list[float], gap: list[float]):
@@ -120,6 +122,30 @@ def test_figure2_marks_the_checkpoints_it_leaves_out_along_the_bottom(
         "tweets (scratch)",
         "left out: full fine-tune within chance of the majority class",
     }
+
+
+@pytest.mark.parametrize(
+    "low, high, limits",
+    [
+        (12.5, 81, (10.0, 101.25)),  # 10 and 100 lie within, padded: kept
+        (12.6, 81, (10.0, 1000.0)),  # 10.08 to 101.25 holds 100 alone: widened to its decades
+        (120, 700, (10.0, 1000.0)),  # 96 to 875 holds 100 alone
+        (200, 700, (100.0, 1000.0)),  # 160 to 875 holds none
+        (83, 2876, (66.4, 3595.0)),
+    ],
+)
+def test_a_log_axis_holds_at_least_two_powers_of_ten(low, high, limits):
+    assert log_limits(low, high) == pytest.approx(limits)
+
+
+def test_figures_2_4_and_5_with_one_d90_still_label_two_powers_of_ten(
+    tmp_path, monkeypatch, repo_root
+):
+    one = checkpoints("scratch", [(83, 137)], [0.74], [0.2])
+    (ax,) = draw(tmp_path, monkeypatch, one, repo_root, script="plot_figure2").axes
+    assert ax.get_ylim() == pytest.approx((10, 1000))
+    panels = draw(tmp_path, monkeypatch, one, repo_root).axes
+    assert [ax.get_xlim() == pytest.approx((10, 1000)) for ax in panels] == [True, True]
 
 
 def sweep(tmp_path, models: dict[str, int]) -> types.SimpleNamespace:

@@ -9,7 +9,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from intdim.analysis.findings import brackets  # noqa: E402
-from intdim.analysis.trajectory_plot import reach_below, series_colours  # noqa: E402
+from intdim.analysis.trajectory_plot import (  # noqa: E402
+    interval_limits,
+    reach_below,
+    series_colours,
+)
 from intdim.analysis.trend import counted, ends_ordered  # noqa: E402
 from script_log import logged  # noqa: E402
 
@@ -42,6 +46,7 @@ def main(snakemake):
         ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)
     if len(shown):
         ax.set_yscale("log")
+        ax.set_ylim(interval_limits(shown))
     else:
         ax.text(
             0.5, 0.5, "no checkpoint reached the threshold", ha="center", transform=ax.transAxes

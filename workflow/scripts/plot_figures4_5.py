@@ -12,7 +12,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from intdim.analysis.findings import d90_predicts_generalisation  # noqa: E402
-from intdim.analysis.trajectory_plot import reach_below, series_colours  # noqa: E402
+from intdim.analysis.trajectory_plot import (  # noqa: E402
+    interval_limits,
+    reach_below,
+    series_colours,
+)
 from script_log import logged  # noqa: E402
 
 PANELS = [("eval_accuracy", "eval accuracy", "Figure 4"),
@@ -40,6 +44,7 @@ def main(snakemake):
                             fontsize=7)  # fmt: skip
         if len(shown):
             ax.set_xscale("log")
+            ax.set_xlim(interval_limits(shown))
         else:
             ax.text(0.5, 0.5, "no checkpoint reached the threshold", ha="center",
                     transform=ax.transAxes)  # fmt: skip

@@ -3,6 +3,8 @@ the interval (d90_lo, d90] its search narrowed it to."""
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
 
@@ -17,3 +19,20 @@ def reach_below(points: pd.DataFrame) -> pd.Series:
     """How far below each d90 its interval reaches (d90 - d90_lo): zero where no probe failed,
     which a log axis can draw, unlike the interval's lower end of 0."""
     return (points["d90"].astype(float) - points["d90_lo"].astype(float)).fillna(0.0)
+
+
+def log_limits(low: float, high: float, pad: float = 1.25) -> tuple[float, float]:
+    """Log-axis limits from ``low`` to ``high`` (both > 0), ``pad`` times wider each way, and
+    widened to the decades around them where fewer than two powers of ten lie within: a log
+    axis labels only powers of ten, and beside a single label no point's value can be read."""
+    lo, hi = low / pad, high * pad
+    if math.floor(math.log10(hi)) - math.ceil(math.log10(lo)) < 1:
+        lo, hi = 10.0 ** math.floor(math.log10(lo)), 10.0 ** math.ceil(math.log10(hi))
+    return lo, hi
+
+
+def interval_limits(points: pd.DataFrame) -> tuple[float, float]:
+    """``log_limits`` around every d90 and the lower end of its interval (where above 0)."""
+    d90 = points["d90"].astype(float)
+    ends = pd.concat([d90, d90 - reach_below(points)])
+    return log_limits(ends[ends > 0].min(), ends.max())
