@@ -54,8 +54,8 @@ PYTEST := $(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder
 test: setup
 	$(PYTEST)
 
-# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (738 tests;
-# 1.8 min on a 2-core machine at f5fce13; all 767 then took 21.5 min there, fresh clone).
+# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (744 tests;
+# 2.5 min on a 2-core machine at d6b8c48; all 782 then took 21.7 min there, fresh clone).
 test-quick: setup
 	$(PYTEST) -m "not slow"
 
