@@ -1,5 +1,5 @@
-"""What Figure 2 and Figures 4-5 draw alike: one colour per task and trajectory, and each d90 as
-the interval (d90_lo, d90] its search narrowed it to."""
+"""What Figure 2 and Figures 4-5 draw alike: one colour per task and trajectory, each d90 as
+the interval (d90_lo, d90] its search narrowed it to, and a d90 axis whose labels can be read."""
 
 from __future__ import annotations
 
