@@ -4,8 +4,8 @@ to stop at its time limit."""
 
 import json
 import os
-import re
 
+from snakemake_runs import STOPPED
 from tiny_models import TinyTokenizer
 
 
@@ -79,5 +79,5 @@ def request_seen_at_look(look):
 
 
 def stopped_after(error) -> int:
-    """The update a ``resume.Stopped`` message names."""
-    return int(re.search(r"stopped by SIG\w+ after update (\d+);", str(error)).group(1))
+    """The update a ``resume.Stopped`` message names (as a job's log reads it, ``STOPPED``)."""
+    return int(STOPPED.search(str(error)).group(2))
