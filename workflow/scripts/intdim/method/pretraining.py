@@ -29,6 +29,7 @@ import re
 import shutil
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 
 from .resume import SAVE_STATE_EVERY_S
@@ -330,8 +331,6 @@ def pretrain(shape: dict, tokenizer, train: Iterable[str], valid: Iterable[str],
     saved state and ends with the same bits as a run that was never stopped. SIGTERM or SIGINT
     saves the state after the update under way and raises ``resume.Stopped``.
     """
-    import time
-
     import torch
     from transformers import DataCollatorForLanguageModeling, RobertaForMaskedLM
 
@@ -424,20 +423,13 @@ def pretrain(shape: dict, tokenizer, train: Iterable[str], valid: Iterable[str],
         scheduler.step()
         return float(loss.detach())
 
-    saved_at = time.monotonic()
-    with resume.StopRequests() as stop:
+    with resume.StopRequests(save_state_every_s) as stop:
         for step in range(first, settings.steps + 1):
             loss_value = update(step)
             if step in saves:
                 save(step, loss_value)
-            # One look at the request an update: a signal landing between two looks would
-            # stop the run without saving the update its message names.
-            stopping = stop.requested
-            if step in saves or stopping or time.monotonic() - saved_at >= save_state_every_s:
-                save_training_state(step, loss_value)
-                saved_at = time.monotonic()
-            if stopping and step < settings.steps:
-                raise stop.stopped(step, work)
+            stop.after_update(step, settings.steps, work, due=step in saves,
+                              save=partial(save_training_state, step, loss_value))  # fmt: skip
     for record in history:  # every checkpoint is complete: they become the outputs
         hand_over(work / f"step{record['global_step']}", out_dir / f"step{record['global_step']}")
     shutil.rmtree(work)

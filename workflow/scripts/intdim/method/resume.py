@@ -128,17 +128,22 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 class StopRequests:
     """SIGTERM and SIGINT turned into a request that the training loop honours between two
-    updates.
+    updates, and the loop's saves of its state.
 
-    Used as a context manager around the loop; ``requested`` holds the signal's name once one
-    came, and ``stopped`` gives the exception that ends the run once its state is saved. A
-    signal the process was told to ignore (a shell's background job ignores SIGINT) stays
-    ignored, and outside the main thread, where no handler can be installed, nothing is.
+    Used as a context manager around the loop, which calls ``after_update`` after each update;
+    ``requested`` holds the signal's name once one came, and ``stopped`` gives the exception
+    that ends the run once its state is saved. A signal the process was told to ignore (a
+    shell's background job ignores SIGINT) stays ignored, and outside the main thread, where no
+    handler can be installed, nothing is.
     """
+
+    def __init__(self, save_every_s: float = SAVE_STATE_EVERY_S):
+        self.save_every_s = save_every_s
 
     def __enter__(self):
         self.requested, self.previous = None, {}
         self.started, self.after_s = time.monotonic(), None
+        self.saved_at = self.started
         if threading.current_thread() is threading.main_thread():
             for number in STOP_SIGNALS:
                 if signal.getsignal(number) is not signal.SIG_IGN:
@@ -148,6 +153,21 @@ class StopRequests:
     def _request(self, signum, frame):
         self.requested = signal.Signals(signum).name
         self.after_s = time.monotonic() - self.started
+
+    def after_update(self, update: int, last: int, folder: Path, save, due: bool = False) -> None:
+        """Call ``save()`` after update ``update`` (of ``last``) when the state is ``due`` (the
+        loop needs this update saved), when ``save_every_s`` has passed since the last save, or
+        when a stop was requested; then, on a request with updates left, raise ``stopped``.
+
+        The request is read once: a signal landing between two reads would otherwise stop the
+        run without saving the update its message names.
+        """
+        stopping = self.requested
+        if due or stopping or time.monotonic() - self.saved_at >= self.save_every_s:
+            save()
+            self.saved_at = time.monotonic()
+        if stopping and update < last:
+            raise self.stopped(update, folder)
 
     def stopped(self, update: int, folder: Path) -> Stopped:
         """What ends the run after update ``update``, its state saved in ``folder``."""

@@ -195,8 +195,8 @@ def train_and_evaluate(
             "trainable": [p.detach() for p in trainable], **resume.loop_state(device, **loop),
         })  # fmt: skip
 
-    saved_at = time.monotonic()
-    stops = resume.StopRequests() if resume_dir is not None else contextlib.nullcontext()
+    stops = (resume.StopRequests(save_state_every_s) if resume_dir is not None
+             else contextlib.nullcontext())  # fmt: skip
     net.train()
     with stops as stop:
         progress = tqdm(range(len(losses), settings.steps), desc="training", mininterval=5.0)
@@ -213,14 +213,8 @@ def train_and_evaluate(
             scaler.update()
             scheduler.step()
             losses.append(float(loss.item()))
-            if resume_dir is None:
-                continue
-            stopping = stop.requested  # one look an update, as in pretraining.pretrain
-            if stopping or time.monotonic() - saved_at >= save_state_every_s:
-                save_training_state()
-                saved_at = time.monotonic()
-            if stopping and len(losses) < settings.steps:
-                raise stop.stopped(len(losses), resume_dir)
+            if resume_dir is not None:
+                stop.after_update(len(losses), settings.steps, resume_dir, save_training_state)
     if resume_dir is not None and resume_dir.exists():
         shutil.rmtree(resume_dir)  # training is over: what is left is deterministic
     trained = time.perf_counter()
