@@ -7,10 +7,15 @@ BIN := $(VENV)/bin
 # The CPU build of PyTorch by default; set TORCH="torch==2.13.0 --index-url ..." for another.
 TORCH ?= torch==2.13.0
 CORES ?= all
+# .venv takes about 3 GiB (PyTorch is most of it); setup stops early, saying so, with less free.
+MIN_FREE_GIB ?= 4
 
 .PHONY: setup run report rate-study offline-full offline-full-other-seeds test test-quick mutation gpu-check gpu-wheelhouse lint clean
 
 $(VENV)/.installed: pyproject.toml requirements/constraints.txt
+	@$(PYTHON) -c "import shutil, sys; free = shutil.disk_usage('.').free / 2**30; \
+	sys.exit(f'setup needs $(MIN_FREE_GIB) GiB free for $(VENV) (about 3 GiB, mostly PyTorch); {free:.1f} GiB free here') \
+	if free < $(MIN_FREE_GIB) else None"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet $(TORCH)
