@@ -54,7 +54,8 @@ offline-full-other-seeds: setup
 	$(BIN)/python tools/readme_section.py --directory results/offline_full_other_seeds --config "$(OTHER_SEEDS)" --name offline_full_other_seeds --command "make offline-full-other-seeds" --readme docs/results/offline_full.md
 
 # One pytest-xdist worker per core; each file on one worker, in collection order (tests/conftest.py).
-PYTEST := $(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder
+# The 20 slowest test phases close the output, so a run that nears CI's limit shows where it went.
+PYTEST := $(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder --durations=20
 
 test: setup
 	$(PYTEST)
