@@ -21,7 +21,8 @@ sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 # `make test` runs the files in one pytest-xdist worker per core (--dist loadfile). A file stays
 # on one worker, so its module fixtures (one SLURM cluster, one SLURM run) are made once; the
 # three files that read the session's integration run go to one worker together, so it runs
-# once, and first, being the longest (with --no-loadscope-reorder: in collection order).
+# once, and first, being the longest (with --no-loadscope-reorder: in collection order). Tests
+# of the workflow that need no integration run are in other files, for the other worker.
 INTEGRATION_RUN_FILES = ("test_section5_workflow.py", "test_slurm.py", "test_workflow.py")
 
 
@@ -56,6 +57,17 @@ def config(repo_root) -> dict:
     import yaml
 
     return yaml.safe_load((repo_root / "config" / "config.yaml").read_text())
+
+
+@pytest.fixture(scope="module")
+def section5_config(repo_root) -> dict:
+    """The integration config with its Section 5 miniature merged on top, as the run has it."""
+    import yaml
+
+    merged = yaml.safe_load((repo_root / "config/integration.yaml").read_text())
+    extra = yaml.safe_load((repo_root / "config/integration_section5.yaml").read_text())
+    merged["tasks"].update(extra.pop("tasks"))
+    return {**merged, **extra}
 
 
 @pytest.fixture
