@@ -60,8 +60,8 @@ PYTEST := $(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder
 test: setup
 	$(PYTEST)
 
-# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (744 tests;
-# 2.5 min on a 2-core machine at d6b8c48; all 782 then took 21.7 min there, fresh clone).
+# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (759 tests;
+# 2.9 min on a 2-core machine at 7cc6921; all 797 then took 20.1 min there, fresh clone).
 test-quick: setup
 	$(PYTEST) -m "not slow"
 
