@@ -1,5 +1,5 @@
 """Print the modelled memory of a training step (intdim.measure.memory) for decoder sizes on an
-80 GB GPU, as the README's table: `python tools/memory_table.py`."""
+80 GB GPU, as docs/methods.md's table: `python tools/memory_table.py`."""
 
 from intdim.measure.memory import table
 
