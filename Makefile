@@ -10,7 +10,7 @@ CORES ?= all
 # .venv takes about 3 GiB (PyTorch is most of it); setup stops early, saying so, with less free.
 MIN_FREE_GIB ?= 4
 
-.PHONY: setup run report rate-study offline-full offline-full-other-seeds test test-quick mutation gpu-check gpu-wheelhouse lint clean
+.PHONY: setup run report rate-study offline-full offline-full-other-seeds offline-full-more-eval test test-quick mutation gpu-check gpu-wheelhouse lint clean
 
 $(VENV)/.installed: pyproject.toml requirements/constraints.txt
 	@$(PYTHON) -c "import shutil, sys; free = shutil.disk_usage('.').free / 2**30; \
@@ -52,6 +52,13 @@ OTHER_SEEDS := config/offline_full.yaml config/offline_full_other_seeds.yaml
 offline-full-other-seeds: setup
 	$(BIN)/snakemake --cores $(CORES) --configfile $(OTHER_SEEDS) --directory results/offline_full_other_seeds -s Snakefile -- results/figures/figure2.png results/figures/figure4_5.png
 	$(BIN)/python tools/readme_section.py --directory results/offline_full_other_seeds --config "$(OTHER_SEEDS)" --name offline_full_other_seeds --command "make offline-full-other-seeds" --readme docs/results/offline_full.md
+
+# The same with 1,500 eval tweets instead of 400 (several hours on 2 cores: every checkpoint
+# passes the majority test there, so every one is searched), in its own folder; rerun to resume.
+MORE_EVAL := $(OTHER_SEEDS) config/offline_full_more_eval.yaml
+offline-full-more-eval: setup
+	$(BIN)/snakemake --cores $(CORES) --configfile $(MORE_EVAL) --directory results/offline_full_more_eval -s Snakefile -- results/figures/figure2.png results/figures/figure4_5.png
+	$(BIN)/python tools/readme_section.py --directory results/offline_full_more_eval --config "$(MORE_EVAL)" --name offline_full_more_eval --command "make offline-full-more-eval" --readme docs/results/offline_full.md
 
 # One pytest-xdist worker per core; each file on one worker, in collection order (tests/conftest.py).
 # The 20 slowest test phases close the output, so a run that nears CI's limit shows where it went.
