@@ -67,8 +67,8 @@ PYTEST := $(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder
 test: setup
 	$(PYTEST)
 
-# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (759 tests;
-# 2.9 min on a 2-core machine at 7cc6921; all 797 then took 20.1 min there, fresh clone).
+# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (775 tests;
+# 2.3 min on a 2-core machine at 212b36c; all 813 took 18.6 min there at f2f4537, fresh clone).
 test-quick: setup
 	$(PYTEST) -m "not slow"
 
