@@ -47,18 +47,16 @@ offline-full: setup
 	$(BIN)/python tools/readme_section.py --directory results/offline_full --config config/offline_full.yaml --name offline_full --command "make offline-full" --readme docs/results/offline_full.md
 
 # Section 5 of the fuller run with other seeds (about 45 min on 2 cores): pre-training, the
-# searches along it and Figures 2, 4 and 5, in its own folder; rerun to resume.
+# searches along it and Figures 2, 4 and 5; with 1,500 eval tweets instead of 400 too (several
+# hours on 2 cores: every checkpoint passes the majority test there, so every one is searched).
+# Each runs in its own folder and writes its section of docs/results/offline_full.md, both named
+# after the target (offline-full-more-eval: results/offline_full_more_eval); rerun to resume.
 OTHER_SEEDS := config/offline_full.yaml config/offline_full_other_seeds.yaml
-offline-full-other-seeds: setup
-	$(BIN)/snakemake --cores $(CORES) --configfile $(OTHER_SEEDS) --directory results/offline_full_other_seeds -s Snakefile -- results/figures/figure2.png results/figures/figure4_5.png
-	$(BIN)/python tools/readme_section.py --directory results/offline_full_other_seeds --config "$(OTHER_SEEDS)" --name offline_full_other_seeds --command "make offline-full-other-seeds" --readme docs/results/offline_full.md
-
-# The same with 1,500 eval tweets instead of 400 (several hours on 2 cores: every checkpoint
-# passes the majority test there, so every one is searched), in its own folder; rerun to resume.
-MORE_EVAL := $(OTHER_SEEDS) config/offline_full_more_eval.yaml
-offline-full-more-eval: setup
-	$(BIN)/snakemake --cores $(CORES) --configfile $(MORE_EVAL) --directory results/offline_full_more_eval -s Snakefile -- results/figures/figure2.png results/figures/figure4_5.png
-	$(BIN)/python tools/readme_section.py --directory results/offline_full_more_eval --config "$(MORE_EVAL)" --name offline_full_more_eval --command "make offline-full-more-eval" --readme docs/results/offline_full.md
+offline-full-other-seeds: CONFIGS := $(OTHER_SEEDS)
+offline-full-more-eval: CONFIGS := $(OTHER_SEEDS) config/offline_full_more_eval.yaml
+offline-full-other-seeds offline-full-more-eval: setup
+	$(BIN)/snakemake --cores $(CORES) --configfile $(CONFIGS) --directory results/$(subst -,_,$@) -s Snakefile -- results/figures/figure2.png results/figures/figure4_5.png
+	$(BIN)/python tools/readme_section.py --directory results/$(subst -,_,$@) --config "$(CONFIGS)" --name $(subst -,_,$@) --command "make $@" --readme docs/results/offline_full.md
 
 # One pytest-xdist worker per core; each file on one worker, in collection order (tests/conftest.py).
 # The 20 slowest test phases close the output, so a run that nears CI's limit shows where it went.
