@@ -6,10 +6,9 @@ import sys
 import time
 
 import benchmark_step
-import gpu_check
 import pytest
 import torch
-from intdim.measure import benchmark
+from intdim.measure import benchmark, gpu_check
 from intdim.pipeline import numerics
 
 

@@ -1,6 +1,6 @@
 """The step benchmark: one full fine-tuning step against one subspace step (DID and SAID,
 several d), with the projection's own time, the floor and peak memory. ``tools/benchmark_step.py``
-is its command line; ``tools/gpu_check.py`` and ``tools/profile_step.py`` use it too.
+is its command line; ``gpu_check`` and ``tools/profile_step.py`` use it too.
 
 The floor is the time to read theta_0 and write theta once in float32 (8 D bytes) at the copy
 bandwidth measured on the same device in the same process: no projection can be faster.
