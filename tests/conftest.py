@@ -1,5 +1,4 @@
 import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -11,11 +10,6 @@ if not torch.cuda.is_available():
     os.environ.setdefault("TRITON_INTERPRET", "1")
 
 ROOT = Path(__file__).resolve().parents[1]
-# The tests import the tiny-model helpers beside them, the developer tools, and this
-# checkout's shared package (ahead of any other installed copy).
-sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(ROOT / "tools"))
-sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 
 
 # `make test` runs the files in one pytest-xdist worker per core (--dist loadfile). A file stays
