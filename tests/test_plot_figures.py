@@ -16,7 +16,8 @@ def checkpoints(name: str, d90s: list[tuple], accuracy: list[float], gap: list[f
     return pd.DataFrame({
         "trajectory": name, "step": [125 * 2**i for i in range(len(d90s))], "task": "tweets",
         "method": "said", "d90_lo": [lo for lo, _ in d90s], "d90": [hi for _, hi in d90s],
-        "beats_majority": True, "eval_accuracy": accuracy, "relative_gap": gap,
+        "d90_hi": [hi for _, hi in d90s], "search_status": "reached", "beats_majority": True,
+        "eval_accuracy": accuracy, "relative_gap": gap,
     })  # fmt: skip
 
 
@@ -122,6 +123,52 @@ def test_figure2_marks_the_checkpoints_it_leaves_out_along_the_bottom(
         "tweets (scratch)",
         "left out: full fine-tune within chance of the majority class",
     }
+
+
+# A randomly initialised checkpoint (step 0) whose full fine-tune beats the majority class but
+# whose search failed every probe up to d_max = 100,000, and one at step 60 whose search failed
+# too but whose full fine-tune is within chance of the majority class (left out, not drawn).
+BEYOND = pd.DataFrame({
+    "trajectory": "scratch", "step": [0, 60], "task": "tweets", "method": "said",
+    "d90_lo": [60231, 60231], "d90": [None, None], "d90_hi": [100_000, 100_000],
+    "search_status": "not reached", "beats_majority": [True, False], "eval_accuracy": [0.73, 0.7],
+    "relative_gap": [0.05, 0.0],
+})  # fmt: skip
+
+
+def test_figure2_draws_a_search_that_reached_nothing_at_d_max_pointing_up(
+    tmp_path, monkeypatch, repo_root
+):
+    figure = draw(tmp_path, monkeypatch, pd.concat([STRONG, BEYOND]), repo_root,
+                  script="plot_figure2")  # fmt: skip
+    (ax,) = figure.axes
+    (mark,) = [line for line in ax.lines if line.get_marker() == "^"]
+    assert (list(mark.get_xdata()), list(mark.get_ydata())) == ([0], [100_000])
+    assert [t.get_text() for t in ax.texts] == ["> 100,000"]
+    assert ax.get_ylim()[1] > 100_000  # the axis reaches the mark
+    # The line and the finding still start after the random initialisation's checkpoint.
+    (scratch,) = ax.containers
+    assert list(scratch.lines[0].get_xdata()) == [125, 250, 500, 1000]
+    assert ax.get_title().splitlines() == [
+        "d90 along pre-training (1 checkpoint-task pair left out, 1 not reached)",
+        "tweets (scratch): the last interval lies below the first",
+    ]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "not reached: d90 above the largest d searched" in labels
+
+
+def test_figures_4_and_5_draw_it_at_d_max_pointing_right_outside_the_correlation(
+    tmp_path, monkeypatch, repo_root
+):
+    alone = draw(tmp_path, monkeypatch, STRONG, repo_root)
+    figure = draw(tmp_path, monkeypatch, pd.concat([STRONG, BEYOND]), repo_root)
+    for ax, value in zip(figure.axes, [0.73, 0.05], strict=True):
+        (mark,) = [line for line in ax.lines if line.get_marker() == ">"]
+        assert (list(mark.get_xdata()), list(mark.get_ydata())) == ([100_000], [value])
+        assert [t.get_text() for t in ax.texts] == ["125", "250", "500", "1,000", "0"]
+        assert ax.get_xlim()[1] > 100_000
+    # The correlation is over the checkpoints with a d90 alone: the same titles as without it.
+    assert [ax.get_title() for ax in figure.axes] == [ax.get_title() for ax in alone.axes]
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,8 @@
 """Snakemake script: Figures 4 and 5, the eval accuracy and the relative generalization gap of
 each checkpoint's full fine-tune against its d90, each d90 drawn as the interval its search
-narrowed it to and labelled with its checkpoint's updates, and under each panel's title the
-finding's correlation and verdict (``findings.d90_predicts_generalisation``)."""
+narrowed it to and labelled with its checkpoint's updates (a search that reached nothing up to
+d_max as a triangle at d_max pointing right, which no correlation can use), and under each
+panel's title the finding's correlation and verdict (``findings.d90_predicts_generalisation``)."""
 
 import textwrap
 
@@ -13,7 +14,9 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from intdim.analysis.findings import d90_predicts_generalisation  # noqa: E402
 from intdim.analysis.trajectory_plot import (  # noqa: E402
+    NOT_REACHED,
     interval_limits,
+    not_reached,
     reach_below,
     series_colours,
 )
@@ -27,6 +30,7 @@ def main(snakemake):
     table = pd.read_csv(snakemake.input[0])
     # The checkpoints the findings correlate: a d90, and a full fine-tune above the majority class.
     shown = table[table["beats_majority"] & table["d90"].notna()]
+    above = not_reached(table)
     findings = d90_predicts_generalisation(table)
     several = table["trajectory"].nunique() > 1
     sns.set_theme(style="whitegrid")
@@ -42,10 +46,16 @@ def main(snakemake):
             for x, y, step in zip(d90, points[column], points["step"], strict=True):
                 ax.annotate(f"{int(step):,}", (x, y), textcoords="offset points", xytext=(4, 4),
                             fontsize=7)  # fmt: skip
-        if len(shown):
+        for i, ((task, name), points) in enumerate(above.groupby(["task", "trajectory"])):
+            ax.plot(points["d90_hi"], points[column], ">", color=colours.get((task, name), "grey"),
+                    label=NOT_REACHED if i == 0 else "_nolegend_")  # fmt: skip
+            for x, y, step in zip(points["d90_hi"], points[column], points["step"], strict=True):
+                ax.annotate(f"{int(step):,}", (x, y), textcoords="offset points", xytext=(4, 4),
+                            fontsize=7)  # fmt: skip
+        if len(shown) or len(above):
             ax.set_xscale("log")
-            ax.set_xlim(interval_limits(shown))
-        else:
+            ax.set_xlim(interval_limits(shown, beyond=above))
+        if not len(shown):
             ax.text(0.5, 0.5, "no checkpoint reached the threshold", ha="center",
                     transform=ax.transAxes)  # fmt: skip
         verdicts = [

@@ -1,5 +1,6 @@
 """What Figure 2 and Figures 4-5 draw alike: one colour per task and trajectory, each d90 as
-the interval (d90_lo, d90] its search narrowed it to, and a d90 axis whose labels can be read."""
+the interval (d90_lo, d90] its search narrowed it to, a search that reached nothing up to d_max
+as a mark at d_max pointing beyond it, and a d90 axis whose labels can be read."""
 
 from __future__ import annotations
 
@@ -21,6 +22,16 @@ def reach_below(points: pd.DataFrame) -> pd.Series:
     return (points["d90"].astype(float) - points["d90_lo"].astype(float)).fillna(0.0)
 
 
+NOT_REACHED = "not reached: d90 above the largest d searched"
+
+
+def not_reached(table: pd.DataFrame) -> pd.DataFrame:
+    """The checkpoints whose full fine-tune beats the majority class but whose search failed
+    every probe up to d_max: their d90 lies above d90_hi (d_max, probed and failed). Without
+    them a checkpoint that needs the most dimensions would vanish from the figures."""
+    return table[table["beats_majority"] & (table["search_status"] == "not reached")]
+
+
 def log_limits(low: float, high: float, pad: float = 1.25) -> tuple[float, float]:
     """Log-axis limits from ``low`` to ``high`` (both > 0), ``pad`` times wider each way, and
     widened to the decades around them where fewer than two powers of ten lie within: a log
@@ -31,8 +42,14 @@ def log_limits(low: float, high: float, pad: float = 1.25) -> tuple[float, float
     return lo, hi
 
 
-def interval_limits(points: pd.DataFrame) -> tuple[float, float]:
-    """``log_limits`` around every d90 and the lower end of its interval (where above 0)."""
+def interval_limits(
+    points: pd.DataFrame, beyond: pd.DataFrame | None = None
+) -> tuple[float, float]:
+    """``log_limits`` around every d90 and the lower end of its interval (where above 0), and
+    the d_max (d90_hi) of the searches in ``beyond`` that reached nothing."""
     d90 = points["d90"].astype(float)
-    ends = pd.concat([d90, d90 - reach_below(points)])
+    ends = [d90, d90 - reach_below(points)]
+    if beyond is not None:
+        ends.append(beyond["d90_hi"].astype(float))
+    ends = pd.concat(ends)
     return log_limits(ends[ends > 0].min(), ends.max())
