@@ -151,13 +151,15 @@ def write_section5_run(root, seeds):
     tables = root / "results/tables"
     tables.mkdir(parents=True)
     pd.DataFrame({
-        "trajectory": ["scratch"] * 4, "step": [60, 125, 500, 2000],
-        "model": [f"pt-m-step{s}" for s in (60, 125, 500, 2000)], "task": ["t"] * 4,
-        "method": ["said"] * 4, "d90": [None, 2876, 228, 137], "d90_lo": [None, 1732, 137, 83],
-        "d90_hi": [100000, 2876, 228, 137], "search_status": ["skipped"] + ["reached"] * 3,
-        "beats_majority": [False, True, True, True],
-        "majority_p_value": [0.53, 0.00017, 0.003, 0.015],
-        "eval_accuracy": [0.7475, 0.77, 0.78, 0.8], "relative_gap": [0.0, 0.1, 0.15, 0.2],
+        "trajectory": ["scratch"] * 5, "step": [0, 60, 125, 500, 2000],
+        "model": [f"pt-m-step{s}" for s in (0, 60, 125, 500, 2000)], "task": ["t"] * 5,
+        "method": ["said"] * 5, "d90": [None, None, 2876, 228, 137],
+        "d90_lo": [60231, None, 1732, 137, 83], "d90_hi": [100000, 100000, 2876, 228, 137],
+        "search_status": ["not reached", "skipped"] + ["reached"] * 3,
+        "beats_majority": [True, False, True, True, True],
+        "majority_p_value": [0.009, 0.53, 0.00017, 0.003, 0.015],
+        "eval_accuracy": [0.73, 0.7475, 0.77, 0.78, 0.8],
+        "relative_gap": [0.05, 0.0, 0.1, 0.15, 0.2],
     }).to_csv(tables / "trajectory.csv", index=False)  # fmt: skip
     for seed in seeds:
         path = root / f"results/full/pt-m-step60/t/lr0.003/seed{seed}/metrics.json"
@@ -174,6 +176,8 @@ def test_a_section5_only_run_gets_its_trajectory_and_findings_and_no_sweep(tmp_p
     )
     assert "d90 from the sweep" not in body and "orders of magnitude" not in body
     assert "| 60 | t | not searched | skipped | 0.53 | 0.7475 | 0 |" in body
+    # every probe failed, the one at d_max = 100,000 too: d90 lies above it, not in (60,231, ...]
+    assert "| 0 | t | > 100,000 | not reached | 0.009 | 0.73 | 0.05 |" in body
     assert "| 125 | t | (1,732, 2,876] | reached | 0.00017 | 0.77 | 0.1 |" in body
     assert "d90 falls as pre-training goes on (t; Figure 2): **agrees**" in body
     with pytest.raises(SystemExit, match="d90.csv"):

@@ -33,10 +33,11 @@ def test_landing_page_says_what_ran_and_what_was_found():
     assert "     - not reached\n     - -" in page
 
 
-def test_the_searches_show_their_bracket_and_none_when_skipped():
+def test_the_searches_show_their_bracket_none_when_skipped_and_d_max_when_not_reached():
     from intdim.analysis.summary import compact_search
 
-    search = pd.DataFrame({"model": ["a", "b"], "task": "t", "method": "said",
-                           "lo": [100, 30], "hi": [300, 300_000],
-                           "status": ["reached", "skipped"]})  # fmt: skip
-    assert list(compact_search(search)["d90 in"]) == ["(100, 300]", "-"]
+    # A search that reached nothing keeps hi at d_max, where its last probe failed.
+    search = pd.DataFrame({"model": ["a", "b", "c"], "task": "t", "method": "said",
+                           "lo": [100, 30, 60_231], "hi": [300, 300_000, 100_000],
+                           "status": ["reached", "skipped", "not reached"]})  # fmt: skip
+    assert list(compact_search(search)["d90 in"]) == ["(100, 300]", "-", "> 100,000"]

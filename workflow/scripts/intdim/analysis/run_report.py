@@ -195,6 +195,11 @@ def section(directory: Path, config: str, wall_seconds: float | None, command: s
         frame["d90 interval"] = interval(frame, "d90_lo", "d90")
         if "search_status" in frame:  # tables from before the skip have no such column
             frame.loc[frame["search_status"] == "skipped", "d90 interval"] = "not searched"
+            # every probe failed, the last at d_max (d90_hi): d90 lies above it
+            beyond = frame["search_status"] == "not reached"
+            frame.loc[beyond, "d90 interval"] = [
+                f"> {int(d):,}" for d in frame.loc[beyond, "d90_hi"]
+            ]
         columns = (["step", "task", "d90 interval", "search_status", "majority_p_value",
                     "eval_accuracy", "relative_gap"] if name == "trajectory" else
                    ["model", "task", "parameters", "d90 interval", "search_status"])  # fmt: skip

@@ -70,11 +70,20 @@ def compact_d90(d90: pd.DataFrame) -> pd.DataFrame:
     })  # fmt: skip
 
 
+def _search_bracket(lo, hi, status: str) -> str:
+    """A skipped search probed nothing: no bracket. One that reached nothing failed its last
+    probe at d_max, which it keeps as hi: d90 lies above it."""
+    if status == "skipped":
+        return "-"
+    if status == "not reached":
+        return f"> {int(hi):,}"
+    return _bracket(lo, hi)
+
+
 def compact_search(search: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         "model": search["model"], "task": search["task"], "method": search["method"],
-        # a skipped search probed nothing: it has no bracket
-        "d90 in": [_bracket(a, b) if status != "skipped" else "-"
+        "d90 in": [_search_bracket(a, b, status)
                    for a, b, status in zip(search["lo"], search["hi"], search["status"],
                                            strict=True)],
         "status": search["status"],
