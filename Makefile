@@ -47,8 +47,9 @@ offline-full: setup
 	$(BIN)/python tools/readme_section.py --directory results/offline_full --config config/offline_full.yaml --name offline_full --command "make offline-full" --readme docs/results/offline_full.md
 
 # Section 5 of the fuller run with other seeds (about 45 min on 2 cores): pre-training, the
-# searches along it and Figures 2, 4 and 5; with 1,500 eval tweets instead of 400 too (several
-# hours on 2 cores: every checkpoint passes the majority test there, so every one is searched).
+# searches along it and Figures 2, 4 and 5; with 1,500 eval tweets instead of 400 too (3.6 hours
+# at most on 2 AVX2 cores at 395a097: all checkpoints but one pass the majority test there, so
+# they are searched).
 # Each runs in its own folder and writes its section of docs/results/offline_full.md, both named
 # after the target (offline-full-more-eval: results/offline_full_more_eval); rerun to resume.
 OTHER_SEEDS := config/offline_full.yaml config/offline_full_other_seeds.yaml
