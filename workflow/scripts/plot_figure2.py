@@ -9,6 +9,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
+from intdim.analysis.bracket_text import above  # noqa: E402
 from intdim.analysis.findings import brackets  # noqa: E402
 from intdim.analysis.trajectory_plot import (  # noqa: E402
     NOT_REACHED,
@@ -28,7 +29,7 @@ def main(snakemake):
     # A checkpoint whose full fine-tune does not beat the majority class beyond chance is left out.
     shown = table[table["beats_majority"] & table["d90"].notna()]
     left_out = table[~table["beats_majority"]]
-    above = not_reached(table)
+    beyond = not_reached(table)
     print(f"left out (full fine-tune not above the majority beyond chance): {len(left_out)} rows")
     sns.set_theme(style="whitegrid")
     fig, ax = plt.subplots(figsize=(6, 4))
@@ -43,20 +44,20 @@ def main(snakemake):
         below = reach_below(line)
         ax.errorbar(line["step"], d90, yerr=[below, 0 * d90], marker="o",
                     capsize=3, color=colours[task, name], label=f"{task} ({name})")  # fmt: skip
-    for i, ((task, name), points) in enumerate(above.groupby(["task", "trajectory"])):
+    for i, ((task, name), points) in enumerate(beyond.groupby(["task", "trajectory"])):
         ax.plot(points["step"], points["d90_hi"], "^", color=colours.get((task, name), "grey"),
                 label=NOT_REACHED if i == 0 else "_nolegend_")  # fmt: skip
         for step, d_max in zip(points["step"], points["d90_hi"], strict=True):
-            ax.annotate(f"> {int(d_max):,}", (step, d_max), textcoords="offset points",
+            ax.annotate(above(d_max), (step, d_max), textcoords="offset points",
                         xytext=(6, -3), fontsize=7)  # fmt: skip
     if len(left_out):  # along the bottom, so the axis still spans the whole trajectory
         ax.plot(left_out["step"], [0.03] * len(left_out), "x", color="grey", clip_on=False,
                 transform=ax.get_xaxis_transform(), label=LEFT_OUT)  # fmt: skip
-    if len(shown) or len(left_out) or len(above):  # below the axes, where it covers no bracket
+    if len(shown) or len(left_out) or len(beyond):  # below the axes, where it covers no bracket
         ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)
-    if len(shown) or len(above):
+    if len(shown) or len(beyond):
         ax.set_yscale("log")
-        ax.set_ylim(interval_limits(shown, beyond=above))
+        ax.set_ylim(interval_limits(shown, beyond=beyond))
     if not len(shown):
         ax.text(
             0.5, 0.5, "no checkpoint reached the threshold", ha="center", transform=ax.transAxes
@@ -64,7 +65,7 @@ def main(snakemake):
     ax.set_xlabel("pre-training updates")
     ax.set_ylabel("d90 (" + ", ".join(sorted(table["method"].str.upper().unique())) + ")")
     title = f"d90 along pre-training ({counted(len(left_out), 'checkpoint-task pair')} left out"
-    title += f", {len(above)} not reached)" if len(above) else ")"
+    title += f", {len(beyond)} not reached)" if len(beyond) else ")"
     ax.set_title("\n".join([title, *verdicts]), fontsize=9)
     fig.savefig(snakemake.output[0], dpi=150, bbox_inches="tight")
     plt.close(fig)

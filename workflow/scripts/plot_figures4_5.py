@@ -30,7 +30,7 @@ def main(snakemake):
     table = pd.read_csv(snakemake.input[0])
     # The checkpoints the findings correlate: a d90, and a full fine-tune above the majority class.
     shown = table[table["beats_majority"] & table["d90"].notna()]
-    above = not_reached(table)
+    beyond = not_reached(table)
     findings = d90_predicts_generalisation(table)
     several = table["trajectory"].nunique() > 1
     sns.set_theme(style="whitegrid")
@@ -46,15 +46,15 @@ def main(snakemake):
             for x, y, step in zip(d90, points[column], points["step"], strict=True):
                 ax.annotate(f"{int(step):,}", (x, y), textcoords="offset points", xytext=(4, 4),
                             fontsize=7)  # fmt: skip
-        for i, ((task, name), points) in enumerate(above.groupby(["task", "trajectory"])):
+        for i, ((task, name), points) in enumerate(beyond.groupby(["task", "trajectory"])):
             ax.plot(points["d90_hi"], points[column], ">", color=colours.get((task, name), "grey"),
                     label=NOT_REACHED if i == 0 else "_nolegend_")  # fmt: skip
             for x, y, step in zip(points["d90_hi"], points[column], points["step"], strict=True):
                 ax.annotate(f"{int(step):,}", (x, y), textcoords="offset points", xytext=(4, 4),
                             fontsize=7)  # fmt: skip
-        if len(shown) or len(above):
+        if len(shown) or len(beyond):
             ax.set_xscale("log")
-            ax.set_xlim(interval_limits(shown, beyond=above))
+            ax.set_xlim(interval_limits(shown, beyond=beyond))
         if not len(shown):
             ax.text(0.5, 0.5, "no checkpoint reached the threshold", ha="center",
                     transform=ax.transAxes)  # fmt: skip

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from .bracket_text import bracket
 from .trend import counted, describe, describe_slope, ends_ordered, fit_trend
 
 
@@ -30,11 +31,6 @@ class Finding:
         return f"{self.claim}: **{self.verdict}**. {self.measured}"
 
 
-def _interval(lo, hi) -> str:
-    lo = 0 if lo is None or pd.isna(lo) else int(lo)
-    return f"({lo:,}, {int(hi):,}]"
-
-
 def _known(value) -> bool:
     return value is not None and not pd.isna(value)
 
@@ -46,7 +42,7 @@ def small_d90(d90: pd.DataFrame) -> Finding:
     if found.empty:
         return Finding(claim, "no sweep reached the threshold within its grid", "not resolved")
     parts = [
-        f"{r.model} {r.task} {r.method.upper()} d90 in {_interval(r.d90_lo, r.d90)} "
+        f"{r.model} {r.task} {r.method.upper()} d90 in {bracket(r.d90_lo, r.d90)} "
         f"= at most {int(r.d90) / r.D:.2g} of D = {r.D:,}"
         for r in found.itertuples()
     ]
@@ -71,12 +67,12 @@ def said_below_did(d90: pd.DataFrame) -> list[Finding]:
             which = "SAID" if _known(said.d90) else "DID"
             other = by["did" if which == "SAID" else "said"]
             reached = by[which.lower()]
-            text = (f"{which} d90 in {_interval(reached.d90_lo, reached.d90)}; the other did "
+            text = (f"{which} d90 in {bracket(reached.d90_lo, reached.d90)}; the other did "
                     f"not reach it up to d = {int(other.d_max):,}")  # fmt: skip
             findings.append(Finding(claim, text, "agrees" if which == "SAID" else "disagrees"))
             continue
-        text = (f"DID d90 in {_interval(did.d90_lo, did.d90)}, SAID in "
-                f"{_interval(said.d90_lo, said.d90)}")  # fmt: skip
+        text = (f"DID d90 in {bracket(did.d90_lo, did.d90)}, SAID in "
+                f"{bracket(said.d90_lo, said.d90)}")  # fmt: skip
         if "d90_by_seed" in rows and rows["seeds"].max() > 1:
             text += f"; by seed DID {did.d90_by_seed}, SAID {said.d90_by_seed}"
         said_lo = 0 if not _known(said.d90_lo) else int(said.d90_lo)
@@ -96,7 +92,7 @@ def _trend_finding(claim: str, x: list[float], lo: list[float], hi: list[float],
                    expected_sign: int, label: str) -> Finding:  # fmt: skip
     trend = fit_trend(x, lo, hi)
     points = ", ".join(
-        f"{label}={xi:g}: {_interval(a, b)}" for xi, a, b in zip(x, lo, hi, strict=True)
+        f"{label}={xi:g}: {bracket(a, b)}" for xi, a, b in zip(x, lo, hi, strict=True)
     )
     measured = f"{describe(trend)}; d90 by {label}: {points}"
     if not trend["resolved"]:
@@ -116,13 +112,13 @@ def _ends_finding(claim: str, x: list[float], lo: list[float], hi: list[float],
                   label: str) -> Finding:  # fmt: skip
     ends = ends_ordered(x, lo, hi)
     points = ", ".join(
-        f"{label}={xi:g}: {_interval(a, b)}" for xi, a, b in zip(x, lo, hi, strict=True)
+        f"{label}={xi:g}: {bracket(a, b)}" for xi, a, b in zip(x, lo, hi, strict=True)
     )
     if ends["first"] is None:
         return Finding(claim, f"{ends['reason']}; d90 by {label}: {points}", "not resolved")
     (x0, lo0, hi0), (x1, lo1, hi1) = ends["first"], ends["last"]
-    measured = (f"first searched {label}={x0:g}: {_interval(lo0, hi0)}, last {label}={x1:g}: "
-                f"{_interval(lo1, hi1)}, {ends['reason']} "
+    measured = (f"first searched {label}={x0:g}: {bracket(lo0, hi0)}, last {label}={x1:g}: "
+                f"{bracket(lo1, hi1)}, {ends['reason']} "
                 f"({describe_slope(fit_trend(x, lo, hi))}); d90 by {label}: {points}")  # fmt: skip
     verdict = {"falls": "agrees", "rises": "disagrees", None: "not resolved"}[ends["direction"]]
     return Finding(claim, measured, verdict)

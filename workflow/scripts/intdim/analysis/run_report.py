@@ -15,6 +15,7 @@ import pandas as pd
 
 from ..pipeline.variants import variant_model
 from . import run_time
+from .bracket_text import above, bracket
 from .d90 import seed_means
 from .findings import all_findings
 
@@ -38,12 +39,7 @@ def markdown_table(frame: pd.DataFrame, columns: list[str]) -> str:
 
 
 def interval(frame: pd.DataFrame, lo: str, hi: str) -> pd.Series:
-    def one(row) -> str:
-        if pd.isna(row[hi]):
-            return "not reached"
-        low = 0 if pd.isna(row[lo]) else int(row[lo])
-        return f"({low:,}, {int(row[hi]):,}]"
-
+    one = lambda row: bracket(row[lo], row[hi])  # noqa: E731
     return frame.apply(one, axis=1) if len(frame) else pd.Series(dtype=str)
 
 
@@ -197,9 +193,7 @@ def section(directory: Path, config: str, wall_seconds: float | None, command: s
             frame.loc[frame["search_status"] == "skipped", "d90 interval"] = "not searched"
             # every probe failed, the last at d_max (d90_hi): d90 lies above it
             beyond = frame["search_status"] == "not reached"
-            frame.loc[beyond, "d90 interval"] = [
-                f"> {int(d):,}" for d in frame.loc[beyond, "d90_hi"]
-            ]
+            frame.loc[beyond, "d90 interval"] = frame.loc[beyond, "d90_hi"].map(above)
         columns = (["step", "task", "d90 interval", "search_status", "majority_p_value",
                     "eval_accuracy", "relative_gap"] if name == "trajectory" else
                    ["model", "task", "parameters", "d90 interval", "search_status"])  # fmt: skip

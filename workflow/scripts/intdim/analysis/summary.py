@@ -10,6 +10,8 @@ import math
 
 import pandas as pd
 
+from .bracket_text import above, bracket
+
 # The landing page's compact d90 table.
 COMPACT = ["model", "task", "method", "full score", "d90 in", "d90 / D"]
 
@@ -51,21 +53,14 @@ def collapse_line(run: dict) -> str:
     )
 
 
-def _bracket(lo, hi) -> str:
-    if hi is None or hi is pd.NA or (isinstance(hi, float) and math.isnan(hi)):
-        return "not reached"
-    lo = 0 if lo is None or lo is pd.NA or (isinstance(lo, float) and math.isnan(lo)) else lo
-    return f"({int(lo):,}, {int(hi):,}]"
-
-
 def compact_d90(d90: pd.DataFrame) -> pd.DataFrame:
     """The landing page's d90 table: the interval and its share of D (d90.csv has the rest)."""
     lo = d90["d90_lo"] if "d90_lo" in d90 else [None] * len(d90)
     return pd.DataFrame({
         "model": d90["model"], "task": d90["task"], "method": d90["method"],
         "full score": d90["full_score"],
-        "d90 in": [_bracket(a, b) for a, b in zip(lo, d90["d90"], strict=True)],
-        "d90 / D": [f"{int(b) / D:.1e}" if _bracket(None, b) != "not reached" else "-"
+        "d90 in": [bracket(a, b) for a, b in zip(lo, d90["d90"], strict=True)],
+        "d90 / D": [f"{int(b) / D:.1e}" if not pd.isna(b) else "-"
                     for b, D in zip(d90["d90"], d90["D"], strict=True)],
     })  # fmt: skip
 
@@ -76,8 +71,8 @@ def _search_bracket(lo, hi, status: str) -> str:
     if status == "skipped":
         return "-"
     if status == "not reached":
-        return f"> {int(hi):,}"
-    return _bracket(lo, hi)
+        return above(hi)
+    return bracket(lo, hi)
 
 
 def compact_search(search: pd.DataFrame) -> pd.DataFrame:
