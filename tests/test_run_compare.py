@@ -6,6 +6,8 @@ import math
 import compare_runs
 import pytest
 from intdim.analysis.run_compare import (
+    CURVE_POINTS,
+    compact,
     compare,
     differing_keys,
     job_records,
@@ -150,3 +152,30 @@ def test_what_is_not_a_run_record_is_refused_by_name(tmp_path, capsys):
         with pytest.raises(SystemExit):
             compare_runs.main([str(tmp_path / "run"), str(other)])
         assert f"{other} is not a run record" in capsys.readouterr().err
+
+
+def test_a_long_curve_is_kept_as_a_digest_that_still_tells_a_last_bit_apart(tmp_path, capsys):
+    import record_run
+
+    curve = [0.69 - i / 1000 for i in range(300)]
+    short = [0.5] * CURVE_POINTS
+    record = {**RECORD, "loss_curve": curve, "short": short, "nested": [{"curve": curve}]}
+    small = compact(record)
+    assert small["short"] == short  # up to CURVE_POINTS numbers stay as they are
+    assert small["loss_curve"].endswith(f"of 300 numbers, the last {curve[-1]!r}")
+    assert small["nested"][0]["curve"] == small["loss_curve"]
+    assert compact(small) == small
+    nudged = [*curve[:-1], math.nextafter(curve[-1], 1.0)]
+    assert compact({"loss_curve": nudged})["loss_curve"] != small["loss_curve"]
+    assert compact({"c": [math.nan] * 9}) == compact({"c": [math.nan] * 9})
+    assert compact({"c": [1] * 9}) != compact({"c": [1] * 10})
+
+    run, record_file = tmp_path / "run", tmp_path / "record.json"
+    write(run, "full/metrics.json", record)
+    record_run.main([str(run), str(record_file)])
+    assert len(record_file.read_text()) < len(json.dumps(record)) / 4
+    assert compare_runs.main([str(run), str(record_file)]) == 0
+    write(run, "full/metrics.json", {**record, "loss_curve": nudged})
+    capsys.readouterr()
+    assert compare_runs.main([str(record_file), str(run)]) == 1
+    assert "| differs | loss_curve |" in capsys.readouterr().out

@@ -4,7 +4,7 @@ same numbers to the bit (``intdim.analysis.run_compare`` says what is compared).
     python tools/compare_runs.py RUN_A RUN_B [--out comparison.json]
 
 RUN_A and RUN_B are run directories (each with a results/ folder) or run records that
-tools/record_run.py wrote (docs/measurements/runs/ holds the default run's). Prints a Markdown
+tools/record_run.py wrote (docs/measurements/runs/ holds two). Prints a Markdown
 table and a count per verdict; exits 1 when any job in both runs differs in a number both
 record (what only one version records is listed beside it, not counted).
 """

@@ -5,6 +5,7 @@ commit) instead of guessed at."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -18,21 +19,46 @@ TIMING_SUFFIX = "_seconds"
 
 RECORD_KIND = "intdim run record"
 
+# A list of more numbers than this (a loss curve) is kept as its digest: the curves are nine
+# tenths of a run's records, and a digest tells "same to the bit" from "differs" as well.
+CURVE_POINTS = 8
+
+
+def curve_digest(values: list) -> str:
+    """One string that equals another list's exactly when the two lists do, number for number
+    as json writes them (NaN equals NaN), with its length and last value to read."""
+    text = json.dumps(values)
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    return f"sha256 {digest} of {len(values)} numbers, the last {json.dumps(values[-1])}"
+
+
+def compact(record):
+    """The record with each list of more than ``CURVE_POINTS`` numbers replaced by its digest;
+    a record already compact stays as it is."""
+    if isinstance(record, dict):
+        return {key: compact(value) for key, value in record.items()}
+    is_curve = isinstance(record, list) and len(record) > CURVE_POINTS
+    if is_curve and all(isinstance(v, (int, float)) for v in record):
+        return curve_digest(record)
+    if isinstance(record, list):
+        return [compact(value) for value in record]
+    return record
+
 
 def job_records(run: Path) -> dict[str, dict]:
-    """{path under results/: record} for every training run's metrics.json and every
+    """{path under results/: compact record} for every training run's metrics.json and every
     pre-training's history.json of a run directory, or those a run record holds."""
     if run.is_file():
-        return read_record(run)
+        return {job: compact(record) for job, record in read_record(run).items()}
     results = run / "results"
     paths = [*results.rglob("metrics.json"), *results.glob("pretrain/*/history.json")]
-    return {str(p.relative_to(results)): json.loads(p.read_text()) for p in sorted(paths)}
+    return {str(p.relative_to(results)): compact(json.loads(p.read_text())) for p in sorted(paths)}
 
 
 def write_record(run: Path, out: Path) -> int:
-    """Write the job records of the run directory ``run`` to ``out``, one job a line, so that
-    another run (on another machine, say) can be compared with it without its folder; returns
-    the number of jobs."""
+    """Write the compact job records of the run directory ``run`` to ``out``, one job a line, so
+    that another run (on another machine, say) can be compared with it without its folder;
+    returns the number of jobs."""
     jobs = job_records(run)
     if not jobs:
         raise ValueError(f"{run} holds no metrics.json or pre-training history.json to record")
