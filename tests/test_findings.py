@@ -135,6 +135,13 @@ def test_survey_trend_and_all_findings_together():
     assert finding.verdict == "agrees" and "slope -1.00" in finding.measured
     lines = [f.line() for f in all_findings(d90_rows((1000, 3000), (100, 300)), None, survey)]
     assert len(lines) == 3 and all("**" in line for line in lines)
+    # with survey_table's search columns, and a model whose search reached nothing: the slope
+    # goes through the brackets alone
+    searched = survey.assign(search_status="reached", d90_hi=survey["d90"])
+    beyond = {"task": "t", "parameters": 1e3, "d90_lo": 60_000, "d90": None,
+              "search_status": "not reached", "d90_hi": 100_000}  # fmt: skip
+    searched = pd.concat([searched, pd.DataFrame([beyond])], ignore_index=True)
+    assert larger_models_lower_d90(searched)[0].measured == finding.measured
 
 
 def test_said_and_did_boundaries_touching_and_one_method_reaching():
@@ -401,3 +408,50 @@ def test_each_correlation_names_its_task_and_figure_whatever_its_verdict():
     for frame in (strong, strong.head(3), mixed):
         findings = d90_predicts_generalisation(frame)
         assert [(f.subject, f.figure) for f in findings] == [("t", "Figure 4"), ("t", "Figure 5")]
+
+
+def with_searches(frame: pd.DataFrame, reached_nothing: dict) -> pd.DataFrame:
+    """``frame`` with a search status and d_max (d90_hi) per row; the rows of the steps in
+    ``reached_nothing`` failed every probe up to the d_max given there (no d90)."""
+    frame = frame.assign(search_status="reached", d90_hi=frame["d90"].astype(float))
+    for step, d_max in reached_nothing.items():
+        row = frame["step"] == step
+        frame.loc[row, ["search_status", "d90_hi"]] = ["not reached", d_max]
+        frame.loc[row, "d90"] = pd.NA
+    return frame
+
+
+def test_a_search_that_reached_nothing_counts_as_d90_above_its_d_max():
+    base = trajectory([(None, None), (700, 900), (300, 400), (40, 50)], [0.7] * 4, [0.1] * 4)
+    falls = pretraining_lowers_d90(with_searches(base, {100: 100_000}))[0]
+    assert falls.verdict == "agrees"
+    assert falls.measured.startswith(
+        "first searched step=100: > 100,000, last step=400: (40, 50], the last interval lies "
+        "below the first (log-log slope "  # through the three brackets: a slope, not "no slope"
+    )
+    assert falls.measured.endswith(
+        "d90 by step: step=100: > 100,000, step=200: (700, 900], step=300: (300, 400], "
+        "step=400: (40, 50]"
+    )
+    rising = base.assign(d90_lo=[40, 300, 700, None], d90=pd.array([50, 400, 900, None]))
+    assert pretraining_lowers_d90(with_searches(rising, {400: 100_000}))[0].verdict == "disagrees"
+    # d90 above d_max against a bracket whose upper end is d_max: apart, as touching intervals
+    # are; one past it: they overlap
+    touching = base.assign(d90_lo=[None, 700, 300, 60_000], d90=pd.array([None, 900, 400, 100_000]))
+    assert pretraining_lowers_d90(with_searches(touching, {100: 100_000}))[0].verdict == "agrees"
+    past = with_searches(touching.assign(d90=pd.array([None, 900, 400, 100_001])), {100: 100_000})
+    assert pretraining_lowers_d90(past)[0].verdict == "not resolved"
+    both = pretraining_lowers_d90(with_searches(base, {100: 100_000, 400: 50_000}))[0]
+    assert both.verdict == "not resolved" and "step=400: > 50,000" in both.measured
+
+
+def test_a_search_that_reached_nothing_counts_only_where_its_full_fine_tune_does():
+    base = trajectory([(None, None), (700, 900), (300, 400), (40, 50)], [0.7] * 4, [0.1] * 4)
+    losing = with_searches(base, {100: 100_000}).assign(beats_majority=[False, True, True, True])
+    finding = pretraining_lowers_d90(losing)[0]
+    assert finding.verdict == "agrees" and finding.measured.startswith("first searched step=200")
+    at_zero = with_searches(base.assign(step=[0, 200, 300, 400]), {0: 100_000})
+    assert "step=0" not in pretraining_lowers_d90(at_zero)[0].measured
+    # Figures 4 and 5 correlate brackets: a search that reached nothing is not among them
+    strong = with_searches(strong_trajectory(), {100: 100_000})
+    assert "5 checkpoints" in d90_predicts_generalisation(strong)[0].measured

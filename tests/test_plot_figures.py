@@ -157,6 +157,23 @@ def test_figure2_draws_a_search_that_reached_nothing_at_d_max_pointing_up(
     assert "not reached: d90 above the largest d searched" in labels
 
 
+def test_figure2_judges_a_search_that_reached_nothing_as_the_finding_does(
+    tmp_path, monkeypatch, repo_root
+):
+    two = checkpoints("scratch", [(50, 83), (83, 137)], [0.75, 0.8], [0.1, 0.1])
+    alone = draw(tmp_path, monkeypatch, two, repo_root, script="plot_figure2")
+    assert alone.axes[0].get_title().splitlines()[1] == (
+        "tweets (scratch): 2 checkpoints with a d90: a trend needs at least 3"
+    )
+    # After the random initialisation, at 60 updates, it reached nothing up to 100,000: d90
+    # lies above 100,000 there, so the last checkpoint's (83, 137] lies below it.
+    early = BEYOND.assign(beats_majority=True).tail(1)
+    figure = draw(tmp_path, monkeypatch, pd.concat([two, early]), repo_root, script="plot_figure2")
+    assert figure.axes[0].get_title().splitlines()[1] == (
+        "tweets (scratch): the last interval lies below the first"
+    )
+
+
 def test_figures_4_and_5_draw_it_at_d_max_pointing_right_outside_the_correlation(
     tmp_path, monkeypatch, repo_root
 ):

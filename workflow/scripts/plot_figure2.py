@@ -35,12 +35,14 @@ def main(snakemake):
     fig, ax = plt.subplots(figsize=(6, 4))
     colours = series_colours(shown, lambda n: sns.color_palette(n_colors=n))
     verdicts = []
+    # As the finding: from the first checkpoint after the random initialisation, a search that
+    # reached nothing counting as d90 above its d_max.
+    for (task, name), series in pd.concat([shown, beyond]).groupby(["task", "trajectory"]):
+        series = series[series["step"] > 0].sort_values("step")
+        verdicts.append(f"{task} ({name}): {ends_ordered(*brackets(series, 'step'))['reason']}")
     for (task, name), line in shown.groupby(["task", "trajectory"]):
         line = line.sort_values("step")
         d90 = line["d90"].astype(float)
-        # As the finding: from the first checkpoint after the random initialisation.
-        ends = ends_ordered(*brackets(line[line["step"] > 0], "step"))
-        verdicts.append(f"{task} ({name}): {ends['reason']}")
         below = reach_below(line)
         ax.errorbar(line["step"], d90, yerr=[below, 0 * d90], marker="o",
                     capsize=3, color=colours[task, name], label=f"{task} ({name})")  # fmt: skip

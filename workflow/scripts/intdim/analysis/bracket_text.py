@@ -4,13 +4,18 @@ it to, lo 0 where no d failed below it; "not reached" where nothing reached the 
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
 
 def bracket(lo, hi) -> str:
-    """'(lo, hi]', or 'not reached' where there is no hi."""
+    """'(lo, hi]', 'not reached' where there is no hi, or '> lo' where hi is infinite (a search
+    that reached nothing: its d_max as lo)."""
     if pd.isna(hi):
         return "not reached"
+    if math.isinf(hi):
+        return above(lo)
     return f"({0 if pd.isna(lo) else int(lo):,}, {int(hi):,}]"
 
 

@@ -5,7 +5,8 @@ A finding is resolved only when the intervals allow it: d90 from a grid lies in 
 from a search in (lo, hi]; two d90s are ordered only when their intervals do not overlap, and
 d90 against parameter count (Figure 3) only when its slope's 95% interval excludes zero
 (``trend.fit_trend``), and d90 along pre-training (Figure 2) only when the last checkpoint's
-interval lies apart from the first's (``trend.ends_ordered``).
+interval lies apart from the first's (``trend.ends_ordered``). There a search that reached
+nothing counts too, as the interval (d_max, infinity): d90 lies above its d_max.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .bracket_text import bracket
+from .trajectory_plot import reached_nothing
 from .trend import counted, describe, describe_slope, ends_ordered, fit_trend
 
 
@@ -103,9 +105,21 @@ def _trend_finding(claim: str, x: list[float], lo: list[float], hi: list[float],
 
 def brackets(rows: pd.DataFrame, column: str) -> tuple[list, list, list]:
     """(x, lo, hi) of rows with a d90: the column's values and each d90's bracket (lo, hi],
-    lo 0 where no d failed below it."""
-    return ([float(v) for v in rows[column]], [float(v) for v in rows["d90_lo"].fillna(0)],
-            [float(v) for v in rows["d90"]])  # fmt: skip
+    lo 0 where no d failed below it; a row whose search reached nothing has the bracket
+    (d_max, infinity). Which rows count is the caller's choice."""
+    beyond = (
+        rows["search_status"].eq("not reached") if "search_status" in rows else [False] * len(rows)
+    )
+    x, lo, hi = [], [], []
+    for row, out in zip(rows.itertuples(), beyond, strict=True):
+        x.append(float(getattr(row, column)))
+        if out:  # its last probe, at d_max, failed
+            lo.append(float(row.d90_hi))
+            hi.append(math.inf)
+        else:
+            lo.append(0.0 if pd.isna(row.d90_lo) else float(row.d90_lo))
+            hi.append(float(row.d90))
+    return x, lo, hi
 
 
 def _ends_finding(claim: str, x: list[float], lo: list[float], hi: list[float],
@@ -117,17 +131,24 @@ def _ends_finding(claim: str, x: list[float], lo: list[float], hi: list[float],
     if ends["first"] is None:
         return Finding(claim, f"{ends['reason']}; d90 by {label}: {points}", "not resolved")
     (x0, lo0, hi0), (x1, lo1, hi1) = ends["first"], ends["last"]
+    # The slope, which only describes, goes through the points with a bracket.
+    bounded = [i for i, b in enumerate(hi) if not math.isinf(b)]
+    slope = describe_slope(fit_trend(*([v[i] for i in bounded] for v in (x, lo, hi))))
     measured = (f"first searched {label}={x0:g}: {bracket(lo0, hi0)}, last {label}={x1:g}: "
-                f"{bracket(lo1, hi1)}, {ends['reason']} "
-                f"({describe_slope(fit_trend(x, lo, hi))}); d90 by {label}: {points}")  # fmt: skip
+                f"{bracket(lo1, hi1)}, {ends['reason']} ({slope}); d90 by {label}: "
+                f"{points}")  # fmt: skip
     verdict = {"falls": "agrees", "rises": "disagrees", None: "not resolved"}[ends["direction"]]
     return Finding(claim, measured, verdict)
 
 
-def _by_task(frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
-    """Rows with a d90 by task, and by trajectory too where a run has several (the name then
-    joins the task's), ordered by ``step``."""
-    found = frame[frame["d90"].notna()]
+def _by_task(frame: pd.DataFrame, beyond: bool = False) -> list[tuple[str, pd.DataFrame]]:
+    """Rows with a d90 (and, with ``beyond``, those whose search reached nothing) by task, and
+    by trajectory too where a run has several (the name then joins the task's), ordered by
+    ``step``."""
+    keep = frame["d90"].notna()
+    if beyond and "search_status" in frame:
+        keep |= reached_nothing(frame)
+    found = frame[keep]
     if "trajectory" not in found or found["trajectory"].nunique() <= 1:
         return [(task, rows.sort_values("step")) for task, rows in found.groupby("task")]
     return [(f"{task}, {name}", rows.sort_values("step"))
@@ -136,12 +157,13 @@ def _by_task(frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
 
 def pretraining_lowers_d90(trajectory: pd.DataFrame) -> list[Finding]:
     """Figure 2: d90 at the last checkpoint lies below d90 at the first (checkpoints after
-    step 0, whose full fine-tune beats the majority class beyond chance, with a d90)."""
+    step 0, whose full fine-tune beats the majority class beyond chance, with a d90 or a search
+    that reached nothing: d90 above its d_max)."""
     return [
         _ends_finding(
             f"d90 falls as pre-training goes on ({task}; Figure 2)", *brackets(rows, "step"), "step"
         )  # fmt: skip
-        for task, rows in _by_task(trajectory[trajectory["step"] > 0])
+        for task, rows in _by_task(trajectory[trajectory["step"] > 0], beyond=True)
     ]
 
 

@@ -25,11 +25,16 @@ def reach_below(points: pd.DataFrame) -> pd.Series:
 NOT_REACHED = "not reached: d90 above the largest d searched"
 
 
+def reached_nothing(table: pd.DataFrame) -> pd.Series:
+    """Which checkpoints' full fine-tune beats the majority class but whose search failed every
+    probe up to d_max: their d90 lies above d90_hi (d_max, probed and failed)."""
+    return table["beats_majority"].astype(bool) & (table["search_status"] == "not reached")
+
+
 def not_reached(table: pd.DataFrame) -> pd.DataFrame:
-    """The checkpoints whose full fine-tune beats the majority class but whose search failed
-    every probe up to d_max: their d90 lies above d90_hi (d_max, probed and failed). Without
-    them a checkpoint that needs the most dimensions would vanish from the figures."""
-    return table[table["beats_majority"] & (table["search_status"] == "not reached")]
+    """The rows ``reached_nothing`` picks. Without them a checkpoint that needs the most
+    dimensions would vanish from the figures."""
+    return table[reached_nothing(table)]
 
 
 def log_limits(low: float, high: float, pad: float = 1.25) -> tuple[float, float]:
