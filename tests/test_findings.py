@@ -341,6 +341,8 @@ def test_all_findings_lists_each_part_in_order():
     ]
     assert len(all_findings(pair, strong_trajectory().head(0), survey.head(0))) == 2
     assert len(all_findings(pair)) == 2
+    # a run with no sweep (Section 5's tables alone) has no Section 4 or Table 1 finding
+    assert [f.claim for f in all_findings(None, strong_trajectory(), survey)] == claims[2:]
     text = larger_models_lower_d90(survey)[0].measured
     assert text.endswith("d90 by parameters: parameters=10000: (2,000, 8,000], "
                          "parameters=100000: (200, 800], parameters=1e+06: (20, 80], "

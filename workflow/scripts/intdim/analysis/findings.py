@@ -141,12 +141,12 @@ def _ends_finding(claim: str, x: list[float], lo: list[float], hi: list[float],
     return Finding(claim, measured, verdict)
 
 
-def _by_task(frame: pd.DataFrame, beyond: bool = False) -> list[tuple[str, pd.DataFrame]]:
-    """Rows with a d90 (and, with ``beyond``, those whose search reached nothing) by task, and
-    by trajectory too where a run has several (the name then joins the task's), ordered by
+def _by_task(frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """Rows with a d90 or a search that reached nothing (``reached_nothing``) by task, and by
+    trajectory too where a run has several (the name then joins the task's), ordered by
     ``step``."""
     keep = frame["d90"].notna()
-    if beyond and "search_status" in frame:
+    if "search_status" in frame:
         keep |= reached_nothing(frame)
     found = frame[keep]
     if "trajectory" not in found or found["trajectory"].nunique() <= 1:
@@ -163,7 +163,7 @@ def pretraining_lowers_d90(trajectory: pd.DataFrame) -> list[Finding]:
         _ends_finding(
             f"d90 falls as pre-training goes on ({task}; Figure 2)", *brackets(rows, "step"), "step"
         )  # fmt: skip
-        for task, rows in _by_task(trajectory[trajectory["step"] > 0], beyond=True)
+        for task, rows in _by_task(trajectory[trajectory["step"] > 0])
     ]
 
 
@@ -185,6 +185,8 @@ def d90_predicts_generalisation(trajectory: pd.DataFrame) -> list[Finding]:
     from scipy import stats
 
     findings = []
+    # Brackets only: a correlation needs each d90's middle, which a search that reached
+    # nothing does not have.
     found = trajectory[trajectory["d90"].notna() & trajectory["beats_majority"].astype(bool)]
     for task, rows in _by_task(found):
         _, lo, hi = brackets(rows, "step")
