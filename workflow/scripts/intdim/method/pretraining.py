@@ -423,13 +423,13 @@ def pretrain(shape: dict, tokenizer, train: Iterable[str], valid: Iterable[str],
         scheduler.step()
         return float(loss.detach())
 
-    with resume.StopRequests(save_state_every_s) as stop:
+    with resume.StopRequests(work, settings.steps, save_state_every_s) as stop:
         for step in range(first, settings.steps + 1):
             loss_value = update(step)
             if step in saves:
                 save(step, loss_value)
-            stop.after_update(step, settings.steps, work, due=step in saves,
-                              save=partial(save_training_state, step, loss_value))  # fmt: skip
+            stop.after_update(step, partial(save_training_state, step, loss_value),
+                              due=step in saves)  # fmt: skip
     for record in history:  # every checkpoint is complete: they become the outputs
         hand_over(work / f"step{record['global_step']}", out_dir / f"step{record['global_step']}")
     shutil.rmtree(work)

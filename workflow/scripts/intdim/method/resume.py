@@ -130,15 +130,16 @@ class StopRequests:
     """SIGTERM and SIGINT turned into a request that the training loop honours between two
     updates, and the loop's saves of its state.
 
-    Used as a context manager around the loop, which calls ``after_update`` after each update;
-    ``requested`` holds the signal's name once one came, and ``stopped`` gives the exception
-    that ends the run once its state is saved. A signal the process was told to ignore (a
+    Used as a context manager around a loop of ``last`` updates that saves its state in
+    ``folder``, which calls ``after_update`` after each update; ``requested`` holds the signal's
+    name once one came, and ``stopped`` gives the exception that ends the run once its state is
+    saved. A signal the process was told to ignore (a
     shell's background job ignores SIGINT) stays ignored, and outside the main thread, where no
     handler can be installed, nothing is.
     """
 
-    def __init__(self, save_every_s: float = SAVE_STATE_EVERY_S):
-        self.save_every_s = save_every_s
+    def __init__(self, folder: Path, last: int, save_every_s: float = SAVE_STATE_EVERY_S):
+        self.folder, self.last, self.save_every_s = folder, last, save_every_s
 
     def __enter__(self):
         self.requested, self.previous = None, {}
@@ -154,7 +155,7 @@ class StopRequests:
         self.requested = signal.Signals(signum).name
         self.after_s = time.monotonic() - self.started
 
-    def after_update(self, update: int, last: int, folder: Path, save, due: bool = False) -> None:
+    def after_update(self, update: int, save, due: bool = False) -> None:
         """Call ``save()`` after update ``update`` (of ``last``) when the state is ``due`` (the
         loop needs this update saved), when ``save_every_s`` has passed since the last save, or
         when a stop was requested; then, on a request with updates left, raise ``stopped``.
@@ -166,14 +167,14 @@ class StopRequests:
         if due or stopping or time.monotonic() - self.saved_at >= self.save_every_s:
             save()
             self.saved_at = time.monotonic()
-        if stopping and update < last:
-            raise self.stopped(update, folder)
+        if stopping and update < self.last:
+            raise self.stopped(update)
 
-    def stopped(self, update: int, folder: Path) -> Stopped:
+    def stopped(self, update: int) -> Stopped:
         """What ends the run after update ``update``, its state saved in ``folder``."""
         message = (
-            f"stopped by {self.requested} after update {update}; its state is saved in {folder}, "
-            "and a rerun of this job resumes from it"
+            f"stopped by {self.requested} after update {update}; its state is saved in "
+            f"{self.folder}, and a rerun of this job resumes from it"
         )
         if self.after_s < EARLY_STOP_S:
             message += (

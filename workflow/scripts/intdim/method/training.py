@@ -195,8 +195,8 @@ def train_and_evaluate(
             "trainable": [p.detach() for p in trainable], **resume.loop_state(device, **loop),
         })  # fmt: skip
 
-    stops = (resume.StopRequests(save_state_every_s) if resume_dir is not None
-             else contextlib.nullcontext())  # fmt: skip
+    stops = (resume.StopRequests(resume_dir, settings.steps, save_state_every_s)
+             if resume_dir is not None else contextlib.nullcontext())  # fmt: skip
     net.train()
     with stops as stop:
         progress = tqdm(range(len(losses), settings.steps), desc="training", mininterval=5.0)
@@ -214,7 +214,7 @@ def train_and_evaluate(
             scheduler.step()
             losses.append(float(loss.item()))
             if resume_dir is not None:
-                stop.after_update(len(losses), settings.steps, resume_dir, save_training_state)
+                stop.after_update(len(losses), save_training_state)
     if resume_dir is not None and resume_dir.exists():
         shutil.rmtree(resume_dir)  # training is over: what is left is deterministic
     trained = time.perf_counter()
