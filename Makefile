@@ -66,8 +66,8 @@ PYTEST := $(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder
 test: setup
 	$(PYTEST)
 
-# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (777 tests;
-# 2.5 min on a 2-core machine at 4a549dd; all 815 took 17.8 min there, fresh clone).
+# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (781 tests;
+# 2.5 min on a 2-core machine at 4a549dd, with 777; all 815 then took 17.8 min, fresh clone).
 test-quick: setup
 	$(PYTEST) -m "not slow"
 
