@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from intdim.analysis.bracket_text import above  # noqa: E402
-from intdim.analysis.findings import brackets  # noqa: E402
+from intdim.analysis.findings import brackets, figure2_rows  # noqa: E402
 from intdim.analysis.trajectory_plot import (  # noqa: E402
     NOT_REACHED,
     interval_limits,
@@ -35,10 +35,9 @@ def main(snakemake):
     fig, ax = plt.subplots(figsize=(6, 4))
     colours = series_colours(shown, lambda n: sns.color_palette(n_colors=n))
     verdicts = []
-    # As the finding: from the first checkpoint after the random initialisation, a search that
-    # reached nothing counting as d90 above its d_max.
-    for (task, name), series in pd.concat([shown, beyond]).groupby(["task", "trajectory"]):
-        series = series[series["step"] > 0].sort_values("step")
+    judged = figure2_rows(table[table["beats_majority"]])  # the finding's rows
+    for (task, name), series in judged.groupby(["task", "trajectory"]):
+        series = series.sort_values("step")
         verdicts.append(f"{task} ({name}): {ends_ordered(*brackets(series, 'step'))['reason']}")
     for (task, name), line in shown.groupby(["task", "trajectory"]):
         line = line.sort_values("step")

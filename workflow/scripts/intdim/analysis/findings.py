@@ -141,14 +141,19 @@ def _ends_finding(claim: str, x: list[float], lo: list[float], hi: list[float],
     return Finding(claim, measured, verdict)
 
 
-def _by_task(frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
-    """Rows with a d90 or a search that reached nothing (``reached_nothing``) by task, and by
-    trajectory too where a run has several (the name then joins the task's), ordered by
-    ``step``."""
-    keep = frame["d90"].notna()
-    if "search_status" in frame:
-        keep |= reached_nothing(frame)
-    found = frame[keep]
+def figure2_rows(trajectory: pd.DataFrame) -> pd.DataFrame:
+    """The checkpoints the Figure 2 finding judges (and Figure 2's verdict line): after step 0,
+    with a d90 or a search that reached nothing (``reached_nothing``: d90 above its d_max)."""
+    after = trajectory[trajectory["step"] > 0]
+    keep = after["d90"].notna()
+    if "search_status" in after:
+        keep |= reached_nothing(after)
+    return after[keep]
+
+
+def _by_task(found: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """The rows by task, and by trajectory too where a run has several (the name then joins
+    the task's), ordered by ``step``."""
     if "trajectory" not in found or found["trajectory"].nunique() <= 1:
         return [(task, rows.sort_values("step")) for task, rows in found.groupby("task")]
     return [(f"{task}, {name}", rows.sort_values("step"))
@@ -163,7 +168,7 @@ def pretraining_lowers_d90(trajectory: pd.DataFrame) -> list[Finding]:
         _ends_finding(
             f"d90 falls as pre-training goes on ({task}; Figure 2)", *brackets(rows, "step"), "step"
         )  # fmt: skip
-        for task, rows in _by_task(trajectory[trajectory["step"] > 0])
+        for task, rows in _by_task(figure2_rows(trajectory))
     ]
 
 
