@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .bracket_text import bracket
-from .trajectory_plot import reached_nothing
+from .section5 import reached_nothing
 from .trend import counted, describe, describe_slope, ends_ordered, fit_trend
 
 

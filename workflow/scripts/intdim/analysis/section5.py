@@ -105,6 +105,13 @@ def trajectory_table(trajectories: dict, specs: dict, results: dict,
     return frame
 
 
+def reached_nothing(table: pd.DataFrame) -> pd.Series:
+    """Which rows of a ``trajectory_table`` are checkpoints whose full fine-tune beats the
+    majority class but whose search failed every probe up to d_max: their d90 lies above d90_hi
+    (d_max, probed and failed)."""
+    return table["beats_majority"].astype(bool) & (table["search_status"] == "not reached")
+
+
 def survey_table(models: list[str], tasks: list[str], method: str, results: dict,
                  metas: dict) -> pd.DataFrame:  # fmt: skip
     rows = [

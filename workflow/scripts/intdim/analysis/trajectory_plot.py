@@ -8,6 +8,8 @@ import math
 
 import pandas as pd
 
+from .section5 import reached_nothing
+
 
 def series_colours(shown: pd.DataFrame, palette) -> dict:
     """{(task, trajectory): colour}, in sorted order, so a colour names one series in every
@@ -23,12 +25,6 @@ def reach_below(points: pd.DataFrame) -> pd.Series:
 
 
 NOT_REACHED = "not reached: d90 above the largest d searched"
-
-
-def reached_nothing(table: pd.DataFrame) -> pd.Series:
-    """Which checkpoints' full fine-tune beats the majority class but whose search failed every
-    probe up to d_max: their d90 lies above d90_hi (d_max, probed and failed)."""
-    return table["beats_majority"].astype(bool) & (table["search_status"] == "not reached")
 
 
 def not_reached(table: pd.DataFrame) -> pd.DataFrame:
