@@ -10,7 +10,7 @@ CORES ?= all
 # .venv takes about 3 GiB (PyTorch is most of it); setup stops early, saying so, with less free.
 MIN_FREE_GIB ?= 4
 
-.PHONY: setup run report rate-study offline-full offline-full-other-seeds offline-full-more-eval test test-quick mutation gpu-check gpu-wheelhouse lint clean
+.PHONY: setup run report rate-study offline-full offline-full-other-seeds test test-quick mutation gpu-check gpu-wheelhouse lint clean
 
 $(VENV)/.installed: pyproject.toml requirements/constraints.txt
 	@$(PYTHON) -c "import shutil, sys; free = shutil.disk_usage('.').free / 2**30; \
@@ -39,25 +39,20 @@ rate-study: setup
 	$(BIN)/snakemake --cores $(CORES) --configfile config/rate_study.yaml --directory results/rate_study -s Snakefile
 	$(BIN)/python tools/readme_section.py --directory results/rate_study --config config/rate_study.yaml --name rate_study --command "make rate-study" --readme docs/results/rate_study.md
 
-# The fuller offline run (2 to 3.5 hours on 2 cores), in its own folder; rerun to resume. Its
+# The fuller offline run (up to 3.5 hours on 2 cores), in its own folder; rerun to resume. Its
 # section in docs/results/offline_full.md is written from its tables, with the wall time summed
 # over the Snakemake runs it took.
 offline-full: setup
 	$(BIN)/snakemake --cores $(CORES) --configfile config/offline_full.yaml --directory results/offline_full -s Snakefile
 	$(BIN)/python tools/readme_section.py --directory results/offline_full --config config/offline_full.yaml --name offline_full --command "make offline-full" --readme docs/results/offline_full.md
 
-# Section 5 of the fuller run with other seeds (about 45 min on 2 cores): pre-training, the
-# searches along it and Figures 2, 4 and 5; with 1,500 eval tweets instead of 400 too (3.6 hours
-# at most on 2 AVX2 cores at 395a097: all checkpoints but one pass the majority test there, so
-# they are searched).
-# Each runs in its own folder and writes its section of docs/results/offline_full.md, both named
-# after the target (offline-full-more-eval: results/offline_full_more_eval); rerun to resume.
+# Section 5 of the fuller run with other seeds (3.6 hours at most on 2 AVX2 cores at 395a097):
+# pre-training, the searches along it and Figures 2, 4 and 5, in results/offline_full_other_seeds
+# (rerun to resume); its section of docs/results/offline_full.md is written from its tables.
 OTHER_SEEDS := config/offline_full.yaml config/offline_full_other_seeds.yaml
-offline-full-other-seeds: CONFIGS := $(OTHER_SEEDS)
-offline-full-more-eval: CONFIGS := $(OTHER_SEEDS) config/offline_full_more_eval.yaml
-offline-full-other-seeds offline-full-more-eval: setup
-	$(BIN)/snakemake --cores $(CORES) --configfile $(CONFIGS) --directory results/$(subst -,_,$@) -s Snakefile -- results/figures/figure2.png results/figures/figure4_5.png
-	$(BIN)/python tools/readme_section.py --directory results/$(subst -,_,$@) --config "$(CONFIGS)" --name $(subst -,_,$@) --command "make $@" --readme docs/results/offline_full.md
+offline-full-other-seeds: setup
+	$(BIN)/snakemake --cores $(CORES) --configfile $(OTHER_SEEDS) --directory results/offline_full_other_seeds -s Snakefile -- results/figures/figure2.png results/figures/figure4_5.png
+	$(BIN)/python tools/readme_section.py --directory results/offline_full_other_seeds --config "$(OTHER_SEEDS)" --name offline_full_other_seeds --command "make offline-full-other-seeds" --readme docs/results/offline_full.md
 
 # One pytest-xdist worker per core; each file on one worker, in collection order (tests/conftest.py).
 # The 20 slowest test phases close the output, so a run that nears CI's limit shows where it went.

@@ -16,7 +16,6 @@ from snakemake.utils import validate
      ["integration.yaml", "integration_section5.yaml"], ["offline_full.yaml"],
      ["offline_full.yaml", "offline_full_other_seeds.yaml"],
      ["offline_full.yaml", "offline_full_other_seeds.yaml", "offline_full_dense_checkpoints.yaml"],
-     ["offline_full.yaml", "offline_full_other_seeds.yaml", "offline_full_more_eval.yaml"],
      ["projection_study.yaml"], ["rate_study.yaml"]],
 )  # fmt: skip
 def test_shipped_configs_are_valid(repo_root, names):
