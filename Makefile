@@ -62,7 +62,7 @@ test: setup
 	$(PYTEST)
 
 # The edit loop: everything but the end-to-end workflow, SLURM and compile tests (781 tests;
-# 2.5 min on a 2-core machine at 4a549dd, with 777; all 819 took 16.9 min at 65656fa, fresh clone).
+# 2.5 min on a 2-core machine at 4a549dd, with 777; all 819 took 18.5 min at 9ace965, fresh clone).
 test-quick: setup
 	$(PYTEST) -m "not slow"
 
