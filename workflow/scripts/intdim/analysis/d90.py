@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import math
 
 import pandas as pd
@@ -62,19 +63,13 @@ def majority_needed(majority: float, eval_size: int) -> int:
     """The fewest right answers of ``eval_size`` that beat a model right ``majority`` of the
     time beyond chance (``majority_p_value`` below ``MAJORITY_ALPHA``): what an eval set of
     this size can resolve; ``eval_size + 1`` when not even every answer right would."""
-    from scipy import stats
 
     def passes(k: int) -> bool:
         return majority_p_value(k / eval_size, majority, eval_size) < MAJORITY_ALPHA
 
-    # The p-value falls as k grows; the binomial's inverse tail lands next to the first k
-    # that passes, and the steps settle ties at exactly alpha and float rounding.
-    k = int(stats.binom.isf(MAJORITY_ALPHA, eval_size, majority))
-    while k > 0 and passes(k - 1):
-        k -= 1
-    while k <= eval_size and not passes(k):
-        k += 1
-    return k
+    # The p-value falls as k grows, so the k that pass follow those that do not: bisect for
+    # the first, asking the test itself (ties at exactly alpha included), not an inverse tail.
+    return bisect.bisect_left(range(eval_size + 1), True, key=passes)
 
 
 def select_baseline(runs: list[dict], metric: str, threshold: float, eval_size: int) -> dict:
