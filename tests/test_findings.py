@@ -257,6 +257,10 @@ def test_checkpoints_that_do_not_count_are_left_out():
     # step 0 (the random initialisation) is not on a log axis of steps
     with_zero = pd.concat([strong.head(1).assign(step=0, d90_lo=1, d90=2), strong.tail(3)])
     finding = pretraining_lowers_d90(with_zero)[0]
+    # as in Figures 4 and 5, a d90 whose full fine-tune does not beat the majority class is out
+    last_losing = with_zero.assign(beats_majority=[True, True, True, False])
+    measured = pretraining_lowers_d90(last_losing)[0].measured
+    assert measured.endswith("d90 by step: step=400: (300, 400], step=500: (100, 130]")
     by_step = finding.measured.split("d90 by step: ")[1]
     assert "step=0" not in finding.measured and by_step.count("step=") == 3
     assert finding.measured.endswith(

@@ -35,7 +35,7 @@ def main(snakemake):
     fig, ax = plt.subplots(figsize=(6, 4))
     colours = series_colours(shown, lambda n: sns.color_palette(n_colors=n))
     verdicts = []
-    judged = figure2_rows(table[table["beats_majority"]])  # the finding's rows
+    judged = figure2_rows(table)  # the finding's rows
     for (task, name), series in judged.groupby(["task", "trajectory"]):
         series = series.sort_values("step")
         verdicts.append(f"{task} ({name}): {ends_ordered(*brackets(series, 'step'))['reason']}")

@@ -143,9 +143,10 @@ def _ends_finding(claim: str, x: list[float], lo: list[float], hi: list[float],
 
 def figure2_rows(trajectory: pd.DataFrame) -> pd.DataFrame:
     """The checkpoints the Figure 2 finding judges (and Figure 2's verdict line): after step 0,
-    with a d90 or a search that reached nothing (``reached_nothing``: d90 above its d_max)."""
+    whose full fine-tune beats the majority class, with a d90 or a search that reached nothing
+    (``reached_nothing``: d90 above its d_max)."""
     after = trajectory[trajectory["step"] > 0]
-    keep = after["d90"].notna()
+    keep = after["d90"].notna() & after["beats_majority"].astype(bool)
     if "search_status" in after:
         keep |= reached_nothing(after)
     return after[keep]
