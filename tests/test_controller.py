@@ -26,13 +26,15 @@ def blocked_path(tmp_path: Path) -> str:
 
 def dry_run_without_torch(tmp_path: Path, configfile: str | None) -> str:
     """`snakemake -n` from the checkout, as a login node without torch or transformers runs it
-    (and without a network or a home folder's caches); its output."""
+    (and without a network or a home folder's caches); its output. The working directory is a
+    fresh one, so that a run already finished in the checkout (`make run`) plans the same."""
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": blocked_path(tmp_path), "HOME": str(tmp_path)}
     probe = subprocess.run([sys.executable, "-c", "import torch"], env=env, capture_output=True)
     assert probe.returncode != 0  # the block works
-    extra = ["--configfile", configfile] if configfile else []
+    extra = ["--configfile", str(ROOT / configfile)] if configfile else []
     proc = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-n", "--cores", "1", *extra],
+        [sys.executable, "-m", "snakemake", "-n", "--cores", "1",
+         "--directory", str(tmp_path / "run"), *extra],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
