@@ -62,7 +62,7 @@ test: setup
 	$(PYTEST)
 
 # The edit loop: everything but the end-to-end workflow, SLURM and compile tests (781 tests;
-# 2.5 min on a 2-core machine at 4a549dd, with 777; all 819 took 18.5 min at 9ace965, fresh clone).
+# 2.4 min on a 2-core machine at 75ace05; all 819 took 17.6 min there, fresh clone).
 test-quick: setup
 	$(PYTEST) -m "not slow"
 
