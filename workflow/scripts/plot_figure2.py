@@ -11,6 +11,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from intdim.analysis.bracket_text import above  # noqa: E402
 from intdim.analysis.findings import brackets, figure2_rows  # noqa: E402
+from intdim.analysis.section5 import has_counted_d90  # noqa: E402
 from intdim.analysis.trajectory_plot import (  # noqa: E402
     NOT_REACHED,
     interval_limits,
@@ -27,7 +28,7 @@ LEFT_OUT = "left out: full fine-tune within chance of the majority class"
 def main(snakemake):
     table = pd.read_csv(snakemake.input[0])
     # A checkpoint whose full fine-tune does not beat the majority class beyond chance is left out.
-    shown = table[table["beats_majority"] & table["d90"].notna()]
+    shown = table[has_counted_d90(table)]
     left_out = table[~table["beats_majority"]]
     beyond = not_reached(table)
     print(f"left out (full fine-tune not above the majority beyond chance): {len(left_out)} rows")

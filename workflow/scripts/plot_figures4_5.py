@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from intdim.analysis.findings import d90_predicts_generalisation  # noqa: E402
+from intdim.analysis.section5 import has_counted_d90  # noqa: E402
 from intdim.analysis.trajectory_plot import (  # noqa: E402
     NOT_REACHED,
     interval_limits,
@@ -29,7 +30,7 @@ PANELS = [("eval_accuracy", "eval accuracy", "Figure 4"),
 def main(snakemake):
     table = pd.read_csv(snakemake.input[0])
     # The checkpoints the findings correlate: a d90, and a full fine-tune above the majority class.
-    shown = table[table["beats_majority"] & table["d90"].notna()]
+    shown = table[has_counted_d90(table)]
     beyond = not_reached(table)
     findings = d90_predicts_generalisation(table)
     several = table["trajectory"].nunique() > 1

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .bracket_text import bracket
-from .section5 import reached_nothing
+from .section5 import has_counted_d90, reached_nothing
 from .trend import counted, describe, describe_slope, ends_ordered, fit_trend
 
 
@@ -146,7 +146,7 @@ def figure2_rows(trajectory: pd.DataFrame) -> pd.DataFrame:
     whose full fine-tune beats the majority class, with a d90 or a search that reached nothing
     (``reached_nothing``: d90 above its d_max)."""
     after = trajectory[trajectory["step"] > 0]
-    keep = after["d90"].notna() & after["beats_majority"].astype(bool)
+    keep = has_counted_d90(after)
     if "search_status" in after:
         keep |= reached_nothing(after)
     return after[keep]
@@ -193,7 +193,7 @@ def d90_predicts_generalisation(trajectory: pd.DataFrame) -> list[Finding]:
     findings = []
     # Brackets only: a correlation needs each d90's middle, which a search that reached
     # nothing does not have.
-    found = trajectory[trajectory["d90"].notna() & trajectory["beats_majority"].astype(bool)]
+    found = trajectory[has_counted_d90(trajectory)]
     for task, rows in _by_task(found):
         _, lo, hi = brackets(rows, "step")
         middle = [math.log10(math.sqrt(max(a, 1.0) * b)) for a, b in zip(lo, hi, strict=True)]

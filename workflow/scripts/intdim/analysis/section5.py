@@ -105,6 +105,13 @@ def trajectory_table(trajectories: dict, specs: dict, results: dict,
     return frame
 
 
+def has_counted_d90(table: pd.DataFrame) -> pd.Series:
+    """Which rows of a ``trajectory_table`` have a d90 that counts: their search reached the
+    threshold and their full fine-tune beats the majority class beyond chance (the points of
+    Figures 2, 4 and 5 and of their findings)."""
+    return table["beats_majority"].astype(bool) & table["d90"].notna()
+
+
 def reached_nothing(table: pd.DataFrame) -> pd.Series:
     """Which rows of a ``trajectory_table`` are checkpoints whose full fine-tune beats the
     majority class but whose search failed every probe up to d_max: their d90 lies above d90_hi
