@@ -197,3 +197,56 @@ def test_the_decoder_table_says_whether_full_finetuning_fits():
     )
     assert "qwen2.5-7b    did        1e+06    0.500      48.0      7.3" in text
     assert "full FT modelled: 117.3 GiB before activations, does not fit 80 GiB" in text
+
+
+def test_after_a_failed_row_the_rest_run_each_in_a_fresh_process(monkeypatch):
+    # A failed CUDA-graph capture can leave its process's CUDA state unusable: the rows after
+    # it must not inherit that.
+    where = []
+
+    def here(spec):
+        where.append(("here", spec["n"]))
+        return {**spec, "status": "failed" if spec["n"] == 1 else "ok"}
+
+    def fresh(spec):
+        where.append(("fresh", spec["n"]))
+        return {**spec, "status": "ok"}
+
+    monkeypatch.setattr(benchmark, "run_in_process", here)
+    monkeypatch.setattr(benchmark, "run_isolated", fresh)
+    run = benchmark.in_process_until_a_failure()
+    statuses = [run({"n": n})["status"] for n in range(4)]
+    assert statuses == ["ok", "failed", "ok", "ok"]
+    assert where == [("here", 0), ("here", 1), ("fresh", 2), ("fresh", 3)]
+
+
+def test_the_integration_step_is_run_beside_the_kernel_tests_and_before_any_timing(
+    monkeypatch, tmp_path
+):
+    events = []
+
+    def stage(name, seconds, result):
+        def run(*args, **kwargs):
+            events.append((name, "start"))
+            time.sleep(seconds)
+            events.append((name, "end"))
+            return result
+
+        return run
+
+    monkeypatch.setattr(gpu_check, "versions", lambda: {"gpu": "stand-in", "torch": "-",
+                                                        "triton": "-", "transformers": "-"})  # fmt: skip
+    monkeypatch.setattr(gpu_check, "run_tests",
+                        stage("tests", 0.2, {"returncode": 0, "summary": "1 passed"}))  # fmt: skip
+    monkeypatch.setattr(gpu_check, "run_integration", stage("integration", 0.5, {"status": "ok"}))
+    monkeypatch.setattr(gpu_check, "run_multi_pass", stage("projection", 0, {}))
+    monkeypatch.setattr(gpu_check, "run_decoders", stage("decoders", 0, {"rows": []}))
+    monkeypatch.setattr(gpu_check, "run_benchmark", stage("steps", 0, []))
+    report, ok = gpu_check.check(tmp_path / "gpu_check.json", budget_s=60)
+    assert ok and report["integration"] == {"status": "ok"}
+    assert events[:2] == [("integration", "start"), ("tests", "start")] or events[:2] == [
+        ("tests", "start"), ("integration", "start")]  # fmt: skip
+    timing = events.index(("projection", "start"))
+    assert ("integration", "end") in events[:timing] and ("tests", "end") in events[:timing]
+    assert [name for name, edge in events[timing:] if edge == "start"] == [
+        "projection", "projection", "decoders", "steps"]  # fmt: skip

@@ -1,6 +1,7 @@
 """The fused kernels with parts of their stream replaced (intdim.measure.stream_parts), under
 Triton's CPU interpreter: the stand-ins are really in place, and only inside the block."""
 
+import inspect
 import itertools
 
 import pytest
@@ -15,6 +16,7 @@ from intdim.measure.stream_parts import (  # noqa: E402
     STANDIN_G,
     STREAM_PARTS,
     fused_kernels_without,
+    kernel_without,
     removal_steps,
 )
 
@@ -39,6 +41,21 @@ def test_without_any_stream_each_block_is_x_times_a_constant():
     tiled = torch.zeros(blocks * LL, device=DEVICE)
     tiled[:D] = g
     torch.testing.assert_close(back, factor * tiled.view(blocks, LL).sum(0)[:d])
+
+
+def test_the_copies_declare_the_same_compile_time_parameters_as_the_kernels():
+    # Compiled (not interpreted), Triton reads tl.constexpr from the annotations: a copy
+    # without them failed on the GPU at tl.arange(0, NB).
+    for kernel in (kernels._forward_fused, kernels._transpose_fused):
+        copy = kernel_without(kernel, NO_STREAM)
+        assert "NB" in compile_time_parameters(kernel)
+        assert compile_time_parameters(copy) == compile_time_parameters(kernel)
+
+
+def compile_time_parameters(kernel) -> list[str]:
+    """The parameters Triton compiles as constants, read as it reads them (the signature)."""
+    parameters = inspect.signature(kernel.fn).parameters.items()
+    return [name for name, p in parameters if "constexpr" in str(p.annotation)]
 
 
 def test_the_real_kernels_are_back_after_the_block_even_after_an_error():

@@ -318,7 +318,11 @@ class FastfoodKernels:
             a.contiguous(), b.contiguous(), segments.chunk_starts, segments.chunk_lengths,
             partial, BLOCK=DOT_BLOCK, num_warps=4,
         )  # fmt: skip
-        return torch.segment_reduce(partial, "sum", lengths=segments.chunks_per_segment)
+        # unsafe: the lengths are the Segments' own; the check would copy them to the host,
+        # which a step recorded as a CUDA graph cannot do.
+        return torch.segment_reduce(
+            partial, "sum", lengths=segments.chunks_per_segment, unsafe=True
+        )
 
     def variants(self):
         """(name, kernel, constexprs with num_warps) of every kernel this instance launches,

@@ -198,7 +198,26 @@ def run_in_process(spec: dict) -> dict:
     try:
         return {**run_one(spec), "status": "ok"}
     except Exception as err:  # a row that says why, and the next configuration runs
-        return {**spec, "status": "failed", "reason": f"{type(err).__name__}: {err}"}
+        reason = f"{type(err).__name__}: {err}"
+        if err.__context__ is not None:  # a failed capture's error hides the one that broke it
+            reason += f" (after {type(err.__context__).__name__}: {err.__context__})"
+        return {**spec, "status": "failed", "reason": reason}
+
+
+def in_process_until_a_failure():
+    """A runner that times configurations in this process until one fails, then each of the
+    rest in a fresh process: a failed CUDA-graph capture can leave this process's CUDA state
+    unusable (its random generator stays in capture mode), which must not fail every row after
+    it."""
+    failed = False
+
+    def run(spec: dict) -> dict:
+        nonlocal failed
+        row = run_isolated(spec) if failed else run_in_process(spec)
+        failed = failed or row["status"] != "ok"
+        return row
+
+    return run
 
 
 def run_isolated(spec: dict) -> dict:
@@ -269,7 +288,7 @@ def benchmark(args, on_row=None) -> list[dict]:
                 graphs=getattr(args, "graphs", False),
                 projection=getattr(args, "projection", "fastfood"),
                 legacy_gradient=getattr(args, "legacy_gradient", False))  # fmt: skip
-    run = run_in_process if args.in_process else run_isolated
+    run = in_process_until_a_failure() if args.in_process else run_isolated
     deadline = getattr(args, "deadline", None)
     specs = []
     for model in models:

@@ -1,12 +1,13 @@
 """The stages of `make gpu-check` (tools/gpu_check.py is its command line): the kernel tests
-compiled on the GPU, the projection alone (multi-pass schemes and the fused path's stream
-parts), the training step recorded as CUDA graphs, the decoder rows, the integration DAG in
-bf16, and one table of what they found.
+compiled on the GPU and the integration DAG in bf16, the projection alone (multi-pass schemes
+and the fused path's stream parts), the decoder rows, the training step recorded as CUDA
+graphs, and one table of what they found.
 
 Every stage runs from this checkout (tests, tools and configs are read from ``ROOT``) and in
-processes of its own where a peak memory or a crash must stay its own. ``check`` runs them in
-order and saves the JSON after each, so a check stopped by a time limit still leaves what it
-measured.
+processes of its own where a peak memory or a crash must stay its own. ``check`` runs the two
+correctness stages (kernel tests, integration DAG) side by side, then the timing stages one
+after another, alone on the GPU, and saves the JSON after each, so a check stopped by a time
+limit still leaves what it measured.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -28,6 +30,9 @@ ROOT = Path(__file__).resolve().parents[4]
 SCRIPTS = ROOT / "workflow" / "scripts"
 KERNEL_TESTS = ["tests/test_fastfood_kernels.py", "tests/test_stream_parts.py", "tests/test_gpu.py"]
 DIMS = [1_000, 20_000, 1_000_000, 4_000_000]
+# The stages after the kernel tests, which --skip names: the integration DAG, the projection
+# alone (multi-pass schemes), the fused path's stream parts, the decoder rows, the step table.
+STAGES = ("integration", "projection", "stream", "decoders", "steps")
 # What the integration step needs beyond torch and transformers (its model and task are made
 # on the spot), and where `make gpu-wheelhouse` puts the wheels for a node that lacks some.
 INTEGRATION_NEEDS = ["snakemake", "datasets", "pandas", "sklearn", "yaml", "matplotlib",
@@ -255,10 +260,11 @@ def missing_modules(names: list[str], env: dict) -> list[str]:
     return proc.stdout.split()
 
 
-def run_integration(workdir: Path) -> dict:
+def run_integration(workdir: Path, timeout: float | None = None) -> dict:
     """The integration DAG in bf16 on the GPU, with a model built from a config and a generated
     task (intdim.pipeline.generated_inputs), so that it needs no download and no offline model
-    or data package; the notebook is left out where papermill is not installed."""
+    or data package; the notebook is left out where papermill is not installed. A run that
+    outlasts ``timeout`` seconds fails, saying so."""
     site = install_wheelhouse(workdir)
     env = environment()
     if site is not None:
@@ -281,17 +287,21 @@ def run_integration(workdir: Path) -> dict:
     notebook = not missing_modules(["papermill", "nbconvert"], env)
     omit = [] if notebook else ["--omit-from", "analysis_notebook"]
     started = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"),
-         "--directory", str(workdir / "run"), "--configfile", str(configfile),
-         "--cores", str(os.cpu_count() or 1), "--resources", "gpu=1", *omit],
-        env=env, capture_output=True, text=True,
-    )  # fmt: skip
+    command = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"),
+               "--directory", str(workdir / "run"), "--configfile", str(configfile),
+               "--cores", str(os.cpu_count() or 1), "--resources", "gpu=1", *omit]  # fmt: skip
+    try:
+        proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as err:
+        proc = SimpleNamespace(returncode=None, stderr=_text(err.stderr) +
+                               f"\nran past its {timeout:.0f} s")  # fmt: skip
     result = {"status": "ok" if proc.returncode == 0 else "failed",
               "seconds": time.perf_counter() - started, "wheelhouse": site is not None,
               "notebook": notebook, "dependency_conflicts": dependency_conflicts(env)}  # fmt: skip
     if proc.returncode != 0:
-        result["reason"] = (proc.stderr.strip().splitlines() or ["?"])[-1]
+        lines = proc.stderr.strip().splitlines() or ["?"]
+        # The last line says that it failed; the lines before it say which job and why.
+        result.update(reason=lines[-1], log_tail=lines[-40:])
         return result
     runs = workdir / "run/results/tables/runs.csv"
     import pandas as pd
@@ -304,19 +314,26 @@ def run_integration(workdir: Path) -> dict:
     return result
 
 
+def _text(output: bytes | str | None) -> str:
+    return output.decode(errors="replace") if isinstance(output, bytes) else output or ""
+
+
 def check(
     out: Path,
     tests: list[str] = KERNEL_TESTS,
     models: list[str] = STEP_MODELS,
     steps: int = 10,
     graphs: bool = True,
-    decoders: bool = True,
-    integration: bool = True,
+    skip: frozenset[str] = frozenset(),
     budget_s: float | None = None,
 ) -> tuple[dict, bool]:
-    """Every stage in order (the kernel tests alone, under Triton's interpreter, without a CUDA
-    device), the report written to ``out`` after each; returns the report and whether it
-    passed (the kernel tests pass and the integration run did not fail)."""
+    """Every stage in order but those in ``skip`` (names from STAGES; the kernel tests alone,
+    under Triton's interpreter, without a CUDA device), the report written to ``out`` after
+    each; returns the report and whether it passed (the kernel tests pass and the integration
+    run did not fail)."""
+    unknown = set(skip) - set(STAGES)
+    if unknown:
+        raise ValueError(f"unknown stage(s) {sorted(unknown)}; the stages are {', '.join(STAGES)}")
     started = time.perf_counter()
     deadline = None if budget_s is None else time.monotonic() + budget_s
     found = versions()
@@ -339,30 +356,36 @@ def check(
     else:
         print(f"GPU: {found['gpu']}")
         report["mode"] = "gpu"
-        save(tests=run_tests(tests, interpret=False, log=tests_log))
-        save(multi_pass=run_multi_pass(out.parent, deadline))
-        save(
-            stream_breakdown=run_multi_pass(
-                out.parent,
-                deadline,
-                sizes=STREAM_SIZES,
-                dims=STREAM_DIMS,
-                work=MULTI_PASS_WORK[:1],
-                extra=("--stream-breakdown",),
-                name="stream_breakdown",
+        with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(1) as pool:
+            # The two correctness stages side by side (the integration DAG is mostly CPU work
+            # on a small model); every timing stage after both, alone on the GPU.
+            timeout = None if budget_s is None else budget_s / 2
+            integration = "integration" not in skip
+            pending = pool.submit(run_integration, Path(tmp), timeout) if integration else None
+            save(tests=run_tests(tests, interpret=False, log=tests_log))
+            skipped = {"status": "skipped", "reason": "--skip integration"}
+            save(integration=pending.result() if pending else skipped)
+        if "projection" not in skip:
+            save(multi_pass=run_multi_pass(out.parent, deadline))
+        if "stream" not in skip:
+            save(
+                stream_breakdown=run_multi_pass(
+                    out.parent,
+                    deadline,
+                    sizes=STREAM_SIZES,
+                    dims=STREAM_DIMS,
+                    work=MULTI_PASS_WORK[:1],
+                    extra=("--stream-breakdown",),
+                    name="stream_breakdown",
+                )
             )
-        )
-        rows = run_benchmark(models, steps, deadline, lambda rows: save(benchmark=rows),
-                             graphs=graphs)  # fmt: skip
-        save(benchmark=rows)
-        if decoders:
+        if "decoders" not in skip:  # before the long step benchmark, which a budget cuts first
             progress = lambda rows: save(decoders={"rows": rows})  # noqa: E731
             save(decoders=run_decoders(steps, deadline, progress))
-        if not integration:
-            report["integration"] = {"status": "skipped", "reason": "--skip-integration"}
-        else:
-            with tempfile.TemporaryDirectory() as tmp:
-                report["integration"] = run_integration(Path(tmp))
+        if "steps" not in skip:
+            rows = run_benchmark(models, steps, deadline, lambda rows: save(benchmark=rows),
+                                 graphs=graphs)  # fmt: skip
+            save(benchmark=rows)
         ok = report["tests"]["returncode"] == 0 and report["integration"]["status"] != "failed"
     save()
     return report, ok

@@ -76,6 +76,8 @@ def kernel_without(kernel, standins: dict):
     names = dict(fn.__globals__, **standins)
     copy = types.FunctionType(fn.__code__, names, fn.__name__, fn.__defaults__, fn.__closure__)
     copy.__module__, copy.__qualname__, copy.__doc__ = fn.__module__, fn.__qualname__, fn.__doc__
+    # Triton reads which parameters are tl.constexpr from the annotations.
+    copy.__annotations__, copy.__kwdefaults__ = dict(fn.__annotations__), fn.__kwdefaults__
     return triton.jit(copy)
 
 

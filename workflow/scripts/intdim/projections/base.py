@@ -137,7 +137,8 @@ class Projection(ABC):
 
     def segment_dots(self, a: torch.Tensor, b: torch.Tensor, segments: Segments) -> torch.Tensor:
         """(S,) sums of a * b over each segment (the SAID scales' gradient, a = g, b = P x)."""
-        return torch.segment_reduce(a * b, "sum", lengths=segments.lengths)
+        # unsafe: no host copy of the lengths (they are ours), so a CUDA graph can record it.
+        return torch.segment_reduce(a * b, "sum", lengths=segments.lengths, unsafe=True)
 
     def materialise(self) -> torch.Tensor:
         """The dense D x d matrix (for tests and tiny models only)."""
