@@ -16,6 +16,7 @@ from intdim.fastfood import FastfoodProjection, factored  # noqa: E402
 from intdim.fastfood.kernels import (  # noqa: E402
     FUSED_MAX,
     MULTI_PASS_SCHEMES,
+    WORK_ELEMENTS,
     FastfoodKernels,
     TritonFastfoodProjection,
     _block_index,
@@ -94,9 +95,11 @@ def test_both_multi_pass_schemes_match_the_reference(d, D, fused_max, multi_pass
 def test_factored_blocks_go_up_to_two_to_the_26_and_larger_ones_gather():
     assert factored.fits(26) and not factored.fits(27)
     for d, scheme in ((1 << 26, "factored"), ((1 << 26) + 1, "gather")):
-        assert FastfoodKernels(d, d, seed=0).plan()[0] == scheme
-    plan = FastfoodKernels(4_000_000, 124_646_402, seed=0).plan()  # 2**11 x 2**11, 1 a group
-    assert plan == ("factored", 2048, 2048, 1)
+        assert FastfoodKernels(d, d, seed=0, multi_pass="factored").plan()[0] == scheme
+    plan = FastfoodKernels(4_000_000, 124_646_402, seed=0, multi_pass="factored").plan()
+    assert plan == ("factored", 2048, 2048, 1)  # 2**11 x 2**11, 1 a group
+    # The default is the scheme that was faster on an H200: rows of 2**13, 4 blocks a group.
+    assert FastfoodKernels(4_000_000, 124_646_402, seed=0).plan() == ("gather", 8192, 4)
     with pytest.raises(ValueError, match="multi_pass must be one of .* got 'scatter'"):
         FastfoodKernels(100, 700, seed=0, multi_pass="scatter")
 
@@ -104,8 +107,8 @@ def test_factored_blocks_go_up_to_two_to_the_26_and_larger_ones_gather():
 def test_the_memory_model_counts_the_default_scratch():
     from intdim.measure.memory import SCRATCH
 
-    kernels = FastfoodKernels(1_000_000, 124_646_402, seed=0)  # blocks of 4 MiB, 4 a group
-    assert kernels.work_bytes() == SCRATCH == 2 * factored.FACTORED_WORK_ELEMENTS * 4
+    kernels = FastfoodKernels(1_000_000, 124_646_402, seed=0)  # blocks of 4 MiB, 16 a group
+    assert kernels.work_bytes() == SCRATCH == 2 * WORK_ELEMENTS * 4
 
 
 @pytest.mark.skipif(GPU, reason="the interpreter's small blocks; a GPU runs larger ones above")
@@ -319,7 +322,7 @@ def test_factored_blocks_past_two_to_the_31_get_their_own_stream():
     from intdim.fastfood.transform import fwht
 
     d, D = 64, 3_000_000_000 * 64
-    kernels = FastfoodKernels(d, D, seed=5, fused_max=16)
+    kernels = FastfoodKernels(d, D, seed=5, fused_max=16, multi_pass="factored")
     passes = kernels.factored
     rows, cols = 1 << passes.lb, 1 << passes.rb
     assert (rows, cols) == (8, 8) and kernels.blocks > 2**31

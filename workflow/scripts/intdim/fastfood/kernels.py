@@ -14,12 +14,13 @@ Schemes, chosen by the Fastfood block size LL = 2**ceil(log2 d):
   added afterwards.
 * multi-pass (larger LL, d up to 2**26 and beyond), on a group of blocks at a time
   (``work_elements``), so the two work buffers are bounded by the group, not by D:
-  - "factored" (the default, ``factored.py``, blocks up to 2**26): the block as a grid split
-    where Pi's Feistel network splits its index; Pi's rounds become sign flips and moves
-    inside a program's tile, five streaming passes a direction with no gather from memory.
-  - "gather" (below): each block as an R_out x R_in matrix (R_in = ``fused_max``), H_LL =
-    H_Rout (x) H_Rin as one pass over rows and one over columns, Pi a gather from global
-    memory between them: four passes a direction. Kept for comparison, and for larger blocks.
+  - "gather" (the default, below): each block as an R_out x R_in matrix (R_in =
+    ``fused_max``), H_LL = H_Rout (x) H_Rin as one pass over rows and one over columns, Pi a
+    gather from global memory between them: four passes a direction.
+  - "factored" (``factored.py``, blocks up to 2**26): the block as a grid split where Pi's
+    Feistel network splits its index; Pi's rounds become sign flips and moves inside a
+    program's tile, five streaming passes a direction with no gather from memory. Slower than
+    "gather" in every case measured on an H200 (docs/performance.md), so kept as a knob.
 
 Under ``TRITON_INTERPRET=1`` the kernels run on the CPU (numpy), which is how the tests check
 them without a GPU. Their building blocks are in ``triton_parts``.
@@ -59,8 +60,7 @@ DOT_BLOCK = 1024
 COLUMN_CHUNK = 16
 # Elements of each of the gather scheme's two work buffers (64 MB each): the passes run on
 # as many whole blocks at a time as fit (at least one). D-sized buffers would cost 8 D bytes,
-# more than AdamW's state; smaller groups keep the intermediates nearer L2 but cost launches
-# (the factored scheme's own default, FACTORED_WORK_ELEMENTS, keeps them in L2).
+# more than AdamW's state; L2-sized groups (16 MB each) were slower on an H200.
 WORK_ELEMENTS = 1 << 24
 # The transpose's partial sums come from a fixed number of programs: the order in which the
 # blocks are added depends only on the problem, never on the GPU, so results are reproducible.
@@ -260,7 +260,7 @@ class FastfoodKernels:
         fused_max: int = FUSED_MAX,
         tile_elements: int = TILE_ELEMENTS,
         work_elements: int | None = None,
-        multi_pass: str = "factored",
+        multi_pass: str = "gather",
     ):
         if multi_pass not in MULTI_PASS_SCHEMES:
             raise ValueError(f"multi_pass must be one of {MULTI_PASS_SCHEMES}, got {multi_pass!r}")

@@ -7,8 +7,8 @@ the model's dtype, or float32), theta in the model's dtype for the forward pass,
 backward pass theta's gradient in one flat buffer of the model's dtype (``FlatGradient``) beside
 at most one per-tensor gradient (the largest tensor's, the embedding matrix in a decoder). The
 Triton transpose reads a bf16 gradient as it is; the other projections read a float32 copy.
-SAID adds the saved P x (float32). The projection adds no state on the Triton backend (32 MB of
-multi-pass scratch up to d = 2**22, two blocks' worth above) and 24 bytes per coordinate on the
+SAID adds the saved P x (float32). The projection adds no state on the Triton backend (128 MiB of
+multi-pass scratch up to d = 2**24, two blocks' worth above) and 24 bytes per coordinate on the
 PyTorch reference. theta_d, the
 SAID scales and their AdamW state are d-sized, so nothing here grows with d.
 
@@ -19,8 +19,8 @@ float32 copy for the transpose, 12 bytes a parameter in bf16.
 
 from __future__ import annotations
 
-# The factored multi-pass scheme's two work buffers (FACTORED_WORK_ELEMENTS each, float32).
-SCRATCH = 2 * (1 << 22) * 4
+# The default multi-pass scheme's two work buffers (kernels.WORK_ELEMENTS each, float32).
+SCRATCH = 2 * (1 << 24) * 4
 REFERENCE_STATE = 24  # bytes per coordinate: B, G (float32), Pi and its inverse (int64)
 
 
