@@ -94,3 +94,36 @@ def test_a_search_is_counted_by_the_search_itself_and_costed_per_rate_and_seed(c
     assert rows["all"]["jobs"] == runs + 1
     assert math.isclose(rows["full fine-tuning"]["gpu_hours"],
                         (50 * 1e-10 * 1000 * 128 + 60.0) / 3600)  # fmt: skip
+
+
+def test_the_step_rows_are_read_from_either_benchmark_json_and_a_file_without_any_is_named(
+    tmp_path,
+):
+    import json
+
+    import estimate_cost
+
+    rows = [_row("a", "full", 1e8, 128, 0.1)]
+    (tmp_path / "step.json").write_text(json.dumps({"rows": rows}))
+    (tmp_path / "check.json").write_text(json.dumps({"benchmark": rows, "tests": {}}))
+    (tmp_path / "other.json").write_text(json.dumps({"tests": {}}))
+    read = estimate_cost.load_rows([tmp_path / "step.json", tmp_path / "check.json"])
+    assert [r["_file"] for r in read] == ["step.json", "check.json"]
+    assert [r["step_s"] for r in read] == [0.1, 0.1]
+    with pytest.raises(SystemExit, match="other.json: no step rows"):
+        estimate_cost.load_rows([tmp_path / "other.json"])
+    # The default is the measured H200 step table, with a full row for each model and length.
+    measured = estimate_cost.load_rows(estimate_cost.MEASURED)
+    full = {
+        (r["model"], r["seq"]) for r in measured if r["method"] == "full" and r["status"] == "ok"
+    }
+    assert len(full) == 4
+
+
+def test_the_table_shows_small_stages_with_a_decimal_and_large_ones_whole():
+    from intdim.measure.cost import markdown
+
+    rows = [{"stage": "a", "jobs": 4.0, "gpu_hours": 0.26}, {"stage": "b", "jobs": 1234.0,
+            "gpu_hours": 9.96}, {"stage": "c", "jobs": 5.0, "gpu_hours": 10.4}]  # fmt: skip
+    assert markdown(rows).splitlines()[2:] == ["| a | 4 | 0.3 |", "| b | 1,234 | 10.0 |",
+                                               "| c | 5 | 10 |"]  # fmt: skip

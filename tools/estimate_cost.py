@@ -19,14 +19,20 @@ import yaml
 from intdim.measure.cost import StepModel, estimate, markdown, parse_dry_run
 
 ROOT = Path(__file__).resolve().parents[1]
-MEASURED = sorted((ROOT / "docs/measurements/h100").glob("step_*.json"))
+# The step table of `make gpu-check` on an H200, every step recorded as a CUDA graph.
+MEASURED = [ROOT / "docs/measurements/h200/gpu_check_steps.json"]
 
 
 def load_rows(paths: list[Path]) -> list[dict]:
+    """The rows of step benchmark JSON: benchmark_step.py's ("rows") or gpu-check's
+    ("benchmark")."""
     rows = []
     for path in paths:
-        for row in json.loads(path.read_text())["rows"]:
-            rows.append({**row, "_file": path.name})
+        data = json.loads(path.read_text())
+        found = data.get("rows", data.get("benchmark"))
+        if found is None:
+            sys.exit(f"{path}: no step rows (neither 'rows' nor 'benchmark')")
+        rows += [{**row, "_file": path.name} for row in found]
     return rows
 
 
@@ -34,7 +40,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--configfile", type=Path, required=True)
     parser.add_argument("--benchmark", type=Path, nargs="+", default=MEASURED,
-                        help="step benchmark JSON (benchmark_step.py --device cuda)")  # fmt: skip
+                        help="step benchmark JSON (benchmark_step.py --device cuda, "
+                             "or gpu-check's)")  # fmt: skip
     parser.add_argument("--parameters", nargs="*", default=[], metavar="MODEL=N",
                         help="parameter counts of models the estimate does not know")  # fmt: skip
     parser.add_argument("--out", type=Path, default=None)

@@ -17,7 +17,7 @@ With a CUDA device it
    shapes, random weights, no download), batch 8 x 256: full fine-tuning of 0.5B (float32
    weights, bf16 autocast) and DID and SAID at d = 1e6 with a bf16 theta_0, each in a fresh
    process, with its peak memory in bytes a parameter; full fine-tuning of 7B is modelled
-   (intdim.measure.memory), as it does not fit one GPU;
+   (intdim.measure.memory), not run;
 4. times one training step of RoBERTa-base and RoBERTa-large built from their configs (random
    weights, no hub), batch 32 x 128 and 32 x 512, bf16, each step recorded as a CUDA graph and
    replayed (full fine-tuning too, so the comparison stays fair): full fine-tuning against DID

@@ -205,5 +205,7 @@ def estimate(plan: Plan, jobs: list[tuple[str, dict]], step: StepModel,
 def markdown(rows: list[dict]) -> str:
     lines = ["| stage | training jobs | GPU-hours |", "|---|---:|---:|"]
     for r in rows:
-        lines.append(f"| {r['stage']} | {r['jobs']:,.0f} | {r['gpu_hours']:,.0f} |")
+        hours = r["gpu_hours"]  # under 10 with a decimal, so a small stage does not read 0
+        shown = f"{hours:,.1f}" if hours < 10 else f"{hours:,.0f}"
+        lines.append(f"| {r['stage']} | {r['jobs']:,.0f} | {shown} |")
     return "\n".join(lines)
