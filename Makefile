@@ -61,8 +61,8 @@ PYTEST := $(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder
 test: setup
 	$(PYTEST)
 
-# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (781 tests;
-# 2.4 min on a 2-core machine at 75ace05; all 819 took 17.6 min there, fresh clone).
+# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (786 tests;
+# 2.3 min on a 2-core machine at 994f627; all 824 took 18.2 min at 9685322, fresh clones).
 test-quick: setup
 	$(PYTEST) -m "not slow"
 
