@@ -67,8 +67,8 @@ WORK_ELEMENTS = 1 << 24
 TRANSPOSE_PROGRAMS = 1024
 # ... and at most this many partial-sum elements (programs x LL), 16 MB.
 TRANSPOSE_PARTIAL_ELEMENTS = 1 << 22
-# The multi-pass schemes (see above).
-MULTI_PASS_SCHEMES = ("factored", "gather")
+# The multi-pass schemes (see above), the default first (tools and tests read it there).
+MULTI_PASS_SCHEMES = ("gather", "factored")
 
 
 # -- fused kernels (LL <= FUSED_MAX) --------------------------------------------------------------
@@ -260,7 +260,7 @@ class FastfoodKernels:
         fused_max: int = FUSED_MAX,
         tile_elements: int = TILE_ELEMENTS,
         work_elements: int | None = None,
-        multi_pass: str = "gather",
+        multi_pass: str = MULTI_PASS_SCHEMES[0],
     ):
         if multi_pass not in MULTI_PASS_SCHEMES:
             raise ValueError(f"multi_pass must be one of {MULTI_PASS_SCHEMES}, got {multi_pass!r}")
