@@ -240,6 +240,7 @@ def test_the_integration_step_is_run_beside_the_kernel_tests_and_before_any_timi
                         stage("tests", 0.2, {"returncode": 0, "summary": "1 passed"}))  # fmt: skip
     monkeypatch.setattr(gpu_check, "run_integration", stage("integration", 0.5, {"status": "ok"}))
     monkeypatch.setattr(gpu_check, "run_multi_pass", stage("projection", 0, {}))
+    monkeypatch.setattr(gpu_check, "run_kernels", stage("kernels", 0, {}))
     monkeypatch.setattr(gpu_check, "run_decoders", stage("decoders", 0, {"rows": []}))
     monkeypatch.setattr(gpu_check, "run_benchmark", stage("steps", 0, []))
     report, ok = gpu_check.check(tmp_path / "gpu_check.json", budget_s=60)
@@ -249,4 +250,80 @@ def test_the_integration_step_is_run_beside_the_kernel_tests_and_before_any_timi
     timing = events.index(("projection", "start"))
     assert ("integration", "end") in events[:timing] and ("tests", "end") in events[:timing]
     assert [name for name, edge in events[timing:] if edge == "start"] == [
-        "projection", "projection", "decoders", "steps"]  # fmt: skip
+        "projection", "projection", "kernels", "decoders", "steps"]  # fmt: skip
+
+
+def test_kernel_times_are_per_forward_and_transpose_slowest_first_without_host_only_names():
+    from types import SimpleNamespace as Average
+
+    import profile_projection
+
+    averages = [Average(key="_rows_pass", count=8, self_device_time_total=3000.0),
+                Average(key="aten::empty", count=4, self_device_time_total=0.0),
+                Average(key="_columns_pass", count=16, self_device_time_total=9000.0)]  # fmt: skip
+    rows = profile_projection.kernel_times(averages, repeats=2)
+    assert rows == [
+        {"kernel": "_columns_pass", "launches": 8.0, "ms": 4.5, "share": 0.75},
+        {"kernel": "_rows_pass", "launches": 4.0, "ms": 1.5, "share": 0.25},
+    ]
+
+
+def test_the_projection_profile_runs_and_lists_a_plan_once_for_all_schemes(tmp_path):
+    out = tmp_path / "kernels.json"
+    proc = subprocess.run(
+        [sys.executable, "tools/profile_projection.py", "--device", "cpu", "--D", "600",
+         "--dims", "40", "--repeats", "1", "--out", str(out)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads(out.read_text())
+    # d = 40 is fused whatever the multi-pass scheme: one row, and no device time on a CPU.
+    assert [row["plan"] for row in result["rows"]] == [["fused", 32]]
+    assert result["rows"][0]["kernels"] == []
+    assert "(no device time)" in proc.stdout
+
+
+def test_ncu_runs_the_default_scheme_with_clocks_left_alone_and_its_csv_is_summarised(tmp_path):
+    from intdim.fastfood.kernels import MULTI_PASS_SCHEMES
+
+    command = gpu_check.ncu_command("ncu", tmp_path / "ncu.csv", 1000, 10)
+    assert command[:3] == ["ncu", "--clock-control", "none"]
+    assert command[command.index("--multi-pass") + 1] == MULTI_PASS_SCHEMES[0]
+    assert "--plain" in command and command[command.index("--page") + 1] == "details"
+    header = ('"ID","Process ID","Process Name","Host Name","Kernel Name","Context","Stream",'
+              '"Section Name","Metric Name","Metric Unit","Metric Value"')  # fmt: skip
+    rows = [(0, "_rows_pass", "Duration", "msecond", "1.50"),
+            (0, "_rows_pass", "DRAM Throughput", "%", "12.3"),
+            (1, "_columns_pass", "Duration", "msecond", "2.00"),
+            (2, "_rows_pass", "Duration", "msecond", "9.99")]  # fmt: skip
+    text = (
+        "==PROF== Connected to process\n"
+        + header
+        + "\n"
+        + "\n".join(
+            f'"{i}","1","python3","h","{name}","1","7","SpeedOfLight","{metric}","{unit}","{value}"'
+            for i, name, metric, unit, value in rows
+        )
+    )
+    assert gpu_check.ncu_summary(text) == {
+        "_rows_pass": {"launches": 2, "Duration": "1.50 msecond", "DRAM Throughput": "12.3 %"},
+        "_columns_pass": {"launches": 1, "Duration": "2.00 msecond"},
+    }
+    assert gpu_check.ncu_summary("no report here") == {}
+    table = gpu_check.kernels_table({"ncu": {"kernels": gpu_check.ncu_summary(text)},
+                                     "profile": {"status": "skipped", "reason": "budget"}})  # fmt: skip
+    assert "ncu _rows_pass (2 launches): Duration 1.50 msecond, DRAM Throughput 12.3 %" in table
+
+
+def test_without_ncu_the_kernel_stage_profiles_and_says_why_there_are_no_counters(
+    monkeypatch, tmp_path
+):
+    monkeypatch.setattr(gpu_check.shutil, "which", lambda name: None)
+    monkeypatch.setattr(gpu_check, "MULTI_PASS_D", {"roberta-base": 600})
+    monkeypatch.setattr(gpu_check, "KERNEL_DIMS", [40])
+    result = gpu_check.run_kernels(tmp_path, None)
+    assert result["ncu"] == {"status": "skipped", "reason": "ncu is not on the PATH"}
+    assert result["profile"]["status"] == "ok"
+    assert [row["plan"] for row in result["profile"]["rows"]] == [["fused", 32]]
+    late = gpu_check.run_kernels(tmp_path, time.monotonic())
+    assert late["profile"] == {"status": "skipped", "reason": "past the time budget"}

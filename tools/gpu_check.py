@@ -12,7 +12,9 @@ With a CUDA device it
 2. times the projection alone on RoBERTa-base's and -large's D at d = 2e4, 1e6 and 4e6 with
    both multi-pass schemes ("factored", the default, and "gather") and two work-buffer sizes
    (tools/tune_fastfood_kernels.py, each plan checked against the default's products), and
-   the fused path with its random stream's parts removed in turn;
+   the fused path with its random stream's parts removed in turn, and the projection kernel
+   by kernel (tools/profile_projection.py; with Nsight Compute's counters where ncu is on the
+   PATH);
 3. measures one training step of decoders built from their configs (Qwen2.5-0.5B and -7B
    shapes, random weights, no download), batch 8 x 256: full fine-tuning of 0.5B (float32
    weights, bf16 autocast) and DID and SAID at d = 1e6 with a bf16 theta_0, each in a fresh

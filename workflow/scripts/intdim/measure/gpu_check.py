@@ -1,7 +1,7 @@
 """The stages of `make gpu-check` (tools/gpu_check.py is its command line): the kernel tests
-compiled on the GPU and the integration DAG in bf16, the projection alone (multi-pass schemes
-and the fused path's stream parts), the decoder rows, the training step recorded as CUDA
-graphs, and one table of what they found.
+compiled on the GPU and the integration DAG in bf16, the projection alone (multi-pass schemes,
+the fused path's stream parts, each kernel's time and counters), the decoder rows, the
+training step recorded as CUDA graphs, and one table of what they found.
 
 Every stage runs from this checkout (tests, tools and configs are read from ``ROOT``) and in
 processes of its own where a peak memory or a crash must stay its own. ``check`` runs the two
@@ -12,11 +12,13 @@ limit still leaves what it measured.
 
 from __future__ import annotations
 
+import csv
 import importlib
 import importlib.util
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -31,8 +33,9 @@ SCRIPTS = ROOT / "workflow" / "scripts"
 KERNEL_TESTS = ["tests/test_fastfood_kernels.py", "tests/test_stream_parts.py", "tests/test_gpu.py"]
 DIMS = [1_000, 20_000, 1_000_000, 4_000_000]
 # The stages after the kernel tests, which --skip names: the integration DAG, the projection
-# alone (multi-pass schemes), the fused path's stream parts, the decoder rows, the step table.
-STAGES = ("integration", "projection", "stream", "decoders", "steps")
+# alone (multi-pass schemes), the fused path's stream parts, the projection kernel by kernel
+# (with ncu's counters where it is installed), the decoder rows, the step table.
+STAGES = ("integration", "projection", "stream", "kernels", "decoders", "steps")
 # What the integration step needs beyond torch and transformers (its model and task are made
 # on the spot), and where `make gpu-wheelhouse` puts the wheels for a node that lacks some.
 INTEGRATION_NEEDS = ["snakemake", "datasets", "pandas", "sklearn", "yaml", "matplotlib",
@@ -125,6 +128,18 @@ STREAM_SIZES = {"roberta-base": MULTI_PASS_D["roberta-base"]}
 STREAM_DIMS = [1_000, 8_192]
 
 
+def run_tool(command: list[str], timeout: float | None):
+    """``command`` from the checkout in a process of its own, the tail of its output printed;
+    None if it ran past ``timeout`` seconds."""
+    try:
+        proc = subprocess.run(command, cwd=ROOT, env=environment(), capture_output=True,
+                              text=True, timeout=timeout)  # fmt: skip
+    except subprocess.TimeoutExpired:
+        return None
+    print(proc.stdout[-4000:], proc.stderr[-2000:])
+    return proc
+
+
 def run_multi_pass(out_dir: Path, deadline: float | None, device: str = "cuda",
                    sizes: dict = MULTI_PASS_D, dims: list = MULTI_PASS_DIMS,
                    fused_max: int = 8192, work: list = MULTI_PASS_WORK,
@@ -144,13 +159,10 @@ def run_multi_pass(out_dir: Path, deadline: float | None, device: str = "cuda",
             "--tile-elements", "2048", "--work-elements", *map(str, work),
             "--multi-pass", "factored", "gather", "--out", str(out), *extra,
         ]  # fmt: skip
-        try:
-            proc = subprocess.run(command, cwd=ROOT, env=environment(), capture_output=True,
-                                  text=True, timeout=left)  # fmt: skip
-        except subprocess.TimeoutExpired:
+        proc = run_tool(command, left)
+        if proc is None:
             results[model] = {"status": "skipped", "reason": "ran past the time budget"}
             continue
-        print(proc.stdout[-4000:], proc.stderr[-2000:])
         if not out.exists():
             results[model] = {"status": "failed", "returncode": proc.returncode,
                               "stderr": proc.stderr[-2000:]}  # fmt: skip
@@ -172,6 +184,105 @@ def multi_pass_table(results: dict) -> str:
             )
         if "rows" not in result:
             lines.append(f"{model:<14}{result['status']}: {result.get('reason', '')}")
+    return "\n".join(lines)
+
+
+# The projection kernel by kernel (tools/profile_projection.py, torch.profiler) and, where
+# Nsight Compute's ncu is on the PATH, the hardware counters of one forward + transpose at the
+# multi-pass default: what each pass waits on (docs/performance.md).
+KERNEL_DIMS = [1_000, 1_000_000]
+NCU_SECTIONS = ["SpeedOfLight", "MemoryWorkloadAnalysis", "Occupancy", "WarpStateStats",
+                "LaunchStats"]  # fmt: skip
+NCU_LAUNCHES = 80  # more than one forward + transpose at d = 1e6 launches (the warm-up)
+NCU_SCHEME = "gather"  # the multi-pass default (kernels.MULTI_PASS_SCHEMES[0]; a test checks)
+NCU_SHOWN = ["Duration", "Memory Throughput", "DRAM Throughput", "L2 Cache Throughput",
+             "Compute (SM) Throughput", "Achieved Occupancy", "Registers Per Thread"]  # fmt: skip
+
+
+def ncu_command(ncu: str, log: Path, D: int, d: int) -> list[str]:
+    """Nsight Compute over the Triton kernels (their names start with "_") of one forward +
+    transpose, clocks left alone, its report as CSV in ``log``."""
+    sections = [arg for name in NCU_SECTIONS for arg in ("--section", name)]
+    return [ncu, "--clock-control", "none", "--csv", "--page", "details", "--log-file",
+            str(log), *sections, "-k", "regex:^_", "--launch-count", str(NCU_LAUNCHES),
+            sys.executable, str(ROOT / "tools" / "profile_projection.py"), "--plain",
+            "--D", str(D), "--dims", str(d), "--multi-pass", NCU_SCHEME,
+            "--repeats", "1"]  # fmt: skip
+
+
+def ncu_summary(text: str) -> dict:
+    """Nsight Compute's details CSV as {kernel name: {"launches": n, metric: "value unit"}},
+    the metrics of each kernel's first launch; {} where the text holds no such table."""
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines)
+                  if '"Kernel Name"' in line and '"Metric Name"' in line), None)  # fmt: skip
+    if start is None:
+        return {}
+    first: dict[str, str] = {}  # kernel name -> the ID of its first launch
+    summary: dict[str, dict] = {}
+    for row in csv.DictReader(lines[start:]):
+        name, launch = row["Kernel Name"], row["ID"]
+        first.setdefault(name, launch)
+        entry = summary.setdefault(name, {"launches": set()})
+        entry["launches"].add(launch)
+        if launch == first[name]:
+            entry[row["Metric Name"]] = f"{row['Metric Value']} {row['Metric Unit']}".strip()
+    for entry in summary.values():
+        entry["launches"] = len(entry["launches"])
+    return summary
+
+
+def run_kernels(out_dir: Path, deadline: float | None) -> dict:
+    """tools/profile_projection.py on RoBERTa-base's D (both schemes), then ncu where it is
+    installed; each in its own process, within the time budget."""
+    result = {}
+    D = MULTI_PASS_D["roberta-base"]
+    for name, command, log in [
+        ("profile", [sys.executable, str(ROOT / "tools" / "profile_projection.py"), "--D",
+                     str(D), "--dims", *map(str, KERNEL_DIMS), "--out",
+                     str(out_dir / "kernels_roberta-base.json")], None),
+        ("ncu", None, out_dir / "ncu_projection.csv"),
+    ]:  # fmt: skip
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left < 30:
+            result[name] = {"status": "skipped", "reason": "past the time budget"}
+            continue
+        if command is None:
+            ncu = shutil.which("ncu")
+            if ncu is None:
+                result[name] = {"status": "skipped", "reason": "ncu is not on the PATH"}
+                continue
+            command = ncu_command(ncu, log, D, KERNEL_DIMS[-1])
+        proc = run_tool(command, left)
+        if proc is None:
+            result[name] = {"status": "skipped", "reason": "ran past the time budget"}
+            continue
+        entry = {"status": "ok" if proc.returncode == 0 else "failed",
+                 "returncode": proc.returncode, "stderr": proc.stderr[-2000:]}  # fmt: skip
+        if name == "profile" and (out_dir / "kernels_roberta-base.json").exists():
+            entry.update(json.loads((out_dir / "kernels_roberta-base.json").read_text()))
+        if name == "ncu":
+            text = log.read_text() if log.exists() else proc.stdout
+            entry["kernels"] = ncu_summary(text)
+        result[name] = entry
+    return result
+
+
+def kernels_table(result: dict) -> str:
+    lines = ["the projection kernel by kernel (RoBERTa-base D, ms per forward + transpose):"]
+    profile = result.get("profile", {})
+    for row in profile.get("rows", []):
+        for k in row.get("kernels", []):
+            lines.append(f"{row['d']:>9}  {str(tuple(row['plan']))[:27]:<28}"
+                         f"{k['kernel'][:33]:<34}{k['ms']:>9.3f}{k['share']:>7.0%}")  # fmt: skip
+    if "rows" not in profile:
+        lines.append(f"profile {profile.get('status')}: {profile.get('reason', '')}")
+    ncu = result.get("ncu", {})
+    for name, metrics in ncu.get("kernels", {}).items():
+        shown = ", ".join(f"{m} {metrics[m]}" for m in NCU_SHOWN if m in metrics)
+        lines.append(f"ncu {name[:40]} ({metrics['launches']} launches): {shown}")
+    if "kernels" not in ncu:
+        lines.append(f"ncu {ncu.get('status')}: {ncu.get('reason', '')}")
     return "\n".join(lines)
 
 
@@ -379,6 +490,8 @@ def check(
                     name="stream_breakdown",
                 )
             )
+        if "kernels" not in skip:
+            save(kernels=run_kernels(out.parent, deadline))
         if "decoders" not in skip:  # before the long step benchmark, which a budget cuts first
             progress = lambda rows: save(decoders={"rows": rows})  # noqa: E731
             save(decoders=run_decoders(steps, deadline, progress))
@@ -403,6 +516,8 @@ def summary_table(report: dict) -> str:
         lines.append(multi_pass_table(report["multi_pass"]))
     if "stream_breakdown" in report:
         lines.append(multi_pass_table(report["stream_breakdown"]))
+    if "kernels" in report:
+        lines.append(kernels_table(report["kernels"]))
     if "benchmark" in report:
         from intdim.measure.benchmark import format_table
 
