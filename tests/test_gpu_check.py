@@ -327,3 +327,25 @@ def test_without_ncu_the_kernel_stage_profiles_and_says_why_there_are_no_counter
     assert [row["plan"] for row in result["profile"]["rows"]] == [["fused", 32]]
     late = gpu_check.run_kernels(tmp_path, time.monotonic())
     assert late["profile"] == {"status": "skipped", "reason": "past the time budget"}
+
+
+def test_the_counters_are_summarised_and_kept_wherever_ncu_writes_its_report(monkeypatch, tmp_path):
+    # A stand-in ncu that writes only its own lines to --log-file and the report to stdout.
+    fake = tmp_path / "ncu"
+    fake.write_text(
+        "#!/bin/sh\n"
+        'while [ "$1" != "--log-file" ]; do shift; done\n'
+        'echo "==PROF== Disconnected" > "$2"\n'
+        'echo \'"ID","Kernel Name","Section Name","Metric Name","Metric Unit",'
+        '"Metric Value"\'\n'
+        'echo \'"0","_rows_pass","SpeedOfLight","Duration","usecond","812.5"\'\n'
+    )
+    fake.chmod(0o755)
+    monkeypatch.setattr(gpu_check.shutil, "which", lambda name: str(fake))
+    monkeypatch.setattr(gpu_check, "MULTI_PASS_D", {"roberta-base": 600})
+    monkeypatch.setattr(gpu_check, "KERNEL_DIMS", [40])
+    result = gpu_check.run_kernels(tmp_path, None)
+    assert result["ncu"]["status"] == "ok"
+    assert result["ncu"]["kernels"] == {"_rows_pass": {"launches": 1, "Duration": "812.5 usecond"}}
+    kept = (tmp_path / "ncu_projection.csv").read_text()
+    assert kept.startswith("==PROF== Disconnected") and '"_rows_pass"' in kept

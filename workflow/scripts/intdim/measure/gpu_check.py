@@ -262,7 +262,10 @@ def run_kernels(out_dir: Path, deadline: float | None) -> dict:
         if name == "profile" and (out_dir / "kernels_roberta-base.json").exists():
             entry.update(json.loads((out_dir / "kernels_roberta-base.json").read_text()))
         if name == "ncu":
-            text = log.read_text() if log.exists() else proc.stdout
+            text = log.read_text() if log.exists() else ""
+            if not ncu_summary(text):  # the report went to stdout: keep it beside the log
+                text += proc.stdout
+                log.write_text(text)
             entry["kernels"] = ncu_summary(text)
         result[name] = entry
     return result
