@@ -61,8 +61,8 @@ PYTEST := $(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder
 test: setup
 	$(PYTEST)
 
-# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (790 tests;
-# 2.2 min on a 2-core machine at bcc257a; all 828 took 18.3 min at f7edc9d, fresh clones).
+# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (791 tests;
+# 2.4 min on a 2-core machine at f8db2d2; all 829 took 18.4 min there, fresh clone).
 test-quick: setup
 	$(PYTEST) -m "not slow"
 
