@@ -256,12 +256,12 @@ def test_the_integration_step_is_run_beside_the_kernel_tests_and_before_any_timi
 def test_kernel_times_are_per_forward_and_transpose_slowest_first_without_host_only_names():
     from types import SimpleNamespace as Average
 
-    import profile_projection
+    from intdim.measure.kernel_profile import kernel_times
 
     averages = [Average(key="_rows_pass", count=8, self_device_time_total=3000.0),
                 Average(key="aten::empty", count=4, self_device_time_total=0.0),
                 Average(key="_columns_pass", count=16, self_device_time_total=9000.0)]  # fmt: skip
-    rows = profile_projection.kernel_times(averages, repeats=2)
+    rows = kernel_times(averages, repeats=2)
     assert rows == [
         {"kernel": "_columns_pass", "launches": 8.0, "ms": 4.5, "share": 0.75},
         {"kernel": "_rows_pass", "launches": 4.0, "ms": 1.5, "share": 0.25},

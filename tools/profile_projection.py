@@ -27,26 +27,9 @@ if not torch.cuda.is_available():
 
 from intdim.fastfood import kernels  # noqa: E402
 from intdim.fastfood.kernels import TritonFastfoodProjection  # noqa: E402
+from intdim.measure.kernel_profile import kernel_table, kernel_times  # noqa: E402
 
 ROBERTA_BASE_D = 124_646_402
-
-
-def kernel_times(averages, repeats: int) -> list[dict]:
-    """The profiler's per-name averages (``key_averages()``) as rows of device time per
-    forward + transpose, the slowest first; names with no device time are left out."""
-    rows = [
-        {
-            "kernel": a.key,
-            "launches": a.count / repeats,
-            "ms": a.self_device_time_total / 1e3 / repeats,
-        }  # fmt: skip
-        for a in averages
-        if a.self_device_time_total > 0
-    ]
-    total = sum(r["ms"] for r in rows)
-    for r in rows:
-        r["share"] = r["ms"] / total
-    return sorted(rows, key=lambda r: -r["ms"])
 
 
 def products(d: int, D: int, scheme: str, device: str):
@@ -88,17 +71,6 @@ def profile_one(d: int, D: int, scheme: str, device: str, repeats: int, plain: b
     return row
 
 
-def table(rows: list[dict]) -> str:
-    lines = [f"{'d':>9}  {'plan':<28}{'kernel':<34}{'launches':>9}{'ms':>9}{'share':>7}"]
-    for r in rows:
-        for k in r.get("kernels", []):
-            lines.append(f"{r['d']:>9}  {str(tuple(r['plan']))[:27]:<28}{k['kernel'][:33]:<34}"
-                         f"{k['launches']:>9.0f}{k['ms']:>9.3f}{k['share']:>7.0%}")  # fmt: skip
-        if not r.get("kernels"):
-            lines.append(f"{r['d']:>9}  {str(tuple(r['plan']))[:27]:<28}(no device time)")
-    return "\n".join(lines)
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", choices=["cpu", "cuda"],
@@ -118,7 +90,7 @@ def main(argv: list[str] | None = None) -> None:
             if tuple(row["plan"]) not in seen:  # a fused d is the same plan for every scheme
                 seen.add(tuple(row["plan"]))
                 rows.append(row)
-    print(table(rows))
+    print(kernel_table(rows))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps({"device": args.device, "repeats": args.repeats,

@@ -128,16 +128,20 @@ STREAM_SIZES = {"roberta-base": MULTI_PASS_D["roberta-base"]}
 STREAM_DIMS = [1_000, 8_192]
 
 
-def run_tool(command: list[str], timeout: float | None):
-    """``command`` from the checkout in a process of its own, the tail of its output printed;
-    None if it ran past ``timeout`` seconds."""
+def run_tool(command: list[str], deadline: float | None):
+    """``command`` from the checkout in a process of its own, within the time budget, the tail
+    of its output printed: (the finished process, None), or (None, the row that says why it
+    was skipped) when the budget is spent before it starts or while it runs."""
+    left = None if deadline is None else deadline - time.monotonic()
+    if left is not None and left < 30:
+        return None, {"status": "skipped", "reason": "past the time budget"}
     try:
         proc = subprocess.run(command, cwd=ROOT, env=environment(), capture_output=True,
-                              text=True, timeout=timeout)  # fmt: skip
+                              text=True, timeout=left)  # fmt: skip
     except subprocess.TimeoutExpired:
-        return None
+        return None, {"status": "skipped", "reason": "ran past the time budget"}
     print(proc.stdout[-4000:], proc.stderr[-2000:])
-    return proc
+    return proc, None
 
 
 def run_multi_pass(out_dir: Path, deadline: float | None, device: str = "cuda",
@@ -148,10 +152,6 @@ def run_multi_pass(out_dir: Path, deadline: float | None, device: str = "cuda",
     (``extra``: more of the tool's arguments; ``name``: the JSON files' prefix)."""
     results = {}
     for model, D in sizes.items():
-        left = None if deadline is None else deadline - time.monotonic()
-        if left is not None and left < 30:
-            results[model] = {"status": "skipped", "reason": "past the time budget"}
-            continue
         out = out_dir / f"{name}_{model}.json"
         command = [
             sys.executable, str(ROOT / "tools" / "tune_fastfood_kernels.py"), "--device", device,
@@ -159,9 +159,9 @@ def run_multi_pass(out_dir: Path, deadline: float | None, device: str = "cuda",
             "--tile-elements", "2048", "--work-elements", *map(str, work),
             "--multi-pass", "factored", "gather", "--out", str(out), *extra,
         ]  # fmt: skip
-        proc = run_tool(command, left)
-        if proc is None:
-            results[model] = {"status": "skipped", "reason": "ran past the time budget"}
+        proc, skipped = run_tool(command, deadline)
+        if skipped:
+            results[model] = skipped
             continue
         if not out.exists():
             results[model] = {"status": "failed", "returncode": proc.returncode,
@@ -194,7 +194,6 @@ KERNEL_DIMS = [1_000, 1_000_000]
 NCU_SECTIONS = ["SpeedOfLight", "MemoryWorkloadAnalysis", "Occupancy", "WarpStateStats",
                 "LaunchStats"]  # fmt: skip
 NCU_LAUNCHES = 80  # more than one forward + transpose at d = 1e6 launches (the warm-up)
-NCU_SCHEME = "gather"  # the multi-pass default (kernels.MULTI_PASS_SCHEMES[0]; a test checks)
 NCU_SHOWN = ["Duration", "Memory Throughput", "DRAM Throughput", "L2 Cache Throughput",
              "Compute (SM) Throughput", "Achieved Occupancy", "Registers Per Thread"]  # fmt: skip
 
@@ -202,11 +201,13 @@ NCU_SHOWN = ["Duration", "Memory Throughput", "DRAM Throughput", "L2 Cache Throu
 def ncu_command(ncu: str, log: Path, D: int, d: int) -> list[str]:
     """Nsight Compute over the Triton kernels (their names start with "_") of one forward +
     transpose, clocks left alone, its report as CSV in ``log``."""
+    from intdim.fastfood.kernels import MULTI_PASS_SCHEMES  # the default first
+
     sections = [arg for name in NCU_SECTIONS for arg in ("--section", name)]
     return [ncu, "--clock-control", "none", "--csv", "--page", "details", "--log-file",
             str(log), *sections, "-k", "regex:^_", "--launch-count", str(NCU_LAUNCHES),
             sys.executable, str(ROOT / "tools" / "profile_projection.py"), "--plain",
-            "--D", str(D), "--dims", str(d), "--multi-pass", NCU_SCHEME,
+            "--D", str(D), "--dims", str(d), "--multi-pass", MULTI_PASS_SCHEMES[0],
             "--repeats", "1"]  # fmt: skip
 
 
@@ -235,50 +236,46 @@ def ncu_summary(text: str) -> dict:
 def run_kernels(out_dir: Path, deadline: float | None) -> dict:
     """tools/profile_projection.py on RoBERTa-base's D (both schemes), then ncu where it is
     installed; each in its own process, within the time budget."""
-    result = {}
     D = MULTI_PASS_D["roberta-base"]
-    for name, command, log in [
-        ("profile", [sys.executable, str(ROOT / "tools" / "profile_projection.py"), "--D",
-                     str(D), "--dims", *map(str, KERNEL_DIMS), "--out",
-                     str(out_dir / "kernels_roberta-base.json")], None),
-        ("ncu", None, out_dir / "ncu_projection.csv"),
-    ]:  # fmt: skip
-        left = None if deadline is None else deadline - time.monotonic()
-        if left is not None and left < 30:
-            result[name] = {"status": "skipped", "reason": "past the time budget"}
-            continue
-        if command is None:
-            ncu = shutil.which("ncu")
-            if ncu is None:
-                result[name] = {"status": "skipped", "reason": "ncu is not on the PATH"}
-                continue
-            command = ncu_command(ncu, log, D, KERNEL_DIMS[-1])
-        proc = run_tool(command, left)
-        if proc is None:
-            result[name] = {"status": "skipped", "reason": "ran past the time budget"}
-            continue
-        entry = {"status": "ok" if proc.returncode == 0 else "failed",
-                 "returncode": proc.returncode, "stderr": proc.stderr[-2000:]}  # fmt: skip
-        if name == "profile" and (out_dir / "kernels_roberta-base.json").exists():
-            entry.update(json.loads((out_dir / "kernels_roberta-base.json").read_text()))
-        if name == "ncu":
-            text = log.read_text() if log.exists() else ""
-            if not ncu_summary(text):  # the report went to stdout: keep it beside the log
-                text += proc.stdout
-                log.write_text(text)
-            entry["kernels"] = ncu_summary(text)
-        result[name] = entry
+    profiled = out_dir / "kernels_roberta-base.json"
+    proc, skipped = run_tool([sys.executable, str(ROOT / "tools" / "profile_projection.py"),
+                              "--D", str(D), "--dims", *map(str, KERNEL_DIMS),
+                              "--out", str(profiled)], deadline)  # fmt: skip
+    result = {"profile": skipped or finished(proc)}
+    if proc is not None and profiled.exists():
+        result["profile"].update(json.loads(profiled.read_text()))
+    ncu = shutil.which("ncu")
+    if ncu is None:
+        result["ncu"] = {"status": "skipped", "reason": "ncu is not on the PATH"}
+        return result
+    log = out_dir / "ncu_projection.csv"
+    proc, skipped = run_tool(ncu_command(ncu, log, D, KERNEL_DIMS[-1]), deadline)
+    if skipped:
+        result["ncu"] = skipped
+        return result
+    text = log.read_text() if log.exists() else ""
+    kernels = ncu_summary(text)
+    if not kernels:  # the report went to stdout: keep it beside ncu's own lines
+        text += proc.stdout
+        log.write_text(text)
+        kernels = ncu_summary(text)
+    result["ncu"] = {**finished(proc), "kernels": kernels}
     return result
 
 
+def finished(proc) -> dict:
+    return {"status": "ok" if proc.returncode == 0 else "failed",
+            "returncode": proc.returncode, "stderr": proc.stderr[-2000:]}  # fmt: skip
+
+
 def kernels_table(result: dict) -> str:
+    from intdim.measure.kernel_profile import kernel_table
+
     lines = ["the projection kernel by kernel (RoBERTa-base D, ms per forward + transpose):"]
     profile = result.get("profile", {})
-    for row in profile.get("rows", []):
-        for k in row.get("kernels", []):
-            lines.append(f"{row['d']:>9}  {str(tuple(row['plan']))[:27]:<28}"
-                         f"{k['kernel'][:33]:<34}{k['ms']:>9.3f}{k['share']:>7.0%}")  # fmt: skip
-    if "rows" not in profile:
+    if "rows" in profile:
+        lines.append(kernel_table(profile["rows"]))
+    else:
         lines.append(f"profile {profile.get('status')}: {profile.get('reason', '')}")
     ncu = result.get("ncu", {})
     for name, metrics in ncu.get("kernels", {}).items():
