@@ -15,6 +15,7 @@ from allocations import Allocations  # noqa: E402
 from intdim.fastfood import FastfoodProjection, factored  # noqa: E402
 from intdim.fastfood.kernels import (  # noqa: E402
     FUSED_MAX,
+    HADAMARDS,
     MULTI_PASS_SCHEMES,
     WORK_ELEMENTS,
     FastfoodKernels,
@@ -56,9 +57,10 @@ def _pair(d, D, fused_max, seed=3, **knobs):
     return ref, kern
 
 
+@pytest.mark.parametrize("hadamard", HADAMARDS)
 @pytest.mark.parametrize("d,D,fused_max", CASES)
-def test_products_match_the_reference(d, D, fused_max):
-    ref, kern = _pair(d, D, fused_max)
+def test_products_match_the_reference(d, D, fused_max, hadamard):
+    ref, kern = _pair(d, D, fused_max, hadamard=hadamard)
     assert kern.kernels.fused == (kern.LL <= fused_max)
     gen = torch.Generator(device=DEVICE).manual_seed(0)
     x = torch.randn(d, device=DEVICE, generator=gen)
@@ -80,11 +82,12 @@ SCHEME_CASES = (
 )
 
 
+@pytest.mark.parametrize("hadamard", HADAMARDS)
 @pytest.mark.parametrize("multi_pass", MULTI_PASS_SCHEMES)
 @pytest.mark.parametrize("d,D,fused_max", SCHEME_CASES)
-def test_both_multi_pass_schemes_match_the_reference(d, D, fused_max, multi_pass):
-    ref, kern = _pair(d, D, fused_max, seed=4, multi_pass=multi_pass)
-    assert kern.kernels.plan()[0] == multi_pass
+def test_both_multi_pass_schemes_match_the_reference(d, D, fused_max, multi_pass, hadamard):
+    ref, kern = _pair(d, D, fused_max, seed=4, multi_pass=multi_pass, hadamard=hadamard)
+    assert kern.kernels.plan()[0] == multi_pass and kern.kernels.plan()[-1] == hadamard
     gen = torch.Generator(device=DEVICE).manual_seed(2)
     x = torch.randn(d, device=DEVICE, generator=gen)
     y = torch.randn(D, device=DEVICE, generator=gen)
@@ -97,11 +100,14 @@ def test_factored_blocks_go_up_to_two_to_the_26_and_larger_ones_gather():
     for d, scheme in ((1 << 26, "factored"), ((1 << 26) + 1, "gather")):
         assert FastfoodKernels(d, d, seed=0, multi_pass="factored").plan()[0] == scheme
     plan = FastfoodKernels(4_000_000, 124_646_402, seed=0, multi_pass="factored").plan()
-    assert plan == ("factored", 2048, 2048, 1)  # 2**11 x 2**11, 1 a group
+    assert plan == ("factored", 2048, 2048, 1, "butterfly")  # 2**11 x 2**11, 1 a group
     # The default is the scheme that was faster on an H200: rows of 2**13, 4 blocks a group.
-    assert FastfoodKernels(4_000_000, 124_646_402, seed=0).plan() == ("gather", 8192, 4)
+    default = ("gather", 8192, 4, "butterfly")
+    assert FastfoodKernels(4_000_000, 124_646_402, seed=0).plan() == default
     with pytest.raises(ValueError, match="multi_pass must be one of .* got 'scatter'"):
         FastfoodKernels(100, 700, seed=0, multi_pass="scatter")
+    with pytest.raises(ValueError, match="hadamard must be one of .* got 'fft'"):
+        FastfoodKernels(100, 700, seed=0, hadamard="fft")
 
 
 def test_the_memory_model_counts_the_default_scratch():
@@ -290,7 +296,7 @@ def _gather_pass_args(kernels, D, like):
     scales, built as ``FastfoodKernels.forward`` builds them (D: the D the passes mask at)."""
     seg, has_scale, steps = kernels._segments(like, None, None)
     common = dict(d=kernels.d, D=D, scale=kernels.scale, **kernels.keys, **seg)
-    return common, dict(HAS_SCALE=has_scale, SEG_STEPS=steps, SPLIT_TF32=kernels.split_tf32)
+    return common, dict(HAS_SCALE=has_scale, SEG_STEPS=steps, WHT=kernels.wht)
 
 
 def test_blocks_past_two_to_the_31_get_their_own_stream():
@@ -330,7 +336,7 @@ def test_factored_blocks_past_two_to_the_31_get_their_own_stream():
     work = torch.zeros(2 * kernels.LL, device=DEVICE)
     block0 = 2**31 - 1
     passes._column_pass(1, work, work, x, block0, 2, kernels.keys, kernels.scale,
-                        kernels.split_tf32)  # fmt: skip
+                        kernels.wht)  # fmt: skip
     blocks = torch.tensor([block0, block0 + 1], dtype=torch.int64)
     signs = stream.signs(5, blocks, torch.arange(kernels.LL))
     grid = (signs * x.cpu()).reshape(2, rows, cols)
@@ -358,13 +364,13 @@ def test_passes_address_theta_and_g_in_64_bits_past_two_to_the_32(scheme):
     theta, g = torch.full((LL,), 7.0, device=DEVICE), torch.ones(LL, device=DEVICE)
     common, flags = _gather_pass_args(kernels, D, g)
     if scheme == "factored":
-        passes, key_pi, split = kernels.factored, kernels.keys["key_pi"], kernels.split_tf32
+        passes, key_pi, wht = kernels.factored, kernels.keys["key_pi"], kernels.wht
         seg = {k: common[k] for k in ("seg_start_ptr", "seg_scale_ptr", "n_seg")}
         store = dict(base_ptr=theta, out_ptr=theta, px_ptr=theta, **seg, HAS_BASE=True,
                      HAS_SCALE=False, WRITE_PX=False, SEG_STEPS=0)  # fmt: skip
-        passes._row_pass(5, work[0], work[0], block0, 1, key_pi, split, D, store)
+        passes._row_pass(5, work[0], work[0], block0, 1, key_pi, wht, D, store)
         load = dict(store, base_ptr=g, out_ptr=g, px_ptr=g, HAS_BASE=False)
-        passes._row_pass(11, g, work[1], block0, 1, key_pi, split, D, load)
+        passes._row_pass(11, g, work[1], block0, 1, key_pi, wht, D, load)
     else:
         kernels._columns(work[0], theta, theta, theta, 1, (block0, 1), common, flags,
                          has_base=True)  # fmt: skip

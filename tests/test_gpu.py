@@ -9,8 +9,8 @@ pytestmark = [
 ]
 
 ROBERTA_BASE_D = 124_646_402
-# Float32 sums over up to 10^8 coordinates in two different orders (kernels: tensor cores with a
-# split-TF32 product; reference: cuBLAS float32 matmuls).
+# Float32 sums over up to 10^8 coordinates in two different orders (kernels: float32
+# butterflies, or tensor cores with a split-TF32 product; reference: cuBLAS float32 matmuls).
 TOLERANCE = 1e-4
 
 
@@ -18,14 +18,15 @@ def _relative_error(a, b):
     return ((a - b).norm() / b.norm()).item()
 
 
+@pytest.mark.parametrize("hadamard", ["butterfly", "dot"])
 @pytest.mark.parametrize("d", [1_000, 20_000, 1_000_000, 4_000_000])
-def test_kernels_match_the_reference_at_roberta_base_size(d):
+def test_kernels_match_the_reference_at_roberta_base_size(d, hadamard):
     from intdim.fastfood import FastfoodProjection
     from intdim.fastfood.kernels import TritonFastfoodProjection
 
     torch.manual_seed(0)
     ref = FastfoodProjection(d, ROBERTA_BASE_D, seed=3, device="cuda")
-    kernels = TritonFastfoodProjection(d, ROBERTA_BASE_D, 3, device="cuda")
+    kernels = TritonFastfoodProjection(d, ROBERTA_BASE_D, 3, device="cuda", hadamard=hadamard)
     x = torch.randn(d, device="cuda")
     g = torch.randn(ROBERTA_BASE_D, device="cuda")
     px = kernels.forward(x)

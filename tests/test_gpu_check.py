@@ -78,9 +78,15 @@ def test_the_multi_pass_schemes_are_timed_and_checked_against_each_other(tmp_pat
     tiny = results["tiny"]
     assert tiny["status"] == "ok" and tiny["meta"]["D"] == 600
     plans = [tuple(r["plan"]) for r in tiny["rows"]]
-    assert plans == [("fused", 32), ("factored", 8, 8, 10), ("gather", 32, 10)]
+    assert plans == [
+        ("fused", 32, "butterfly"),
+        ("gather", 32, 10, "butterfly"),
+        ("gather", 32, 10, "dot"),
+        ("factored", 8, 8, 10, "butterfly"),
+        ("factored", 8, 8, 10, "dot"),
+    ]
     table = gpu_check.multi_pass_table(results)
-    assert "('factored', 8, 8, 10)" in table and "('gather', 32, 10)" in table
+    assert "('factored', 8, 8, 10, 'dot')" in table and "('gather', 32, 10, 'b" in table
     late = gpu_check.run_multi_pass(tmp_path, time.monotonic(), sizes={"tiny": 600})
     assert late == {"tiny": {"status": "skipped", "reason": "past the time budget"}}
     assert "tiny          skipped: past the time budget" in gpu_check.multi_pass_table(late)
@@ -91,13 +97,14 @@ def test_the_fused_path_is_timed_with_its_stream_parts_removed_in_turn(tmp_path)
     from intdim.measure.stream_parts import STREAM_PARTS
 
     results = gpu_check.run_multi_pass(tmp_path, None, device="cpu", sizes={"tiny": 600},
-                                       dims=[40], work=[1024], extra=("--stream-breakdown",),
+                                       dims=[40], work=[1024], hadamards=("butterfly",),
+                                       extra=("--stream-breakdown",),
                                        name="stream_breakdown")  # fmt: skip
     tiny = results["tiny"]
     assert tiny["status"] == "ok" and (tmp_path / "stream_breakdown_tiny.json").exists()
     removed = [r.get("removed") for r in tiny["rows"]]
     assert removed == [None] + [part for part, _ in STREAM_PARTS]
-    assert {tuple(r["plan"]) for r in tiny["rows"]} == {("fused", 32)}
+    assert {tuple(r["plan"]) for r in tiny["rows"]} == {("fused", 32, "butterfly")}
     assert "- Pi's Feistel rounds" in gpu_check.multi_pass_table(results)
 
 
@@ -278,7 +285,7 @@ def test_the_projection_profile_runs_and_lists_a_plan_once_for_all_schemes(tmp_p
     assert proc.returncode == 0, proc.stderr[-2000:]
     result = json.loads(out.read_text())
     # d = 40 is fused whatever the multi-pass scheme: one row, and no device time on a CPU.
-    assert [row["plan"] for row in result["rows"]] == [["fused", 32]]
+    assert [row["plan"] for row in result["rows"]] == [["fused", 32, "butterfly"]]
     assert result["rows"][0]["kernels"] == []
     assert "(no device time)" in proc.stdout
 
@@ -324,7 +331,10 @@ def test_without_ncu_the_kernel_stage_profiles_and_says_why_there_are_no_counter
     result = gpu_check.run_kernels(tmp_path, None)
     assert result["ncu"] == {"status": "skipped", "reason": "ncu is not on the PATH"}
     assert result["profile"]["status"] == "ok"
-    assert [row["plan"] for row in result["profile"]["rows"]] == [["fused", 32]]
+    assert [row["plan"] for row in result["profile"]["rows"]] == [
+        ["fused", 32, "butterfly"],
+        ["fused", 32, "dot"],
+    ]
     late = gpu_check.run_kernels(tmp_path, time.monotonic())
     assert late["profile"] == {"status": "skipped", "reason": "past the time budget"}
 

@@ -14,7 +14,7 @@ def test_plans_are_distinct_and_start_with_the_defaults():
     grid = {"fused_max": [32, 64], "tile_elements": [128, 256], "work_elements": [64, 1024],
             "multi_pass": ["factored", "gather"]}  # fmt: skip
     chosen = tune.plans(40, 600, grid)  # LL = 64 (a grid of 8 x 8), 10 blocks
-    assert [c["plan"] for c in chosen] == [
+    assert [c["plan"][:-1] for c in chosen] == [
         ("fused", 32),  # the defaults: a tile of 2,048 elements is 32 blocks
         ("factored", 8, 8, 1),
         ("gather", 32, 1),
@@ -23,17 +23,21 @@ def test_plans_are_distinct_and_start_with_the_defaults():
         ("fused", 2),
         ("fused", 4),
     ]
+    assert {c["plan"][-1] for c in chosen} == {"butterfly"}  # the default transform
 
 
 def test_the_benchmark_times_every_plan_and_checks_it(tmp_path, capsys):
     out = tmp_path / "kernels.json"
     tune.main(["--device", "cpu", "--D", "600", "--dims", "40", "--fused-max", "32", "64",
-               "--tile-elements", "128", "--work-elements", "1024", "--steps", "1",
-               "--out", str(out)])  # fmt: skip
+               "--tile-elements", "128", "--work-elements", "1024", "--multi-pass", "gather",
+               "--steps", "1", "--out", str(out)])  # fmt: skip
     result = json.loads(out.read_text())
     rows = result["rows"]
+    # Each plan with both ways of computing the Hadamard transform, butterflies first.
     assert [tuple(r["plan"]) for r in rows] == [
-        ("fused", 32), ("gather", 32, 10), ("factored", 8, 8, 10), ("fused", 2),
+        ("fused", 32, "butterfly"),
+        ("gather", 32, 10, "butterfly"), ("gather", 32, 10, "dot"),
+        ("fused", 2, "butterfly"), ("fused", 2, "dot"),
     ]  # fmt: skip
     assert rows[1]["work_bytes"] == rows[2]["work_bytes"] == 2 * 10 * 64 * 4
     assert rows[0]["work_bytes"] == 0

@@ -17,6 +17,7 @@ import itertools
 import json
 from pathlib import Path
 
+from intdim.fastfood.kernels import HADAMARDS
 from intdim.measure.compiled import compile_all, stream_breakdown
 
 DEFAULT_DIMS = [1, 8, 100, 1_000, 10_000, 100_000, 4_000_000]
@@ -25,7 +26,8 @@ DEFAULT_DIMS = [1, 8, 100, 1_000, 10_000, 100_000, 4_000_000]
 def format_row(r: dict) -> str:
     ops, sass = r["arithmetic_per_element"], r["sass_per_element"]
     return (
-        f"{r['d']:>9}{r['LL']:>9}  {r['kernel']:<32}{r['num_warps']:>6}{r['registers']:>6}"
+        f"{r['d']:>9}{r['LL']:>9}  {r['kernel']:<32}{r['hadamard']:<11}{r['num_warps']:>6}"
+        f"{r['registers']:>6}"
         f"{r['spill_store_bytes']:>8}{r['shared_bytes']:>9}{'-' if ops is None else ops:>8}"
         f"{'-' if sass is None else sass:>8}"
     )
@@ -51,15 +53,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dims", type=int, nargs="+", default=DEFAULT_DIMS)
     parser.add_argument("--breakdown", action="store_true",
                         help="also the stream's parts' cost in the fused kernels")  # fmt: skip
+    parser.add_argument("--hadamard", nargs="+", choices=HADAMARDS, default=list(HADAMARDS),
+                        help="the ways of computing the transform to compile")  # fmt: skip
     parser.add_argument("--workers", type=int, help="compiling processes (default: one per core)")
     parser.add_argument("--out", type=Path, help="default results/benchmark/kernels_sm<arch>.json")
     args = parser.parse_args(argv)
     print(
-        f"{'d':>9}{'LL':>9}  {'kernel':<32}{'warps':>6}{'regs':>6}{'spill B':>8}{'shared B':>9}"
-        f"{'ops/el':>8}{'SASS/el':>8}"
+        f"{'d':>9}{'LL':>9}  {'kernel':<32}{'hadamard':<11}{'warps':>6}{'regs':>6}{'spill B':>8}"
+        f"{'shared B':>9}{'ops/el':>8}{'SASS/el':>8}"
     )
     show = lambda row: print(format_row(row), flush=True)  # noqa: E731
-    rows = compile_all(args.dims, args.arch, show, args.workers)
+    rows = compile_all(args.dims, args.arch, show, args.workers, tuple(args.hadamard))
     report = {"arch": args.arch, "rows": rows}
     if args.breakdown:
         report["stream_breakdown"] = stream_breakdown(args.dims, args.arch, args.workers)

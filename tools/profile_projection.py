@@ -1,9 +1,11 @@
 """Where the projection's time goes, kernel by kernel: torch.profiler over theta = theta_0 + P x
-and P^T g (what one training step asks of the projection) for each d and multi-pass scheme,
-the device time of each Triton kernel per forward + transpose, the slowest first.
+and P^T g (what one training step asks of the projection) for each d, multi-pass scheme and
+way of computing the Hadamard transform, the device time of each Triton kernel per forward +
+transpose, the slowest first.
 
     python tools/profile_projection.py --dims 1000 1000000            # CUDA, RoBERTa-base D
     python tools/profile_projection.py --dims 1000000 --multi-pass gather factored
+    python tools/profile_projection.py --dims 1000000 --hadamard butterfly dot
     python tools/profile_projection.py --dims 1000000 --plain        # for ncu: no profiler
 
 ``--plain`` runs the products without torch.profiler (whose CUPTI session would compete with
@@ -15,6 +17,7 @@ CPU interpreter and finds no device time (for checking the script only).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 from pathlib import Path
@@ -32,9 +35,9 @@ from intdim.measure.kernel_profile import kernel_table, kernel_times  # noqa: E4
 ROBERTA_BASE_D = 124_646_402
 
 
-def products(d: int, D: int, scheme: str, device: str):
+def products(d: int, D: int, scheme: str, device: str, hadamard: str = kernels.HADAMARDS[0]):
     """(the projection, one forward + transpose as a function)."""
-    proj = TritonFastfoodProjection(d, D, 0, device, multi_pass=scheme)
+    proj = TritonFastfoodProjection(d, D, 0, device, multi_pass=scheme, hadamard=hadamard)
     gen = torch.Generator(device=device).manual_seed(0)
     x = torch.randn(d, device=device, generator=gen)
     base = torch.randn(D, device=device, generator=gen)
@@ -47,10 +50,11 @@ def products(d: int, D: int, scheme: str, device: str):
     return proj, run
 
 
-def profile_one(d: int, D: int, scheme: str, device: str, repeats: int, plain: bool) -> dict:
+def profile_one(d: int, D: int, scheme: str, device: str, repeats: int, plain: bool,
+                hadamard: str = kernels.HADAMARDS[0]) -> dict:  # fmt: skip
     from torch.profiler import ProfilerActivity, profile
 
-    proj, run = products(d, D, scheme, device)
+    proj, run = products(d, D, scheme, device, hadamard)
     run()  # compile outside the profile
     if device == "cuda":
         torch.cuda.synchronize()
@@ -79,17 +83,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dims", type=int, nargs="+", default=[1_000, 1_000_000])
     parser.add_argument("--multi-pass", nargs="+", choices=kernels.MULTI_PASS_SCHEMES,
                         default=list(kernels.MULTI_PASS_SCHEMES))  # fmt: skip
+    parser.add_argument("--hadamard", nargs="+", choices=kernels.HADAMARDS,
+                        default=list(kernels.HADAMARDS[:1]))  # fmt: skip
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--plain", action="store_true", help="no torch.profiler (under ncu)")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     rows, seen = [], set()
-    for d in args.dims:
-        for scheme in args.multi_pass:
-            row = profile_one(d, args.D, scheme, args.device, args.repeats, args.plain)
-            if tuple(row["plan"]) not in seen:  # a fused d is the same plan for every scheme
-                seen.add(tuple(row["plan"]))
-                rows.append(row)
+    for d, hadamard, scheme in itertools.product(args.dims, args.hadamard, args.multi_pass):
+        row = profile_one(d, args.D, scheme, args.device, args.repeats, args.plain, hadamard)
+        if tuple(row["plan"]) not in seen:  # a fused d is the same plan for every scheme
+            seen.add(tuple(row["plan"]))
+            rows.append(row)
     print(kernel_table(rows))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -2,9 +2,10 @@
 
 For each d, times theta = theta_0 + P x and P^T g (what one training step asks of the
 projection) for every distinct plan that the knobs give (``fused_max``, ``tile_elements``,
-``work_elements``, ``multi_pass`` of ``FastfoodKernels``), checks that each plan's products
-agree with the default plan's, prints a table and writes the numbers as JSON. The floor is 8 D
-bytes (read theta_0, write theta) at the float32 copy bandwidth measured in the same process.
+``work_elements``, ``multi_pass``, ``hadamard`` of ``FastfoodKernels``), checks that each
+plan's products agree with the default plan's, prints a table and writes the numbers as JSON.
+The floor is 8 D bytes (read theta_0, write theta) at the float32 copy bandwidth measured in
+the same process.
 
     python tools/tune_fastfood_kernels.py                        # CUDA, RoBERTa-base D
     python tools/tune_fastfood_kernels.py --D 355359746          # RoBERTa-large D
@@ -58,6 +59,7 @@ def plans(d: int, D: int, knob_grid: dict[str, list]) -> list[dict]:
         tile_elements=kernels.TILE_ELEMENTS,
         work_elements=None,
         multi_pass=kernels.MULTI_PASS_SCHEMES[0],
+        hadamard=kernels.HADAMARDS[0],
     )
     seen, chosen = set(), []
     names = list(knob_grid)
@@ -142,6 +144,8 @@ def main(argv: list[str] | None = None) -> None:
         "--multi-pass", nargs="+", choices=kernels.MULTI_PASS_SCHEMES,
         default=list(kernels.MULTI_PASS_SCHEMES),
     )  # fmt: skip
+    parser.add_argument("--hadamard", nargs="+", choices=kernels.HADAMARDS,
+                        default=list(kernels.HADAMARDS))  # fmt: skip
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument(
         "--stream-breakdown", action="store_true",
@@ -156,6 +160,7 @@ def main(argv: list[str] | None = None) -> None:
         "tile_elements": args.tile_elements,
         "work_elements": args.work_elements,
         "multi_pass": args.multi_pass,
+        "hadamard": args.hadamard,
     }
     bandwidth = copy_bandwidth(args.D, args.device, args.steps)
     rows = []

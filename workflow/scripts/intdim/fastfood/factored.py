@@ -85,7 +85,7 @@ def _columns(
     src_ptr, dst_ptr, x_ptr, d, block0, key_b, key_g1, key_g2, key_pi, scale,
     STAGE: tl.constexpr, LB: tl.constexpr, RB: tl.constexpr, C: tl.constexpr,
     F0: tl.constexpr, F1: tl.constexpr, F2: tl.constexpr, F3: tl.constexpr,
-    SPLIT_TF32: tl.constexpr,
+    WHT: tl.constexpr,
 ):  # fmt: skip
     """C whole columns of one block of the group, as a (C, 2**LB) tile (a column's rows
     adjacent, for H_high). Stages: 1 forward pass 1, 3 forward pass 3, 4 forward pass 4;
@@ -107,7 +107,7 @@ def _columns(
     if STAGE == 1:
         y = tl.load(x_ptr + i, mask=i < d, other=0.0)
         y = y * tl.reshape(_signs(key_b, blocks, i.to(tl.uint32)), (T,))
-        y = _hadamard(y, T, F0, F1, F2, F3, SPLIT_TF32)
+        y = _hadamard(y, T, F0, F1, F2, F3, WHT)
         b3 = _round_shift(keys, row, 3, right_mask)  # (1, NR)
         y = y * tl.reshape(_parity_sign(c & b3), (T,))
         tl.store(out + i, y)
@@ -123,19 +123,19 @@ def _columns(
         a0 = _round_shift(keys, c, 0, left_mask)
         moved = tl.reshape((row ^ a0) * NC + c, (T,))
         g = tl.reshape(_gaussians(key_g1, key_g2, blocks, moved.to(tl.uint32)), (T,))
-        y = _hadamard(tl.load(work + i) * g * scale, T, F0, F1, F2, F3, SPLIT_TF32)
+        y = _hadamard(tl.load(work + i) * g * scale, T, F0, F1, F2, F3, WHT)
         y = y * tl.reshape(_parity_sign(row & a0), (T,))
         tl.store(out + i, y)
     elif STAGE == 12:
         a0 = _round_shift(keys, c, 0, left_mask)
         y = tl.load(work + i) * tl.reshape(_parity_sign(row & a0), (T,))
-        y = _hadamard(y, T, F0, F1, F2, F3, SPLIT_TF32)
+        y = _hadamard(y, T, F0, F1, F2, F3, WHT)
         moved = tl.reshape((row ^ a0) * NC + c, (T,))
         y = y * tl.reshape(_gaussians(key_g1, key_g2, blocks, moved.to(tl.uint32)), (T,)) * scale
         b1 = _round_shift(keys, row, 1, right_mask)
         tl.store(out + tl.reshape(row * NC + (c ^ b1), (T,)), y)
     else:  # 15
-        y = _hadamard(tl.load(work + i), T, F0, F1, F2, F3, SPLIT_TF32)
+        y = _hadamard(tl.load(work + i), T, F0, F1, F2, F3, WHT)
         y = y * tl.reshape(_signs(key_b, blocks, i.to(tl.uint32)), (T,))
         tl.store(out + i, y)
 
@@ -147,7 +147,7 @@ def _rows(
     STAGE: tl.constexpr, LB: tl.constexpr, RB: tl.constexpr, RR: tl.constexpr,
     F0: tl.constexpr, F1: tl.constexpr, F2: tl.constexpr, F3: tl.constexpr,
     HAS_BASE: tl.constexpr, HAS_SCALE: tl.constexpr, WRITE_PX: tl.constexpr,
-    SEG_STEPS: tl.constexpr, SPLIT_TF32: tl.constexpr,
+    SEG_STEPS: tl.constexpr, WHT: tl.constexpr,
 ):  # fmt: skip
     """RR whole rows of one block of the group, as an (RR, 2**RB) tile. Stages: 2 forward pass
     2, 5 forward pass 5 (into out, D-sized); 11 transpose pass 1 (from src, D-sized), 14
@@ -168,7 +168,7 @@ def _rows(
         )  # fmt: skip
     else:
         y = tl.load(src_ptr + work + i)
-    y = _hadamard(y, T, F0, F1, F2, F3, SPLIT_TF32)
+    y = _hadamard(y, T, F0, F1, F2, F3, WHT)
     if STAGE == 5:
         _store_theta(
             y, block * (NR * NC) + i, D, base_ptr, out_ptr, px_ptr, seg_start_ptr,
@@ -251,41 +251,41 @@ class FactoredPasses:
     def _grid_rows(self, n_blocks):
         return (n_blocks, (1 << self.lb) // self.rr)
 
-    def _column_pass(self, stage, src, dst, x, block0, n_blocks, keys, scale, split):
+    def _column_pass(self, stage, src, dst, x, block0, n_blocks, keys, scale, wht):
         _columns[self._grid_columns(n_blocks)](
-            src, dst, x, self.d, block0, scale=scale, STAGE=stage, SPLIT_TF32=split,
+            src, dst, x, self.d, block0, scale=scale, STAGE=stage, WHT=wht,
             **keys, **self.columns_meta,
         )  # fmt: skip
 
-    def _row_pass(self, stage, src, dst, block0, n_blocks, key_pi, split, D, store):
+    def _row_pass(self, stage, src, dst, block0, n_blocks, key_pi, wht, D, store):
         """``store``: the pointers and flags of pass 5's theta (forward) or pass 1's s g
         (transpose); ``_work_only(store)`` for the row passes that only read and write the
         work buffer."""
         _rows[self._grid_rows(n_blocks)](
-            src, dst, D=D, block0=block0, key_pi=key_pi, STAGE=stage, SPLIT_TF32=split,
+            src, dst, D=D, block0=block0, key_pi=key_pi, STAGE=stage, WHT=wht,
             **store, **self.rows_meta,
         )  # fmt: skip
 
-    def forward(self, x, work, groups, keys, scale, split, D, store):
+    def forward(self, x, work, groups, keys, scale, wht, D, store):
         """Passes 1-5 of the forward for every group; ``store`` as ``_row_pass``'s."""
         plain = _work_only(store, work[0])
         for block0, n in groups:
-            self._column_pass(1, work[0], work[0], x, block0, n, keys, scale, split)
-            self._row_pass(2, work[0], work[0], block0, n, keys["key_pi"], split, D, plain)
-            self._column_pass(3, work[0], work[1], x, block0, n, keys, scale, split)
-            self._column_pass(4, work[1], work[1], x, block0, n, keys, scale, split)
-            self._row_pass(5, work[1], work[1], block0, n, keys["key_pi"], split, D, store)
+            self._column_pass(1, work[0], work[0], x, block0, n, keys, scale, wht)
+            self._row_pass(2, work[0], work[0], block0, n, keys["key_pi"], wht, D, plain)
+            self._column_pass(3, work[0], work[1], x, block0, n, keys, scale, wht)
+            self._column_pass(4, work[1], work[1], x, block0, n, keys, scale, wht)
+            self._row_pass(5, work[1], work[1], block0, n, keys["key_pi"], wht, D, store)
 
-    def transpose(self, g, work, groups, keys, scale, split, D, store):
+    def transpose(self, g, work, groups, keys, scale, wht, D, store):
         """Passes 1-5 of the transpose for every group, then the sums over blocks."""
         partial = torch.empty(self.runs, self.d, dtype=torch.float32, device=g.device)
         plain = _work_only(store, work[0])
         for block0, n in groups:
-            self._row_pass(11, g, work[0], block0, n, keys["key_pi"], split, D, store)
-            self._column_pass(12, work[0], work[1], g, block0, n, keys, scale, split)
-            self._column_pass(13, work[1], work[0], g, block0, n, keys, scale, split)
-            self._row_pass(14, work[0], work[0], block0, n, keys["key_pi"], split, D, plain)
-            self._column_pass(15, work[0], work[0], g, block0, n, keys, scale, split)
+            self._row_pass(11, g, work[0], block0, n, keys["key_pi"], wht, D, store)
+            self._column_pass(12, work[0], work[1], g, block0, n, keys, scale, wht)
+            self._column_pass(13, work[1], work[0], g, block0, n, keys, scale, wht)
+            self._row_pass(14, work[0], work[0], block0, n, keys["key_pi"], wht, D, plain)
+            self._column_pass(15, work[0], work[0], g, block0, n, keys, scale, wht)
             runs = (block0 + n - 1) // SUM_BLOCKS - block0 // SUM_BLOCKS + 1
             _block_sums[(runs, math.ceil(self.d / SUM_COLUMNS))](
                 work[0], partial, self.d, self.LL, block0, n, SUM=SUM_BLOCKS,
@@ -293,19 +293,19 @@ class FactoredPasses:
             )  # fmt: skip
         return partial.sum(0)
 
-    def variants(self, split_flags):
+    def variants(self, wht_flags):
         """(name, kernel, constexprs) of every kernel launched, for compiling ahead of time."""
         for stage in (1, 3, 4, 12, 13, 15):
             yield (
                 f"factored_columns_stage{stage}",
                 _columns,
-                {**self.columns_meta, "STAGE": stage, **split_flags},
+                {**self.columns_meta, "STAGE": stage, **wht_flags},
             )
         for stage in (2, 5, 11, 14):
             for scaled in (False, True) if stage in (5, 11) else (False,):
                 yield (
                     f"factored_rows_stage{stage}{'_said' if scaled else ''}", _rows,
-                    {**self.rows_meta, "STAGE": stage, **split_flags, "HAS_BASE": stage == 5,
+                    {**self.rows_meta, "STAGE": stage, **wht_flags, "HAS_BASE": stage == 5,
                      "HAS_SCALE": scaled, "WRITE_PX": scaled and stage == 5,
                      "SEG_STEPS": 8 if scaled else 0},
                 )  # fmt: skip

@@ -22,6 +22,9 @@ Schemes, chosen by the Fastfood block size LL = 2**ceil(log2 d):
     program's tile, five streaming passes a direction with no gather from memory. Slower than
     "gather" in every case measured on an H200 (docs/performance.md), so kept as a knob.
 
+Within a tile, the Walsh-Hadamard transform is float32 butterflies by default or tensor-core
+dots (``hadamard``, ``HADAMARDS``; ``triton_parts`` says why).
+
 Under ``TRITON_INTERPRET=1`` the kernels run on the CPU (numpy), which is how the tests check
 them without a GPU. Their building blocks are in ``triton_parts``.
 """
@@ -56,8 +59,14 @@ FUSED_MAX = 1 << 13
 TILE_ELEMENTS = 2048
 # Elements a program of the segment-dot kernel loads per step.
 DOT_BLOCK = 1024
-# Column chunk of the gather scheme's column kernels.
+# Columns a program of the gather scheme's column kernels holds: at least COLUMN_CHUNK, and
+# enough for COLUMN_TILE elements when columns are short (R_out = LL / 2**13 is 2 to 16 for d
+# up to 131,072: 16 columns alone would be tiles of 32 to 256 elements, under one element a
+# thread, at 130 to 1,000 SASS instructions an element compiled for sm_90).
 COLUMN_CHUNK = 16
+COLUMN_TILE = 2048
+# Programs along a launch grid's second axis, at most (CUDA's limit).
+MAX_GRID_Y = 65_535
 # Elements of each of the gather scheme's two work buffers (64 MB each): the passes run on
 # as many whole blocks at a time as fit (at least one). D-sized buffers would cost 8 D bytes,
 # more than AdamW's state; L2-sized groups (16 MB each) were slower on an H200.
@@ -69,6 +78,9 @@ TRANSPOSE_PROGRAMS = 1024
 TRANSPOSE_PARTIAL_ELEMENTS = 1 << 22
 # The multi-pass schemes (see above), the default first (tools and tests read it there).
 MULTI_PASS_SCHEMES = ("gather", "factored")
+# How a tile's Walsh-Hadamard transform is computed (``triton_parts``), the default first:
+# radix-2 butterflies, or tensor-core dots (TF32 split in two on a GPU, float32 interpreted).
+HADAMARDS = ("butterfly", "dot")
 
 
 # -- fused kernels (LL <= FUSED_MAX) --------------------------------------------------------------
@@ -81,7 +93,7 @@ def _forward_fused(
     LL: tl.constexpr, BITS: tl.constexpr, NB: tl.constexpr,
     F0: tl.constexpr, F1: tl.constexpr, F2: tl.constexpr, F3: tl.constexpr,
     HAS_BASE: tl.constexpr, HAS_SCALE: tl.constexpr, WRITE_PX: tl.constexpr,
-    SEG_STEPS: tl.constexpr, SPLIT_TF32: tl.constexpr,
+    SEG_STEPS: tl.constexpr, WHT: tl.constexpr,
 ):  # fmt: skip
     T: tl.constexpr = NB * LL
     local = tl.arange(0, NB)
@@ -89,11 +101,11 @@ def _forward_fused(
     cols = tl.arange(0, LL)
     x = tl.load(x_ptr + cols, mask=cols < d, other=0.0)
     y = _signs(key_b, blocks, cols.to(tl.uint32)) * x[None, :]
-    y = _hadamard(tl.reshape(y, (T,)), T, F0, F1, F2, F3, SPLIT_TF32)
+    y = _hadamard(tl.reshape(y, (T,)), T, F0, F1, F2, F3, WHT)
     pi = _permutation(key_pi, blocks, cols.to(tl.uint32), BITS, False)
     y = tl.gather(y, tl.reshape(local[:, None] * LL + pi, (T,)), 0)
     g = _gaussians(key_g1, key_g2, blocks, cols.to(tl.uint32)) * scale
-    y = _hadamard(y * tl.reshape(g, (T,)), T, F0, F1, F2, F3, SPLIT_TF32)
+    y = _hadamard(y * tl.reshape(g, (T,)), T, F0, F1, F2, F3, WHT)
     offs = tl.reshape(blocks.to(tl.int64)[:, None] * LL + cols[None, :], (T,))
     _store_theta(
         y, offs, D, base_ptr, out_ptr, px_ptr, seg_start_ptr, seg_scale_ptr, n_seg,
@@ -107,7 +119,7 @@ def _transpose_fused(
     d, D, tiles_per_program, key_b, key_g1, key_g2, key_pi, scale,
     LL: tl.constexpr, BITS: tl.constexpr, NB: tl.constexpr,
     F0: tl.constexpr, F1: tl.constexpr, F2: tl.constexpr, F3: tl.constexpr,
-    HAS_SCALE: tl.constexpr, SEG_STEPS: tl.constexpr, SPLIT_TF32: tl.constexpr,
+    HAS_SCALE: tl.constexpr, SEG_STEPS: tl.constexpr, WHT: tl.constexpr,
 ):  # fmt: skip
     T: tl.constexpr = NB * LL
     pid = tl.program_id(0)
@@ -122,12 +134,12 @@ def _transpose_fused(
         y = _load_gradient(
             g_ptr, offs, D, seg_start_ptr, seg_scale_ptr, n_seg, HAS_SCALE, SEG_STEPS
         )
-        y = _hadamard(y, T, F0, F1, F2, F3, SPLIT_TF32)
+        y = _hadamard(y, T, F0, F1, F2, F3, WHT)
         g = _gaussians(key_g1, key_g2, blocks, cols.to(tl.uint32)) * scale
         y = y * tl.reshape(g, (T,))
         pi_inv = _permutation(key_pi, blocks, cols.to(tl.uint32), BITS, True)
         y = tl.gather(y, tl.reshape(local[:, None] * LL + pi_inv, (T,)), 0)
-        y = _hadamard(y, T, F0, F1, F2, F3, SPLIT_TF32)
+        y = _hadamard(y, T, F0, F1, F2, F3, WHT)
         y = tl.reshape(y, (NB, LL)) * _signs(key_b, blocks, cols.to(tl.uint32))
         acc += tl.sum(y, axis=0)
     tl.store(partial_ptr + pid.to(tl.int64) * LL + cols, acc, mask=cols < d)
@@ -142,15 +154,18 @@ def _rows_pass(
     d, D, block0, key_b, key_g1, key_g2, key_pi, scale,
     STAGE: tl.constexpr, LL: tl.constexpr, BITS: tl.constexpr, R_IN: tl.constexpr,
     F0: tl.constexpr, F1: tl.constexpr, F2: tl.constexpr, F3: tl.constexpr,
-    HAS_SCALE: tl.constexpr, SEG_STEPS: tl.constexpr, SPLIT_TF32: tl.constexpr,
+    HAS_SCALE: tl.constexpr, SEG_STEPS: tl.constexpr, WHT: tl.constexpr,
 ):  # fmt: skip
     """One row (block block0 + j, row r) of R_IN elements; the work buffers hold the group's
     blocks only (block j at j * LL). Stages:
     0: H_in(B x) (forward); 1: H_in(G Pi u) (forward, u from src);
-    2: H_in(scale g) (transpose); 3: H_in(Pi^T w) (transpose, w from src)."""
-    local = tl.program_id(0)
+    2: H_in(scale g) (transpose); 3: H_in(Pi^T w) (transpose, w from src).
+    Rows are the grid's first axis, which the GPU launches first: the programs running at
+    once share one or two blocks, so the gathers of stages 1 and 3 read within those blocks
+    (4 MiB at d = 1e6), which stay in L2, not across the whole group."""
+    row = tl.program_id(0)
+    local = tl.program_id(1)
     block = _block_index(block0, local)
-    row = tl.program_id(1)
     blocks = tl.zeros((1,), tl.int64) + block
     i = row * R_IN + tl.arange(0, R_IN)
     work_offs = local.to(tl.int64) * LL
@@ -169,7 +184,7 @@ def _rows_pass(
     else:
         pi_inv = tl.reshape(_permutation(key_pi, blocks, i.to(tl.uint32), BITS, True), (R_IN,))
         y = tl.load(src_ptr + work_offs + pi_inv)
-    y = _hadamard(y, R_IN, F0, F1, F2, F3, SPLIT_TF32)
+    y = _hadamard(y, R_IN, F0, F1, F2, F3, WHT)
     tl.store(dst_ptr + work_offs + i, y)
 
 
@@ -180,7 +195,7 @@ def _columns_pass(
     STAGE: tl.constexpr, LL: tl.constexpr, R_IN: tl.constexpr, R_OUT: tl.constexpr,
     C: tl.constexpr, F0: tl.constexpr, F1: tl.constexpr, F2: tl.constexpr, F3: tl.constexpr,
     HAS_BASE: tl.constexpr, HAS_SCALE: tl.constexpr, WRITE_PX: tl.constexpr,
-    ACCUMULATE: tl.constexpr, SEG_STEPS: tl.constexpr, SPLIT_TF32: tl.constexpr,
+    ACCUMULATE: tl.constexpr, SEG_STEPS: tl.constexpr, WHT: tl.constexpr,
 ):  # fmt: skip
     """H_out over the columns c0..c0+C of one block of the group (block0 + j, at j * LL in
     buf), held as a (C, R_OUT) tile. Stages:
@@ -201,14 +216,14 @@ def _columns_pass(
             local = tl.zeros((1,), tl.int64) + j  # int64 addressing, a tensor here too
             blocks = local + block0
             y = tl.load(buf_ptr + local * LL + i)
-            y = _hadamard(y, T, F0, F1, F2, F3, SPLIT_TF32)
+            y = _hadamard(y, T, F0, F1, F2, F3, WHT)
             acc += y * tl.reshape(_signs(key_b, blocks, i.to(tl.uint32)), (T,))
         tl.store(out_ptr + i, acc, mask=i < d)
     else:
         local = tl.program_id(0)
         block = _block_index(block0, local)
         work_offs = local.to(tl.int64) * LL + i
-        y = _hadamard(tl.load(buf_ptr + work_offs), T, F0, F1, F2, F3, SPLIT_TF32)
+        y = _hadamard(tl.load(buf_ptr + work_offs), T, F0, F1, F2, F3, WHT)
         if STAGE == 0:
             tl.store(buf_ptr + work_offs, y)
         elif STAGE == 2:
@@ -261,9 +276,12 @@ class FastfoodKernels:
         tile_elements: int = TILE_ELEMENTS,
         work_elements: int | None = None,
         multi_pass: str = MULTI_PASS_SCHEMES[0],
+        hadamard: str = HADAMARDS[0],
     ):
         if multi_pass not in MULTI_PASS_SCHEMES:
             raise ValueError(f"multi_pass must be one of {MULTI_PASS_SCHEMES}, got {multi_pass!r}")
+        if hadamard not in HADAMARDS:
+            raise ValueError(f"hadamard must be one of {HADAMARDS}, got {hadamard!r}")
         if fused_max < 16 or fused_max & (fused_max - 1):
             raise ValueError(f"fused_max must be a power of two >= 16, got {fused_max}")
         if tile_elements < 1 or tile_elements & (tile_elements - 1):
@@ -279,7 +297,10 @@ class FastfoodKernels:
             key_pi=stream.stream_key(seed, "PI"),
         )
         self.fused = self.LL <= fused_max
-        self.split_tf32 = not interpreting()
+        self.hadamard = hadamard
+        # The kernels' WHT mode as compiled for a GPU, and as launched here.
+        self.gpu_wht = "butterfly" if hadamard == "butterfly" else "dot_tf32x2"
+        self.wht = "dot_ieee" if self.gpu_wht == "dot_tf32x2" and interpreting() else self.gpu_wht
         # Compile-time parameters of each kernel (shapes, factor plans, warps).
         if self.fused:
             self.nb = max(1, tile_elements // self.LL)
@@ -294,12 +315,13 @@ class FastfoodKernels:
             factored = multi_pass == "factored" and fits(self.bits)
             if work_elements is None:
                 work_elements = FACTORED_WORK_ELEMENTS if factored else WORK_ELEMENTS
-            # Blocks per group of the passes: as many as the work buffers hold, at least one.
-            self.group = min(self.blocks, max(1, work_elements // self.LL))
+            # Blocks per group of the passes: as many as the work buffers hold, at least one,
+            # at most a grid's second axis.
+            self.group = min(self.blocks, max(1, work_elements // self.LL), MAX_GRID_Y)
             self.factored = None
             if factored:
                 self.factored = FactoredPasses(d, self.LL, self.bits, self.blocks, self.group)
-            self.chunk = min(COLUMN_CHUNK, self.r_in)
+            self.chunk = min(self.r_in, max(COLUMN_CHUNK, COLUMN_TILE // self.r_out))
             F0, F1, F2, F3 = radix_factors(self.r_in)
             self.rows_meta = dict(
                 LL=self.LL, BITS=self.bits, R_IN=self.r_in, F0=F0, F1=F1, F2=F2, F3=F3,
@@ -328,28 +350,28 @@ class FastfoodKernels:
         """(name, kernel, constexprs with num_warps) of every kernel this instance launches,
         for compiling them ahead of time (``tools/compile_fastfood_kernels.py``)."""
         flags = [dict(HAS_SCALE=False, SEG_STEPS=0), dict(HAS_SCALE=True, SEG_STEPS=8)]
-        split = dict(SPLIT_TF32=True)
+        wht = dict(WHT=self.gpu_wht)
         yield "chunk_dots", _chunk_dots, {"BLOCK": DOT_BLOCK, "num_warps": 4}
         if self.fused:
             for f in flags:
                 scaled = f["HAS_SCALE"]
                 yield (
                     f"forward_fused{'_said' if scaled else ''}", _forward_fused,
-                    {**self.fused_meta, **f, **split, "HAS_BASE": True, "WRITE_PX": scaled},
+                    {**self.fused_meta, **f, **wht, "HAS_BASE": True, "WRITE_PX": scaled},
                 )  # fmt: skip
                 yield (
                     f"transpose_fused{'_said' if scaled else ''}", _transpose_fused,
-                    {**self.fused_meta, **f, **split},
+                    {**self.fused_meta, **f, **wht},
                 )  # fmt: skip
             return
         if self.factored is not None:
-            yield from self.factored.variants(split)
+            yield from self.factored.variants(wht)
             return
         for stage in range(4):
             for f in flags[:1] if stage != 2 else flags:
                 yield (
                     f"rows_stage{stage}{'_said' if f['HAS_SCALE'] else ''}", _rows_pass,
-                    {**self.rows_meta, **f, **split, "STAGE": stage},
+                    {**self.rows_meta, **f, **wht, "STAGE": stage},
                 )  # fmt: skip
             for f in flags[:1] if stage != 1 else flags:
                 scaled = f["HAS_SCALE"]
@@ -357,7 +379,7 @@ class FastfoodKernels:
                     yield (
                         f"columns_stage{stage}{'_said' if scaled else ''}"
                         f"{'_accumulate' if accumulate else ''}", _columns_pass,
-                        {**self.columns_meta, **f, **split, "STAGE": stage,
+                        {**self.columns_meta, **f, **wht, "STAGE": stage,
                          "HAS_BASE": stage == 1, "WRITE_PX": scaled, "ACCUMULATE": accumulate},
                     )  # fmt: skip
 
@@ -387,7 +409,7 @@ class FastfoodKernels:
         px = torch.empty(self.D, dtype=torch.float32, device=x.device) if keep_px else out
         seg, has_scale, steps = self._segments(x, segments, seg_scale)
         common = dict(d=self.d, D=self.D, scale=self.scale, **self.keys, **seg)
-        flags = dict(HAS_SCALE=has_scale, SEG_STEPS=steps, SPLIT_TF32=self.split_tf32)
+        flags = dict(HAS_SCALE=has_scale, SEG_STEPS=steps, WHT=self.wht)
         base_ptr = base if base is not None else out
         if self.fused:
             _forward_fused[(self.tiles,)](
@@ -401,7 +423,7 @@ class FastfoodKernels:
                          HAS_BASE=base is not None, HAS_SCALE=has_scale, WRITE_PX=keep_px,
                          SEG_STEPS=steps)  # fmt: skip
             self.factored.forward(x, work, self._groups(), self.keys, self.scale,
-                                  self.split_tf32, self.D, store)  # fmt: skip
+                                  self.wht, self.D, store)  # fmt: skip
             return out, (px if keep_px else None)
         for group in self._groups():
             self._rows(x, work[0], 0, group, common, flags)
@@ -420,7 +442,7 @@ class FastfoodKernels:
             g = g.float()
         seg, has_scale, steps = self._segments(g, segments, seg_scale)
         common = dict(d=self.d, D=self.D, scale=self.scale, **self.keys, **seg)
-        flags = dict(HAS_SCALE=has_scale, SEG_STEPS=steps, SPLIT_TF32=self.split_tf32)
+        flags = dict(HAS_SCALE=has_scale, SEG_STEPS=steps, WHT=self.wht)
         if self.fused:
             cap = max(1, TRANSPOSE_PARTIAL_ELEMENTS // self.LL)
             programs = min(self.tiles, TRANSPOSE_PROGRAMS, cap)
@@ -436,7 +458,7 @@ class FastfoodKernels:
             store = dict(base_ptr=g, out_ptr=g, px_ptr=g, **seg, HAS_BASE=False,
                          HAS_SCALE=has_scale, WRITE_PX=False, SEG_STEPS=steps)  # fmt: skip
             return self.factored.transpose(g, work, self._groups(), self.keys, self.scale,
-                                           self.split_tf32, self.D, store)  # fmt: skip
+                                           self.wht, self.D, store)  # fmt: skip
         out = torch.empty(self.d, dtype=torch.float32, device=g.device)
         for group in self._groups():
             self._rows(g, work[0], 2, group, common, flags)
@@ -449,13 +471,15 @@ class FastfoodKernels:
 
     def plan(self) -> tuple:
         """What the knobs decide for this (d, D): ("fused", blocks a tile), ("factored", rows,
-        columns, blocks a group) or ("gather", R_in, blocks a group). Two instances with one
-        plan launch the same kernels."""
+        columns, blocks a group) or ("gather", R_in, blocks a group), then the Hadamard. Two
+        instances with one plan launch the same kernels."""
         if self.fused:
-            return ("fused", self.nb)
-        if self.factored is not None:
-            return self.factored.plan()
-        return ("gather", self.r_in, self.group)
+            scheme = ("fused", self.nb)
+        elif self.factored is not None:
+            scheme = self.factored.plan()
+        else:
+            scheme = ("gather", self.r_in, self.group)
+        return (*scheme, self.hadamard)
 
     def work_bytes(self) -> int:
         """Bytes of the multi-pass scheme's two work buffers (0 for the fused scheme)."""
@@ -471,7 +495,7 @@ class FastfoodKernels:
 
     def _rows(self, src, dst, stage, group, common, flags):
         block0, n_blocks = group
-        _rows_pass[(n_blocks, self.r_out)](
+        _rows_pass[(self.r_out, n_blocks)](
             src, dst, block0=block0, STAGE=stage, **self.rows_meta, **common, **flags
         )
 
@@ -497,9 +521,9 @@ class TritonFastfoodProjection(Projection):
     def __init__(
         self, d: int, D: int, seed: int, device: torch.device | str = "cuda", **knobs: int
     ):
-        """``knobs``: ``fused_max``, ``tile_elements``, ``work_elements``, ``multi_pass`` of
-        ``FastfoodKernels`` (speed only: every setting gives the same products up to float32
-        rounding)."""
+        """``knobs``: ``fused_max``, ``tile_elements``, ``work_elements``, ``multi_pass``,
+        ``hadamard`` of ``FastfoodKernels`` (speed only: every setting gives the same products
+        up to float32 rounding)."""
         super().__init__(d, D, seed, device)
         self.kernels = FastfoodKernels(d, D, seed, **knobs)
         self.LL, self.blocks = self.kernels.LL, self.kernels.blocks

@@ -3,10 +3,19 @@ counter-based stream of ``stream`` regenerated in registers, the Walsh-Hadamard 
 tile as tensor-core dots, and the SAID scale's segment lookup, theta's store and the
 gradient's load.
 
-The Walsh-Hadamard transform of a tile is a Kronecker product of small Hadamard matrices
-(radix <= 16), each applied with ``tl.dot``. On a GPU the dot runs on tensor cores in TF32
-with the input split into a high and a low TF32 part: H is exact in TF32, so the two products
-give the float32 result up to float32 rounding.
+The Walsh-Hadamard transform of a tile is computed one of two ways (``WHT``, a compile-time
+string every kernel takes):
+
+* "butterfly" (the default): log2(N) radix-2 stages of float32 adds and subtracts, each a
+  reshape, ``tl.split`` and ``tl.join``; Triton moves the pairs between threads with warp
+  shuffles, and through shared memory only across warps.
+* "dot_tf32x2" / "dot_ieee": a Kronecker product of small Hadamard matrices (radix <= 16),
+  each applied with ``tl.dot``. On a GPU the dot runs on tensor cores in TF32 with the input
+  split into a high and a low TF32 part: H is exact in TF32, so the two products give the
+  float32 result up to float32 rounding ("dot_ieee": one float32 dot, as the interpreter runs
+  it). On sm_90 each dot is an asynchronous wgmma whose operands go through shared memory
+  behind a fence and a wait; compiled for sm_90 that costs more instructions, shared memory
+  and registers than the butterflies in every kernel (``tools/compile_fastfood_kernels.py``).
 """
 
 from __future__ import annotations
@@ -20,6 +29,8 @@ from .transform import radix_plan
 # Largest Hadamard factor of a tile (one tl.dot), and how many factors a kernel takes.
 MAX_RADIX = 16
 RADIX_FACTORS = 4
+# Radix-2 stages of the largest row those factors allow (log2 of MAX_RADIX ** RADIX_FACTORS).
+_MAX_STAGES = tl.constexpr((MAX_RADIX**RADIX_FACTORS).bit_length() - 1)
 
 # -- the counter-based stream, as in stream.py --------------------------------------------------
 
@@ -175,6 +186,16 @@ def _hadamard_digit(y, T: tl.constexpr, R: tl.constexpr, S: tl.constexpr, SPLIT_
 
 
 @triton.jit
+def _butterfly(y, T: tl.constexpr, S: tl.constexpr):
+    """One radix-2 stage on bit log2(S) of a flat tile's index: (y_i, y_i+S) becomes
+    (y_i + y_i+S, y_i - y_i+S) for every i whose bit is clear."""
+    y = tl.permute(tl.reshape(y, (T // (2 * S), 2, S)), (0, 2, 1))
+    a, b = tl.split(y)
+    y = tl.permute(tl.join(a + b, a - b), (0, 2, 1))
+    return tl.reshape(y, (T,))
+
+
+@triton.jit
 def _hadamard(
     y,
     T: tl.constexpr,
@@ -182,17 +203,24 @@ def _hadamard(
     F1: tl.constexpr,
     F2: tl.constexpr,
     F3: tl.constexpr,
-    SPLIT_TF32: tl.constexpr,
+    WHT: tl.constexpr,
 ):
     """Unnormalised WHT of every row of a flat tile (rows of N = F0 F1 F2 F3, factors 1 = none)."""
-    if F0 > 1:
-        y = _hadamard_digit(y, T, F0, F1 * F2 * F3, SPLIT_TF32)
-    if F1 > 1:
-        y = _hadamard_digit(y, T, F1, F2 * F3, SPLIT_TF32)
-    if F2 > 1:
-        y = _hadamard_digit(y, T, F2, F3, SPLIT_TF32)
-    if F3 > 1:
-        y = _hadamard_digit(y, T, F3, 1, SPLIT_TF32)
+    if WHT == "butterfly":
+        N: tl.constexpr = F0 * F1 * F2 * F3
+        for k in tl.static_range(_MAX_STAGES):
+            if (1 << k) < N:
+                y = _butterfly(y, T, 1 << k)
+    else:
+        SPLIT_TF32: tl.constexpr = WHT == "dot_tf32x2"
+        if F0 > 1:
+            y = _hadamard_digit(y, T, F0, F1 * F2 * F3, SPLIT_TF32)
+        if F1 > 1:
+            y = _hadamard_digit(y, T, F1, F2 * F3, SPLIT_TF32)
+        if F2 > 1:
+            y = _hadamard_digit(y, T, F2, F3, SPLIT_TF32)
+        if F3 > 1:
+            y = _hadamard_digit(y, T, F3, 1, SPLIT_TF32)
     return y
 
 

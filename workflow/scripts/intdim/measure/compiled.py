@@ -151,9 +151,16 @@ def compile_variant(kernel, constants: dict, arch: int) -> dict:
     }
 
 
-def compile_all(dims: list[int], arch: int, on_row=None, workers: int | None = None) -> list[dict]:
-    """Every kernel variant of every multi-pass scheme, for each d (D = max(d, 2**20))."""
-    jobs = [(d, name, arch) for d in dims for name in _variants(d)[1]]
+def compile_all(
+    dims: list[int],
+    arch: int,
+    on_row=None,
+    workers: int | None = None,
+    hadamards: tuple[str, ...] = fastfood_kernels.HADAMARDS,
+) -> list[dict]:
+    """Every kernel variant of every multi-pass scheme, for each d (D = max(d, 2**20)) and
+    each way of computing the Hadamard transform."""
+    jobs = [(d, name, h, arch) for d in dims for h in hadamards for name in _variants(d, h)[1]]
     return _in_workers(_variant_row, jobs, workers, on_row)
 
 
@@ -171,20 +178,23 @@ def stream_breakdown(dims: list[int], arch: int, workers: int | None = None) -> 
     return _in_workers(_breakdown_row, jobs, workers)
 
 
-def _variants(d: int) -> tuple[int, dict]:
+def _variants(d: int, hadamard: str = fastfood_kernels.HADAMARDS[0]) -> tuple[int, dict]:
     """(LL, {name: (kernel, constexprs)}) of d's kernels, each once: the fused ones are the
     same in every multi-pass scheme."""
     variants = {}
     for scheme in fastfood_kernels.MULTI_PASS_SCHEMES:
-        kernels = fastfood_kernels.FastfoodKernels(d, max(d, 1 << 20), 0, multi_pass=scheme)
+        kernels = fastfood_kernels.FastfoodKernels(
+            d, max(d, 1 << 20), 0, multi_pass=scheme, hadamard=hadamard
+        )
         for name, kernel, constants in kernels.variants():
             variants.setdefault(name, (kernel, constants))
     return kernels.LL, variants
 
 
-def _variant_row(d: int, name: str, arch: int) -> dict:
-    ll, variants = _variants(d)
-    return {"d": d, "LL": ll, "kernel": name, **compile_variant(*variants[name], arch)}
+def _variant_row(d: int, name: str, hadamard: str, arch: int) -> dict:
+    ll, variants = _variants(d, hadamard)
+    row = {"d": d, "LL": ll, "kernel": name, "hadamard": hadamard}
+    return {**row, **compile_variant(*variants[name], arch)}
 
 
 def _breakdown_row(d: int, name: str, step: int, arch: int) -> dict:

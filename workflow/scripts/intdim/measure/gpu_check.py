@@ -1,7 +1,7 @@
 """The stages of `make gpu-check` (tools/gpu_check.py is its command line): the kernel tests
-compiled on the GPU and the integration DAG in bf16, the projection alone (multi-pass schemes,
-the fused path's stream parts, each kernel's time and counters), the decoder rows, the
-training step recorded as CUDA graphs, and one table of what they found.
+compiled on the GPU and the integration DAG in bf16, the projection alone (multi-pass schemes
+and Hadamard transforms, the fused path's stream parts, each kernel's time and counters), the
+decoder rows, the training step recorded as CUDA graphs, and one table of what they found.
 
 Every stage runs from this checkout (tests, tools and configs are read from ``ROOT``) and in
 processes of its own where a peak memory or a crash must stay its own. ``check`` runs the two
@@ -116,10 +116,12 @@ def run_benchmark(models: list[str], steps: int, deadline: float | None, on_row,
     return rows
 
 
-# The projection alone: the multi-pass schemes on the D of RoBERTa-base and -large.
+# The projection alone on the D of RoBERTa-base and -large: both multi-pass schemes with the
+# work buffers that were fastest on an H200 (docs/performance.md), each with both ways of
+# computing the Hadamard transform, and the fused path at two d with both.
 MULTI_PASS_D = {"roberta-base": 124_646_402, "roberta-large": 355_359_746}
-MULTI_PASS_DIMS = [20_000, 1_000_000, 4_000_000]
-MULTI_PASS_WORK = [1 << 22, 1 << 24]
+MULTI_PASS_DIMS = [1_000, 8_192, 20_000, 1_000_000, 4_000_000]
+MULTI_PASS_WORK = [1 << 24]
 
 
 # The fused path with its stream's parts removed in turn (RoBERTa-base D): whether the stream's
@@ -147,9 +149,14 @@ def run_tool(command: list[str], deadline: float | None):
 def run_multi_pass(out_dir: Path, deadline: float | None, device: str = "cuda",
                    sizes: dict = MULTI_PASS_D, dims: list = MULTI_PASS_DIMS,
                    fused_max: int = 8192, work: list = MULTI_PASS_WORK,
-                   extra: tuple = (), name: str = "multi_pass") -> dict:  # fmt: skip
+                   hadamards: tuple | None = None, extra: tuple = (),
+                   name: str = "multi_pass") -> dict:  # fmt: skip
     """tools/tune_fastfood_kernels.py for each D, in its own process: its JSON by model
-    (``extra``: more of the tool's arguments; ``name``: the JSON files' prefix)."""
+    (``hadamards``: the ways of computing the transform, all by default; ``extra``: more of
+    the tool's arguments; ``name``: the JSON files' prefix)."""
+    from intdim.fastfood.kernels import HADAMARDS, MULTI_PASS_SCHEMES
+
+    hadamards = hadamards or HADAMARDS
     results = {}
     for model, D in sizes.items():
         out = out_dir / f"{name}_{model}.json"
@@ -157,7 +164,8 @@ def run_multi_pass(out_dir: Path, deadline: float | None, device: str = "cuda",
             sys.executable, str(ROOT / "tools" / "tune_fastfood_kernels.py"), "--device", device,
             "--D", str(D), "--dims", *map(str, dims), "--fused-max", str(fused_max),
             "--tile-elements", "2048", "--work-elements", *map(str, work),
-            "--multi-pass", "factored", "gather", "--out", str(out), *extra,
+            "--multi-pass", *MULTI_PASS_SCHEMES, "--hadamard", *hadamards, "--out", str(out),
+            *extra,
         ]  # fmt: skip
         proc, skipped = run_tool(command, deadline)
         if skipped:
@@ -234,12 +242,14 @@ def ncu_summary(text: str) -> dict:
 
 
 def run_kernels(out_dir: Path, deadline: float | None) -> dict:
-    """tools/profile_projection.py on RoBERTa-base's D (both schemes), then ncu where it is
-    installed; each in its own process, within the time budget."""
+    """tools/profile_projection.py on RoBERTa-base's D (both schemes, both transforms), then
+    ncu on the default where it is installed; each in its own process, within the time
+    budget."""
     D = MULTI_PASS_D["roberta-base"]
     profiled = out_dir / "kernels_roberta-base.json"
     proc, skipped = run_tool([sys.executable, str(ROOT / "tools" / "profile_projection.py"),
                               "--D", str(D), "--dims", *map(str, KERNEL_DIMS),
+                              "--hadamard", "butterfly", "dot",
                               "--out", str(profiled)], deadline)  # fmt: skip
     result = {"profile": skipped or finished(proc)}
     if proc is not None and profiled.exists():
@@ -479,6 +489,8 @@ def check(
         if "projection" not in skip:
             save(multi_pass=run_multi_pass(out.parent, deadline))
         if "stream" not in skip:
+            from intdim.fastfood.kernels import HADAMARDS  # the default first
+
             save(
                 stream_breakdown=run_multi_pass(
                     out.parent,
@@ -486,6 +498,7 @@ def check(
                     sizes=STREAM_SIZES,
                     dims=STREAM_DIMS,
                     work=MULTI_PASS_WORK[:1],
+                    hadamards=HADAMARDS[:1],
                     extra=("--stream-breakdown",),
                     name="stream_breakdown",
                 )
