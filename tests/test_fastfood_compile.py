@@ -28,30 +28,37 @@ def test_every_kernel_variant_compiles_for_sm90_and_fits(repo_root, tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
     env["TRITON_CACHE_DIR"] = str(tmp_path / "cache")  # really compile, never reuse
     env["PYTHONPATH"] = str(repo_root / "workflow" / "scripts")  # this checkout's intdim
-    # Small blocks (radix-8 digits), a mid-size block, the largest fused block, and both
-    # multi-pass schemes at the paper's largest d (gather: 2**9 rows of 2**13; factored: a
-    # grid of 2**11 x 2**11).
-    proc = subprocess.run(
-        [sys.executable, "tools/compile_fastfood_kernels.py", "--arch", "90",
-         "--dims", "8", "1000", "8192", "4000000", "--breakdown",
-         "--out", str(tmp_path / "kernels.json")],
-        cwd=repo_root, env=env, capture_output=True, text=True,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    print(proc.stdout)
-    report = json.loads((tmp_path / "kernels.json").read_text())
-    rows = report["rows"]
-    kernels = {(r["d"], r["kernel"]) for r in rows}
+
+    def compiled(name: str, *args: str) -> dict:
+        out = tmp_path / f"{name}.json"
+        proc = subprocess.run(
+            [sys.executable, "tools/compile_fastfood_kernels.py", "--arch", "90", *args,
+             "--out", str(out)],
+            cwd=repo_root, env=env, capture_output=True, text=True,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        print(proc.stdout)
+        return json.loads(out.read_text())
+
+    # The default transform at small blocks (radix-8 digits), a mid-size block, the largest
+    # fused block, and both multi-pass schemes at the paper's largest d (gather: 2**9 rows of
+    # 2**13; factored: a grid of 2**11 x 2**11); the tensor-core transform, a knob, at the
+    # smallest and the largest fused block (its radix-8 digits and its largest tile).
+    report = compiled("butterfly", "--hadamard", "butterfly",
+                      "--dims", "8", "1000", "8192", "4000000", "--breakdown")  # fmt: skip
+    dot = compiled("dot", "--hadamard", "dot", "--dims", "8", "8192")["rows"]
+    assert {r["hadamard"] for r in report["rows"]} == {"butterfly"}
+    assert {r["hadamard"] for r in dot} == {"dot"} and len(dot) == 2 * 5
+    rows = report["rows"] + dot
+    kernels = {(r["d"], r["kernel"]) for r in report["rows"]}
     assert (8_192, "transpose_fused_said") in kernels
     assert (4_000_000, "columns_stage3") in kernels and (4_000_000, "rows_stage1") in kernels
     assert (4_000_000, "columns_stage3_accumulate") in kernels
     assert (4_000_000, "factored_columns_stage12") in kernels
     assert (4_000_000, "factored_rows_stage5_said") in kernels
     # Three fused sizes with four variants each, one multi-pass size with eleven (gather) and
-    # thirteen (factored), and the segment-dot kernel once for each size, for each of the two
-    # ways of computing the Hadamard transform.
-    assert len(rows) == 2 * (3 * 4 + 11 + 13 + 4)
-    assert {r["hadamard"] for r in rows} == {"butterfly", "dot"}
+    # thirteen (factored), and the segment-dot kernel once for each size.
+    assert len(report["rows"]) == 3 * 4 + 11 + 13 + 4
     for r in rows:
         assert (r["arithmetic_per_element"] is None) == (r["kernel"] == "chunk_dots"), r
         # every kernel transforms or hashes what it holds, except the block sum, which adds
