@@ -4,7 +4,7 @@ products to float32 rounding, the same training."""
 import numpy as np
 import pytest
 import torch
-from intdim.fastfood import FastfoodProjection, fwht, stream
+from intdim.fastfood import FastfoodProjection, cpu, fwht, stream
 from intdim.fastfood.cpu import CpuFastfoodProjection
 from intdim.fastfood.simd import fwht_inplace, scaled_fwht, signed_fwht
 from intdim.method.subspace import SubspaceModel, SubspaceSettings
@@ -88,6 +88,39 @@ def test_scaled_shifted_forward_is_base_plus_scale_times_px_exactly():
     assert torch.equal(out, base + per_coordinate * px)
     expected = ref.shifted_forward(x, base, segments, scale)[0]
     assert ((out - expected).norm() / expected.norm()).item() < 1e-6
+
+
+@pytest.mark.parametrize("d", [1, 2, 3, 16, 17, 32])
+def test_small_blocks_give_the_vector_paths_bits(d):
+    # Blocks of up to SMALL_BLOCK numbers take plain loops; every product must equal the
+    # vector path's to the bit, SAID's segments (ends inside blocks) and P x included.
+    proj = CpuFastfoodProjection(d, 5_001, seed=d)
+    assert proj.LL <= cpu.SMALL_BLOCK and proj._forward is cpu._forward_small
+    segments = Segments.from_sizes([7, 2000, 2994], [0, 1, 2], "cpu")
+    starts, values = segments.starts.numpy(), np.array([0.5, -2.0, 3.0], np.float32)
+    rng = np.random.default_rng(d)
+    x = rng.standard_normal(d).astype(np.float32)
+    y, base = rng.standard_normal((2, 5_001)).astype(np.float32)
+    for kernel in (cpu._forward_small, cpu._forward):
+        out, px = aligned(5_001), np.empty(5_001, np.float32)  # streaming stores need 64 B
+        kernel(x, proj.B, proj.G, proj.Pi, base, starts, values, px, out)
+        plain = np.empty(5_001, np.float32)
+        kernel(x, proj.B, proj.G, proj.Pi, cpu._NO_VALUES, cpu._NO_STARTS, cpu._NO_VALUES,
+               cpu._NO_VALUES, plain)  # fmt: skip
+        acc = np.empty(d, np.float32)
+        transpose = cpu._transpose_small if kernel is cpu._forward_small else cpu._transpose
+        transpose(y, proj.B, proj.G_inverse, proj.Pi_inverse, starts, values, acc)
+        if kernel is cpu._forward_small:
+            small = (out, px, plain, acc)
+    for a, b in zip(small, (out, px, plain, acc), strict=True):
+        assert np.array_equal(a, b)
+    assert not np.array_equal(out, base)
+
+
+def aligned(n: int) -> np.ndarray:
+    raw = np.empty(n + 16, np.float32)
+    skip = (-raw.ctypes.data % 64) // 4
+    return raw[skip : skip + n]
 
 
 def test_state_is_thirteen_bytes_an_output_coordinate():
@@ -174,8 +207,8 @@ def test_training_writes_every_theta_into_one_buffer():
 def test_the_stream_keys_match_the_hashed_reference():
     """The block keys the kernel is handed are the reference's (a wrong stream name or a
     swapped key would change every number)."""
-    ids = torch.arange(3)
+    ids = torch.arange(1000)
     ref = stream.block_keys(stream.stream_key(2, "PI"), ids)
     from intdim.fastfood.cpu import _block_keys
 
-    assert _block_keys(2, "PI", 3).tolist() == ref.tolist()
+    assert _block_keys(2, "PI", 1000).tolist() == ref.tolist()

@@ -15,6 +15,10 @@ uint16 (int32 for d > 65,536), B as int8 signs for the d coordinates it ever mul
 for the transpose Pi's inverse and G in that order, so that both directions gather: 13 bytes
 per output coordinate against the reference's 24.
 
+Blocks of up to 32 numbers (d <= 32, or SAID at a d little above its number of scales) take
+plain loops instead (``_forward_small``): there the vector path's fixed cost a block was most of
+the time. Same arithmetic in the same order, so the same bits.
+
 Numba compiles these functions the first time they run and caches the machine code next to
 this file (``cache=True``); ``make setup`` runs ``warm_up()`` so that no job compiles.
 """
@@ -127,6 +131,90 @@ def _transpose(y, B, G_inverse, Pi_inverse, starts, values, acc):
             acc[i] += signs[i] * tmp[i]
 
 
+# Blocks of at most this many numbers (d <= 32) go through ``_forward_small`` and
+# ``_transpose_small``: on the Zen 3 machine of docs/performance.md, per product on MiniLM's D,
+# LL = 2: 0.3 s against 2.4 s; LL = 16: 0.3 against 0.4-0.7; LL = 32: 0.3 against 0.3-0.5;
+# at LL = 64 the vector path is faster (0.16-0.23 s against 0.34-0.37).
+SMALL_BLOCK = 32
+
+
+@numba.njit(**_JIT)
+def _butterfly(a):
+    """The radix-2 butterfly on a (its length a power of two): the additions of the vector
+    butterfly (``simd``), in its order, so the same bits."""
+    n, h = a.shape[0], 1
+    while h < n:
+        for i in range(0, n, 2 * h):
+            for j in range(i, i + h):
+                u, v = a[j], a[j + h]
+                a[j], a[j + h] = u + v, u - v
+        h *= 2
+
+
+@numba.njit(**_JIT)
+def _forward_small(x, B, G, Pi, base, starts, values, px_out, out):
+    """``_forward`` for blocks of at most SMALL_BLOCK numbers (SAID at a small d projects to a
+    few numbers): plain loops, with none of the vector path's slices and calls, whose fixed
+    cost (about 0.4 us a block) made d = 10 take seven times d = 1,000's time. The same
+    products in the same order, so the same bits."""
+    blocks, LL = G.shape
+    d, D = x.shape[0], out.shape[0]
+    buf = np.zeros(LL, np.float32)
+    tmp = np.empty(LL, np.float32)
+    keep = px_out.shape[0] > 0
+    has_base = base.shape[0] > 0
+    k = 0
+    for j in range(blocks):
+        for i in range(d):
+            buf[i] = B[j, i] * x[i]
+        for i in range(d, LL):
+            buf[i] = 0.0
+        _butterfly(buf)
+        for i in range(LL):
+            tmp[i] = buf[Pi[j, i]] * G[j, i]
+        _butterfly(tmp)
+        start = j * LL
+        stop = min(start + LL, D)
+        i = start
+        while i < stop:
+            s, k, end = _segment_run(starts, values, i, stop, k)
+            for t in range(i, end):
+                v = tmp[t - start]
+                if keep:
+                    px_out[t] = v
+                out[t] = base[t] + s * v if has_base else s * v
+            i = end
+
+
+@numba.njit(**_JIT)
+def _transpose_small(y, B, G_inverse, Pi_inverse, starts, values, acc):
+    """``_transpose`` for blocks of at most SMALL_BLOCK numbers (see ``_forward_small``)."""
+    d = acc.shape[0]
+    blocks, LL = G_inverse.shape
+    D = y.shape[0]
+    buf = np.empty(LL, np.float32)
+    tmp = np.empty(LL, np.float32)
+    acc[:] = 0.0
+    k = 0
+    for j in range(blocks):
+        start = j * LL
+        stop = min(start + LL, D)
+        i = start
+        while i < stop:
+            s, k, end = _segment_run(starts, values, i, stop, k)
+            for t in range(i, end):
+                buf[t - start] = s * y[t]
+            i = end
+        for t in range(stop - start, LL):
+            buf[t] = 0.0
+        _butterfly(buf)
+        for i in range(LL):
+            tmp[i] = buf[Pi_inverse[j, i]] * G_inverse[j, i]
+        _butterfly(tmp)
+        for i in range(d):
+            acc[i] += B[j, i] * tmp[i]
+
+
 @numba.njit(**_JIT)
 def _invert(G, Pi, G_inverse, Pi_inverse):
     """Pi_inverse[j, Pi[j, i]] = i and G_inverse[j, k] = G[j, Pi_inverse[j, k]]."""
@@ -173,6 +261,7 @@ def _generate(keys_B, keys_G1, keys_G2, keys_Pi, bits, d, scale, B, G, Pi):
     right_mask = np.uint64((1 << right_bits) - 1)
     shift = np.uint64(right_bits)
     s = np.float32(scale)
+    round_keys = np.empty(stream.FEISTEL_ROUNDS, np.uint64)
     for j in range(blocks):
         kb, k1, k2 = keys_B[j], keys_G1[j], keys_G2[j]
         for i in range(d):
@@ -188,7 +277,6 @@ def _generate(keys_B, keys_G1, keys_G2, keys_Pi, bits, d, scale, B, G, Pi):
             )
             radius = np.sqrt(np.float32(-2.0) * np.log(u1))
             G[j, i] = radius * np.cos(np.float32(stream.TWO_PI) * u2) * s
-        round_keys = np.empty(stream.FEISTEL_ROUNDS, np.uint64)
         for r in range(stream.FEISTEL_ROUNDS):
             round_keys[r] = _mix32((keys_Pi[j] + np.uint64(r * stream.GOLDEN)) & _MASK)
         for i in range(LL):
@@ -202,9 +290,18 @@ def _generate(keys_B, keys_G1, keys_G2, keys_Pi, bits, d, scale, B, G, Pi):
             Pi[j, i] = (left << shift) | right
 
 
+@numba.njit(**_JIT)
+def _keys(key, blocks):
+    """``stream.block_keys`` for blocks 0, ..., blocks - 1 (here, not in PyTorch: SAID at a
+    small d has millions of blocks of two numbers, whose keys took PyTorch 7 s)."""
+    out = np.empty(blocks, np.uint64)
+    for j in range(blocks):
+        out[j] = _mix32((key + _mix32(np.uint64(j))) & _MASK)
+    return out
+
+
 def _block_keys(seed: int, name: str, blocks: int) -> np.ndarray:
-    ids = torch.arange(blocks, dtype=torch.int64)
-    return stream.block_keys(stream.stream_key(seed, name), ids).numpy().astype(np.uint64)
+    return _keys(np.uint64(stream.stream_key(seed, name)), blocks)
 
 
 # -- the projection ------------------------------------------------------------------------------
@@ -236,6 +333,9 @@ class CpuFastfoodProjection(Projection):
         self.G_inverse = np.empty_like(self.G)
         _invert(self.G, self.Pi, self.G_inverse, self.Pi_inverse)
         self._theta: np.ndarray | None = None
+        small = self.LL <= SMALL_BLOCK
+        self._forward = _forward_small if small else _forward
+        self._transpose = _transpose_small if small else _transpose
 
     @staticmethod
     def _array(t: torch.Tensor) -> np.ndarray:
@@ -250,8 +350,8 @@ class CpuFastfoodProjection(Projection):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = torch.empty(self.D, dtype=torch.float32)
-        _forward(self._array(x), self.B, self.G, self.Pi, _NO_VALUES, _NO_STARTS, _NO_VALUES,
-                 _NO_VALUES, out.numpy())  # fmt: skip
+        self._forward(self._array(x), self.B, self.G, self.Pi, _NO_VALUES, _NO_STARTS,
+                      _NO_VALUES, _NO_VALUES, out.numpy())  # fmt: skip
         return out
 
     def shifted_forward(self, x, base, segments=None, seg_scale=None, keep_px=False):
@@ -259,7 +359,7 @@ class CpuFastfoodProjection(Projection):
             return super().shifted_forward(x, base, segments, seg_scale, keep_px)
         out = self._output()
         px = torch.empty(self.D if keep_px else 0, dtype=torch.float32)
-        _forward(self._array(x), self.B, self.G, self.Pi, self._array(base),
+        self._forward(self._array(x), self.B, self.G, self.Pi, self._array(base),
                  *self._segments(segments, seg_scale), px.numpy(), out.numpy())  # fmt: skip
         return out, (px if keep_px else None)
 
@@ -279,7 +379,7 @@ class CpuFastfoodProjection(Projection):
 
     def scaled_transpose(self, g, segments=None, seg_scale=None) -> torch.Tensor:
         acc = torch.empty(self.d, dtype=torch.float32)
-        _transpose(self._array(g), self.B, self.G_inverse, self.Pi_inverse,
+        self._transpose(self._array(g), self.B, self.G_inverse, self.Pi_inverse,
                    *self._segments(segments, seg_scale),
                    acc.numpy())  # fmt: skip
         return acc
@@ -294,10 +394,10 @@ class CpuFastfoodProjection(Projection):
 
 
 def warm_up() -> None:
-    """Compile (or load from the cache) every function above on a small problem, SAID's
-    segment sums included."""
-    proj = CpuFastfoodProjection(5, 40, seed=0)
-    x = torch.ones(5)
-    proj.shifted_forward(x, torch.zeros(40), keep_px=True)
-    proj.transpose(torch.ones(40))
-    proj.segment_dots(torch.ones(40), torch.ones(40), Segments.from_sizes([40], [0], "cpu"))
+    """Compile (or load from the cache) every function above on small problems, both block
+    paths (d = 5: plain loops; d = 40: vectors) and SAID's segment sums included."""
+    for d in (5, 40):
+        proj = CpuFastfoodProjection(d, 100, seed=0)
+        proj.shifted_forward(torch.ones(d), torch.zeros(100), keep_px=True)
+        proj.transpose(torch.ones(100))
+    proj.segment_dots(torch.ones(100), torch.ones(100), Segments.from_sizes([100], [0], "cpu"))
