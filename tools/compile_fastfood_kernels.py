@@ -8,6 +8,7 @@ fused kernels (``intdim.measure.compiled``). Writes the rows as JSON.
     python tools/compile_fastfood_kernels.py                 # sm_90 (H100/H200)
     python tools/compile_fastfood_kernels.py --arch 80 --dims 1000 4000000
     python tools/compile_fastfood_kernels.py --dims 1000 8192 --breakdown
+    python tools/compile_fastfood_kernels.py --dims 8 8192 --breakdown 8192
 """
 
 from __future__ import annotations
@@ -51,8 +52,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--arch", type=int, default=90, help="compute capability x 10")
     parser.add_argument("--dims", type=int, nargs="+", default=DEFAULT_DIMS)
-    parser.add_argument("--breakdown", action="store_true",
-                        help="also the stream's parts' cost in the fused kernels")  # fmt: skip
+    parser.add_argument("--breakdown", type=int, nargs="*", metavar="D",
+                        help="also the stream's parts' cost in the fused kernels, at these d "
+                             "(none named: every fused one of --dims)")  # fmt: skip
     parser.add_argument("--hadamard", nargs="+", choices=HADAMARDS, default=list(HADAMARDS),
                         help="the ways of computing the transform to compile")  # fmt: skip
     parser.add_argument("--workers", type=int, help="compiling processes (default: one per core)")
@@ -65,8 +67,9 @@ def main(argv: list[str] | None = None) -> None:
     show = lambda row: print(format_row(row), flush=True)  # noqa: E731
     rows = compile_all(args.dims, args.arch, show, args.workers, tuple(args.hadamard))
     report = {"arch": args.arch, "rows": rows}
-    if args.breakdown:
-        report["stream_breakdown"] = stream_breakdown(args.dims, args.arch, args.workers)
+    if args.breakdown is not None:
+        dims = args.breakdown or args.dims
+        report["stream_breakdown"] = stream_breakdown(dims, args.arch, args.workers)
         print(breakdown_table(report["stream_breakdown"]))
     out = args.out or Path(f"results/benchmark/kernels_sm{args.arch}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
