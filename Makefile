@@ -54,7 +54,8 @@ offline-full-other-seeds: setup
 	$(BIN)/snakemake --cores $(CORES) --configfile $(OTHER_SEEDS) --directory results/offline_full_other_seeds -s Snakefile -- results/figures/figure2.png results/figures/figure4_5.png
 	$(BIN)/python tools/readme_section.py --directory results/offline_full_other_seeds --config "$(OTHER_SEEDS)" --name offline_full_other_seeds --command "make offline-full-other-seeds" --readme docs/results/offline_full.md
 
-# One pytest-xdist worker per core; each file on one worker, in collection order (tests/conftest.py).
+# One pytest-xdist worker per core, and one for the SLURM tests (which mostly wait) unless slow
+# tests are left out; each file on one worker, in collection order (tests/conftest.py).
 # The 20 slowest test phases close the output, so a run that nears CI's limit shows where it went.
 PYTEST := $(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder --durations=20
 

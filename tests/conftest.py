@@ -1,4 +1,5 @@
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -12,16 +13,28 @@ if not torch.cuda.is_available():
 ROOT = Path(__file__).resolve().parents[1]
 
 
-# `make test` runs the files in one pytest-xdist worker per core (--dist loadfile). A file stays
-# on one worker, so its module fixtures (one SLURM cluster, one SLURM run) are made once; the
-# three files that read the session's integration run go to one worker together, so it runs
-# once, and first, being the longest (with --no-loadscope-reorder: in collection order). Tests
-# of the workflow that need no integration run are in other files, for the other worker.
-INTEGRATION_RUN_FILES = ("test_section5_workflow.py", "test_slurm.py", "test_workflow.py")
+# `make test` runs the files in pytest-xdist workers (--dist loadfile), one per core and one
+# more for the SLURM tests, which mostly wait for the cluster's clock (a time limit, a signal
+# sent ahead of it, the executor's status checks). A file stays on one worker, so its module
+# fixtures (one SLURM cluster, one SLURM run) are made once. The two files that read and
+# change the session's integration run go to one worker together and start first, being the
+# longest; the SLURM file starts at the same time on another (with --no-loadscope-reorder:
+# in collection order). Tests of the workflow that need no integration run are in other files.
+INTEGRATION_RUN_FILES = ("test_section5_workflow.py", "test_workflow.py")
+SLURM_FILE = "test_slurm.py"
 
 
 def pytest_collection_modifyitems(config, items):
-    items.sort(key=lambda item: item.path.name not in INTEGRATION_RUN_FILES)  # stable
+    first = (*INTEGRATION_RUN_FILES, SLURM_FILE)
+    items.sort(key=lambda item: first.index(item.path.name) if item.path.name in first else 3)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config):
+    """-n auto: one worker per core, and one for the SLURM tests unless slow tests are left
+    out (-m "not slow"), as in the quick tier."""
+    cores = len(os.sched_getaffinity(0))
+    return cores if "not slow" in (config.option.markexpr or "") else cores + 1
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -70,17 +83,39 @@ def run(integration_run) -> Path:
     return integration_run
 
 
-@pytest.fixture(scope="session")
-def integration_run(tmp_path_factory):
-    """One real run of the workflow (sweep and Section 5 miniatures) with its report."""
+def _integration_run(tmp_path_factory) -> tuple[Path, Path]:
+    """(the run's folder, a copy of its tables made as it finished): one real run of the
+    workflow (sweep and Section 5 miniatures) with its report, made by whichever worker asks
+    first; a worker that asks while it is under way waits for it."""
+    from filelock import FileLock
     from snakemake_runs import snakemake
 
-    workdir = tmp_path_factory.mktemp("workflow")
-    proc = snakemake(workdir)
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    report = snakemake(workdir, "--report", str(workdir / "report.html"))
-    assert report.returncode == 0, report.stderr[-4000:]
-    return workdir
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the folder every worker's own temporary folder is in
+    workdir, tables = shared / "workflow", shared / "workflow_tables"
+    with FileLock(shared / "workflow.lock"):
+        if not tables.is_dir():
+            proc = snakemake(workdir)
+            assert proc.returncode == 0, proc.stderr[-4000:]
+            report = snakemake(workdir, "--report", str(workdir / "report.html"))
+            assert report.returncode == 0, report.stderr[-4000:]
+            shutil.copytree(workdir / "results" / "tables", tables)
+    return workdir, tables
+
+
+@pytest.fixture(scope="session")
+def integration_run(tmp_path_factory) -> Path:
+    """The integration run's folder, for the tests that read it and for those (on the same
+    worker) that change it."""
+    return _integration_run(tmp_path_factory)[0]
+
+
+@pytest.fixture(scope="session")
+def integration_tables(tmp_path_factory) -> Path:
+    """The integration run's tables as it finished, for a test on another worker, where the
+    run's own may be under change."""
+    return _integration_run(tmp_path_factory)[1]
 
 
 @pytest.fixture
