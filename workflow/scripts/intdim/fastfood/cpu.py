@@ -64,6 +64,19 @@ def _segment_run(starts, values, i, stop, k):
 
 
 @numba.njit(**_JIT)
+def _scaled_copy(y, start, stop, starts, values, k, out):
+    """out[: stop - start] = s * y[start:stop], s per coordinate's segment as in ``_forward``,
+    walking forward from segment k; returns the segment reached."""
+    i = start
+    while i < stop:
+        s, k, end = _segment_run(starts, values, i, stop, k)
+        for t in range(i, end):
+            out[t - start] = s * y[t]
+        i = end
+    return k
+
+
+@numba.njit(**_JIT)
 def _forward(x, B, G, Pi, base, starts, values, px_out, out):
     """out = base + s * P x block by block, s the scale of each coordinate's segment
     (``starts`` (S + 1,) offsets, ``values`` (S,) scales; s = 1 when ``values`` is empty) and
@@ -116,13 +129,7 @@ def _transpose(y, B, G_inverse, Pi_inverse, starts, values, acc):
         if end - start == LL:  # a whole block of one scale: most of them
             scaled_fwht(y, start, s, buf)
         else:
-            i = start
-            while i < stop:
-                s, k, end = _segment_run(starts, values, i, stop, k)
-                dst, src = buf[i - start : end - start], y[i:end]
-                for t in range(end - i):
-                    dst[t] = s * src[t]
-                i = end
+            k = _scaled_copy(y, start, stop, starts, values, k, buf)
             buf[stop - start :] = 0.0
             fwht_inplace(buf)
         gather_fwht(buf, Pi_inverse[j], G_inverse[j], tmp, y, (j + 1) * LL)
@@ -199,12 +206,7 @@ def _transpose_small(y, B, G_inverse, Pi_inverse, starts, values, acc):
     for j in range(blocks):
         start = j * LL
         stop = min(start + LL, D)
-        i = start
-        while i < stop:
-            s, k, end = _segment_run(starts, values, i, stop, k)
-            for t in range(i, end):
-                buf[t - start] = s * y[t]
-            i = end
+        k = _scaled_copy(y, start, stop, starts, values, k, buf)
         for t in range(stop - start, LL):
             buf[t] = 0.0
         _butterfly(buf)
