@@ -33,7 +33,8 @@ def pytest_collection_modifyitems(config, items):
 def pytest_xdist_auto_num_workers(config):
     """-n auto: one worker per core, and one for the SLURM tests unless slow tests are left
     out (-m "not slow"), as in the quick tier."""
-    cores = len(os.sched_getaffinity(0))
+    affinity = getattr(os, "sched_getaffinity", None)  # Linux; elsewhere, every core
+    cores = len(affinity(0)) if affinity else os.cpu_count() or 1
     return cores if "not slow" in (config.option.markexpr or "") else cores + 1
 
 
