@@ -89,3 +89,27 @@ def test_a_subspace_run_stopped_on_the_gpu_resumes_to_the_same_bits(tmp_path, me
     assert stopped[0]["resumed_at"] == [6]
     assert same_run(once, again), "two unstopped runs differ: nothing can repeat them"
     assert same_run(stopped, once)
+
+
+def test_said_scale_gradients_are_the_same_bits_every_time():
+    """Many runs per scale, as a grouping by tensor name can give: summed in one order."""
+    from intdim.projections.base import Segments, shift
+    from intdim.projections.registry import make_projection
+
+    d, runs, size = 4_000, 3_000, 700
+    proj = make_projection("fastfood", d, runs * size, seed=5, device="cuda", backend="triton")
+    segments = Segments.from_sizes([size] * runs, [i % 3 for i in range(runs)], "cuda")
+    torch.manual_seed(0)
+    x, base = torch.randn(d, device="cuda"), torch.randn(runs * size, device="cuda")
+    g = torch.randn(runs * size, device="cuda")
+
+    def gradients():
+        xs = x.clone().requires_grad_()
+        lambdas = torch.tensor([0.5, 2.0, -1.5], device="cuda", requires_grad=True)
+        (shift(proj, xs, base, lambdas, segments) * g).sum().backward()
+        return xs.grad, lambdas.grad
+
+    first = gradients()
+    for _ in range(5):
+        again = gradients()
+        assert torch.equal(again[0], first[0]) and torch.equal(again[1], first[1])

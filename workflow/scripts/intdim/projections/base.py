@@ -212,8 +212,10 @@ def shift_gradients(
         grad_x = proj.scaled_transpose(grad, segments, seg_scale)
     if need_lambdas:
         per_segment = proj.segment_dots(grad, px, segments)
-        grad_lambdas = torch.zeros(groups, dtype=per_segment.dtype, device=grad.device)
-        grad_lambdas.index_add_(0, segments.groups, per_segment)
+        # Each scale's runs summed in one fixed order (index_add_ is atomic on CUDA, so its
+        # bits would change from run to run); a scale with one run gets its dot exactly.
+        owner = segments.groups[:, None] == torch.arange(groups, device=grad.device)
+        grad_lambdas = torch.where(owner, per_segment[:, None], 0).sum(0)
     return grad_x, grad_lambdas
 
 
