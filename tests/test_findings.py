@@ -142,6 +142,15 @@ def test_survey_trend_and_all_findings_together():
               "search_status": "not reached", "d90_hi": 100_000}  # fmt: skip
     searched = pd.concat([searched, pd.DataFrame([beyond])], ignore_index=True)
     assert larger_models_lower_d90(searched)[0].measured == finding.measured
+    # a task whose searches all stopped short keeps its line, saying so
+    short = pd.concat([searched, pd.DataFrame([{**beyond, "task": "u"}])], ignore_index=True)
+    first, second = larger_models_lower_d90(short)
+    assert first.measured == finding.measured
+    assert second.claim == "larger models have lower d90 (u; Figure 3)"
+    assert (second.verdict, second.measured) == (
+        "not resolved",
+        "no d90 found among 1 model (not reached: 1)",
+    )
 
 
 def test_said_and_did_boundaries_touching_and_one_method_reaching():
