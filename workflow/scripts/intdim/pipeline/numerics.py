@@ -9,9 +9,10 @@ until the checkpoints, and the d90 of each, differ between machines; on one mach
 repeats bit for bit.
 
 Portable numerics pin all three: ATen's baseline kernels, MKL's COMPATIBLE branch (the one MKL
-documents as reproducible on Intel and non-Intel CPUs alike) and no oneDNN. That this gives
-equal bits on two CPU types follows from the libraries' documentation; it has been checked on
-one CPU type, also with the kernels a CPU without AVX2 would choose (tests/test_numerics.py).
+documents as reproducible on Intel and non-Intel CPUs alike) and no oneDNN. Equal bits across
+CPU types rest on the libraries' documentation: every job of ``make run`` gave them on two AMD
+EPYC types, not on an Intel Xeon with AMX (docs/methods.md); each CPU checks its own against
+the kernels a CPU without AVX2 would choose (tests/test_numerics.py).
 MKL's branch also asks for a fixed thread count, which each rule's ``threads`` gives. The price
 is speed: about 2x on the jobs of the workflow's small pre-trained models, 2.5x on MiniLM's
 matrix products (2 cores), which is why ``portable_cpu_numerics`` applies it to the workflow's
