@@ -1,0 +1,68 @@
+"""The numerics fingerprint (intdim.measure.numerics_fingerprint, tools/numerics_fingerprint.py):
+a process repeats its own, the comparison names what differs in order, and kernels of another
+instruction set show up."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+from intdim.measure.numerics_fingerprint import differences, digest
+
+
+def fingerprints(repo_root, tmp_path, name, *args):
+    out = tmp_path / f"{name}.json"
+    proc = subprocess.run(
+        [sys.executable, "tools/numerics_fingerprint.py", "--sizes", "xs", "--out", str(out),
+         *args],
+        cwd=repo_root, capture_output=True, text=True,
+    )  # fmt: skip
+    return proc, out
+
+
+def test_digest_takes_the_first_tensor_of_an_output():
+    a, b = torch.arange(4.0), torch.ones(2)
+    assert digest((None, a, b)) == digest(a) != digest(b)
+    assert digest({"loss": None, "logits": b}) == digest(b)
+    assert digest((None, "text")) is None
+    assert digest(torch.tensor([0.0])) != digest(torch.tensor([-0.0]))  # bits, not values
+
+
+def test_differences_are_listed_in_the_order_computed():
+    first = {"digests": {"a": "1", "b": "2", "c": "3"}}
+    second = {"digests": {"a": "1", "c": "9", "b": "2", "d": "4"}}
+    assert differences(first, second) == ["c", "d"]
+    assert differences(first, first) == []
+
+
+@pytest.fixture(scope="module")
+def portable(repo_root, tmp_path_factory):
+    """The xs size's portable fingerprint, taken once for the tests that compare with it."""
+    proc, out = fingerprints(repo_root, tmp_path_factory.mktemp("fingerprint"), "portable")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return out
+
+
+def test_a_second_process_repeats_the_fingerprint(repo_root, tmp_path, portable):
+    once = portable
+    proc, _ = fingerprints(repo_root, tmp_path, "again", "--compare", str(once))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    digests = json.loads(once.read_text())["xs"]["digests"]
+    assert f"xs: 0 of {len(digests)} digests differ" in proc.stdout
+    kinds = {key.split()[0] for key in digests}
+    assert kinds == {"initial", "train", "gradient", "updated", "eval"}
+
+
+def test_native_kernels_of_this_cpu_differ_from_portable_ones(repo_root, tmp_path, portable):
+    if torch.backends.cpu.get_cpu_capability() == "DEFAULT":
+        pytest.skip("this CPU's native kernels are the portable ones")
+    proc, _ = fingerprints(repo_root, tmp_path, "native", "--numerics", "native",
+                           "--compare", str(portable))  # fmt: skip
+    assert proc.returncode == 1
+    assert "  initial roberta.embeddings.word_embeddings.weight" in proc.stdout
+
+
+def test_an_unknown_size_is_named(repo_root, tmp_path):
+    proc, _ = fingerprints(repo_root, tmp_path, "bad", "--sizes", "xl")
+    assert proc.returncode == 2 and "no size 'xl'" in proc.stderr

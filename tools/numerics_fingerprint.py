@@ -1,0 +1,58 @@
+"""Fingerprint the CPU arithmetic of one pre-training update of the workflow's RoBERTa sizes, and
+compare it with another CPU's (``intdim.measure.numerics_fingerprint`` says what is digested).
+
+    python tools/numerics_fingerprint.py --out here.json [--compare there.json]
+
+Writes one fingerprint per size of the config's pre-training; with --compare, prints for each
+size the first digests that differ from the other file's, in the order they were computed, and
+exits 1 when any does. docs/measurements/cpu/ holds fingerprints of the CPUs measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import yaml
+from intdim.measure.numerics_fingerprint import differences, fingerprint
+
+SHOWN = 8  # differences printed per size
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", type=Path, default=Path("config/config.yaml"))
+    parser.add_argument("--sizes", nargs="+", default=None, help="default: every size")
+    parser.add_argument("--numerics", choices=("portable", "native"), default="portable")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--compare", type=Path, default=None, help="another CPU's fingerprints")
+    args = parser.parse_args(argv)
+    shapes = yaml.safe_load(args.config.read_text())["pretraining"]["sizes"]
+    sizes = args.sizes or list(shapes)
+    unknown = [s for s in sizes if s not in shapes]
+    if unknown:
+        parser.error(f"no size {unknown[0]!r} in {args.config}; it has {', '.join(shapes)}")
+    other = json.loads(args.compare.read_text()) if args.compare else None
+    prints = {size: fingerprint(shapes[size], args.numerics) for size in sizes}
+    args.out.write_text(json.dumps(prints, indent=1) + "\n")
+    print(f"wrote {len(prints)} fingerprints ({args.numerics} numerics) to {args.out}")
+    if other is None:
+        return 0
+    differ = False
+    for size, mine in prints.items():
+        if size not in other:
+            print(f"{size}: not in {args.compare}")
+            continue
+        found = differences(other[size], mine)
+        differ |= bool(found)
+        print(f"{size}: {len(found)} of {len(mine['digests'])} digests differ "
+              f"({other[size]['cpu']} / {mine['cpu']})")  # fmt: skip
+        for key in found[:SHOWN]:
+            print(f"  {key}")
+    return 1 if differ else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
