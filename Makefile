@@ -62,9 +62,9 @@ PYTEST := $(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder
 test: setup
 	$(PYTEST)
 
-# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (804 of 842
-# tests; 2.4 min on a 2-core machine at f8db2d2; 6.2 min at a99b7db on a day the unchanged
-# set-up took 1.6x as long; all 842 took 25.1 min at 86a207d on such a machine, fresh clone).
+# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (811 of 849
+# tests; 2.0 min on a 2-core Intel Xeon at 73346d5, where all 849 took 11.8 min; 6.2 min at
+# a99b7db on a slow 2-core AMD EPYC, where all took 25.1 min at 86a207d; fresh clones).
 test-quick: setup
 	$(PYTEST) -m "not slow"
 
