@@ -124,6 +124,18 @@ def test_survey_rows_name_each_model_its_size_and_its_searchs_bracket():
     assert records(section5.survey_table([], ["t"], "said", {}, {})) == []
 
 
+def test_figure3_draws_found_and_unreached_d90s_and_names_the_unsearched():
+    metas = {m: {"base_parameters": 10, "reference": m} for m in "abcd"}
+    results = {("a", "t", "said"): result("a", "t", "said", 50),
+               ("b", "t", "said"): result("b", "t", "said", 4, "at d_min"),
+               ("c", "t", "said"): result("c", "t", "said", None, "not reached"),
+               ("d", "t", "said"): result("d", "t", "said", None, "skipped")}  # fmt: skip
+    table = section5.survey_table(list("abcd"), ["t"], "said", results, metas)
+    found, beyond, unsearched = section5.survey_parts(table)
+    assert (list(found["model"]), list(beyond["model"])) == (["a", "b"], ["c"])
+    assert list(unsearched["model"]) == ["d"]
+
+
 def test_the_bound_table_keeps_solutions_and_its_columns_in_order():
     bounds = section5.bound_table([{"model": "a", "task": "t", "method": "said", "d90": 50,
                                     "d": 50, "bound": 0.4, "extra": 1},

@@ -8,6 +8,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
+from intdim.analysis.section5 import survey_parts  # noqa: E402
 from intdim.analysis.trend import counted, describe, fit_trend  # noqa: E402
 from script_log import logged  # noqa: E402
 
@@ -18,7 +19,7 @@ def main(snakemake):
     sns.set_theme(style="whitegrid")
     fig, axes = plt.subplots(1, len(tasks), figsize=(6 * len(tasks), 4.5), squeeze=False)
     for ax, task in zip(axes[0], tasks, strict=True):
-        points = table[(table["task"] == task) & table["d90"].notna()]
+        points, missed, unsearched = survey_parts(table[table["task"] == task])
         d90 = points["d90"].astype(float)
         # d90 lies in (d90_lo, d90]: the bar runs down to the largest d that failed.
         ax.errorbar(points["parameters"], d90, yerr=[d90 - points["d90_lo"], 0 * d90],
@@ -27,7 +28,6 @@ def main(snakemake):
             ax.annotate(row.model, (row.parameters, float(row.d90)), fontsize=8,
                         xytext=(4, 4), textcoords="offset points")  # fmt: skip
         # Models whose search never reached the threshold: a triangle at the largest d tried.
-        missed = table[(table["task"] == task) & table["d90"].isna()]
         ax.scatter(missed["parameters"], missed["searched_up_to"], marker="^",
                    facecolors="none", edgecolors="grey")  # fmt: skip
         for i, row in enumerate(missed.itertuples()):
@@ -38,6 +38,8 @@ def main(snakemake):
         title = f"{task}: {counted(len(points), 'model')} with a d90"
         if len(missed):
             title += f", {len(missed)} not reached (triangles: largest d searched)"
+        if len(unsearched):  # no d to draw: named in the title
+            title += f"\nnot searched: {', '.join(unsearched['model'])}"
         trend = fit_trend(list(points["parameters"]), list(points["d90_lo"]), list(d90))
         print(f"{task}: {describe(trend)}")
         if trend["resolved"]:

@@ -135,6 +135,15 @@ def survey_table(models: list[str], tasks: list[str], method: str, results: dict
     return frame
 
 
+def survey_parts(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """A ``survey_table``'s rows as Figure 3 draws them: those with a d90; those whose search
+    failed every probe up to d_max (d90 above it); and those never searched (skipped: the full
+    fine-tune does not beat the majority class), which have no d to draw."""
+    found = rows["d90"].notna()
+    beyond = ~found & (rows["search_status"] == "not reached")
+    return rows[found], rows[beyond], rows[~found & ~beyond]
+
+
 def bound_table(bounds: list[dict]) -> pd.DataFrame:
     columns = [
         "model", "task", "method", "d", "D", "m", "bits_per_number", "description_bits",
