@@ -17,6 +17,7 @@ from pathlib import Path
 
 import yaml
 from intdim.measure.numerics_fingerprint import differences, fingerprint
+from intdim.method.pretraining import PretrainSettings
 
 SHOWN = 8  # differences printed per size
 
@@ -29,13 +30,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--compare", type=Path, default=None, help="another CPU's fingerprints")
     args = parser.parse_args(argv)
-    shapes = yaml.safe_load(args.config.read_text())["pretraining"]["sizes"]
+    section = yaml.safe_load(args.config.read_text())["pretraining"]
+    shapes = section["sizes"]
+    # The recipe keys a pre-training job reads (rules/common.smk's pretrain_settings).
+    recipe = {k: section[k] for k in ("steps", "batch_size", "max_length", "learning_rate")}
+    settings = PretrainSettings(**recipe, seed=section.get("seed", 0))
     sizes = args.sizes or list(shapes)
     unknown = [s for s in sizes if s not in shapes]
     if unknown:
         parser.error(f"no size {unknown[0]!r} in {args.config}; it has {', '.join(shapes)}")
     other = json.loads(args.compare.read_text()) if args.compare else None
-    prints = {size: fingerprint(shapes[size], args.numerics) for size in sizes}
+    prints = {size: fingerprint(shapes[size], settings, section["vocab_size"], args.numerics)
+              for size in sizes}  # fmt: skip
     args.out.write_text(json.dumps(prints, indent=1) + "\n")
     print(f"wrote {len(prints)} fingerprints ({args.numerics} numerics) to {args.out}")
     if other is None:

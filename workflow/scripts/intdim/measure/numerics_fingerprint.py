@@ -3,10 +3,10 @@ whose bits differ between two CPUs.
 
 For one of the workflow's RoBERTa shapes, on a fixed random batch: the digest of every initial
 parameter, of every module's output in a training forward, of the loss, of every parameter's
-gradient, of the parameters after one AdamW update, and of the loss of an evaluation forward
-(no dropout, which takes other attention kernels). Two CPUs' fingerprints, compared in order,
-name the first module or gradient that differs: where portable numerics stopped giving equal
-bits (an AMD EPYC against an Intel Xeon, docs/methods.md).
+gradient, of the parameters after one AdamW update, and of every module's output and the loss
+of an evaluation forward (no dropout, which takes other attention kernels). Two CPUs'
+fingerprints, compared in order, name the first module or gradient that differs: where portable
+numerics stopped giving equal bits (an AMD EPYC against an Intel Xeon, docs/methods.md).
 
 The numerics are chosen before the first tensor operation, so a fingerprint is taken in a
 process of its own (``tools/numerics_fingerprint.py``).
@@ -16,11 +16,8 @@ from __future__ import annotations
 
 import hashlib
 
-from ..method.pretraining import mlm_loss, roberta_config
+from ..method.pretraining import PretrainSettings, mlm_loss, roberta_config
 from ..pipeline.numerics import this_cpu, use_numerics
-
-VOCAB, LENGTH, BATCH = 2048, 64, 32  # the default config's pre-training
-LEARNING_RATE, WEIGHT_DECAY = 3.0e-3, 0.01
 
 
 def digest(value) -> str | None:
@@ -31,8 +28,8 @@ def digest(value) -> str | None:
     if isinstance(value, torch.Tensor):
         data = value.detach().contiguous().numpy().tobytes()
         return hashlib.sha256(data).hexdigest()[:16]
-    items = value.values() if hasattr(value, "values") else value
-    if isinstance(value, (tuple, list)) or hasattr(value, "values"):
+    items = value.values() if isinstance(value, dict) else value  # a ModelOutput is a dict
+    if isinstance(value, (dict, tuple, list)):
         for item in items:
             found = digest(item)
             if found is not None:
@@ -40,30 +37,34 @@ def digest(value) -> str | None:
     return None
 
 
-def _batch(seed: int) -> dict:
-    """Token ids with padding at the end of some rows and 15% of the real tokens masked."""
+def _batch(settings: PretrainSettings, vocab_size: int) -> dict:
+    """Token ids with padding at the end of some rows and mlm_probability of the real tokens
+    masked."""
     import torch
 
-    generator = torch.Generator().manual_seed(seed)
-    ids = torch.randint(3, VOCAB, (BATCH, LENGTH), generator=generator)
-    lengths = torch.randint(LENGTH // 4, LENGTH + 1, (BATCH,), generator=generator)
-    real = torch.arange(LENGTH)[None, :] < lengths[:, None]
-    masked = real & (torch.rand(BATCH, LENGTH, generator=generator) < 0.15)
+    batch, length = settings.batch_size, settings.max_length
+    generator = torch.Generator().manual_seed(settings.seed)
+    ids = torch.randint(3, vocab_size, (batch, length), generator=generator)
+    lengths = torch.randint(length // 4, length + 1, (batch,), generator=generator)
+    real = torch.arange(length)[None, :] < lengths[:, None]
+    masked = real & (torch.rand(batch, length, generator=generator) < settings.mlm_probability)
     labels = torch.where(masked, ids, -100)
     ids = torch.where(masked, 4, torch.where(real, ids, 1))  # 4: a mask id, 1: the padding id
     return {"input_ids": ids, "attention_mask": real.long(), "labels": labels}
 
 
-def fingerprint(shape: dict, numerics: str = "portable", seed: int = 0) -> dict:
-    """Digests of one update of a RoBERTa of ``shape``, in the order they were computed."""
+def fingerprint(shape: dict, settings: PretrainSettings, vocab_size: int,
+                numerics: str = "portable") -> dict:  # fmt: skip
+    """Digests of one update of a RoBERTa of ``shape`` with the batch size, sequence length,
+    optimiser settings and seed of ``settings``, in the order they were computed."""
     import torch
     from transformers import RobertaForMaskedLM
 
     use_numerics(numerics)  # before this process's first tensor operation
     torch.set_num_threads(1)  # as the workflow's pre-training jobs run
-    torch.manual_seed(seed)
-    model = RobertaForMaskedLM(roberta_config(shape, VOCAB, LENGTH))
-    batch = _batch(seed)
+    torch.manual_seed(settings.seed)
+    model = RobertaForMaskedLM(roberta_config(shape, vocab_size, settings.max_length))
+    batch = _batch(settings, vocab_size)
     # The initialisation first: its random draws have vectorised kernels of their own.
     digests = {f"initial {name}": digest(param) for name, param in model.named_parameters()}
     phase = ["train"]
@@ -85,7 +86,11 @@ def fingerprint(shape: dict, numerics: str = "portable", seed: int = 0) -> dict:
     for name, param in model.named_parameters():
         if param.grad is not None:
             digests[f"gradient {name}"] = digest(param.grad)
-    torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY).step()
+    # Plain AdamW at the full rate: the warm-up's first rate is 0, which would update nothing.
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay
+    )
+    optimizer.step()
     for name, param in model.named_parameters():
         digests[f"updated {name}"] = digest(param)
     phase[0] = "eval"
