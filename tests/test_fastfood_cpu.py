@@ -1,6 +1,9 @@
 """The fused CPU Fastfood (Numba) against the PyTorch reference: the same stream, the same
 products to float32 rounding, the same training."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -90,9 +93,9 @@ def test_scaled_shifted_forward_is_base_plus_scale_times_px_exactly():
     assert ((out - expected).norm() / expected.norm()).item() < 1e-6
 
 
-@pytest.mark.parametrize("d", [1, 2, 3, 16, 17, 32])
+@pytest.mark.parametrize("d", [1, 2, 3, 16, 17, 32, 33, 64])
 def test_small_blocks_give_the_vector_paths_bits(d):
-    # Blocks of up to SMALL_BLOCK numbers take plain loops; every product must equal the
+    # Blocks of up to SMALL_BLOCK numbers go in batches; every product must equal the
     # vector path's to the bit, SAID's segments (ends inside blocks) and P x included.
     proj = CpuFastfoodProjection(d, 5_001, seed=d)
     assert proj.LL <= cpu.SMALL_BLOCK and proj._forward is cpu._forward_small
@@ -107,12 +110,14 @@ def test_small_blocks_give_the_vector_paths_bits(d):
         plain = np.empty(5_001, np.float32)
         kernel(x, proj.B, proj.G, proj.Pi, cpu._NO_VALUES, cpu._NO_STARTS, cpu._NO_VALUES,
                cpu._NO_VALUES, plain)  # fmt: skip
-        acc = np.empty(d, np.float32)
+        acc, plain_acc = np.empty((2, d), np.float32)
         transpose = cpu._transpose_small if kernel is cpu._forward_small else cpu._transpose
         transpose(y, proj.B, proj.G_inverse, proj.Pi_inverse, starts, values, acc)
+        transpose(y, proj.B, proj.G_inverse, proj.Pi_inverse, cpu._NO_STARTS, cpu._NO_VALUES,
+                  plain_acc)  # fmt: skip
         if kernel is cpu._forward_small:
-            small = (out, px, plain, acc)
-    for a, b in zip(small, (out, px, plain, acc), strict=True):
+            small = (out, px, plain, acc, plain_acc)
+    for a, b in zip(small, (out, px, plain, acc, plain_acc), strict=True):
         assert np.array_equal(a, b)
     assert not np.array_equal(out, base)
 
@@ -212,3 +217,13 @@ def test_the_stream_keys_match_the_hashed_reference():
     from intdim.fastfood.cpu import _block_keys
 
     assert _block_keys(2, "PI", 1000).tolist() == ref.tolist()
+
+
+def test_the_warm_up_compiles_both_block_paths():
+    # make setup's warm_up is what keeps jobs from compiling: in a fresh process it must leave
+    # every product compiled, the small-block and the vector path alike.
+    products = "_forward _forward_small _transpose _transpose_small _segment_dots"
+    code = (f"from intdim.fastfood import cpu; cpu.warm_up(); "
+            f"print([n for n in {products.split()!r} if not getattr(cpu, n).signatures])")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -15,9 +15,10 @@ uint16 (int32 for d > 65,536), B as int8 signs for the d coordinates it ever mul
 for the transpose Pi's inverse and G in that order, so that both directions gather: 13 bytes
 per output coordinate against the reference's 24.
 
-Blocks of up to 32 numbers (d <= 32, or SAID at a d little above its number of scales) take
-plain loops instead (``_forward_small``): there the vector path's fixed cost a block was most of
-the time. Same arithmetic in the same order, so the same bits.
+Blocks of up to 64 numbers (d <= 64, or SAID at a d little above its number of scales) go 64
+blocks at a time instead, each block a column of one array (``_forward_small``): there the
+vector path's fixed cost a block was most of the time. Same arithmetic in the same order, so
+the same bits.
 
 Numba compiles these functions the first time they run and caches the machine code next to
 this file (``cache=True``); ``make setup`` runs ``warm_up()`` so that no job compiles.
@@ -138,83 +139,128 @@ def _transpose(y, B, G_inverse, Pi_inverse, starts, values, acc):
             acc[i] += signs[i] * tmp[i]
 
 
-# Blocks of at most this many numbers (d <= 32) go through ``_forward_small`` and
-# ``_transpose_small``: on the Zen 3 machine of docs/performance.md, per product on MiniLM's D,
-# LL = 2: 0.3 s against 2.4 s; LL = 16: 0.3 against 0.4-0.7; LL = 32: 0.3 against 0.3-0.5;
-# at LL = 64 the vector path is faster (0.16-0.23 s against 0.34-0.37).
-SMALL_BLOCK = 32
+# Blocks of at most this many numbers (d <= 64) go through ``_forward_small`` and
+# ``_transpose_small``. Forward + transpose on MiniLM's D, one thread of the Intel Xeon of
+# docs/performance.md, against the vector path: LL = 16: 0.14 s against 0.93; LL = 64: 0.16
+# against 0.32; LL = 128: 0.17 against 0.19, too close to call, so the vector path keeps it.
+SMALL_BLOCK = 64
+# Blocks the small path transforms together, one to a vector lane: a block's butterfly alone
+# has at most 32 pairs a stage, too few to fill vectors, while the same pair of many blocks is
+# one contiguous row. 32 and 128 took the same time.
+SMALL_BATCH = 64
 
 
 @numba.njit(**_JIT)
-def _butterfly(a):
-    """The radix-2 butterfly on a (its length a power of two): the additions of the vector
-    butterfly (``simd``), in its order, so the same bits."""
-    n, h = a.shape[0], 1
+def _butterfly_columns(a):
+    """The radix-2 butterfly down each column of a (LL, SMALL_BATCH): for every block (column)
+    the additions of the vector butterfly (``simd``), in its order, so the same bits; across
+    blocks, one row of lanes at a time. Every column is transformed, used or not."""
+    n, width, h = a.shape[0], a.shape[1], 1
     while h < n:
         for i in range(0, n, 2 * h):
             for j in range(i, i + h):
-                u, v = a[j], a[j + h]
-                a[j], a[j + h] = u + v, u - v
+                top, bottom = a[j], a[j + h]
+                for b in range(width):
+                    u, v = top[b], bottom[b]
+                    top[b], bottom[b] = u + v, u - v
         h *= 2
+
+
+@numba.njit(**_JIT)
+def _gather_columns(buf, Pi, G, j0, nb, tmp):
+    """tmp[:, b] = G_j * buf[Pi_j, b] for the nb blocks j = j0 + b: Pi's gather, per block."""
+    LL = buf.shape[0]
+    for i in range(LL):
+        out = tmp[i]
+        for b in range(nb):
+            out[b] = buf[Pi[j0 + b, i], b] * G[j0 + b, i]
 
 
 @numba.njit(**_JIT)
 def _forward_small(x, B, G, Pi, base, starts, values, px_out, out):
     """``_forward`` for blocks of at most SMALL_BLOCK numbers (SAID at a small d projects to a
-    few numbers): plain loops, with none of the vector path's slices and calls, whose fixed
-    cost (about 0.4 us a block) made d = 10 take seven times d = 1,000's time. The same
-    products in the same order, so the same bits."""
+    few numbers): SMALL_BATCH blocks at a time, each a column of one (LL, SMALL_BATCH) array,
+    with none of the vector path's slices and calls, whose fixed cost (about 0.4 us a block)
+    made d = 10 take seven times d = 1,000's time. The same products in the same order, so
+    the same bits."""
     blocks, LL = G.shape
     d, D = x.shape[0], out.shape[0]
-    buf = np.zeros(LL, np.float32)
-    tmp = np.empty(LL, np.float32)
+    buf = np.zeros((LL, SMALL_BATCH), np.float32)
+    tmp = np.zeros((LL, SMALL_BATCH), np.float32)
+    row = np.empty(LL * SMALL_BATCH, np.float32)  # the batch's blocks back in their order
     keep = px_out.shape[0] > 0
     has_base = base.shape[0] > 0
     k = 0
-    for j in range(blocks):
-        for i in range(d):
-            buf[i] = B[j, i] * x[i]
-        for i in range(d, LL):
-            buf[i] = 0.0
-        _butterfly(buf)
+    for j0 in range(0, blocks, SMALL_BATCH):
+        nb = min(SMALL_BATCH, blocks - j0)
+        for i in range(d):  # row by row: contiguous stores, and B's strided reads stay in L1
+            xi, lanes = x[i], buf[i]
+            for b in range(nb):
+                lanes[b] = B[j0 + b, i] * xi
+        buf[d:] = 0.0  # the butterfly filled these rows for the previous batch
+        _butterfly_columns(buf)
+        _gather_columns(buf, Pi, G, j0, nb, tmp)
+        _butterfly_columns(tmp)
         for i in range(LL):
-            tmp[i] = buf[Pi[j, i]] * G[j, i]
-        _butterfly(tmp)
-        start = j * LL
-        stop = min(start + LL, D)
-        i = start
-        while i < stop:
-            s, k, end = _segment_run(starts, values, i, stop, k)
-            for t in range(i, end):
-                v = tmp[t - start]
-                if keep:
-                    px_out[t] = v
-                out[t] = base[t] + s * v if has_base else s * v
+            lanes = tmp[i]
+            for b in range(nb):
+                row[b * LL + i] = lanes[b]
+        lo = j0 * LL
+        hi = min(lo + nb * LL, D)
+        if keep:
+            px_out[lo:hi] = row[: hi - lo]
+        i = lo
+        while i < hi:  # as ``_forward``: one scale at a time, base + s * P x streamed out
+            s, k, end = _segment_run(starts, values, i, hi, k)
+            if has_base:
+                shifted_store(out, base, row, s, i, end, i - lo)
+            else:
+                for t in range(i, end):
+                    out[t] = s * row[t - lo]
             i = end
+    store_fence()
 
 
 @numba.njit(**_JIT)
 def _transpose_small(y, B, G_inverse, Pi_inverse, starts, values, acc):
-    """``_transpose`` for blocks of at most SMALL_BLOCK numbers (see ``_forward_small``)."""
+    """``_transpose`` for blocks of at most SMALL_BLOCK numbers, batched as ``_forward_small``;
+    acc sums the blocks in their order, so the same bits."""
     d = acc.shape[0]
     blocks, LL = G_inverse.shape
     D = y.shape[0]
-    buf = np.empty(LL, np.float32)
-    tmp = np.empty(LL, np.float32)
+    buf = np.zeros((LL, SMALL_BATCH), np.float32)
+    tmp = np.zeros((LL, SMALL_BATCH), np.float32)
     acc[:] = 0.0
     k = 0
-    for j in range(blocks):
-        start = j * LL
-        stop = min(start + LL, D)
-        k = _scaled_copy(y, start, stop, starts, values, k, buf)
-        for t in range(stop - start, LL):
-            buf[t] = 0.0
-        _butterfly(buf)
-        for i in range(LL):
-            tmp[i] = buf[Pi_inverse[j, i]] * G_inverse[j, i]
-        _butterfly(tmp)
-        for i in range(d):
-            acc[i] += B[j, i] * tmp[i]
+    for j0 in range(0, blocks, SMALL_BATCH):
+        nb = min(SMALL_BATCH, blocks - j0)
+        lo = j0 * LL
+        hi = min(lo + nb * LL, D)
+        s, k, end = _segment_run(starts, values, lo, hi, k)
+        if end == hi == lo + nb * LL:  # whole blocks of one scale (most batches): row by row
+            for i in range(LL):
+                lanes = buf[i]
+                for b in range(nb):
+                    lanes[b] = s * y[lo + b * LL + i]
+        else:
+            for b in range(nb):  # s * y block by block, as ``_scaled_copy``
+                start = (j0 + b) * LL
+                stop = min(start + LL, D)
+                i = start
+                while i < stop:
+                    s, k, end = _segment_run(starts, values, i, stop, k)
+                    for t in range(i, end):
+                        buf[t - start, b] = s * y[t]
+                    i = end
+                for t in range(stop - start, LL):
+                    buf[t, b] = 0.0
+        _butterfly_columns(buf)
+        _gather_columns(buf, Pi_inverse, G_inverse, j0, nb, tmp)
+        _butterfly_columns(tmp)
+        for b in range(nb):
+            signs = B[j0 + b]
+            for i in range(d):
+                acc[i] += signs[i] * tmp[i, b]
 
 
 @numba.njit(**_JIT)
@@ -397,9 +443,10 @@ class CpuFastfoodProjection(Projection):
 
 def warm_up() -> None:
     """Compile (or load from the cache) every function above on small problems, both block
-    paths (d = 5: plain loops; d = 40: vectors) and SAID's segment sums included."""
-    for d in (5, 40):
-        proj = CpuFastfoodProjection(d, 100, seed=0)
-        proj.shifted_forward(torch.ones(d), torch.zeros(100), keep_px=True)
-        proj.transpose(torch.ones(100))
-    proj.segment_dots(torch.ones(100), torch.ones(100), Segments.from_sizes([100], [0], "cpu"))
+    paths (d = 5: batched small blocks; SMALL_BLOCK + 1: vectors) and SAID's segment sums
+    included."""
+    for d in (5, SMALL_BLOCK + 1):
+        proj = CpuFastfoodProjection(d, 200, seed=0)
+        proj.shifted_forward(torch.ones(d), torch.zeros(200), keep_px=True)
+        proj.transpose(torch.ones(200))
+    proj.segment_dots(torch.ones(200), torch.ones(200), Segments.from_sizes([200], [0], "cpu"))
