@@ -126,6 +126,24 @@ def test_the_step_benchmark_runs_in_process_and_writes_its_rows(tmp_path):
         assert row["projection_s"] > 0 and row["peak_bytes"] > 0
 
 
+def test_said_below_its_tensor_count_runs_with_one_scale_a_layer(tmp_path):
+    # MiniLM has 105 weight tensors but 8 layer groups: SAID at d = 20 leaves no dimension
+    # for theta_d with a scale a tensor, and runs with one a layer (the workflow's default).
+    spec = dict(device="cpu", model="minilm", method="said", d=20, backend="numba", batch=2,
+                seq=8, steps=1, warmup=0, bf16=False)  # fmt: skip
+    row = benchmark.run_in_process(spec)
+    assert row["status"] == "failed"
+    assert row["reason"].startswith("ValueError: SAID with grouping 'tensor' has m=105 scales")
+    out = tmp_path / "step.json"
+    benchmark_step.main(["--device", "cpu", "--models", "minilm", "--dims", "20", "--methods",
+                         "said", "--said-grouping", "layer", "--backends", "numba", "--batch",
+                         "2", "--seq", "8", "--steps", "1", "--warmup", "0", "--in-process",
+                         "--out", str(out)])  # fmt: skip
+    said = json.loads(out.read_text())["rows"][1]
+    assert (said["status"], said["said_grouping"], said["d"]) == ("ok", "layer", 20)
+    assert said["trainable_bytes"] == 4 * 20
+
+
 def test_a_captured_step_needs_a_cuda_device_and_says_so():
     spec = dict(device="cpu", model="minilm", method="full", d=None, backend=None, batch=2,
                 seq=8, steps=1, warmup=0, bf16=False, graphs=True)  # fmt: skip

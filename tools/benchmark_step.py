@@ -22,6 +22,7 @@ from pathlib import Path
 
 import torch
 from intdim.measure.benchmark import DEFAULT_DIMS, benchmark, write
+from intdim.method.subspace import GROUPINGS
 from intdim.pipeline.checkout import prefer_huge_pages
 from intdim.projections.registry import BACKENDS, REGISTRY
 
@@ -35,6 +36,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--backends", nargs="+", choices=BACKENDS, default=["auto"],
                         help="Fastfood backends: auto = Triton kernels on a GPU")  # fmt: skip
     parser.add_argument("--projection", default="fastfood", choices=list(REGISTRY))
+    # One scale a tensor, as the recorded rows; one a layer is the workflow's default, and
+    # what SAID below d = 106 needs on MiniLM (105 tensors).
+    parser.add_argument("--said-grouping", choices=GROUPINGS, default="tensor")
     parser.add_argument("--legacy-gradient", action="store_true",
                         help="fastfood_per_tensor only: the released code's gradient")  # fmt: skip
     parser.add_argument("--batch", type=int, default=32)

@@ -129,6 +129,7 @@ def prepare(spec: dict):
                 backend=spec["backend"],
                 projection=spec.get("projection", "fastfood"),
                 legacy_gradient=spec.get("legacy_gradient", False),
+                grouping=spec.get("said_grouping", "tensor"),
             ),  # fmt: skip
         )
         trainable = net.trainable_parameters()
@@ -290,7 +291,8 @@ def benchmark(args, on_row=None) -> list[dict]:
                 steps=args.steps, warmup=args.warmup, bf16=gpu,
                 graphs=getattr(args, "graphs", False),
                 projection=getattr(args, "projection", "fastfood"),
-                legacy_gradient=getattr(args, "legacy_gradient", False))  # fmt: skip
+                legacy_gradient=getattr(args, "legacy_gradient", False),
+                said_grouping=getattr(args, "said_grouping", "tensor"))  # fmt: skip
     run = in_process_until_a_failure() if args.in_process else run_isolated
     deadline = getattr(args, "deadline", None)
     specs = []
