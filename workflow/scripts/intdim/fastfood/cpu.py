@@ -149,7 +149,7 @@ def _transpose(y, B, G_inverse, Pi_inverse, starts, values, acc):
 # Blocks of at most this many numbers (d <= 64) go through ``_forward_small`` and
 # ``_transpose_small``. Forward + transpose on MiniLM's D, one thread of the Intel Xeon of
 # docs/performance.md, against the vector path: LL = 16: 0.14 s against 0.93; LL = 64: 0.16
-# against 0.32; LL = 128: 0.17 against 0.19, too close to call, so the vector path keeps it.
+# against 0.22; LL = 128: 0.16 against 0.13, so there the vector path keeps it.
 SMALL_BLOCK = 64
 # Blocks the small path transforms together, one to a vector lane: a block's butterfly alone
 # has at most 32 pairs a stage, too few to fill vectors, while the same pair of many blocks is
