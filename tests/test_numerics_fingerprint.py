@@ -63,6 +63,22 @@ def test_native_kernels_of_this_cpu_differ_from_portable_ones(repo_root, tmp_pat
     assert "  initial roberta.embeddings.word_embeddings.weight" in proc.stdout
 
 
+def test_later_updates_add_three_digests_each_and_leave_the_first_as_it_was(
+    repo_root, tmp_path, portable
+):
+    proc, out = fingerprints(repo_root, tmp_path, "three", "--updates", "3",
+                             "--compare", str(portable))  # fmt: skip
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    later = [
+        f"update {u} {what}" for u in (2, 3) for what in ("train loss", "weights", "eval loss")
+    ]
+    assert proc.stdout.splitlines()[-6:] == [f"  {key}" for key in later]
+    digests = json.loads(out.read_text())["xs"]["digests"]
+    assert list(digests)[-6:] == later and len({digests[key] for key in later}) == 6
+    proc, _ = fingerprints(repo_root, tmp_path, "none", "--updates", "0")
+    assert proc.returncode == 2 and "--updates must be 1 or more, not 0" in proc.stderr
+
+
 def test_an_unknown_size_is_named(repo_root, tmp_path):
     proc, _ = fingerprints(repo_root, tmp_path, "bad", "--sizes", "xl")
     assert proc.returncode == 2 and "no size 'xl'" in proc.stderr

@@ -1,7 +1,7 @@
 """Fingerprint the CPU arithmetic of one pre-training update of the workflow's RoBERTa sizes, and
 compare it with another CPU's (``intdim.measure.numerics_fingerprint`` says what is digested).
 
-    python tools/numerics_fingerprint.py --out here.json [--compare there.json]
+    python tools/numerics_fingerprint.py --out here.json [--compare there.json] [--updates N]
 
 Writes one fingerprint per size of the config's pre-training; with --compare, prints for each
 size the first digests that differ from the other file's, in the order they were computed, and
@@ -27,6 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", type=Path, default=Path("config/config.yaml"))
     parser.add_argument("--sizes", nargs="+", default=None, help="default: every size")
     parser.add_argument("--numerics", choices=("portable", "native"), default="portable")
+    parser.add_argument("--updates", type=int, default=1,
+                        help="the first in full, three digests of each after it")  # fmt: skip
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--compare", type=Path, default=None, help="another CPU's fingerprints")
     args = parser.parse_args(argv)
@@ -40,7 +42,10 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"no size {unknown[0]!r} in {args.config}; it has {', '.join(shapes)}")
     other = json.loads(args.compare.read_text()) if args.compare else None
-    prints = {size: fingerprint(shapes[size], settings, section["vocab_size"], args.numerics)
+    if args.updates < 1:
+        parser.error(f"--updates must be 1 or more, not {args.updates}")
+    prints = {size: fingerprint(shapes[size], settings, section["vocab_size"], args.numerics,
+                                args.updates)
               for size in sizes}  # fmt: skip
     args.out.write_text(json.dumps(prints, indent=1) + "\n")
     print(f"wrote {len(prints)} fingerprints ({args.numerics} numerics) to {args.out}")

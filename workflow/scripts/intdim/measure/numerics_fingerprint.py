@@ -8,6 +8,11 @@ of an evaluation forward (no dropout, which takes other attention kernels). Two 
 fingerprints, compared in order, name the first module or gradient that differs: where portable
 numerics stopped giving equal bits (an AMD EPYC against an Intel Xeon, docs/methods.md).
 
+Bits may part only later, once the weights reach values where two CPUs' kernels disagree. With
+``updates`` above 1, each further update (a new random batch of its own) adds three digests:
+its training loss, all weights after it and its evaluation loss. The first of them that differs
+says at which update, and in which of the three, the bits parted.
+
 The numerics are chosen before the first tensor operation, so a fingerprint is taken in a
 process of its own (``tools/numerics_fingerprint.py``).
 """
@@ -37,13 +42,21 @@ def digest(value) -> str | None:
     return None
 
 
-def _batch(settings: PretrainSettings, vocab_size: int) -> dict:
+def _digest_all(tensors) -> str:
+    """One digest of several tensors' bytes, in order."""
+    h = hashlib.sha256()
+    for tensor in tensors:
+        h.update(tensor.detach().contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def _batch(settings: PretrainSettings, vocab_size: int, update: int = 1) -> dict:
     """Token ids with padding at the end of some rows and mlm_probability of the real tokens
-    masked."""
+    masked; each update's batch from a seed of its own."""
     import torch
 
     batch, length = settings.batch_size, settings.max_length
-    generator = torch.Generator().manual_seed(settings.seed)
+    generator = torch.Generator().manual_seed(settings.seed + update - 1)
     ids = torch.randint(3, vocab_size, (batch, length), generator=generator)
     lengths = torch.randint(length // 4, length + 1, (batch,), generator=generator)
     real = torch.arange(length)[None, :] < lengths[:, None]
@@ -54,9 +67,12 @@ def _batch(settings: PretrainSettings, vocab_size: int) -> dict:
 
 
 def fingerprint(shape: dict, settings: PretrainSettings, vocab_size: int,
-                numerics: str = "portable") -> dict:  # fmt: skip
-    """Digests of one update of a RoBERTa of ``shape`` with the batch size, sequence length,
-    optimiser settings and seed of ``settings``, in the order they were computed."""
+                numerics: str = "portable", updates: int = 1) -> dict:  # fmt: skip
+    """Digests of ``updates`` updates of a RoBERTa of ``shape`` with the batch size, sequence
+    length, optimiser settings and seed of ``settings``, in the order they were computed: all
+    of the first update's, three of each one after it."""
+    if updates < 1:
+        raise ValueError(f"updates must be 1 or more, not {updates}")
     import torch
     from transformers import RobertaForMaskedLM
 
@@ -71,6 +87,8 @@ def fingerprint(shape: dict, settings: PretrainSettings, vocab_size: int,
 
     def record(name):
         def hook(_module, _inputs, output):
+            if phase[0] is None:
+                return
             found = digest(output)
             if found is not None:
                 digests[f"{phase[0]} forward {name or 'model'}"] = found
@@ -97,6 +115,19 @@ def fingerprint(shape: dict, settings: PretrainSettings, vocab_size: int,
     model.eval()
     with torch.no_grad():
         digests["eval loss"] = digest(mlm_loss(model, batch))
+    phase[0] = None  # the modules' outputs of later updates are not recorded one by one
+    for update in range(2, updates + 1):
+        batch = _batch(settings, vocab_size, update)
+        model.train()
+        optimizer.zero_grad()
+        loss = mlm_loss(model, batch)
+        digests[f"update {update} train loss"] = digest(loss)
+        loss.backward()
+        optimizer.step()
+        digests[f"update {update} weights"] = _digest_all(model.parameters())
+        model.eval()
+        with torch.no_grad():
+            digests[f"update {update} eval loss"] = digest(mlm_loss(model, batch))
     return {
         "shape": shape,
         "numerics": numerics,
