@@ -216,8 +216,10 @@ def _forward_small(x, B, G, Pi, base, starts, values, px_out, out):
         hi = min(lo + nb * LL, D)
         if keep:
             px_out[lo:hi] = row[: hi - lo]
+        # ``_forward``'s write-out, inline: a helper called once a batch took a d = 2 forward
+        # (blocks of two numbers) from 0.06 to 0.13 s.
         i = lo
-        while i < hi:  # as ``_forward``: one scale at a time, base + s * P x streamed out
+        while i < hi:  # one scale at a time, base + s * P x streamed out
             s, k, end = _segment_run(starts, values, i, hi, k)
             if has_base:
                 shifted_store(out, base, row, s, i, end, i - lo)
@@ -250,17 +252,11 @@ def _transpose_small(y, B, G_inverse, Pi_inverse, starts, values, acc):
                 for b in range(nb):
                     lanes[b] = s * y[lo + b * LL + i]
         else:
-            for b in range(nb):  # s * y block by block, as ``_scaled_copy``
+            for b in range(nb):  # block by block, into its column
                 start = (j0 + b) * LL
                 stop = min(start + LL, D)
-                i = start
-                while i < stop:
-                    s, k, end = _segment_run(starts, values, i, stop, k)
-                    for t in range(i, end):
-                        buf[t - start, b] = s * y[t]
-                    i = end
-                for t in range(stop - start, LL):
-                    buf[t, b] = 0.0
+                k = _scaled_copy(y, start, stop, starts, values, k, buf[:, b])
+                buf[stop - start :, b] = 0.0
         _butterfly_columns(buf)
         _gather_columns(buf, Pi_inverse, G_inverse, j0, nb, tmp)
         _butterfly_columns(tmp)
