@@ -31,8 +31,7 @@ def digest(value) -> str | None:
     import torch
 
     if isinstance(value, torch.Tensor):
-        data = value.detach().contiguous().numpy().tobytes()
-        return hashlib.sha256(data).hexdigest()[:16]
+        return _digest_all([value])
     items = value.values() if isinstance(value, dict) else value  # a ModelOutput is a dict
     if isinstance(value, (dict, tuple, list)):
         for item in items:
