@@ -75,6 +75,9 @@ def test_later_updates_add_three_digests_each_and_leave_the_first_as_it_was(
     assert proc.stdout.splitlines()[-6:] == [f"  {key}" for key in later]
     digests = json.loads(out.read_text())["xs"]["digests"]
     assert list(digests)[-6:] == later and len({digests[key] for key in later}) == 6
+    # One update against three: counted out of the digests either has, not the fewer.
+    proc, _ = fingerprints(repo_root, tmp_path, "one", "--compare", str(out))
+    assert f"xs: 6 of {len(digests)} digests differ" in proc.stdout
     proc, _ = fingerprints(repo_root, tmp_path, "none", "--updates", "0")
     assert proc.returncode == 2 and "--updates must be 1 or more, not 0" in proc.stderr
 

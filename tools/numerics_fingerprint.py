@@ -58,7 +58,9 @@ def main(argv: list[str] | None = None) -> int:
             continue
         found = differences(other[size], mine)
         differ |= bool(found)
-        print(f"{size}: {len(found)} of {len(mine['digests'])} digests differ "
+        # Of the digests either has: two fingerprints of different --updates differ in keys.
+        either = len(other[size]["digests"].keys() | mine["digests"].keys())
+        print(f"{size}: {len(found)} of {either} digests differ "
               f"({other[size]['cpu']} / {mine['cpu']})")  # fmt: skip
         for key in found[:SHOWN]:
             print(f"  {key}")
