@@ -63,11 +63,18 @@ def test_native_kernels_of_this_cpu_differ_from_portable_ones(repo_root, tmp_pat
     assert "  initial roberta.embeddings.word_embeddings.weight" in proc.stdout
 
 
+@pytest.fixture(scope="module")
+def three_updates(repo_root, tmp_path_factory, portable):
+    """The xs size's fingerprint of three updates, compared with the one-update fingerprint."""
+    proc, out = fingerprints(repo_root, tmp_path_factory.mktemp("three"), "three",
+                             "--updates", "3", "--compare", str(portable))  # fmt: skip
+    return proc, out
+
+
 def test_later_updates_add_three_digests_each_and_leave_the_first_as_it_was(
-    repo_root, tmp_path, portable
+    repo_root, tmp_path, three_updates
 ):
-    proc, out = fingerprints(repo_root, tmp_path, "three", "--updates", "3",
-                             "--compare", str(portable))  # fmt: skip
+    proc, out = three_updates
     assert proc.returncode == 1, proc.stderr[-2000:]
     later = [
         f"update {u} {what}" for u in (2, 3) for what in ("train loss", "weights", "eval loss")
@@ -80,6 +87,27 @@ def test_later_updates_add_three_digests_each_and_leave_the_first_as_it_was(
     assert f"xs: 6 of {len(digests)} digests differ" in proc.stdout
     proc, _ = fingerprints(repo_root, tmp_path, "none", "--updates", "0")
     assert proc.returncode == 2 and "--updates must be 1 or more, not 0" in proc.stderr
+
+
+def test_an_update_in_detail_has_every_digest_of_the_first_and_changes_no_bits(
+    repo_root, tmp_path, three_updates
+):
+    _, brief_file = three_updates
+    proc, out = fingerprints(repo_root, tmp_path, "detail", "--updates", "3",
+                             "--detail-at", "3")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    brief = json.loads(brief_file.read_text())["xs"]["digests"]
+    detailed = json.loads(out.read_text())["xs"]["digests"]
+    # Digesting update 3 in full changes none of the digests a brief fingerprint has.
+    assert {key: detailed[key] for key in brief} == brief
+    first = [key for key in brief if not key.startswith(("initial ", "update "))]
+    extra = [key for key in detailed if key not in brief]
+    # Update 3's own digests, named as the first update's: all of them but its three brief ones.
+    assert extra == [f"update 3 {key}" for key in first
+                     if key not in ("train loss", "eval loss")]  # fmt: skip
+    assert detailed["update 3 updated lm_head.bias"] != brief["updated lm_head.bias"]
+    proc, _ = fingerprints(repo_root, tmp_path, "bad", "--updates", "3", "--detail-at", "1")
+    assert proc.returncode == 2 and "--detail-at 1 is not an update from 2" in proc.stderr
 
 
 def test_an_unknown_size_is_named(repo_root, tmp_path):

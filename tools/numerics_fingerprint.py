@@ -2,6 +2,7 @@
 compare it with another CPU's (``intdim.measure.numerics_fingerprint`` says what is digested).
 
     python tools/numerics_fingerprint.py --out here.json [--compare there.json] [--updates N]
+        [--detail-at K ...]
 
 Writes one fingerprint per size of the config's pre-training; with --compare, prints for each
 size the first digests that differ from the other file's, in the order they were computed, and
@@ -29,6 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--numerics", choices=("portable", "native"), default="portable")
     parser.add_argument("--updates", type=int, default=1,
                         help="the first in full, three digests of each after it")  # fmt: skip
+    parser.add_argument("--detail-at", type=int, nargs="+", default=[], metavar="K",
+                        help="updates (2 to --updates) digested in full as well")  # fmt: skip
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--compare", type=Path, default=None, help="another CPU's fingerprints")
     args = parser.parse_args(argv)
@@ -44,8 +47,12 @@ def main(argv: list[str] | None = None) -> int:
     other = json.loads(args.compare.read_text()) if args.compare else None
     if args.updates < 1:
         parser.error(f"--updates must be 1 or more, not {args.updates}")
+    outside = [k for k in args.detail_at if not 2 <= k <= args.updates]
+    if outside:
+        parser.error(f"--detail-at {outside[0]} is not an update from 2 to --updates "
+                     f"({args.updates}); the first update is always in full")  # fmt: skip
     prints = {size: fingerprint(shapes[size], settings, section["vocab_size"], args.numerics,
-                                args.updates)
+                                args.updates, tuple(args.detail_at))
               for size in sizes}  # fmt: skip
     args.out.write_text(json.dumps(prints, indent=1) + "\n")
     print(f"wrote {len(prints)} fingerprints ({args.numerics} numerics) to {args.out}")

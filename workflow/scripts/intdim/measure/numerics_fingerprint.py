@@ -11,7 +11,8 @@ numerics stopped giving equal bits (an AMD EPYC against an Intel Xeon, docs/meth
 Bits may part only later, once the weights reach values where two CPUs' kernels disagree. With
 ``updates`` above 1, each further update (a new random batch of its own) adds three digests:
 its training loss, all weights after it and its evaluation loss. The first of them that differs
-says at which update, and in which of the three, the bits parted.
+says at which update, and in which of the three, the bits parted; ``detail_at`` then digests
+that update in full on both CPUs, to name its first operation that differs.
 
 The numerics are chosen before the first tensor operation, so a fingerprint is taken in a
 process of its own (``tools/numerics_fingerprint.py``).
@@ -66,12 +67,21 @@ def _batch(settings: PretrainSettings, vocab_size: int, update: int = 1) -> dict
 
 
 def fingerprint(shape: dict, settings: PretrainSettings, vocab_size: int,
-                numerics: str = "portable", updates: int = 1) -> dict:  # fmt: skip
+                numerics: str = "portable", updates: int = 1,
+                detail_at: tuple[int, ...] = ()) -> dict:  # fmt: skip
     """Digests of ``updates`` updates of a RoBERTa of ``shape`` with the batch size, sequence
     length, optimiser settings and seed of ``settings``, in the order they were computed: all
-    of the first update's, three of each one after it."""
+    of the first update's, three of each one after it, and all of each update in ``detail_at``
+    as well (its keys begin "update K "), to name the operation where bits that part only at
+    update K part."""
     if updates < 1:
         raise ValueError(f"updates must be 1 or more, not {updates}")
+    outside = [k for k in detail_at if not 2 <= k <= updates]
+    if outside:
+        raise ValueError(
+            f"detail_at {outside[0]} is not an update from 2 to {updates}: the first update is"
+            " always in full"
+        )
     import torch
     from transformers import RobertaForMaskedLM
 
@@ -79,10 +89,9 @@ def fingerprint(shape: dict, settings: PretrainSettings, vocab_size: int,
     torch.set_num_threads(1)  # as the workflow's pre-training jobs run
     torch.manual_seed(settings.seed)
     model = RobertaForMaskedLM(roberta_config(shape, vocab_size, settings.max_length))
-    batch = _batch(settings, vocab_size)
     # The initialisation first: its random draws have vectorised kernels of their own.
     digests = {f"initial {name}": digest(param) for name, param in model.named_parameters()}
-    phase = ["train"]
+    phase = [None]  # the prefix of the modules' outputs to record, None for none
 
     def record(name):
         def hook(_module, _inputs, output):
@@ -96,37 +105,17 @@ def fingerprint(shape: dict, settings: PretrainSettings, vocab_size: int,
 
     for name, module in model.named_modules():
         module.register_forward_hook(record(name))
-    model.train()
-    loss = mlm_loss(model, batch)
-    digests["train loss"] = digest(loss)
-    loss.backward()
-    for name, param in model.named_parameters():
-        if param.grad is not None:
-            digests[f"gradient {name}"] = digest(param.grad)
     # Plain AdamW at the full rate: the warm-up's first rate is 0, which would update nothing.
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay
     )
-    optimizer.step()
-    for name, param in model.named_parameters():
-        digests[f"updated {name}"] = digest(param)
-    phase[0] = "eval"
-    model.eval()
-    with torch.no_grad():
-        digests["eval loss"] = digest(mlm_loss(model, batch))
-    phase[0] = None  # the modules' outputs of later updates are not recorded one by one
-    for update in range(2, updates + 1):
+    for update in range(1, updates + 1):
         batch = _batch(settings, vocab_size, update)
-        model.train()
-        optimizer.zero_grad()
-        loss = mlm_loss(model, batch)
-        digests[f"update {update} train loss"] = digest(loss)
-        loss.backward()
-        optimizer.step()
-        digests[f"update {update} weights"] = _digest_all(model.parameters())
-        model.eval()
-        with torch.no_grad():
-            digests[f"update {update} eval loss"] = digest(mlm_loss(model, batch))
+        if update == 1 or update in detail_at:
+            _update_in_full(model, optimizer, batch, digests, phase,
+                            "" if update == 1 else f"update {update} ")  # fmt: skip
+        else:
+            _update_in_brief(model, optimizer, batch, digests, f"update {update} ")
     return {
         "shape": shape,
         "numerics": numerics,
@@ -135,6 +124,49 @@ def fingerprint(shape: dict, settings: PretrainSettings, vocab_size: int,
         "torch": torch.__version__,
         "digests": digests,
     }
+
+
+def _update_in_full(model, optimizer, batch, digests, phase, prefix):
+    """One update, digesting every module's output of its training and evaluation forwards,
+    its loss, every gradient and every updated parameter; after the first update also the
+    three digests of ``_update_in_brief``, so that those compare with a brief fingerprint."""
+    import torch
+
+    model.train()
+    optimizer.zero_grad()
+    phase[0] = f"{prefix}train"
+    loss = mlm_loss(model, batch)
+    digests[f"{prefix}train loss"] = digest(loss)
+    loss.backward()
+    for name, param in model.named_parameters():
+        if param.grad is not None:
+            digests[f"{prefix}gradient {name}"] = digest(param.grad)
+    optimizer.step()
+    for name, param in model.named_parameters():
+        digests[f"{prefix}updated {name}"] = digest(param)
+    if prefix:
+        digests[f"{prefix}weights"] = _digest_all(model.parameters())
+    phase[0] = f"{prefix}eval"
+    model.eval()
+    with torch.no_grad():
+        digests[f"{prefix}eval loss"] = digest(mlm_loss(model, batch))
+    phase[0] = None
+
+
+def _update_in_brief(model, optimizer, batch, digests, prefix):
+    """One update, digesting its training loss, all weights after it and its evaluation loss."""
+    import torch
+
+    model.train()
+    optimizer.zero_grad()
+    loss = mlm_loss(model, batch)
+    digests[f"{prefix}train loss"] = digest(loss)
+    loss.backward()
+    optimizer.step()
+    digests[f"{prefix}weights"] = _digest_all(model.parameters())
+    model.eval()
+    with torch.no_grad():
+        digests[f"{prefix}eval loss"] = digest(mlm_loss(model, batch))
 
 
 def differences(first: dict, second: dict) -> list[str]:
