@@ -1,8 +1,11 @@
 """The fused CPU Fastfood (Numba) against the PyTorch reference: the same stream, the same
 products to float32 rounding, the same training."""
 
+import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -227,3 +230,29 @@ def test_the_warm_up_compiles_both_block_paths():
             f"print([n for n in {products.split()!r} if not getattr(cpu, n).signatures])")  # fmt: skip
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_a_checkout_changed_in_simd_alone_does_not_run_the_cached_old_code(tmp_path):
+    # Numba checks a cached function against its own file only, and cpu.py's products have
+    # simd.py's code compiled in: a change there alone must reach them.
+    package = tmp_path / "intdim"
+    shutil.copytree(Path(cpu.__file__).parents[1], package,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))  # fmt: skip
+    code = ("import torch; from intdim.fastfood.cpu import CpuFastfoodProjection; "
+            "p = CpuFastfoodProjection(5, 192, seed=0); "
+            "print(float(p.shifted_forward(torch.ones(5), torch.zeros(192))[0].sum()))")  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_")}
+
+    def theta_sum() -> float:
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              env={**env, "PYTHONPATH": str(tmp_path)}, check=True)  # fmt: skip
+        return float(done.stdout)
+
+    before = theta_sum()
+    assert list((package / "fastfood" / "__pycache__").glob("cpu._forward_small*.nbc"))
+    # theta_0 - s P x for theta_0 + s P x in the streaming store, which writes all 192 numbers
+    simd = package / "fastfood" / "simd.py"
+    text = simd.read_text()
+    assert text.count("builder.fadd(b, builder.fmul(") == 1
+    simd.write_text(text.replace("builder.fadd(b, builder.fmul(", "builder.fsub(b, builder.fmul("))
+    assert theta_sum() == -before != 0

@@ -21,12 +21,16 @@ vector path's fixed cost a block was most of the time. Same arithmetic in the sa
 the same bits.
 
 Numba compiles these functions the first time they run and caches the machine code next to
-this file (``cache=True``); ``make setup`` runs ``warm_up()`` so that no job compiles.
+this file (``cache=True``); ``make setup`` runs ``warm_up()`` so that no job compiles. Numba
+checks a cached function against its own file only, so a change to ``simd.py`` or
+``stream.py``, whose code is compiled into these, empties their cache on the next import.
 """
 
 from __future__ import annotations
 
+import hashlib
 import sys
+from pathlib import Path
 
 import numba
 import numpy as np
@@ -353,6 +357,37 @@ def _keys(key, blocks):
 
 def _block_keys(seed: int, name: str, blocks: int) -> np.ndarray:
     return _keys(np.uint64(stream.stream_key(seed, name)), blocks)
+
+
+# -- the cache of machine code -------------------------------------------------------------------
+
+# The modules whose code Numba compiles into this one's functions (simd's vectors, stream's
+# constants). Numba checks a cached function against its own file only.
+_COMPILED_IN = ("simd.py", "stream.py")
+
+
+def _drop_stale_machine_code() -> None:
+    """Empty the cache index of this module's functions when a module compiled into them has
+    changed since they were cached: Numba would go on loading their old machine code, and a
+    checkout updated in ``simd.py`` alone would compute with the code it had before."""
+    here = Path(__file__).parent
+    digest = hashlib.sha256(b"".join((here / n).read_bytes() for n in _COMPILED_IN)).hexdigest()
+    jitted = [
+        f for f in globals().values()
+        if isinstance(f, numba.core.dispatcher.Dispatcher) and f.py_func.__module__ == __name__
+    ]  # fmt: skip
+    stamp = Path(jitted[0]._cache.cache_path) / f"{Path(__file__).stem}.compiled_in.sha256"
+    try:
+        if stamp.exists() and stamp.read_text() == digest:
+            return
+        for function in jitted:
+            function._cache.flush()
+        stamp.write_text(digest)
+    except OSError:  # a cache Numba cannot write either: every process compiles afresh
+        pass
+
+
+_drop_stale_machine_code()
 
 
 # -- the projection ------------------------------------------------------------------------------
