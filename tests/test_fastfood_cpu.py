@@ -96,7 +96,12 @@ def test_scaled_shifted_forward_is_base_plus_scale_times_px_exactly():
     assert ((out - expected).norm() / expected.norm()).item() < 1e-6
 
 
-@pytest.mark.parametrize("d", [1, 2, 3, 16, 17, 32, 33, 64])
+def test_blocks_of_up_to_32_numbers_go_in_batches():
+    for d, path in ((32, cpu._forward_small), (33, cpu._forward), (64, cpu._forward)):
+        assert CpuFastfoodProjection(d, 5_001, seed=0)._forward is path, d
+
+
+@pytest.mark.parametrize("d", [1, 2, 3, 16, 17, 31, 32])
 def test_small_blocks_give_the_vector_paths_bits(d):
     # Blocks of up to SMALL_BLOCK numbers go in batches; every product must equal the
     # vector path's to the bit, SAID's segments (ends inside blocks) and P x included.

@@ -15,9 +15,9 @@ uint16 (int32 for d > 65,536), B as int8 signs for the d coordinates it ever mul
 for the transpose Pi's inverse and G in that order, so that both directions gather: 13 bytes
 per output coordinate against the reference's 24.
 
-Blocks of up to 64 numbers (d <= 64, or SAID at a d little above its number of scales) go 64
+Blocks of up to 32 numbers (d <= 32, or SAID at a d little above its number of scales) go 64
 blocks at a time instead, each block a column of one array (``_forward_small``): there the
-vector path's fixed cost a block was most of the time. Same arithmetic in the same order, so
+vector path's fixed cost a block is most of the time. Same arithmetic in the same order, so
 the same bits.
 
 Numba compiles these functions the first time they run and caches the machine code next to
@@ -103,7 +103,7 @@ def _forward(x, B, G, Pi, base, starts, values, px_out, out):
         # Asks for the next block of base; with no base (forward alone) those prefetches go
         # nowhere useful, and harmlessly: a prefetch never faults.
         at = j % per * LL
-        gather_fwht(buf, Pi[j], G[j], staged[at : at + LL], base, (j + 1) * LL)
+        gather_fwht(buf, Pi[j], G[j], staged, at, base, (j + 1) * LL)
         if at + LL < staged.shape[0] and j < blocks - 1:
             continue
         start = j * LL - at
@@ -144,17 +144,18 @@ def _transpose(y, B, G_inverse, Pi_inverse, starts, values, acc):
             k = _scaled_copy(y, start, stop, starts, values, k, buf)
             buf[stop - start :] = 0.0
             fwht_inplace(buf)
-        gather_fwht(buf, Pi_inverse[j], G_inverse[j], tmp, y, (j + 1) * LL)
+        gather_fwht(buf, Pi_inverse[j], G_inverse[j], tmp, 0, y, (j + 1) * LL)
         signs = B[j]
         for i in range(d):
             acc[i] += signs[i] * tmp[i]
 
 
-# Blocks of at most this many numbers (d <= 64) go through ``_forward_small`` and
+# Blocks of at most this many numbers (d <= 32) go through ``_forward_small`` and
 # ``_transpose_small``. Forward + transpose on MiniLM's D, one thread of the Intel Xeon of
-# docs/performance.md, against the vector path: LL = 16: 0.14 s against 0.93; LL = 64: 0.16
-# against 0.22; LL = 128: 0.16 against 0.13, so there the vector path keeps it.
-SMALL_BLOCK = 64
+# docs/performance.md, against the vector path (its block functions inlined): LL = 16: 0.11 s
+# against 0.28; LL = 32: 0.12 against 0.15; LL = 64: 0.15 against 0.09, so there the vector
+# path takes it.
+SMALL_BLOCK = 32
 # Blocks the small path transforms together, one to a vector lane: a block's butterfly alone
 # has at most 32 pairs a stage, too few to fill vectors, while the same pair of many blocks is
 # one contiguous row. 32 and 128 took the same time.
