@@ -377,6 +377,8 @@ def _drop_stale_machine_code() -> None:
         f for f in globals().values()
         if isinstance(f, numba.core.dispatcher.Dispatcher) and f.py_func.__module__ == __name__
     ]  # fmt: skip
+    if not jitted:  # NUMBA_DISABLE_JIT: plain Python functions, nothing cached
+        return
     stamp = Path(jitted[0]._cache.cache_path) / f"{Path(__file__).stem}.compiled_in.sha256"
     try:
         if stamp.exists() and stamp.read_text() == digest:
