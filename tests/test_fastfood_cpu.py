@@ -261,3 +261,11 @@ def test_a_checkout_changed_in_simd_alone_does_not_run_the_cached_old_code(tmp_p
     assert text.count("builder.fadd(b, builder.fmul(") == 1
     simd.write_text(text.replace("builder.fadd(b, builder.fmul(", "builder.fsub(b, builder.fmul("))
     assert theta_sum() == -before != 0
+
+
+def test_the_module_imports_with_numba_switched_off():
+    # NUMBA_DISABLE_JIT, for debugging: no compiled functions, so no cache to check.
+    done = subprocess.run([sys.executable, "-c", "import intdim.fastfood.cpu"],
+                          capture_output=True, text=True,
+                          env={**os.environ, "NUMBA_DISABLE_JIT": "1"})  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
