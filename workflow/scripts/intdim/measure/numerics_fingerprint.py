@@ -111,11 +111,9 @@ def fingerprint(shape: dict, settings: PretrainSettings, vocab_size: int,
     )
     for update in range(1, updates + 1):
         batch = _batch(settings, vocab_size, update)
-        if update == 1 or update in detail_at:
-            _update_in_full(model, optimizer, batch, digests, phase,
-                            "" if update == 1 else f"update {update} ")  # fmt: skip
-        else:
-            _update_in_brief(model, optimizer, batch, digests, f"update {update} ")
+        prefix = "" if update == 1 else f"update {update} "
+        _update(model, optimizer, batch, digests, phase, prefix,
+                detailed=update == 1 or update in detail_at)  # fmt: skip
     return {
         "shape": shape,
         "numerics": numerics,
@@ -126,47 +124,33 @@ def fingerprint(shape: dict, settings: PretrainSettings, vocab_size: int,
     }
 
 
-def _update_in_full(model, optimizer, batch, digests, phase, prefix):
-    """One update, digesting every module's output of its training and evaluation forwards,
-    its loss, every gradient and every updated parameter; after the first update also the
-    three digests of ``_update_in_brief``, so that those compare with a brief fingerprint."""
+def _update(model, optimizer, batch, digests, phase, prefix, detailed):
+    """One update, digesting its training loss, its evaluation loss and, after the first
+    update, all weights after it; ``detailed`` also every module's output of both forwards,
+    every gradient and every updated parameter."""
     import torch
 
     model.train()
     optimizer.zero_grad()
-    phase[0] = f"{prefix}train"
+    phase[0] = f"{prefix}train" if detailed else None
     loss = mlm_loss(model, batch)
     digests[f"{prefix}train loss"] = digest(loss)
     loss.backward()
-    for name, param in model.named_parameters():
-        if param.grad is not None:
-            digests[f"{prefix}gradient {name}"] = digest(param.grad)
+    if detailed:
+        for name, param in model.named_parameters():
+            if param.grad is not None:
+                digests[f"{prefix}gradient {name}"] = digest(param.grad)
     optimizer.step()
-    for name, param in model.named_parameters():
-        digests[f"{prefix}updated {name}"] = digest(param)
-    if prefix:
+    if detailed:
+        for name, param in model.named_parameters():
+            digests[f"{prefix}updated {name}"] = digest(param)
+    if prefix:  # the first update's weights are digested one by one above
         digests[f"{prefix}weights"] = _digest_all(model.parameters())
-    phase[0] = f"{prefix}eval"
+    phase[0] = f"{prefix}eval" if detailed else None
     model.eval()
     with torch.no_grad():
         digests[f"{prefix}eval loss"] = digest(mlm_loss(model, batch))
     phase[0] = None
-
-
-def _update_in_brief(model, optimizer, batch, digests, prefix):
-    """One update, digesting its training loss, all weights after it and its evaluation loss."""
-    import torch
-
-    model.train()
-    optimizer.zero_grad()
-    loss = mlm_loss(model, batch)
-    digests[f"{prefix}train loss"] = digest(loss)
-    loss.backward()
-    optimizer.step()
-    digests[f"{prefix}weights"] = _digest_all(model.parameters())
-    model.eval()
-    with torch.no_grad():
-        digests[f"{prefix}eval loss"] = digest(mlm_loss(model, batch))
 
 
 def differences(first: dict, second: dict) -> list[str]:
