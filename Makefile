@@ -26,9 +26,12 @@ $(VENV)/.installed: pyproject.toml requirements/constraints.txt
 
 setup: $(VENV)/.installed
 
+# Ends with what the run found, from its own tables (the README's headline is written the same way).
 run: setup
 	$(BIN)/snakemake --cores $(CORES)
 	$(BIN)/snakemake --cores $(CORES) --report results/report.html
+	@$(BIN)/python tools/readme_section.py --directory . --config config/config.yaml --name headline --headline --command "make run"
+	@echo "Every table, figure and the notebook: results/report.html"
 
 report: setup
 	$(BIN)/snakemake --report results/report.html
