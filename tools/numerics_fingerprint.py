@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 import yaml
-from intdim.measure.numerics_fingerprint import differences, fingerprint
+from intdim.measure.numerics_fingerprint import check_updates, differences, fingerprint
 from intdim.method.pretraining import PretrainSettings
 
 SHOWN = 8  # differences printed per size
@@ -45,12 +45,10 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"no size {unknown[0]!r} in {args.config}; it has {', '.join(shapes)}")
     other = json.loads(args.compare.read_text()) if args.compare else None
-    if args.updates < 1:
-        parser.error(f"--updates must be 1 or more, not {args.updates}")
-    outside = [k for k in args.detail_at if not 2 <= k <= args.updates]
-    if outside:
-        parser.error(f"--detail-at {outside[0]} is not an update from 2 to --updates "
-                     f"({args.updates}); the first update is always in full")  # fmt: skip
+    try:
+        check_updates(args.updates, tuple(args.detail_at))
+    except ValueError as error:
+        parser.error(str(error))
     prints = {size: fingerprint(shapes[size], settings, section["vocab_size"], args.numerics,
                                 args.updates, tuple(args.detail_at))
               for size in sizes}  # fmt: skip

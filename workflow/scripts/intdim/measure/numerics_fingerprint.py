@@ -66,6 +66,17 @@ def _batch(settings: PretrainSettings, vocab_size: int, update: int = 1) -> dict
     return {"input_ids": ids, "attention_mask": real.long(), "labels": labels}
 
 
+def check_updates(updates: int, detail_at: tuple[int, ...] = ()) -> None:
+    """Raise ValueError, naming the tool's flag, for a number of updates or an update to
+    digest in full that ``fingerprint`` cannot take."""
+    if updates < 1:
+        raise ValueError(f"--updates must be 1 or more, not {updates}")
+    outside = [k for k in detail_at if not 2 <= k <= updates]
+    if outside:
+        raise ValueError(f"--detail-at {outside[0]} is not an update from 2 to --updates "
+                         f"({updates}); the first update is always in full")  # fmt: skip
+
+
 def fingerprint(shape: dict, settings: PretrainSettings, vocab_size: int,
                 numerics: str = "portable", updates: int = 1,
                 detail_at: tuple[int, ...] = ()) -> dict:  # fmt: skip
@@ -74,14 +85,7 @@ def fingerprint(shape: dict, settings: PretrainSettings, vocab_size: int,
     of the first update's, three of each one after it, and all of each update in ``detail_at``
     as well (its keys begin "update K "), to name the operation where bits that part only at
     update K part."""
-    if updates < 1:
-        raise ValueError(f"updates must be 1 or more, not {updates}")
-    outside = [k for k in detail_at if not 2 <= k <= updates]
-    if outside:
-        raise ValueError(
-            f"detail_at {outside[0]} is not an update from 2 to {updates}: the first update is"
-            " always in full"
-        )
+    check_updates(updates, detail_at)
     import torch
     from transformers import RobertaForMaskedLM
 
