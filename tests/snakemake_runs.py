@@ -15,9 +15,12 @@ SWEEP = ("integration.yaml",)
 WITH_SECTION5 = ("integration.yaml", "integration_section5.yaml")
 
 
-def snakemake_cmd(workdir: Path, *extra: str, configs=SWEEP) -> list[str]:
+def snakemake_cmd(
+    workdir: Path, *extra: str, configs=SWEEP, entry=("-m", "snakemake")
+) -> list[str]:
+    """The workflow on ``configs`` in ``workdir``; ``entry`` is what Python runs."""
     return [
-        sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"),
+        sys.executable, *entry, "--snakefile", str(ROOT / "Snakefile"),
         "--directory", str(workdir), "--configfile", *(str(ROOT / "config" / c) for c in configs),
         *extra,
     ]  # fmt: skip

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from intdim.pipeline import slurm_cluster
-from snakemake_runs import RESUMED, WITH_SECTION5, stop_and_resume
+from snakemake_runs import RESUMED, ROOT, SWEEP, WITH_SECTION5, stop_and_resume
 from snakemake_runs import snakemake_cmd as shared_snakemake_cmd
 
 pytestmark = pytest.mark.slow
@@ -34,14 +34,14 @@ def cluster():
     slurm_cluster.stop()
 
 
-def snakemake_cmd(repo: Path, workdir: Path, *extra: str) -> list[str]:
-    return shared_snakemake_cmd(workdir, *extra)
-
-
-def slurm_args(repo: Path) -> list[str]:
-    # Shorter status polling than a real cluster needs, to keep the test quick.
-    return ["--profile", str(repo / "profiles" / "slurm"),
-            "--slurm-init-seconds-before-status-checks", "5"]  # fmt: skip
+def slurm_snakemake_cmd(workdir: Path, *extra: str, configs=SWEEP) -> list[str]:
+    """The workflow through profiles/slurm, its status checks 5 s apart instead of a real
+    cluster's up to 180 (snakemake_quick_status.py), to keep the tests quick."""
+    return shared_snakemake_cmd(
+        workdir, "--profile", str(ROOT / "profiles" / "slurm"),
+        "--slurm-init-seconds-before-status-checks", "5", *extra,
+        configs=configs, entry=[str(Path(__file__).with_name("snakemake_quick_status.py"))],
+    )  # fmt: skip
 
 
 def finished_results(workdir: Path) -> dict[str, float]:
@@ -58,11 +58,11 @@ FAULTY_RULE = "full_finetune"
 
 
 @pytest.fixture(scope="module")
-def slurm_run(cluster, repo_root, tmp_path_factory):
+def slurm_run(cluster, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("slurm")
     marker = workdir / "fault-injected"
     env = {**os.environ, "INTDIM_TEST_FAULT_ONCE": f"{FAULTY_RULE}:{marker}"}
-    proc = subprocess.run(snakemake_cmd(repo_root, workdir, *slurm_args(repo_root)),
+    proc = subprocess.run(slurm_snakemake_cmd(workdir),
                           capture_output=True, text=True, timeout=1500, env=env)  # fmt: skip
     log = proc.stdout + proc.stderr
     (workdir / "snakemake-slurm.log").write_text(log)
@@ -100,7 +100,7 @@ def _sacct_state(jobid: str) -> str:
                           capture_output=True, text=True).stdout.strip()  # fmt: skip
 
 
-def test_a_scancelled_run_is_resumed_by_the_same_command(slurm_run, repo_root):
+def test_a_scancelled_run_is_resumed_by_the_same_command(slurm_run):
     """scancel a running job, stop Snakemake, rerun: only the lost work is redone.
 
     snakemake-executor-plugin-slurm 2.8.0 does not recognise sacct's "CANCELLED by <uid>" as a
@@ -114,7 +114,7 @@ def test_a_scancelled_run_is_resumed_by_the_same_command(slurm_run, repo_root):
     for folder in ("results/tables", "results/figures", "results/notebooks"):
         shutil.rmtree(workdir / folder)
     before = finished_results(workdir)
-    cmd = snakemake_cmd(repo_root, workdir, *slurm_args(repo_root))
+    cmd = slurm_snakemake_cmd(workdir)
 
     # A shell that starts the test suite in the background leaves SIGINT ignored in its children,
     # and Python then installs no KeyboardInterrupt handler: restore what a terminal gives.
@@ -221,8 +221,7 @@ def run_until_resumed(workdir, targets, logs, configs):
     """Run the targets through profiles/slurm until every log says its job resumed (10 minutes
     at most), then stop as a user would (Ctrl-C, then scancel what still runs). Returns each
     log's text and Snakemake's output."""
-    repo = Path(__file__).resolve().parents[1]
-    cmd = shared_snakemake_cmd(workdir, *slurm_args(repo), *targets, configs=configs)
+    cmd = slurm_snakemake_cmd(workdir, *targets, configs=configs)
     run = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
 
