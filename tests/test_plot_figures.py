@@ -257,6 +257,9 @@ def test_figure1_marks_each_d90_on_its_line_and_states_it_against_D(
         "DID: d90 ≤ 1,000 = 4.4e-05 D",
         "SAID: d90 ≤ 100 = 4.4e-06 D",
     ]
+    # One panel: its legend inside it, none beside the figure (which would widen it).
+    assert [t.get_text() for t in ax.get_legend().texts] == ["DID", "SAID"]
+    assert not figure.legends
 
 
 def test_figure1_with_several_models_marks_only_the_reached_d90s_without_a_box(

@@ -41,7 +41,7 @@ def main(snakemake):
     palette = dict(zip(levels, sns.color_palette(n_colors=len(levels)), strict=True))
     grid = sns.relplot(
         data=data, x="d", y="score", hue=hue, hue_order=levels, palette=palette, style="method",
-        col="task", kind="line", markers=True, dashes=False, height=3.6, aspect=1.3,
+        col="task", kind="line", markers=True, dashes=False, height=3.6, aspect=1.5,
         facet_kws={"sharey": False},
     )  # fmt: skip
     for task, ax in grid.axes_dict.items():
@@ -67,11 +67,16 @@ def main(snakemake):
             ax.axhline(majority, ls=":", lw=1, color="grey")
         ax.set_xlabel("subspace dimension d")
         ax.set_ylabel(f"eval {metric}")
+    if len(grid.axes_dict) == 1:  # one panel: its legend inside, where it covers the least
+        legend = grid.legend
+        ax.legend(legend.legend_handles, [t.get_text() for t in legend.texts], loc="best",
+                  title=legend.get_title().get_text(), fontsize=9, title_fontsize=9)  # fmt: skip
+        legend.remove()
     grid.figure.suptitle(
-        "Eval metric against d (dashed: 90% of full fine-tuning; dotted: majority class;\n"
-        "triangles: d90, the smallest d on the grid that reaches the dashed line)",
-        y=1.08,
-    )
+        "Eval metric against d\ndashed: 90% of full fine-tuning; dotted: majority class;\n"
+        "triangles: d90, the smallest d on the grid that reaches the dashed line",
+        y=1.13, fontsize="medium",
+    )  # fmt: skip
     grid.savefig(snakemake.output[0], dpi=150, bbox_inches="tight")
     plt.close("all")
 
