@@ -11,11 +11,11 @@ import snakemake_executor_plugin_slurm
 from snakemake.cli import main
 
 SECONDS_BETWEEN_CHECKS = 5
-Executor = snakemake_executor_plugin_slurm.Executor
-_wait = Executor.next_seconds_between_status_checks
-Executor.next_seconds_between_status_checks = _wait.setter(
-    lambda executor, seconds: _wait.fset(executor, min(seconds, SECONDS_BETWEEN_CHECKS))
-)
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # run as a script only: importing it changes nothing
+    Executor = snakemake_executor_plugin_slurm.Executor
+    wait = Executor.next_seconds_between_status_checks
+    Executor.next_seconds_between_status_checks = wait.setter(
+        lambda executor, seconds: wait.fset(executor, min(seconds, SECONDS_BETWEEN_CHECKS))
+    )
     main()

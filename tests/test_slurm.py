@@ -40,7 +40,7 @@ def slurm_snakemake_cmd(workdir: Path, *extra: str, configs=SWEEP) -> list[str]:
     return shared_snakemake_cmd(
         workdir, "--profile", str(ROOT / "profiles" / "slurm"),
         "--slurm-init-seconds-before-status-checks", "5", *extra,
-        configs=configs, entry=[str(Path(__file__).with_name("snakemake_quick_status.py"))],
+        configs=configs, entry=(str(Path(__file__).with_name("snakemake_quick_status.py")),),
     )  # fmt: skip
 
 

@@ -68,8 +68,9 @@ def main(snakemake):
         ax.set_xlabel("subspace dimension d")
         ax.set_ylabel(f"eval {metric}")
     if len(grid.axes_dict) == 1:  # one panel: its legend inside, where it covers the least
+        ((_, panel),) = grid.axes_dict.items()
         legend = grid.legend
-        ax.legend(legend.legend_handles, [t.get_text() for t in legend.texts], loc="best",
+        panel.legend(legend.legend_handles, [t.get_text() for t in legend.texts], loc="best",
                   title=legend.get_title().get_text(), fontsize=9, title_fontsize=9)  # fmt: skip
         legend.remove()
     grid.figure.suptitle(
