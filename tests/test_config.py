@@ -156,6 +156,7 @@ def test_section5_models_and_searches(config, tmp_path):
 
 
 def test_pretrained_models_take_their_own_training_settings(config):
+    config["pretraining"]["subspace"]["learning_rates"] = [0.02]
     plan = check(config)
     assert plan.training_section("pt-xs-step250", "subspace")["learning_rates"] == [0.02]
     assert plan.training_section("pt-xs-step250", "subspace")["batch_size"] == 32

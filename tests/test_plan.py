@@ -63,6 +63,7 @@ def rich(config: dict) -> dict:
     config["pretraining"]["save_every"] = 100
     config["pretraining"].pop("save_at", None)  # checkpoints every 100 updates alone
     config["pretraining"]["sizes"] = {"s": config["pretraining"]["sizes"]["s"]}
+    config["pretraining"]["subspace"]["learning_rates"] = [0.02]
     config["trajectories"] = {
         "scratch": {"pretrained": "s", "tasks": ["three"], "method": "did"},
         "hub": {"checkpoints": {"7": "org/model@step7"}, "tasks": ["tweets"], "method": "did"},
