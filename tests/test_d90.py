@@ -446,3 +446,21 @@ def test_collect_runs_puts_every_run_beside_its_baseline_in_one_sorted_table(tmp
         ["m", "said", 100, 0.1, 0, 0.74, 0.8, pytest.approx(0.72)],
         ["m", "said", 100, 0.1, 1, 0.75, 0.8, pytest.approx(0.72)],
     ]
+
+
+def test_grid_points_above_d90_that_fall_short_are_counted():
+    # threshold 0.72: d90 = 100; 1,000 falls short at the best rate, 10,000 diverged at its
+    # only rate, 30 lies below d90 and does not count
+    runs = _runs({0.1: {30: 0.5, 100: 0.73, 1000: 0.71, 3000: 0.8, 10000: float("nan")}})
+    assert d90_table(runs, "accuracy").iloc[0]["failed_above"] == 2
+
+    # The boundary is the threshold's own: within float rounding below it reaches, 2e-9 not.
+    def above_at(score):
+        return d90_table(_runs({0.1: {100: 0.73, 1000: score}}), "accuracy").iloc[0]
+
+    assert above_at(0.9 * 0.8 - 0.5e-9)["failed_above"] == 0
+    assert above_at(0.9 * 0.8 - 2e-9)["failed_above"] == 1
+    # another rate reaching at 1,000 is the best rate there: nothing fell short
+    both = _runs({0.1: {100: 0.73, 1000: 0.71}, 0.01: {100: 0.6, 1000: 0.75}})
+    assert d90_table(both, "accuracy").iloc[0]["failed_above"] == 0
+    assert d90_table(_runs({0.1: {10: 0.5, 100: 0.6}}), "accuracy").iloc[0]["failed_above"] == 0

@@ -470,3 +470,29 @@ def test_a_search_that_reached_nothing_counts_only_where_its_full_fine_tune_does
     # Figures 4 and 5 correlate brackets: a search that reached nothing is not among them
     strong = with_searches(strong_trajectory(), {100: 100_000})
     assert "5 checkpoints" in d90_predicts_generalisation(strong)[0].measured
+
+
+def test_a_d90_with_failures_above_it_says_how_many_and_keeps_its_verdict():
+    base = trajectory([(1000, 2000), (300, 400), (40, 50)], [0.7] * 3, [0.1] * 3)
+    plain = pretraining_lowers_d90(base)[0]
+    flagged = pretraining_lowers_d90(base.assign(failed_above=[0, 1, 2]))[0]
+    assert flagged.verdict == plain.verdict == "agrees"
+    assert flagged.measured.endswith(
+        "d90 by step: step=100: (1,000, 2,000], step=200: (300, 400] (1 probe above it "
+        "failed), step=300: (40, 50] (2 probes above it failed)"
+    )
+    # none failed above: the sentence of a table without the column
+    assert pretraining_lowers_d90(base.assign(failed_above=0))[0].measured == plain.measured
+    survey = pd.DataFrame({"task": "t", "parameters": [1e4, 1e5, 1e6], "d90_lo": [200, 20, 2],
+                           "d90": [800, 80, 8], "failed_above": [0, 0, 1]})  # fmt: skip
+    assert larger_models_lower_d90(survey)[0].measured.endswith(
+        "parameters=1e+06: (2, 8] (1 probe above it failed)"
+    )
+    # a sweep's grid points
+    sweep = d90_rows((100, 300), (10, 30)).assign(failed_above=[1, 0])
+    assert "DID d90 in (100, 300] (1 grid point above it failed), SAID in (10, 30]" in (
+        said_below_did(sweep)[0].measured
+    )
+    assert small_d90(sweep).measured.startswith(
+        "m t DID d90 in (100, 300] (1 grid point above it failed) = at most 0.0003 of D"
+    )

@@ -277,3 +277,31 @@ def test_figure1_with_several_models_marks_only_the_reached_d90s_without_a_box(
     colours = [line.get_color() for line in ax.lines if line.get_marker() == "v"]
     assert colours[0] == colours[1] != colours[2]  # a colour per model
     assert not ax.texts
+
+
+def hollow(ax):
+    """The (x, y) of the hollow markers: d90s with a failed probe above them."""
+    return [(list(line.get_xdata()), list(line.get_ydata())) for line in ax.lines
+            if line.get_markerfacecolor() == "white"]  # fmt: skip
+
+
+def test_a_d90_with_a_probe_failed_above_it_is_drawn_hollow(tmp_path, monkeypatch, repo_root):
+    label = "hollow: a probe above d90 failed (not monotone in d)"
+    flagged = STRONG.assign(failed_above=[0, 1, 0, 0])  # at 250 updates, d90 = 600
+    (ax,) = draw(tmp_path, monkeypatch, flagged, repo_root, script="plot_figure2").axes
+    assert hollow(ax) == [([250], [600])]
+    assert label in [t.get_text() for t in ax.get_legend().get_texts()]
+    figure = draw(tmp_path, monkeypatch, flagged, repo_root)
+    assert [hollow(ax) for ax in figure.axes] == [[([600], [0.74])], [([600], [0.20])]]
+    assert [t.get_text() for t in figure.legends[0].get_texts()].count(label) == 1
+    # none failed above (or a table from before the count): nothing hollow, no such label
+    for table in (STRONG, STRONG.assign(failed_above=0)):
+        (ax,) = draw(tmp_path, monkeypatch, table, repo_root, script="plot_figure2").axes
+        assert hollow(ax) == [] and label not in [t.get_text() for t in ax.get_legend().get_texts()]
+    survey = pd.DataFrame({"model": ["a", "b", "c"], "task": "t", "parameters": [1e4, 1e5, 1e6],
+                           "d90_lo": [200, 20, 2], "d90": [800, 80, 8], "d90_hi": [800, 80, 8],
+                           "searched_up_to": [800, 80, 8], "search_status": "reached",
+                           "failed_above": [0, 2, 0]})  # fmt: skip
+    (ax,) = draw(tmp_path, monkeypatch, survey, repo_root, script="plot_figure3").axes
+    assert hollow(ax) == [([1e5], [80])]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [label]

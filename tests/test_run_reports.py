@@ -88,6 +88,12 @@ def test_intervals_and_tables_as_the_readme_shows_them():
     frame = pd.DataFrame({"lo": [None, 300.0, 10.0], "hi": [100.0, 1000.0, None]})
     assert list(readme_section.interval(frame, "lo", "hi")) == [
         "(0, 100]", "(300, 1,000]", "not reached"]  # fmt: skip
+    # with a noun, the failures above each d90 follow it; a table without the count has none
+    assert list(readme_section.interval(frame, "lo", "hi", "probe")) == [
+        "(0, 100]", "(300, 1,000]", "not reached"]  # fmt: skip
+    counted = frame.assign(failed_above=[2, 0, 0])
+    assert list(readme_section.interval(counted, "lo", "hi", "probe")) == [
+        "(0, 100] (2 probes above it failed)", "(300, 1,000]", "not reached"]  # fmt: skip
     table = readme_section.markdown_table(
         pd.DataFrame({"a": [1_000, None], "b": [0.123456, 2.0], "c": ["x", "y"]}), ["a", "b", "c"]
     )

@@ -7,7 +7,7 @@ from intdim.analysis import section5
 
 TRAJECTORY_COLUMNS = [
     "trajectory", "step", "model", "task", "method", "d90", "d90_lo", "d90_hi", "search_status",
-    "beats_majority", "eval_accuracy", "train_accuracy", "train_accuracy_at_eval_balance",
+    "failed_above", "beats_majority", "eval_accuracy", "train_accuracy", "train_accuracy_at_eval_balance",
     "relative_gap", "eval_majority_accuracy", "majority_p_value",
 ]  # fmt: skip
 
@@ -70,7 +70,7 @@ def test_trajectory_rows_take_the_seed_means_at_the_baselines_rate_and_the_traje
                                       specs, results, baselines)  # fmt: skip
     assert str(table["d90"].dtype) == str(table["d90_lo"].dtype) == "Int64"
     at_ck1 = {"model": "ck1", "task": "t", "d90_lo": 10, "search_status": "reached",
-              "beats_majority": True, "eval_accuracy": 0.75, "train_accuracy": 0.95,
+              "failed_above": 0, "beats_majority": True, "eval_accuracy": 0.75, "train_accuracy": 0.95,
               "train_accuracy_at_eval_balance": 0.90,
               "relative_gap": (0.90 - 0.75) / (1 - 0.75), "eval_majority_accuracy": 0.6,
               "majority_p_value": 0.01}  # fmt: skip
@@ -78,7 +78,7 @@ def test_trajectory_rows_take_the_seed_means_at_the_baselines_rate_and_the_traje
         # 1e-3's survivor (0.9) does not count: the mean over both seeds at the baseline's rate
         {"trajectory": "traj", "step": 9, "model": "ck0", "task": "t", "method": "said",
          "d90": None, "d90_lo": 10, "d90_hi": 1000, "search_status": "skipped",
-         "beats_majority": False, "eval_accuracy": 0.51, "train_accuracy": 0.67,
+         "failed_above": 0, "beats_majority": False, "eval_accuracy": 0.51, "train_accuracy": 0.67,
          "train_accuracy_at_eval_balance": 0.62,
          "relative_gap": (0.62 - 0.51) / (1 - 0.51), "eval_majority_accuracy": 0.6,
          "majority_p_value": 0.3},
@@ -116,10 +116,10 @@ def test_survey_rows_name_each_model_its_size_and_its_searchs_bracket():
     assert records(table) == [
         {"model": "a", "task": "t", "method": "did", "parameters": 10, "reference": "x",
          "d90": 50, "d90_lo": 10, "d90_hi": 50, "searched_up_to": 50,
-         "search_status": "reached"},
+         "search_status": "reached", "failed_above": 0},
         {"model": "b", "task": "t", "method": "did", "parameters": 99, "reference": "y",
          "d90": None, "d90_lo": 10, "d90_hi": 1000, "searched_up_to": 1000,
-         "search_status": "not reached"},
+         "search_status": "not reached", "failed_above": 0},
     ]  # fmt: skip
     assert records(section5.survey_table([], ["t"], "said", {}, {})) == []
 
@@ -211,3 +211,29 @@ def test_a_search_that_reached_at_d_min_or_never_ran_has_no_lower_end():
         True,
         True,
     ]
+
+
+def probe(d, success):
+    return {"round": 0, "d": d, "success": success, "reason": ""}
+
+
+def test_failed_above_counts_the_probes_that_failed_above_the_d90_found():
+    # d90 = 439: the failures at 440 and 6,438 lie above it, the one at 438 below
+    found = {**result("a", "t", "said", 439),
+             "probes": [probe(438, False), probe(439, True), probe(440, False),
+                        probe(6438, False), probe(20000, True)]}  # fmt: skip
+    assert section5.failed_above(found) == 2
+    # every probe failed, up to d_max: no d90 for a failure to lie above
+    missed = {**result("b", "t", "said", None, "not reached"),
+              "probes": [probe(100, False), probe(1000, False)]}  # fmt: skip
+    assert section5.failed_above(missed) == 0
+    metas = {m: {"base_parameters": 10, "reference": m} for m in "ab"}
+    survey = section5.survey_table(["a", "b"], ["t"], "said",
+                                   {("a", "t", "said"): found, ("b", "t", "said"): missed},
+                                   metas)  # fmt: skip
+    assert survey["failed_above"].tolist() == [2, 0]
+    baselines = {("a", "t"): baseline([full_run(1e-3, 0, 0.8, 0.9)], best_lr=1e-3)}
+    trajectory = section5.trajectory_table({"traj": {0: "a"}}, {"traj": {"tasks": ["t"],
+                                           "method": "said"}}, {("a", "t", "said"): found},
+                                           baselines)  # fmt: skip
+    assert trajectory["failed_above"].tolist() == [2]

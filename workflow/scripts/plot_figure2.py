@@ -14,7 +14,9 @@ from intdim.analysis.findings import brackets, figure2_rows  # noqa: E402
 from intdim.analysis.section5 import has_counted_d90  # noqa: E402
 from intdim.analysis.trajectory_plot import (  # noqa: E402
     NOT_REACHED,
+    failed_above,
     interval_limits,
+    mark_failed_above,
     not_reached,
     reach_below,
     series_colours,
@@ -40,12 +42,16 @@ def main(snakemake):
     for (task, name), series in judged.groupby(["task", "trajectory"]):
         series = series.sort_values("step")
         verdicts.append(f"{task} ({name}): {ends_ordered(*brackets(series, 'step'))['reason']}")
+    labelled = False
     for (task, name), line in shown.groupby(["task", "trajectory"]):
         line = line.sort_values("step")
         d90 = line["d90"].astype(float)
         below = reach_below(line)
         ax.errorbar(line["step"], d90, yerr=[below, 0 * d90], marker="o",
                     capsize=3, color=colours[task, name], label=f"{task} ({name})")  # fmt: skip
+        flagged = failed_above(line)
+        labelled = mark_failed_above(ax, line["step"][flagged], d90[flagged],
+                                     colours[task, name], labelled)  # fmt: skip
     for i, ((task, name), points) in enumerate(beyond.groupby(["task", "trajectory"])):
         ax.plot(points["step"], points["d90_hi"], "^", color=colours.get((task, name), "grey"),
                 label=NOT_REACHED if i == 0 else "_nolegend_")  # fmt: skip

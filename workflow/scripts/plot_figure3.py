@@ -9,6 +9,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from intdim.analysis.section5 import survey_parts  # noqa: E402
+from intdim.analysis.trajectory_plot import failed_above, mark_failed_above  # noqa: E402
 from intdim.analysis.trend import counted, describe, fit_trend  # noqa: E402
 from script_log import logged  # noqa: E402
 
@@ -22,8 +23,12 @@ def main(snakemake):
         points, missed, unsearched = survey_parts(table[table["task"] == task])
         d90 = points["d90"].astype(float)
         # d90 lies in (d90_lo, d90]: the bar runs down to the largest d that failed.
-        ax.errorbar(points["parameters"], d90, yerr=[d90 - points["d90_lo"], 0 * d90],
-                    fmt="o", capsize=3)  # fmt: skip
+        line = ax.errorbar(points["parameters"], d90, yerr=[d90 - points["d90_lo"], 0 * d90],
+                           fmt="o", capsize=3)  # fmt: skip
+        flagged = failed_above(points)
+        if mark_failed_above(ax, points["parameters"][flagged], d90[flagged],
+                             line[0].get_color(), False):  # fmt: skip
+            ax.legend(fontsize=8, loc="best")
         for row in points.itertuples():
             ax.annotate(row.model, (row.parameters, float(row.d90)), fontsize=8,
                         xytext=(4, 4), textcoords="offset points")  # fmt: skip

@@ -1,6 +1,7 @@
 """How a d90 reads in a table or a sentence: the interval (lo, hi] its sweep or search pinned
 it to, lo 0 where no d failed below it; "not reached" where nothing reached the threshold; and
-"> d_max" for a search that failed every probe, the one at d_max too."""
+"> d_max" for a search that failed every probe, the one at d_max too; and, after a d90, how many
+runs above it failed, where reaching the threshold was not monotone in d."""
 
 from __future__ import annotations
 
@@ -22,3 +23,12 @@ def bracket(lo, hi) -> str:
 def above(d_max) -> str:
     """A search that reached nothing: its last probe, at d_max, failed, so d90 lies above it."""
     return f"> {int(d_max):,}"
+
+
+def failed_above(n, noun: str) -> str:
+    """' (1 probe above it failed)' after a d90 whose search (noun 'probe') or grid (noun 'grid
+    point') saw a failure at a larger d; '' where none did, or the table predates the count."""
+    if pd.isna(n) or not int(n):
+        return ""
+    n = int(n)
+    return f" ({n} {noun}{'' if n == 1 else 's'} above it failed)"

@@ -186,6 +186,9 @@ def d90_table(runs: pd.DataFrame, metric: str) -> pd.DataFrame:
         d90 = first_reaching(scores, target)
         # On a grid d90 is known to lie in (the grid point below it, d90].
         below = [d for d in scores.index if d90 is not None and d < d90]
+        # Grid points above d90 that fall short: reaching it is not monotone in d there.
+        short_above = [d for d, s in scores.items() if d90 is not None and d > d90
+                       and not reaches(s, target)]  # fmt: skip
         per_seed = {
             int(seed): first_reaching(best_per_d(runs_of_seed, metric), target)
             for seed, runs_of_seed in group.groupby("seed")
@@ -206,6 +209,7 @@ def d90_table(runs: pd.DataFrame, metric: str) -> pd.DataFrame:
                 "threshold_score": target,
                 "d90": d90,
                 "d90_lo": int(max(below)) if below else None,
+                "failed_above": len(short_above),
                 "d90_interpolated": interpolate_crossing(scores, target),
                 # Each seed's own d90 (its runs alone, best learning rate), and their spread.
                 "seeds": len(per_seed),

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .bracket_text import bracket
+from .bracket_text import bracket, failed_above
 from .section5 import has_counted_d90, reached_nothing
 from .trend import counted, describe, describe_slope, ends_ordered, fit_trend
 
@@ -37,6 +37,28 @@ def _known(value) -> bool:
     return value is not None and not pd.isna(value)
 
 
+def _short(row) -> str:
+    """After a sweep's d90: how many grid points above it fell short, where any did."""
+    return failed_above(getattr(row, "failed_above", 0), "grid point")
+
+
+def probe_notes(rows: pd.DataFrame) -> list[str]:
+    """After each search's d90: how many probes above it failed, where any did (tables from
+    before the count have none)."""
+    if "failed_above" not in rows:
+        return [""] * len(rows)
+    return [failed_above(n, "probe") for n in rows["failed_above"]]
+
+
+def _points(label: str, x: list, lo: list, hi: list, notes: list[str] | None) -> str:
+    """'step=125: (232, 646], step=250: ...', each bracket followed by its note."""
+    notes = notes or [""] * len(x)
+    return ", ".join(
+        f"{label}={xi:g}: {bracket(a, b)}{note}"
+        for xi, a, b, note in zip(x, lo, hi, notes, strict=True)
+    )
+
+
 def small_d90(d90: pd.DataFrame) -> Finding:
     """Section 4: d90 is orders of magnitude below D."""
     found = d90[d90["d90"].notna()]
@@ -44,7 +66,7 @@ def small_d90(d90: pd.DataFrame) -> Finding:
     if found.empty:
         return Finding(claim, "no sweep reached the threshold within its grid", "not resolved")
     parts = [
-        f"{r.model} {r.task} {r.method.upper()} d90 in {bracket(r.d90_lo, r.d90)} "
+        f"{r.model} {r.task} {r.method.upper()} d90 in {bracket(r.d90_lo, r.d90)}{_short(r)} "
         f"= at most {int(r.d90) / r.D:.2g} of D = {r.D:,}"
         for r in found.itertuples()
     ]
@@ -69,12 +91,12 @@ def said_below_did(d90: pd.DataFrame) -> list[Finding]:
             which = "SAID" if _known(said.d90) else "DID"
             other = by["did" if which == "SAID" else "said"]
             reached = by[which.lower()]
-            text = (f"{which} d90 in {bracket(reached.d90_lo, reached.d90)}; the other did "
-                    f"not reach it up to d = {int(other.d_max):,}")  # fmt: skip
+            text = (f"{which} d90 in {bracket(reached.d90_lo, reached.d90)}{_short(reached)}; "
+                    f"the other did not reach it up to d = {int(other.d_max):,}")  # fmt: skip
             findings.append(Finding(claim, text, "agrees" if which == "SAID" else "disagrees"))
             continue
-        text = (f"DID d90 in {bracket(did.d90_lo, did.d90)}, SAID in "
-                f"{bracket(said.d90_lo, said.d90)}")  # fmt: skip
+        text = (f"DID d90 in {bracket(did.d90_lo, did.d90)}{_short(did)}, SAID in "
+                f"{bracket(said.d90_lo, said.d90)}{_short(said)}")  # fmt: skip
         if "d90_by_seed" in rows and rows["seeds"].max() > 1:
             text += f"; by seed DID {did.d90_by_seed}, SAID {said.d90_by_seed}"
         said_lo = 0 if not _known(said.d90_lo) else int(said.d90_lo)
@@ -91,11 +113,10 @@ def said_below_did(d90: pd.DataFrame) -> list[Finding]:
 
 
 def _trend_finding(claim: str, x: list[float], lo: list[float], hi: list[float],
-                   expected_sign: int, label: str) -> Finding:  # fmt: skip
+                   expected_sign: int, label: str,
+                   notes: list[str] | None = None) -> Finding:  # fmt: skip
     trend = fit_trend(x, lo, hi)
-    points = ", ".join(
-        f"{label}={xi:g}: {bracket(a, b)}" for xi, a, b in zip(x, lo, hi, strict=True)
-    )
+    points = _points(label, x, lo, hi, notes)
     measured = f"{describe(trend)}; d90 by {label}: {points}"
     if not trend["resolved"]:
         return Finding(claim, measured, "not resolved")
@@ -123,11 +144,9 @@ def brackets(rows: pd.DataFrame, column: str) -> tuple[list, list, list]:
 
 
 def _ends_finding(claim: str, x: list[float], lo: list[float], hi: list[float],
-                  label: str) -> Finding:  # fmt: skip
+                  label: str, notes: list[str] | None = None) -> Finding:  # fmt: skip
     ends = ends_ordered(x, lo, hi)
-    points = ", ".join(
-        f"{label}={xi:g}: {bracket(a, b)}" for xi, a, b in zip(x, lo, hi, strict=True)
-    )
+    points = _points(label, x, lo, hi, notes)
     if ends["first"] is None:
         return Finding(claim, f"{ends['reason']}; d90 by {label}: {points}", "not resolved")
     (x0, lo0, hi0), (x1, lo1, hi1) = ends["first"], ends["last"]
@@ -165,10 +184,9 @@ def pretraining_lowers_d90(trajectory: pd.DataFrame) -> list[Finding]:
     """Figure 2: d90 at the last checkpoint lies below d90 at the first (checkpoints after
     step 0, whose full fine-tune beats the majority class beyond chance, with a d90 or a search
     that reached nothing: d90 above its d_max)."""
+    claim = "d90 falls as pre-training goes on ({}; Figure 2)"
     return [
-        _ends_finding(
-            f"d90 falls as pre-training goes on ({task}; Figure 2)", *brackets(rows, "step"), "step"
-        )  # fmt: skip
+        _ends_finding(claim.format(task), *brackets(rows, "step"), "step", probe_notes(rows))
         for task, rows in _by_task(figure2_rows(trajectory))
     ]
 
@@ -187,7 +205,8 @@ def larger_models_lower_d90(survey: pd.DataFrame) -> list[Finding]:
                 measured += f" ({', '.join(f'{k}: {n}' for k, n in statuses.items())})"
             findings.append(Finding(claim, measured, "not resolved"))
         else:
-            findings.append(_trend_finding(claim, *brackets(found, "parameters"), -1, "parameters"))
+            findings.append(_trend_finding(claim, *brackets(found, "parameters"), -1,
+                                           "parameters", probe_notes(found)))  # fmt: skip
     return findings
 
 

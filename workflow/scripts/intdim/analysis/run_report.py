@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..pipeline.variants import variant_model
 from . import run_time
-from .bracket_text import above, bracket
+from .bracket_text import above, bracket, failed_above
 from .d90 import seed_means
 from .findings import all_findings
 
@@ -38,8 +38,13 @@ def markdown_table(frame: pd.DataFrame, columns: list[str]) -> str:
     return "\n".join(lines)
 
 
-def interval(frame: pd.DataFrame, lo: str, hi: str) -> pd.Series:
-    one = lambda row: bracket(row[lo], row[hi])  # noqa: E731
+def interval(frame: pd.DataFrame, lo: str, hi: str, noun: str | None = None) -> pd.Series:
+    """Each row's bracket; with ``noun``, followed by how many of those above it failed."""
+
+    def one(row):
+        note = failed_above(row.get("failed_above", 0), noun) if noun else ""
+        return bracket(row[lo], row[hi]) + note
+
     return frame.apply(one, axis=1) if len(frame) else pd.Series(dtype=str)
 
 
@@ -178,7 +183,7 @@ def section(directory: Path, config: str, wall_seconds: float | None, command: s
         f"commit {commit(directory)}, on {machine(directory)}: {timed}; {held}.",
     ]
     if d90 is not None:
-        d90["d90 interval"] = interval(d90, "d90_lo", "d90")
+        d90["d90 interval"] = interval(d90, "d90_lo", "d90", "grid point")
         parts += ["", "**d90 from the sweep** (on the grid d90 lies in the interval; each "
                   "seed's own d90 beside it):", "",
                   markdown_table(d90, ["model", "task", "method", "D", "full_score",
@@ -188,7 +193,7 @@ def section(directory: Path, config: str, wall_seconds: float | None, command: s
         frame = optional[name]
         if frame is None or frame.empty:
             continue
-        frame["d90 interval"] = interval(frame, "d90_lo", "d90")
+        frame["d90 interval"] = interval(frame, "d90_lo", "d90", "probe")
         if "search_status" in frame:  # tables from before the skip have no such column
             frame.loc[frame["search_status"] == "skipped", "d90 interval"] = "not searched"
             # every probe failed, the last at d_max (d90_hi): d90 lies above it
@@ -234,7 +239,7 @@ def headline(directory: Path, config: str, wall_seconds: float | None, command: 
     runs, d90, optional = read_tables(directory)
     if d90 is None:
         raise SystemExit(f"the headline needs the sweep's d90.csv, which {directory} lacks")
-    d90["d90 interval"] = interval(d90, "d90_lo", "d90")
+    d90["d90 interval"] = interval(d90, "d90_lo", "d90", "grid point")
     d90["d90 / D"] = [f"{int(v) / D:.1e}" if pd.notna(v) else "-"
                       for v, D in zip(d90["d90"], d90["D"], strict=True)]  # fmt: skip
     sub = runs[(runs["method"] != "full") & (runs["status"] == "ok")]

@@ -69,6 +69,15 @@ def lower_end(result: dict):
     return result["lo"] if result.get("lo_verified", True) else None
 
 
+def failed_above(result: dict) -> int:
+    """How many of a search's probes failed at a d above the d90 it found (0 where it found
+    none). The search assumes that reaching the threshold is monotone in d; each such probe
+    contradicts it, and the bracket's lower end then holds only for the probes run."""
+    if result["d90"] is None:
+        return 0
+    return sum(not p["success"] and p["d"] > result["d90"] for p in result["probes"])
+
+
 def trajectory_table(trajectories: dict, specs: dict, results: dict,
                      baselines: dict) -> pd.DataFrame:  # fmt: skip
     """One row per (trajectory, checkpoint, task): d90 and the full fine-tune it is measured by.
@@ -90,6 +99,7 @@ def trajectory_table(trajectories: dict, specs: dict, results: dict,
                     # d90 lies in (d90_lo, d90_hi], the bracket the search narrowed it to
                     "d90_lo": lower_end(result), "d90_hi": result["hi"],
                     "search_status": result["status"],
+                    "failed_above": failed_above(result),
                     "beats_majority": base["beats_majority"],
                     "eval_accuracy": full["eval_accuracy"],
                     "train_accuracy": full["train_accuracy"],
@@ -126,7 +136,8 @@ def survey_table(models: list[str], tasks: list[str], method: str, results: dict
          "reference": metas[m]["reference"], "d90": results[(m, t, method)]["d90"],
          "d90_lo": lower_end(results[(m, t, method)]), "d90_hi": results[(m, t, method)]["hi"],
          "searched_up_to": results[(m, t, method)]["hi"],
-         "search_status": results[(m, t, method)]["status"]}
+         "search_status": results[(m, t, method)]["status"],
+         "failed_above": failed_above(results[(m, t, method)])}
         for m in models for t in tasks
     ]  # fmt: skip
     frame = pd.DataFrame(rows)

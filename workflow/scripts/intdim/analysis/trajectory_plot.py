@@ -1,6 +1,7 @@
-"""What Figure 2 and Figures 4-5 draw alike: one colour per task and trajectory, each d90 as
-the interval (d90_lo, d90] its search narrowed it to, a search that reached nothing up to d_max
-as a mark at d_max pointing beyond it, and a d90 axis whose labels can be read."""
+"""What Figures 2-5 draw alike: one colour per task and trajectory, each d90 as the interval
+(d90_lo, d90] its search narrowed it to, hollow where a probe above it failed, a search that
+reached nothing up to d_max as a mark at d_max pointing beyond it, and a d90 axis whose labels
+can be read."""
 
 from __future__ import annotations
 
@@ -25,6 +26,24 @@ def reach_below(points: pd.DataFrame) -> pd.Series:
 
 
 NOT_REACHED = "not reached: d90 above the largest d searched"
+FAILED_ABOVE = "hollow: a probe above d90 failed (not monotone in d)"
+
+
+def failed_above(points: pd.DataFrame) -> pd.Series:
+    """Which points' searches had a probe fail above their d90 (none in tables from before the
+    count): their bracket's lower end assumes a monotony those probes contradict."""
+    if "failed_above" not in points:
+        return pd.Series(False, index=points.index)
+    return points["failed_above"].fillna(0).astype(int) > 0
+
+
+def mark_failed_above(ax, x, y, colour, labelled: bool) -> bool:
+    """Draw hollow markers over the points (x, y), labelled once in a figure: returns whether
+    the label is now taken."""
+    if len(x):
+        ax.plot(x, y, "o", mfc="white", mec=colour, zorder=3,
+                label="_nolegend_" if labelled else FAILED_ABOVE)  # fmt: skip
+    return labelled or bool(len(x))
 
 
 def not_reached(table: pd.DataFrame) -> pd.DataFrame:
