@@ -28,7 +28,8 @@ def main(snakemake):
         flagged = failed_above(points)
         if mark_failed_above(ax, points["parameters"][flagged], d90[flagged],
                              line[0].get_color(), False):  # fmt: skip
-            ax.legend(fontsize=8, loc="best")
+            # below the axes, as in Figure 2, where it covers no point
+            ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.15), frameon=False)
         for row in points.itertuples():
             ax.annotate(row.model, (row.parameters, float(row.d90)), fontsize=8,
                         xytext=(4, 4), textcoords="offset points")  # fmt: skip
