@@ -14,7 +14,7 @@ from intdim.analysis.findings import brackets, figure2_rows  # noqa: E402
 from intdim.analysis.section5 import has_counted_d90  # noqa: E402
 from intdim.analysis.trajectory_plot import (  # noqa: E402
     NOT_REACHED,
-    failed_above,
+    has_failure_above,
     interval_limits,
     mark_failed_above,
     not_reached,
@@ -49,7 +49,7 @@ def main(snakemake):
         below = reach_below(line)
         ax.errorbar(line["step"], d90, yerr=[below, 0 * d90], marker="o",
                     capsize=3, color=colours[task, name], label=f"{task} ({name})")  # fmt: skip
-        flagged = failed_above(line)
+        flagged = has_failure_above(line)
         labelled = mark_failed_above(ax, line["step"][flagged], d90[flagged],
                                      colours[task, name], labelled)  # fmt: skip
     for i, ((task, name), points) in enumerate(beyond.groupby(["task", "trajectory"])):

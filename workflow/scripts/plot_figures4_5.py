@@ -16,7 +16,7 @@ from intdim.analysis.findings import d90_predicts_generalisation  # noqa: E402
 from intdim.analysis.section5 import has_counted_d90  # noqa: E402
 from intdim.analysis.trajectory_plot import (  # noqa: E402
     NOT_REACHED,
-    failed_above,
+    has_failure_above,
     interval_limits,
     mark_failed_above,
     not_reached,
@@ -47,7 +47,7 @@ def main(snakemake):
             legend = f"{task} ({name})" if several else task
             ax.errorbar(d90, points[column], xerr=[below, 0 * d90], fmt="o", capsize=3,
                         color=colours[task, name], label=legend)  # fmt: skip
-            flagged = failed_above(points)
+            flagged = has_failure_above(points)
             labelled = mark_failed_above(ax, d90[flagged], points[column][flagged],
                                          colours[task, name], labelled)  # fmt: skip
             for x, y, step in zip(d90, points[column], points["step"], strict=True):

@@ -25,7 +25,7 @@ def above(d_max) -> str:
     return f"> {int(d_max):,}"
 
 
-def failed_above(n, noun: str) -> str:
+def failed_above_note(n, noun: str) -> str:
     """' (1 probe above it failed)' after a d90 whose search (noun 'probe') or grid (noun 'grid
     point') saw a failure at a larger d; '' where none did, or the table predates the count."""
     if pd.isna(n) or not int(n):

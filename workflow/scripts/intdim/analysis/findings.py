@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .bracket_text import bracket, failed_above
+from .bracket_text import bracket, failed_above_note
 from .section5 import has_counted_d90, reached_nothing
 from .trend import counted, describe, describe_slope, ends_ordered, fit_trend
 
@@ -39,7 +39,7 @@ def _known(value) -> bool:
 
 def _short(row) -> str:
     """After a sweep's d90: how many grid points above it fell short, where any did."""
-    return failed_above(getattr(row, "failed_above", 0), "grid point")
+    return failed_above_note(getattr(row, "failed_above", 0), "grid point")
 
 
 def probe_notes(rows: pd.DataFrame) -> list[str]:
@@ -47,7 +47,7 @@ def probe_notes(rows: pd.DataFrame) -> list[str]:
     before the count have none)."""
     if "failed_above" not in rows:
         return [""] * len(rows)
-    return [failed_above(n, "probe") for n in rows["failed_above"]]
+    return [failed_above_note(n, "probe") for n in rows["failed_above"]]
 
 
 def _points(label: str, x: list, lo: list, hi: list, notes: list[str] | None) -> str:

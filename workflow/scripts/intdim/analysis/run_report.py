@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..pipeline.variants import variant_model
 from . import run_time
-from .bracket_text import above, bracket, failed_above
+from .bracket_text import above, bracket, failed_above_note
 from .d90 import seed_means
 from .findings import all_findings
 
@@ -42,7 +42,7 @@ def interval(frame: pd.DataFrame, lo: str, hi: str, noun: str | None = None) -> 
     """Each row's bracket; with ``noun``, followed by how many of those above it failed."""
 
     def one(row):
-        note = failed_above(row.get("failed_above", 0), noun) if noun else ""
+        note = failed_above_note(row.get("failed_above", 0), noun) if noun else ""
         return bracket(row[lo], row[hi]) + note
 
     return frame.apply(one, axis=1) if len(frame) else pd.Series(dtype=str)

@@ -29,9 +29,9 @@ NOT_REACHED = "not reached: d90 above the largest d searched"
 FAILED_ABOVE = "hollow: a probe above d90 failed (not monotone in d)"
 
 
-def failed_above(points: pd.DataFrame) -> pd.Series:
+def has_failure_above(points: pd.DataFrame) -> pd.Series:
     """Which points' searches had a probe fail above their d90 (none in tables from before the
-    count): their bracket's lower end assumes a monotony those probes contradict."""
+    count): their bracket's lower end assumes the monotonicity those probes contradict."""
     if "failed_above" not in points:
         return pd.Series(False, index=points.index)
     return points["failed_above"].fillna(0).astype(int) > 0
