@@ -496,3 +496,20 @@ def test_a_d90_with_failures_above_it_says_how_many_and_keeps_its_verdict():
     assert small_d90(sweep).measured.startswith(
         "m t DID d90 in (100, 300] (1 grid point above it failed) = at most 0.0003 of D"
     )
+
+
+def test_a_d90_whose_probe_beat_the_majority_only_within_chance_says_so():
+    base = trajectory([(1000, 2000), (300, 400), (40, 50)], [0.7] * 3, [0.1] * 3)
+    plain = pretraining_lowers_d90(base)[0]
+    # The boundary is the majority test's own: p below 0.05 beats it, 0.05 does not.
+    flagged = pretraining_lowers_d90(base.assign(d90_majority_p=[0.0499, 0.05, None]))[0]
+    assert flagged.verdict == plain.verdict == "agrees"
+    assert flagged.measured.endswith(
+        "d90 by step: step=100: (1,000, 2,000], step=200: (300, 400] (its probe within chance "
+        "of the majority class, p = 0.05), step=300: (40, 50]"
+    )
+    both = pretraining_lowers_d90(base.assign(failed_above=[0, 0, 1], d90_majority_p=0.0696))[0]
+    assert both.measured.endswith(
+        "step=300: (40, 50] (1 probe above it failed) (its probe within chance of the majority "
+        "class, p = 0.07)"
+    )

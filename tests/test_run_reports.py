@@ -91,9 +91,13 @@ def test_intervals_and_tables_as_the_readme_shows_them():
     # with a noun, the failures above each d90 follow it; a table without the count has none
     assert list(readme_section.interval(frame, "lo", "hi", "probe")) == [
         "(0, 100]", "(300, 1,000]", "not reached"]  # fmt: skip
-    counted = frame.assign(failed_above=[2, 0, 0])
+    counted = frame.assign(failed_above=[2, 0, 0], d90_majority_p=[0.01, 0.07, None])
     assert list(readme_section.interval(counted, "lo", "hi", "probe")) == [
-        "(0, 100] (2 probes above it failed)", "(300, 1,000]", "not reached"]  # fmt: skip
+        "(0, 100] (2 probes above it failed)",
+        "(300, 1,000] (its probe within chance of the majority class, p = 0.07)",
+        "not reached"]  # fmt: skip
+    # a sweep's grid has no deciding probe: its bracket takes no such note
+    assert list(readme_section.interval(counted, "lo", "hi", "grid point"))[1] == "(300, 1,000]"
     table = readme_section.markdown_table(
         pd.DataFrame({"a": [1_000, None], "b": [0.123456, 2.0], "c": ["x", "y"]}), ["a", "b", "c"]
     )

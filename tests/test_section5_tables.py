@@ -4,10 +4,11 @@ import math
 
 import pytest
 from intdim.analysis import section5
+from intdim.analysis.d90 import majority_p_value
 
 TRAJECTORY_COLUMNS = [
     "trajectory", "step", "model", "task", "method", "d90", "d90_lo", "d90_hi", "search_status",
-    "failed_above", "beats_majority", "eval_accuracy", "train_accuracy", "train_accuracy_at_eval_balance",
+    "failed_above", "d90_majority_p", "beats_majority", "eval_accuracy", "train_accuracy", "train_accuracy_at_eval_balance",
     "relative_gap", "eval_majority_accuracy", "majority_p_value",
 ]  # fmt: skip
 
@@ -70,7 +71,7 @@ def test_trajectory_rows_take_the_seed_means_at_the_baselines_rate_and_the_traje
                                       specs, results, baselines)  # fmt: skip
     assert str(table["d90"].dtype) == str(table["d90_lo"].dtype) == "Int64"
     at_ck1 = {"model": "ck1", "task": "t", "d90_lo": 10, "search_status": "reached",
-              "failed_above": 0, "beats_majority": True, "eval_accuracy": 0.75, "train_accuracy": 0.95,
+              "failed_above": 0, "d90_majority_p": None, "beats_majority": True, "eval_accuracy": 0.75, "train_accuracy": 0.95,
               "train_accuracy_at_eval_balance": 0.90,
               "relative_gap": (0.90 - 0.75) / (1 - 0.75), "eval_majority_accuracy": 0.6,
               "majority_p_value": 0.01}  # fmt: skip
@@ -78,7 +79,7 @@ def test_trajectory_rows_take_the_seed_means_at_the_baselines_rate_and_the_traje
         # 1e-3's survivor (0.9) does not count: the mean over both seeds at the baseline's rate
         {"trajectory": "traj", "step": 9, "model": "ck0", "task": "t", "method": "said",
          "d90": None, "d90_lo": 10, "d90_hi": 1000, "search_status": "skipped",
-         "failed_above": 0, "beats_majority": False, "eval_accuracy": 0.51, "train_accuracy": 0.67,
+         "failed_above": 0, "d90_majority_p": None, "beats_majority": False, "eval_accuracy": 0.51, "train_accuracy": 0.67,
          "train_accuracy_at_eval_balance": 0.62,
          "relative_gap": (0.62 - 0.51) / (1 - 0.51), "eval_majority_accuracy": 0.6,
          "majority_p_value": 0.3},
@@ -116,10 +117,10 @@ def test_survey_rows_name_each_model_its_size_and_its_searchs_bracket():
     assert records(table) == [
         {"model": "a", "task": "t", "method": "did", "parameters": 10, "reference": "x",
          "d90": 50, "d90_lo": 10, "d90_hi": 50, "searched_up_to": 50,
-         "search_status": "reached", "failed_above": 0},
+         "search_status": "reached", "failed_above": 0, "d90_majority_p": None},
         {"model": "b", "task": "t", "method": "did", "parameters": 99, "reference": "y",
          "d90": None, "d90_lo": 10, "d90_hi": 1000, "searched_up_to": 1000,
-         "search_status": "not reached", "failed_above": 0},
+         "search_status": "not reached", "failed_above": 0, "d90_majority_p": None},
     ]  # fmt: skip
     assert records(section5.survey_table([], ["t"], "said", {}, {})) == []
 
@@ -237,3 +238,20 @@ def test_failed_above_counts_the_probes_that_failed_above_the_d90_found():
                                            "method": "said"}}, {("a", "t", "said"): found},
                                            baselines)  # fmt: skip
     assert trajectory["failed_above"].tolist() == [2]
+
+
+def test_the_p_value_of_the_probe_that_set_d90_is_against_the_majority_class():
+    # 1,500 eval tweets, majority share 0.686: the default's m@125, whose d90 probe scored 0.704
+    probes = [{**probe(232, False), "score": 0.686}, {**probe(646, True), "score": 0.704},
+              {**probe(13925, True), "score": 0.7373}]  # fmt: skip
+    found = {**result("a", "t", "said", 646), "probes": probes, "metric": "accuracy",
+             "eval_size": 1500, "eval_majority_accuracy": 0.686}  # fmt: skip
+    assert section5.d90_majority_p(found) == pytest.approx(majority_p_value(0.704, 0.686, 1500))
+    assert 0.05 < section5.d90_majority_p(found) < 0.1
+    # no d90, another metric, or a state from before it kept its eval size: none
+    assert section5.d90_majority_p({**found, "d90": None}) is None
+    assert section5.d90_majority_p({**found, "metric": "f1"}) is None
+    assert section5.d90_majority_p({k: v for k, v in found.items() if k != "eval_size"}) is None
+    metas = {"a": {"base_parameters": 10, "reference": "x"}}
+    survey = section5.survey_table(["a"], ["t"], "said", {("a", "t", "said"): found}, metas)
+    assert survey["d90_majority_p"].tolist() == [section5.d90_majority_p(found)]

@@ -17,8 +17,10 @@ def main(snakemake):
         D = baseline["runs"][0]["D"]  # the full fine-tune's parameter count, head included
         state = search.start(s["d_min"], s["d_max"], s["probes_per_round"], s["precision"],
                              s["max_rounds"], D=D)  # fmt: skip
+        # eval_size and metric: the majority test of the probe that sets d90 (section5 tables)
         state.update(target=baseline["threshold_score"], full_score=baseline["full_score"],
-                     eval_majority_accuracy=baseline["eval_majority_accuracy"])  # fmt: skip
+                     eval_majority_accuracy=baseline["eval_majority_accuracy"],
+                     eval_size=baseline["eval_size"], metric=baseline["metric"])  # fmt: skip
         if not baseline["beats_majority"] and not state["done"]:
             state = search.stop_early(state, majority_reason(baseline))
     else:

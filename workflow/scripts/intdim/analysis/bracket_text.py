@@ -1,7 +1,8 @@
 """How a d90 reads in a table or a sentence: the interval (lo, hi] its sweep or search pinned
 it to, lo 0 where no d failed below it; "not reached" where nothing reached the threshold; and
 "> d_max" for a search that failed every probe, the one at d_max too; and, after a d90, how many
-runs above it failed, where reaching the threshold was not monotone in d."""
+runs above it failed, where reaching the threshold was not monotone in d, and whether the probe
+that set it beat the majority class only within chance."""
 
 from __future__ import annotations
 
@@ -32,3 +33,12 @@ def failed_above_note(n, noun: str) -> str:
         return ""
     n = int(n)
     return f" ({n} {noun}{'' if n == 1 else 's'} above it failed)"
+
+
+def within_chance_note(p_value, alpha: float) -> str:
+    """' (its probe within chance of the majority class, p = 0.07)' after a d90 whose deciding
+    probe's p-value against the majority class is ``alpha`` or more; '' otherwise, or where
+    there is none (no d90, another metric, a table from before the column)."""
+    if p_value is None or pd.isna(p_value) or p_value < alpha:
+        return ""
+    return f" (its probe within chance of the majority class, p = {p_value:.2g})"

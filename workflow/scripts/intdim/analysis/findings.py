@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .bracket_text import bracket, failed_above_note
+from .bracket_text import bracket, failed_above_note, within_chance_note
+from .d90 import MAJORITY_ALPHA
 from .section5 import has_counted_d90, reached_nothing
 from .trend import counted, describe, describe_slope, ends_ordered, fit_trend
 
@@ -43,11 +44,13 @@ def _short(row) -> str:
 
 
 def probe_notes(rows: pd.DataFrame) -> list[str]:
-    """After each search's d90: how many probes above it failed, where any did (tables from
-    before the count have none)."""
-    if "failed_above" not in rows:
-        return [""] * len(rows)
-    return [failed_above_note(n, "probe") for n in rows["failed_above"]]
+    """After each search's d90: how many probes above it failed, where any did, and whether
+    the probe that set it beat the majority class only within chance (tables from before those
+    columns have neither)."""
+    above = rows["failed_above"] if "failed_above" in rows else [0] * len(rows)
+    chance = rows["d90_majority_p"] if "d90_majority_p" in rows else [None] * len(rows)
+    return [failed_above_note(n, "probe") + within_chance_note(p, MAJORITY_ALPHA)
+            for n, p in zip(above, chance, strict=True)]  # fmt: skip
 
 
 def _points(label: str, x: list, lo: list, hi: list, notes: list[str] | None) -> str:

@@ -15,8 +15,8 @@ import pandas as pd
 
 from ..pipeline.variants import variant_model
 from . import run_time
-from .bracket_text import above, bracket, failed_above_note
-from .d90 import seed_means
+from .bracket_text import above, bracket, failed_above_note, within_chance_note
+from .d90 import MAJORITY_ALPHA, seed_means
 from .findings import all_findings
 
 
@@ -39,10 +39,13 @@ def markdown_table(frame: pd.DataFrame, columns: list[str]) -> str:
 
 
 def interval(frame: pd.DataFrame, lo: str, hi: str, noun: str | None = None) -> pd.Series:
-    """Each row's bracket; with ``noun``, followed by how many of those above it failed."""
+    """Each row's bracket; with ``noun``, followed by how many of those above it failed and,
+    for a search's, whether the probe that set it was within chance of the majority class."""
 
     def one(row):
         note = failed_above_note(row.get("failed_above", 0), noun) if noun else ""
+        if noun == "probe":
+            note += within_chance_note(row.get("d90_majority_p"), MAJORITY_ALPHA)
         return bracket(row[lo], row[hi]) + note
 
     return frame.apply(one, axis=1) if len(frame) else pd.Series(dtype=str)

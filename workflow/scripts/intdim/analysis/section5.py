@@ -7,6 +7,8 @@ from statistics import fmean
 
 import pandas as pd
 
+from .d90 import majority_p_value
+
 SEARCH_COLUMNS = [
     "model", "task", "method", "d90", "lo", "hi", "d_max", "D", "status", "reason", "rounds",
     "probes_run", "training_runs", "non_monotone", "target", "full_score",
@@ -78,6 +80,20 @@ def failed_above(result: dict) -> int:
     return sum(not p["success"] and p["d"] > result["d90"] for p in result["probes"])
 
 
+def d90_majority_p(result: dict) -> float | None:
+    """The one-sided binomial p-value against the majority class (``d90.majority_p_value``) of
+    the probe that set d90. Where 90% of full fine-tuning lies below the majority share, a
+    probe succeeds by beating the majority at all, and a p-value at or above
+    ``d90.MAJORITY_ALPHA`` says it did not beyond chance. None without a d90, for a metric
+    other than accuracy, or for a search state from before it kept its eval size."""
+    if result["d90"] is None or result.get("metric") != "accuracy" or "eval_size" not in result:
+        return None
+    scores = [p.get("score") for p in result["probes"] if p["d"] == result["d90"] and p["success"]]
+    if not scores or scores[0] is None:
+        return None
+    return majority_p_value(scores[0], result["eval_majority_accuracy"], result["eval_size"])
+
+
 def trajectory_table(trajectories: dict, specs: dict, results: dict,
                      baselines: dict) -> pd.DataFrame:  # fmt: skip
     """One row per (trajectory, checkpoint, task): d90 and the full fine-tune it is measured by.
@@ -100,6 +116,7 @@ def trajectory_table(trajectories: dict, specs: dict, results: dict,
                     "d90_lo": lower_end(result), "d90_hi": result["hi"],
                     "search_status": result["status"],
                     "failed_above": failed_above(result),
+                    "d90_majority_p": d90_majority_p(result),
                     "beats_majority": base["beats_majority"],
                     "eval_accuracy": full["eval_accuracy"],
                     "train_accuracy": full["train_accuracy"],
@@ -137,7 +154,8 @@ def survey_table(models: list[str], tasks: list[str], method: str, results: dict
          "d90_lo": lower_end(results[(m, t, method)]), "d90_hi": results[(m, t, method)]["hi"],
          "searched_up_to": results[(m, t, method)]["hi"],
          "search_status": results[(m, t, method)]["status"],
-         "failed_above": failed_above(results[(m, t, method)])}
+         "failed_above": failed_above(results[(m, t, method)]),
+         "d90_majority_p": d90_majority_p(results[(m, t, method)])}
         for m in models for t in tasks
     ]  # fmt: skip
     frame = pd.DataFrame(rows)
