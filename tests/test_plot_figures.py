@@ -305,3 +305,32 @@ def test_a_d90_with_a_probe_failed_above_it_is_drawn_hollow(tmp_path, monkeypatc
     (ax,) = draw(tmp_path, monkeypatch, survey, repo_root, script="plot_figure3").axes
     assert hollow(ax) == [([1e5], [80])]
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [label]
+
+
+def squares(ax):
+    """The (x, y) of the grey squares: d90s set by a probe within chance of the majority."""
+    return [(list(line.get_xdata()), list(line.get_ydata())) for line in ax.lines
+            if line.get_marker() == "s"]  # fmt: skip
+
+
+def test_a_d90_set_within_chance_of_the_majority_is_drawn_in_a_square(
+    tmp_path, monkeypatch, repo_root
+):
+    label = "square: its probe at d90 within chance of the majority class"
+    # the majority test's boundary: p = 0.05 is within chance, 0.0499 is not
+    chance = STRONG.assign(d90_majority_p=[0.0499, 0.05, None, 0.001])  # at 250 updates, 600
+    (ax,) = draw(tmp_path, monkeypatch, chance, repo_root, script="plot_figure2").axes
+    assert squares(ax) == [([250], [600])]
+    assert label in [t.get_text() for t in ax.get_legend().get_texts()]
+    figure = draw(tmp_path, monkeypatch, chance, repo_root)
+    assert [squares(ax) for ax in figure.axes] == [[([600], [0.74])], [([600], [0.20])]]
+    assert [t.get_text() for t in figure.legends[0].get_texts()].count(label) == 1
+    (ax,) = draw(tmp_path, monkeypatch, STRONG, repo_root, script="plot_figure2").axes
+    assert squares(ax) == [] and label not in [t.get_text() for t in ax.get_legend().get_texts()]
+    survey = pd.DataFrame({"model": ["a", "b"], "task": "t", "parameters": [1e4, 1e6],
+                           "d90_lo": [200, 2], "d90": [800, 8], "d90_hi": [800, 8],
+                           "searched_up_to": [800, 8], "search_status": "reached",
+                           "d90_majority_p": [0.3, 0.01]})  # fmt: skip
+    (ax,) = draw(tmp_path, monkeypatch, survey, repo_root, script="plot_figure3").axes
+    assert squares(ax) == [([1e4], [800])]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [label]

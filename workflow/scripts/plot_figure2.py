@@ -17,9 +17,11 @@ from intdim.analysis.trajectory_plot import (  # noqa: E402
     has_failure_above,
     interval_limits,
     mark_failed_above,
+    mark_within_chance,
     not_reached,
     reach_below,
     series_colours,
+    within_chance,
 )
 from intdim.analysis.trend import counted, ends_ordered  # noqa: E402
 from script_log import logged  # noqa: E402
@@ -42,7 +44,7 @@ def main(snakemake):
     for (task, name), series in judged.groupby(["task", "trajectory"]):
         series = series.sort_values("step")
         verdicts.append(f"{task} ({name}): {ends_ordered(*brackets(series, 'step'))['reason']}")
-    labelled = False
+    labelled = squared = False
     for (task, name), line in shown.groupby(["task", "trajectory"]):
         line = line.sort_values("step")
         d90 = line["d90"].astype(float)
@@ -52,6 +54,8 @@ def main(snakemake):
         flagged = has_failure_above(line)
         labelled = mark_failed_above(ax, line["step"][flagged], d90[flagged],
                                      colours[task, name], labelled)  # fmt: skip
+        chance = within_chance(line)
+        squared = mark_within_chance(ax, line["step"][chance], d90[chance], squared)
     for i, ((task, name), points) in enumerate(beyond.groupby(["task", "trajectory"])):
         ax.plot(points["step"], points["d90_hi"], "^", color=colours.get((task, name), "grey"),
                 label=NOT_REACHED if i == 0 else "_nolegend_")  # fmt: skip

@@ -19,9 +19,11 @@ from intdim.analysis.trajectory_plot import (  # noqa: E402
     has_failure_above,
     interval_limits,
     mark_failed_above,
+    mark_within_chance,
     not_reached,
     reach_below,
     series_colours,
+    within_chance,
 )
 from script_log import logged  # noqa: E402
 
@@ -40,7 +42,7 @@ def main(snakemake):
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), layout="constrained")
     colours = series_colours(shown, lambda n: sns.color_palette(n_colors=n))
     for ax, (column, label, figure) in zip(axes, PANELS, strict=True):
-        labelled = False
+        labelled = squared = False
         for (task, name), points in shown.groupby(["task", "trajectory"]):
             d90 = points["d90"].astype(float)
             below = reach_below(points)
@@ -50,6 +52,8 @@ def main(snakemake):
             flagged = has_failure_above(points)
             labelled = mark_failed_above(ax, d90[flagged], points[column][flagged],
                                          colours[task, name], labelled)  # fmt: skip
+            chance = within_chance(points)
+            squared = mark_within_chance(ax, d90[chance], points[column][chance], squared)
             for x, y, step in zip(d90, points[column], points["step"], strict=True):
                 ax.annotate(f"{int(step):,}", (x, y), textcoords="offset points", xytext=(4, 4),
                             fontsize=7)  # fmt: skip

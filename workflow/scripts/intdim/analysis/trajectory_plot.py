@@ -1,7 +1,8 @@
 """What Figures 2-5 draw alike: one colour per task and trajectory, each d90 as the interval
-(d90_lo, d90] its search narrowed it to, hollow where a probe above it failed, a search that
-reached nothing up to d_max as a mark at d_max pointing beyond it, and a d90 axis whose labels
-can be read."""
+(d90_lo, d90] its search narrowed it to, hollow where a probe above it failed, in a grey square
+where the probe that set it beat the majority class only within chance, a search that reached
+nothing up to d_max as a mark at d_max pointing beyond it, and a d90 axis whose labels can be
+read."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import math
 
 import pandas as pd
 
+from .d90 import MAJORITY_ALPHA
 from .section5 import reached_nothing
 
 
@@ -35,6 +37,26 @@ def has_failure_above(points: pd.DataFrame) -> pd.Series:
     if "failed_above" not in points:
         return pd.Series(False, index=points.index)
     return points["failed_above"].fillna(0).astype(int) > 0
+
+
+WITHIN_CHANCE = "square: its probe at d90 within chance of the majority class"
+
+
+def within_chance(points: pd.DataFrame) -> pd.Series:
+    """Which points' d90 was set by a probe whose p-value against the majority class is
+    ``MAJORITY_ALPHA`` or more (none in tables from before the column, or without a d90)."""
+    if "d90_majority_p" not in points:
+        return pd.Series(False, index=points.index)
+    return points["d90_majority_p"].astype(float).ge(MAJORITY_ALPHA).fillna(False)
+
+
+def mark_within_chance(ax, x, y, labelled: bool) -> bool:
+    """Draw grey squares around the points (x, y), labelled once in a figure: returns whether
+    the label is now taken."""
+    if len(x):
+        ax.plot(x, y, "s", mfc="none", mec="grey", markersize=11, zorder=2,
+                label="_nolegend_" if labelled else WITHIN_CHANCE)  # fmt: skip
+    return labelled or bool(len(x))
 
 
 def mark_failed_above(ax, x, y, colour, labelled: bool) -> bool:
