@@ -285,15 +285,21 @@ def hollow(ax):
             if line.get_markerfacecolor() == "white"]  # fmt: skip
 
 
+def assert_marked_at_250(tmp_path, monkeypatch, repo_root, table, marks, label):
+    """Figure 2 marks STRONG's 250-update d90 (600) with ``marks``' lines and names it in its
+    legend; Figures 4 and 5 mark the same checkpoint in each panel, named once."""
+    (ax,) = draw(tmp_path, monkeypatch, table, repo_root, script="plot_figure2").axes
+    assert marks(ax) == [([250], [600])]
+    assert label in [t.get_text() for t in ax.get_legend().get_texts()]
+    figure = draw(tmp_path, monkeypatch, table, repo_root)
+    assert [marks(ax) for ax in figure.axes] == [[([600], [0.74])], [([600], [0.20])]]
+    assert [t.get_text() for t in figure.legends[0].get_texts()].count(label) == 1
+
+
 def test_a_d90_with_a_probe_failed_above_it_is_drawn_hollow(tmp_path, monkeypatch, repo_root):
     label = "hollow: a probe above d90 failed (not monotone in d)"
     flagged = STRONG.assign(failed_above=[0, 1, 0, 0])  # at 250 updates, d90 = 600
-    (ax,) = draw(tmp_path, monkeypatch, flagged, repo_root, script="plot_figure2").axes
-    assert hollow(ax) == [([250], [600])]
-    assert label in [t.get_text() for t in ax.get_legend().get_texts()]
-    figure = draw(tmp_path, monkeypatch, flagged, repo_root)
-    assert [hollow(ax) for ax in figure.axes] == [[([600], [0.74])], [([600], [0.20])]]
-    assert [t.get_text() for t in figure.legends[0].get_texts()].count(label) == 1
+    assert_marked_at_250(tmp_path, monkeypatch, repo_root, flagged, hollow, label)
     # none failed above (or a table from before the count): nothing hollow, no such label
     for table in (STRONG, STRONG.assign(failed_above=0)):
         (ax,) = draw(tmp_path, monkeypatch, table, repo_root, script="plot_figure2").axes
@@ -319,12 +325,7 @@ def test_a_d90_set_within_chance_of_the_majority_is_drawn_in_a_square(
     label = "square: its probe at d90 within chance of the majority class"
     # the majority test's boundary: p = 0.05 is within chance, 0.0499 is not
     chance = STRONG.assign(d90_majority_p=[0.0499, 0.05, None, 0.001])  # at 250 updates, 600
-    (ax,) = draw(tmp_path, monkeypatch, chance, repo_root, script="plot_figure2").axes
-    assert squares(ax) == [([250], [600])]
-    assert label in [t.get_text() for t in ax.get_legend().get_texts()]
-    figure = draw(tmp_path, monkeypatch, chance, repo_root)
-    assert [squares(ax) for ax in figure.axes] == [[([600], [0.74])], [([600], [0.20])]]
-    assert [t.get_text() for t in figure.legends[0].get_texts()].count(label) == 1
+    assert_marked_at_250(tmp_path, monkeypatch, repo_root, chance, squares, label)
     (ax,) = draw(tmp_path, monkeypatch, STRONG, repo_root, script="plot_figure2").axes
     assert squares(ax) == [] and label not in [t.get_text() for t in ax.get_legend().get_texts()]
     survey = pd.DataFrame({"model": ["a", "b"], "task": "t", "parameters": [1e4, 1e6],
