@@ -14,14 +14,11 @@ from intdim.analysis.findings import brackets, figure2_rows  # noqa: E402
 from intdim.analysis.section5 import has_counted_d90  # noqa: E402
 from intdim.analysis.trajectory_plot import (  # noqa: E402
     NOT_REACHED,
-    has_failure_above,
     interval_limits,
-    mark_failed_above,
-    mark_within_chance,
+    mark_flags,
     not_reached,
     reach_below,
     series_colours,
-    within_chance,
 )
 from intdim.analysis.trend import counted, ends_ordered  # noqa: E402
 from script_log import logged  # noqa: E402
@@ -44,18 +41,14 @@ def main(snakemake):
     for (task, name), series in judged.groupby(["task", "trajectory"]):
         series = series.sort_values("step")
         verdicts.append(f"{task} ({name}): {ends_ordered(*brackets(series, 'step'))['reason']}")
-    labelled = squared = False
+    taken = set()  # the flags' legend names already used
     for (task, name), line in shown.groupby(["task", "trajectory"]):
         line = line.sort_values("step")
         d90 = line["d90"].astype(float)
         below = reach_below(line)
         ax.errorbar(line["step"], d90, yerr=[below, 0 * d90], marker="o",
                     capsize=3, color=colours[task, name], label=f"{task} ({name})")  # fmt: skip
-        flagged = has_failure_above(line)
-        labelled = mark_failed_above(ax, line["step"][flagged], d90[flagged],
-                                     colours[task, name], labelled)  # fmt: skip
-        chance = within_chance(line)
-        squared = mark_within_chance(ax, line["step"][chance], d90[chance], squared)
+        mark_flags(ax, line, line["step"], d90, colours[task, name], taken)
     for i, ((task, name), points) in enumerate(beyond.groupby(["task", "trajectory"])):
         ax.plot(points["step"], points["d90_hi"], "^", color=colours.get((task, name), "grey"),
                 label=NOT_REACHED if i == 0 else "_nolegend_")  # fmt: skip

@@ -9,12 +9,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from intdim.analysis.section5 import survey_parts  # noqa: E402
-from intdim.analysis.trajectory_plot import (  # noqa: E402
-    has_failure_above,
-    mark_failed_above,
-    mark_within_chance,
-    within_chance,
-)
+from intdim.analysis.trajectory_plot import mark_flags  # noqa: E402
 from intdim.analysis.trend import counted, describe, fit_trend  # noqa: E402
 from script_log import logged  # noqa: E402
 
@@ -30,11 +25,9 @@ def main(snakemake):
         # d90 lies in (d90_lo, d90]: the bar runs down to the largest d that failed.
         line = ax.errorbar(points["parameters"], d90, yerr=[d90 - points["d90_lo"], 0 * d90],
                            fmt="o", capsize=3)  # fmt: skip
-        flagged, chance = has_failure_above(points), within_chance(points)
-        hollow = mark_failed_above(ax, points["parameters"][flagged], d90[flagged],
-                                   line[0].get_color(), False)  # fmt: skip
-        squared = mark_within_chance(ax, points["parameters"][chance], d90[chance], False)
-        if hollow or squared:
+        taken = set()  # the flags' legend names drawn in this panel
+        mark_flags(ax, points, points["parameters"], d90, line[0].get_color(), taken)
+        if taken:
             # below the axes, as in Figure 2, where it covers no point
             ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.15), frameon=False)
         for row in points.itertuples():

@@ -16,14 +16,11 @@ from intdim.analysis.findings import d90_predicts_generalisation  # noqa: E402
 from intdim.analysis.section5 import has_counted_d90  # noqa: E402
 from intdim.analysis.trajectory_plot import (  # noqa: E402
     NOT_REACHED,
-    has_failure_above,
     interval_limits,
-    mark_failed_above,
-    mark_within_chance,
+    mark_flags,
     not_reached,
     reach_below,
     series_colours,
-    within_chance,
 )
 from script_log import logged  # noqa: E402
 
@@ -42,18 +39,14 @@ def main(snakemake):
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), layout="constrained")
     colours = series_colours(shown, lambda n: sns.color_palette(n_colors=n))
     for ax, (column, label, figure) in zip(axes, PANELS, strict=True):
-        labelled = squared = False
+        taken = set()  # the flags' legend names already used in this panel
         for (task, name), points in shown.groupby(["task", "trajectory"]):
             d90 = points["d90"].astype(float)
             below = reach_below(points)
             legend = f"{task} ({name})" if several else task
             ax.errorbar(d90, points[column], xerr=[below, 0 * d90], fmt="o", capsize=3,
                         color=colours[task, name], label=legend)  # fmt: skip
-            flagged = has_failure_above(points)
-            labelled = mark_failed_above(ax, d90[flagged], points[column][flagged],
-                                         colours[task, name], labelled)  # fmt: skip
-            chance = within_chance(points)
-            squared = mark_within_chance(ax, d90[chance], points[column][chance], squared)
+            mark_flags(ax, points, d90, points[column], colours[task, name], taken)
             for x, y, step in zip(d90, points[column], points["step"], strict=True):
                 ax.annotate(f"{int(step):,}", (x, y), textcoords="offset points", xytext=(4, 4),
                             fontsize=7)  # fmt: skip

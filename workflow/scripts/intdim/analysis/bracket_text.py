@@ -10,6 +10,8 @@ import math
 
 import pandas as pd
 
+from .d90 import MAJORITY_ALPHA
+
 
 def bracket(lo, hi) -> str:
     """'(lo, hi]', 'not reached' where there is no hi, or '> lo' where hi is infinite (a search
@@ -35,10 +37,16 @@ def failed_above_note(n, noun: str) -> str:
     return f" ({n} {noun}{'' if n == 1 else 's'} above it failed)"
 
 
-def within_chance_note(p_value, alpha: float) -> str:
+def within_chance_note(p_value) -> str:
     """' (its probe within chance of the majority class, p = 0.07)' after a d90 whose deciding
-    probe's p-value against the majority class is ``alpha`` or more; '' otherwise, or where
-    there is none (no d90, another metric, a table from before the column)."""
-    if p_value is None or pd.isna(p_value) or p_value < alpha:
+    probe's p-value against the majority class is ``MAJORITY_ALPHA`` or more; '' otherwise, or
+    where there is none (no d90, another metric, a table from before the column)."""
+    if p_value is None or pd.isna(p_value) or p_value < MAJORITY_ALPHA:
         return ""
     return f" (its probe within chance of the majority class, p = {p_value:.2g})"
+
+
+def probe_note(failed_above, p_value) -> str:
+    """Everything that follows a search's d90: the probes above it that failed and whether the
+    probe that set it beat the majority class only within chance."""
+    return failed_above_note(failed_above, "probe") + within_chance_note(p_value)

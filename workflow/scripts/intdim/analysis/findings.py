@@ -16,8 +16,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .bracket_text import bracket, failed_above_note, within_chance_note
-from .d90 import MAJORITY_ALPHA
+from .bracket_text import bracket, failed_above_note, probe_note
 from .section5 import has_counted_d90, reached_nothing
 from .trend import counted, describe, describe_slope, ends_ordered, fit_trend
 
@@ -49,8 +48,7 @@ def probe_notes(rows: pd.DataFrame) -> list[str]:
     columns have neither)."""
     above = rows["failed_above"] if "failed_above" in rows else [0] * len(rows)
     chance = rows["d90_majority_p"] if "d90_majority_p" in rows else [None] * len(rows)
-    return [failed_above_note(n, "probe") + within_chance_note(p, MAJORITY_ALPHA)
-            for n, p in zip(above, chance, strict=True)]  # fmt: skip
+    return [probe_note(n, p) for n, p in zip(above, chance, strict=True)]
 
 
 def _points(label: str, x: list, lo: list, hi: list, notes: list[str] | None) -> str:

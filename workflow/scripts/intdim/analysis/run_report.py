@@ -15,8 +15,8 @@ import pandas as pd
 
 from ..pipeline.variants import variant_model
 from . import run_time
-from .bracket_text import above, bracket, failed_above_note, within_chance_note
-from .d90 import MAJORITY_ALPHA, seed_means
+from .bracket_text import above, bracket, failed_above_note, probe_note
+from .d90 import seed_means
 from .findings import all_findings
 
 
@@ -43,9 +43,11 @@ def interval(frame: pd.DataFrame, lo: str, hi: str, noun: str | None = None) -> 
     for a search's, whether the probe that set it was within chance of the majority class."""
 
     def one(row):
-        note = failed_above_note(row.get("failed_above", 0), noun) if noun else ""
+        note = ""
         if noun == "probe":
-            note += within_chance_note(row.get("d90_majority_p"), MAJORITY_ALPHA)
+            note = probe_note(row.get("failed_above", 0), row.get("d90_majority_p"))
+        elif noun:
+            note = failed_above_note(row.get("failed_above", 0), noun)
         return bracket(row[lo], row[hi]) + note
 
     return frame.apply(one, axis=1) if len(frame) else pd.Series(dtype=str)

@@ -50,22 +50,21 @@ def within_chance(points: pd.DataFrame) -> pd.Series:
     return points["d90_majority_p"].astype(float).ge(MAJORITY_ALPHA).fillna(False)
 
 
-def mark_within_chance(ax, x, y, labelled: bool) -> bool:
-    """Draw grey squares around the points (x, y), labelled once in a figure: returns whether
-    the label is now taken."""
-    if len(x):
-        ax.plot(x, y, "s", mfc="none", mec="grey", markersize=11, zorder=2,
-                label="_nolegend_" if labelled else WITHIN_CHANCE)  # fmt: skip
-    return labelled or bool(len(x))
-
-
-def mark_failed_above(ax, x, y, colour, labelled: bool) -> bool:
-    """Draw hollow markers over the points (x, y), labelled once in a figure: returns whether
-    the label is now taken."""
-    if len(x):
-        ax.plot(x, y, "o", mfc="white", mec=colour, zorder=3,
-                label="_nolegend_" if labelled else FAILED_ABOVE)  # fmt: skip
-    return labelled or bool(len(x))
+def mark_flags(ax, points: pd.DataFrame, x: pd.Series, y: pd.Series, colour, taken: set) -> None:
+    """Over the points (x, y) of ``points``, draw a hollow marker where a probe above d90 failed
+    and a grey square where the probe that set d90 was within chance of the majority class,
+    each named in the legend once a figure (``taken``: the names already used)."""
+    flags = [
+        (has_failure_above(points), FAILED_ABOVE,
+         dict(marker="o", mfc="white", mec=colour, zorder=3)),
+        (within_chance(points), WITHIN_CHANCE,
+         dict(marker="s", mfc="none", mec="grey", markersize=11, zorder=2)),
+    ]  # fmt: skip
+    for mask, name, style in flags:
+        if mask.any():
+            ax.plot(x[mask], y[mask], linestyle="none",
+                    label="_nolegend_" if name in taken else name, **style)  # fmt: skip
+            taken.add(name)
 
 
 def not_reached(table: pd.DataFrame) -> pd.DataFrame:
