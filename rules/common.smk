@@ -125,7 +125,9 @@ def training_settings(kind):
         if "lr_reference_d" in section and hasattr(wildcards, "d"):
             # theta_d's rate follows d; SAID's scales keep the rate as given.
             scaled = {"scale_learning_rate": lr}
-            lr = scaled_learning_rate(lr, int(wildcards.d), section["lr_reference_d"])
+            lr = scaled_learning_rate(
+                lr, int(wildcards.d), section["lr_reference_d"], section["lr_exponent"]
+            )
         return {
             **scaled,
             "learning_rate": lr,

@@ -1,4 +1,5 @@
 import copy
+import math
 import subprocess
 import sys
 
@@ -128,6 +129,39 @@ def test_learning_rate_scaling_keeps_the_update_norm_fixed():
     # lr * sqrt(d) is the same for every d
     for d in (10, 300, 30000):
         assert scaled_learning_rate(0.5, d, 3000) * d**0.5 == pytest.approx(0.5 * 3000**0.5)
+        # the default exponent is the square root itself, to the bit (recorded runs' rates)
+        assert scaled_learning_rate(0.5, d, 3000, 0.5) == 0.5 * math.sqrt(3000 / d)
+
+
+def test_learning_rate_exponent_one_keeps_lr_times_d_fixed_and_zero_keeps_lr():
+    from intdim.pipeline.workflow_config import scaled_learning_rate
+
+    for d in (10, 1000, 6438):
+        assert scaled_learning_rate(0.06, d, 1000, 1.0) * d == pytest.approx(0.06 * 1000)
+        assert scaled_learning_rate(0.06, d, 1000, 0.0) == 0.06
+    assert scaled_learning_rate(0.06, 1000, 1000, 1.0) == 0.06
+
+
+def test_lr_exponent_defaults_to_the_square_root_and_an_override_inherits_it(config):
+    plan = check(copy.deepcopy(config))
+    assert plan.training_section("minilm", "subspace")["lr_exponent"] == 0.5
+    assert plan.training_section("pt-m-step500", "subspace")["lr_exponent"] == 0.5
+    config["pretraining"]["subspace"]["lr_exponent"] = 1
+    plan = check(copy.deepcopy(config))
+    assert plan.training_section("pt-m-step500", "subspace")["lr_exponent"] == 1
+    assert plan.training_section("minilm", "subspace")["lr_exponent"] == 0.5
+
+
+@pytest.mark.parametrize("value,message", [
+    (-0.1, "-0.1 is less than the minimum of 0"),
+    (2.5, "2.5 is greater than the maximum of 2"),
+    ("1/d", "'1/d' is not of type 'number'"),
+])  # fmt: skip
+def test_lr_exponent_out_of_range_is_refused_by_name(config, value, message):
+    bad = copy.deepcopy(config)
+    bad["subspace"]["lr_exponent"] = value
+    with pytest.raises(WorkflowError, match=message):
+        check(bad)
 
 
 def test_section5_models_and_searches(config, tmp_path):

@@ -227,7 +227,8 @@ def section(directory: Path, config: str, wall_seconds: float | None, command: s
     rates = None if runs is None else rate_table(runs)
     if rates is not None:
         parts += ["", "**Eval accuracy by subspace learning rate** (the rate at lr_reference_d; "
-                  "a run at d uses it times sqrt(lr_reference_d / d); collapsed: every eval "
+                  "a run at d uses it times (lr_reference_d / d) ** lr_exponent, the square "
+                  "root by default; collapsed: every eval "
                   "example predicted as one class):", "", rates]  # fmt: skip
     findings = all_findings(d90, optional["trajectory"], optional["survey"])
     parts += ["", "**The paper's findings in this run:**", ""]

@@ -95,13 +95,17 @@ def d_values(config: dict) -> list[int]:
     return sorted({round(math.exp(math.log(lo) + i * step)) for i in range(n)})
 
 
-def scaled_learning_rate(lr: float, d: int, reference_d: int) -> float:
-    """lr at ``reference_d``, scaled to d: lr * sqrt(reference_d / d).
+def scaled_learning_rate(lr: float, d: int, reference_d: int, exponent: float = 0.5) -> float:
+    """lr at ``reference_d``, scaled to d: lr * (reference_d / d) ** exponent.
 
     Adam moves each of the d coordinates of theta_d by about lr per step, and P is close to an
-    isometry, so an update's norm in theta_D grows like lr * sqrt(d); this keeps it fixed.
+    isometry, so an update's norm in theta_D grows like lr * sqrt(d); exponent 0.5 keeps it
+    fixed. Small models trained from scratch want about 1 (config key lr_exponent).
     """
-    return lr * math.sqrt(reference_d / d)
+    ratio = reference_d / d
+    # math.sqrt, not ** 0.5, so that rates (and the run paths' params) stay those of the runs
+    # recorded before the exponent was a setting, to the bit.
+    return lr * (math.sqrt(ratio) if exponent == 0.5 else ratio**exponent)
 
 
 def lr_label(lr: float) -> str:
