@@ -103,8 +103,8 @@ def scaled_learning_rate(lr: float, d: int, reference_d: int, exponent: float = 
     fixed. Small models trained from scratch want about 1 (config key lr_exponent).
     """
     ratio = reference_d / d
-    # math.sqrt, not ** 0.5, so that rates (and the run paths' params) stay those of the runs
-    # recorded before the exponent was a setting, to the bit.
+    # math.sqrt, not ** 0.5: the rates (the jobs' params) stay, to the bit, those of the runs
+    # recorded before the exponent was a setting.
     return lr * (math.sqrt(ratio) if exponent == 0.5 else ratio**exponent)
 
 
