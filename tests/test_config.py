@@ -152,6 +152,12 @@ def test_lr_exponent_defaults_to_the_square_root_and_an_override_inherits_it(con
     assert plan.training_section("minilm", "subspace")["lr_exponent"] == 0.5
 
 
+@pytest.mark.parametrize("edge", [0, 2])
+def test_lr_exponent_at_the_ends_of_its_range_is_taken(config, edge):
+    config["subspace"]["lr_exponent"] = edge
+    assert check(config).training_section("minilm", "subspace")["lr_exponent"] == edge
+
+
 @pytest.mark.parametrize("value,message", [
     (-0.1, "-0.1 is less than the minimum of 0"),
     (2.5, "2.5 is greater than the maximum of 2"),
