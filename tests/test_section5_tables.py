@@ -8,8 +8,8 @@ from intdim.analysis.d90 import majority_p_value
 
 TRAJECTORY_COLUMNS = [
     "trajectory", "step", "model", "task", "method", "d90", "d90_lo", "d90_hi", "search_status",
-    "failed_above", "d90_majority_p", "beats_majority", "eval_accuracy", "train_accuracy", "train_accuracy_at_eval_balance",
-    "relative_gap", "eval_majority_accuracy", "majority_p_value",
+    "failed_above", "d90_majority_p", "beats_majority", "eval_accuracy", "train_accuracy",
+    "train_accuracy_at_eval_balance", "relative_gap", "eval_majority_accuracy", "majority_p_value",
 ]  # fmt: skip
 
 
@@ -71,7 +71,8 @@ def test_trajectory_rows_take_the_seed_means_at_the_baselines_rate_and_the_traje
                                       specs, results, baselines)  # fmt: skip
     assert str(table["d90"].dtype) == str(table["d90_lo"].dtype) == "Int64"
     at_ck1 = {"model": "ck1", "task": "t", "d90_lo": 10, "search_status": "reached",
-              "failed_above": 0, "d90_majority_p": None, "beats_majority": True, "eval_accuracy": 0.75, "train_accuracy": 0.95,
+              "failed_above": 0, "d90_majority_p": None, "beats_majority": True,
+              "eval_accuracy": 0.75, "train_accuracy": 0.95,
               "train_accuracy_at_eval_balance": 0.90,
               "relative_gap": (0.90 - 0.75) / (1 - 0.75), "eval_majority_accuracy": 0.6,
               "majority_p_value": 0.01}  # fmt: skip
@@ -79,7 +80,8 @@ def test_trajectory_rows_take_the_seed_means_at_the_baselines_rate_and_the_traje
         # 1e-3's survivor (0.9) does not count: the mean over both seeds at the baseline's rate
         {"trajectory": "traj", "step": 9, "model": "ck0", "task": "t", "method": "said",
          "d90": None, "d90_lo": 10, "d90_hi": 1000, "search_status": "skipped",
-         "failed_above": 0, "d90_majority_p": None, "beats_majority": False, "eval_accuracy": 0.51, "train_accuracy": 0.67,
+         "failed_above": 0, "d90_majority_p": None, "beats_majority": False,
+         "eval_accuracy": 0.51, "train_accuracy": 0.67,
          "train_accuracy_at_eval_balance": 0.62,
          "relative_gap": (0.62 - 0.51) / (1 - 0.51), "eval_majority_accuracy": 0.6,
          "majority_p_value": 0.3},
