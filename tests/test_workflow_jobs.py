@@ -128,3 +128,25 @@ def test_one_training_job_run_twice_gives_identical_metrics(tmp_path):
     assert first == second
     assert first["environment"]["threads"] == 1 and first["environment"]["torch"]
     assert first["loss_curve"] and first["settings"]["seed"] == 0
+
+
+def test_a_said_run_at_d_no_larger_than_its_scales_records_why_and_trains_nothing(tmp_path):
+    """SAID on MiniLM with per-layer scales has m = 9 (6 blocks, embeddings, pooler, head), so
+    d = 9 leaves no coordinate for theta_d: the job records the run as infeasible, with the
+    reason and the rate it would have used, and an empty task file; d = 10 trains (the
+    integration sweep's smallest d)."""
+    workdir = tmp_path / "infeasible"
+    run_dir = workdir / "results/subspace/minilm/tweets/said/d9/lr0.5/seed0"
+    proc = subprocess.run(
+        snakemake_cmd(workdir, "--cores", "1", str(run_dir.relative_to(workdir) / "metrics.json")),
+        capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["status"] == "infeasible" and metrics["steps_done"] == 0
+    assert "m=9 scales, so it needs d > 9; got d=9" in metrics["reason"]
+    assert (metrics["d"], metrics["lr"], metrics["seed"]) == (9, 0.5, 0)
+    # integration.yaml sets no lr_reference_d, so the rate is the one in the path
+    assert metrics["effective_lr"] == 0.5
+    assert metrics["D"] > 22_000_000 and metrics["loss_curve"] == []
+    assert (run_dir / "task.safetensors").read_bytes() == b""

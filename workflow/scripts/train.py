@@ -25,6 +25,7 @@ def record_infeasible(snakemake, method, D, settings, info, reason):
         "status": "infeasible", "reason": reason, "steps_done": 0, "loss_curve": [],
         "model": snakemake.wildcards.model, "task": snakemake.wildcards.task, "method": method,
         "d": snakemake.params.subspace["d"], "D": D, "lr": float(snakemake.wildcards.lr),
+        "effective_lr": settings.learning_rate,  # the rate it would have trained at
         "seed": settings.seed,
         "eval_majority_accuracy": info["eval_majority_accuracy"],
     }  # fmt: skip
