@@ -5,15 +5,20 @@ from __future__ import annotations
 
 import torch
 
+from ..pipeline.numerics import adamw_options
+
 
 def adamw_with_warmup(
     parameters, learning_rate: float, weight_decay: float, warmup_fraction: float, steps: int
 ):
     """(AdamW, its schedule): linear warm-up over ``warmup_fraction`` of the steps, then linear
-    decay to zero at ``steps``."""
+    decay to zero at ``steps``. Under portable numerics AdamW is the fused kernel
+    (``adamw_options``)."""
     from transformers import get_linear_schedule_with_warmup
 
-    optimizer = torch.optim.AdamW(parameters, lr=learning_rate, weight_decay=weight_decay)
+    optimizer = torch.optim.AdamW(
+        parameters, lr=learning_rate, weight_decay=weight_decay, **adamw_options()
+    )
     scheduler = get_linear_schedule_with_warmup(optimizer, round(warmup_fraction * steps), steps)
     return optimizer, scheduler
 

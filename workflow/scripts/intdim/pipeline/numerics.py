@@ -9,10 +9,16 @@ until the checkpoints, and the d90 of each, differ between machines; on one mach
 repeats bit for bit.
 
 Portable numerics pin all three: ATen's baseline kernels, MKL's COMPATIBLE branch (the one MKL
-documents as reproducible on Intel and non-Intel CPUs alike) and no oneDNN. Equal bits across
-CPU types rest on the libraries' documentation: every job of ``make run`` gave them on two AMD
-EPYC types, not on an Intel Xeon with AMX (docs/methods.md); each CPU checks its own against
-the kernels a CPU without AVX2 would choose (tests/test_numerics.py).
+documents as reproducible on Intel and non-Intel CPUs alike) and no oneDNN. A fourth place
+follows none of these settings: ATen hands ``sqrt`` (and exp, log, tanh and other elementwise
+functions) of contiguous float tensors to MKL's vector math, whose float32 sqrt on an AMD EPYC
+is 1 ulp off in about a fifth of the results, whatever MKL_CBWR says. AdamW's for-loop step
+takes its sqrt there, and that is where an Intel Xeon's pre-training and an EPYC's first parted
+(equal gradients, different updated weights; docs/methods.md). So portable numerics take the
+fused AdamW kernel instead (``adamw_options``), which uses ATen's own correctly rounded
+operations in a fixed order: tests/test_numerics.py checks its steps against NumPy's float32,
+bit for bit. Each CPU also checks its portable bits against the kernels a CPU without AVX2
+would choose (tests/test_numerics.py).
 MKL's branch also asks for a fixed thread count, which each rule's ``threads`` gives. The price
 is speed: about 2x on the jobs of the workflow's small pre-trained models, 2.5x on MiniLM's
 matrix products (2 cores), which is why ``portable_cpu_numerics`` applies it to the workflow's
@@ -64,6 +70,18 @@ def use_numerics(numerics: str) -> None:
     if late:
         raise RuntimeError("portable numerics were asked for after the first tensor operation: "
                            + "; ".join(late))  # fmt: skip
+
+
+def adamw_options() -> dict:
+    """Keyword arguments for torch.optim.AdamW in this process: the fused kernel under portable
+    numerics (its sqrt is ATen's, correctly rounded; the for-loop step's goes through MKL's
+    vector math, whose bits depend on the CPU's vendor), nothing otherwise, so that native runs
+    keep the bits they have always had."""
+    return {"fused": True} if _portable_in_use() else {}
+
+
+def _portable_in_use() -> bool:
+    return all(os.environ.get(key) == value for key, value in PORTABLE_ENV.items())
 
 
 def mkl_branch() -> int | None:
