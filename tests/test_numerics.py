@@ -168,6 +168,32 @@ def test_portable_adamw_steps_are_numpys_correctly_rounded_float32_to_the_bit():
     assert train("native", ADAMW_AGAINST_NUMPY)[1:] == ["{}"]
 
 
+# tanh in every form a model calls it, against the sigmoid formula, float64 tanh and ATen's own.
+TANH = """
+import sys, numpy as np, torch
+from intdim.pipeline.numerics import use_numerics
+use_numerics(sys.argv[1])
+x = torch.linspace(-12, 12, 100_001, requires_grad=True)
+forms = [torch.tanh(x), x.tanh(), torch.nn.Tanh()(x), torch.nn.functional.tanh(x)]
+formula = torch.sigmoid(x * 2) * 2 - 1
+aten = torch._C._VariableFunctions.tanh(x)
+bits = lambda t: t.detach().numpy().view(np.int32)
+error = np.abs(forms[0].detach().numpy() - np.tanh(x.detach().numpy().astype(np.float64))).max()
+forms[0].sum().backward()
+slope = np.abs(x.grad.numpy() - (1 - np.tanh(x.detach().numpy().astype(np.float64)) ** 2)).max()
+print(all((bits(f) == bits(formula)).all() for f in forms),
+      all((bits(f) == bits(aten)).all() for f in forms), error <= 2e-7, slope <= 1e-6)
+"""
+
+
+def test_portable_tanh_is_atens_sigmoid_not_mkls_vector_math():
+    """A classification head's tanh is the one call into MKL's vector math in the workflow's
+    jobs: portable numerics compute it as 2 sigmoid(2x) - 1 in every form a model calls, within
+    2e-7 of tanh (3 ulp of 1) and with its slope; native numerics keep ATen's tanh."""
+    assert train("portable", TANH) == ["True", "False", "True", "True"]
+    assert train("native", TANH) == ["False", "True", "True", "True"]
+
+
 def test_the_fused_adamw_is_chosen_only_when_every_portable_variable_is_set(monkeypatch):
     from intdim.pipeline.numerics import adamw_options
 

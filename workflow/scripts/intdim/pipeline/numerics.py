@@ -17,8 +17,10 @@ takes its sqrt there, and that is where an Intel Xeon's pre-training and an EPYC
 (equal gradients, different updated weights; docs/methods.md). So portable numerics take the
 fused AdamW kernel instead (``adamw_options``), which uses ATen's own correctly rounded
 operations in a fixed order: tests/test_numerics.py checks its steps against NumPy's float32,
-bit for bit. Each CPU also checks its portable bits against the kernels a CPU without AVX2
-would choose (tests/test_numerics.py).
+bit for bit. The classification heads' tanh is the only other call into MKL's vector math in
+the workflow's jobs; portable numerics compute it from ATen's sigmoid (``portable_tanh``).
+Each CPU also checks its portable bits against the kernels a CPU without AVX2 would choose
+(tests/test_numerics.py).
 MKL's branch also asks for a fixed thread count, which each rule's ``threads`` gives. The price
 is speed: about 2x on the jobs of the workflow's small pre-trained models, 2.5x on MiniLM's
 matrix products (2 cores), which is why ``portable_cpu_numerics`` applies it to the workflow's
@@ -70,6 +72,19 @@ def use_numerics(numerics: str) -> None:
     if late:
         raise RuntimeError("portable numerics were asked for after the first tensor operation: "
                            + "; ".join(late))  # fmt: skip
+    # The one function of MKL's vector math a portable job calls (the classification heads').
+    torch.tanh = torch.Tensor.tanh = portable_tanh
+
+
+def portable_tanh(input):
+    """tanh as 2 sigmoid(2x) - 1 on the CPU: ATen's tanh of a float tensor is MKL's vector math,
+    whose sqrt's bits depend on the CPU, while ATen's sigmoid is its own kernel (glibc's expf
+    under ATen's baseline kernels). Within 2e-7 of tanh; other devices keep torch's tanh."""
+    import torch
+
+    if input.device.type != "cpu":
+        return torch._C._VariableFunctions.tanh(input)  # torch.tanh as PyTorch defines it
+    return torch.sigmoid(input * 2) * 2 - 1
 
 
 def adamw_options() -> dict:
