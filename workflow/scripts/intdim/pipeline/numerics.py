@@ -90,8 +90,8 @@ def portable_tanh(input):
 def adamw_options() -> dict:
     """Keyword arguments for torch.optim.AdamW in this process: the fused kernel under portable
     numerics (its sqrt is ATen's, correctly rounded; the for-loop step's goes through MKL's
-    vector math, whose bits depend on the CPU's vendor), nothing otherwise, so that native runs
-    keep the bits they have always had."""
+    vector math, whose bits depend on the CPU), nothing otherwise, so that native runs keep
+    the bits they have always had."""
     return {"fused": True} if _portable_in_use() else {}
 
 
