@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from intdim.pipeline.numerics import PORTABLE_ENV, describe_cpu, numerics_for
+from intdim.pipeline.numerics import PORTABLE_ENV, adamw_options, describe_cpu, numerics_for
 
 # A few optimiser steps of a small network: matrix products (MKL), vectorised elementwise
 # kernels and reductions (ATen). Prints a digest of the weights and what the process used.
@@ -158,10 +158,10 @@ print(bool((param.detach().numpy().view(np.int32) == x.view(np.int32)).all()), a
 
 
 def test_portable_adamw_steps_are_numpys_correctly_rounded_float32_to_the_bit():
-    """ATen's sqrt of a contiguous tensor goes to MKL's vector math, which on an AMD EPYC is 1
-    ulp off in about a fifth of float32 results and on an Intel Xeon is not; the for-loop
-    AdamW step takes it, so its bits follow the CPU's vendor. Under portable numerics the
-    workflow's AdamW must equal plain IEEE float32 arithmetic, whatever CPU runs it."""
+    """ATen's sqrt of a float tensor goes to MKL's vector math, which on an AMD EPYC is 1 ulp off
+    in about a fifth of float32 results and whose code MKL chooses by the CPU; the for-loop
+    AdamW step takes it. Under portable numerics the workflow's AdamW must equal plain IEEE
+    float32 arithmetic, whatever CPU runs it."""
     same, *options = train("portable", ADAMW_AGAINST_NUMPY)
     assert same == "True" and " ".join(options) == "{'fused': True}"
     # Native runs keep the for-loop step they have always had.
@@ -195,8 +195,6 @@ def test_portable_tanh_is_atens_sigmoid_not_mkls_vector_math():
 
 
 def test_the_fused_adamw_is_chosen_only_when_every_portable_variable_is_set(monkeypatch):
-    from intdim.pipeline.numerics import adamw_options
-
     for key in PORTABLE_ENV:
         monkeypatch.delenv(key, raising=False)
     assert adamw_options() == {}

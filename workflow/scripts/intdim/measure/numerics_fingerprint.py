@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 
 from ..method.pretraining import PretrainSettings, mlm_loss, roberta_config
-from ..pipeline.numerics import adamw_options, this_cpu, use_numerics
+from ..pipeline.numerics import this_cpu, use_numerics
 
 
 def digest(value) -> str | None:
@@ -109,12 +109,14 @@ def fingerprint(shape: dict, settings: PretrainSettings, vocab_size: int,
 
     for name, module in model.named_modules():
         module.register_forward_hook(record(name))
-    # Plain AdamW at the full rate: the warm-up's first rate is 0, which would update nothing.
-    # The workflow's choice of AdamW kernel for these numerics (adamw_options).
-    optimizer = torch.optim.AdamW(
-        model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay,
-        **adamw_options(),
-    )  # fmt: skip
+    # The workflow's AdamW for these numerics at the full rate: with no warm-up the schedule's
+    # first rate is the rate itself (a warm-up's first is 0, which would update nothing), and
+    # the schedule is never stepped.
+    from ..method.optimisation import adamw_with_warmup
+
+    optimizer, _ = adamw_with_warmup(
+        model.parameters(), settings.learning_rate, settings.weight_decay, 0.0, updates
+    )
     for update in range(1, updates + 1):
         batch = _batch(settings, vocab_size, update)
         prefix = "" if update == 1 else f"update {update} "
