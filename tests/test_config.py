@@ -17,7 +17,8 @@ from snakemake.utils import validate
      ["integration.yaml", "integration_section5.yaml"], ["offline_full.yaml"],
      ["offline_full.yaml", "offline_full_other_seeds.yaml"],
      ["offline_full.yaml", "offline_full_other_seeds.yaml", "offline_full_dense_checkpoints.yaml"],
-     ["projection_study.yaml"], ["rate_study.yaml"], ["config.yaml", "section5_two_rates.yaml"]],
+     ["projection_study.yaml"], ["rate_study.yaml"], ["config.yaml", "section5_two_rates.yaml"],
+     ["config.yaml", "full_finetune_rates.yaml"]],
 )  # fmt: skip
 def test_shipped_configs_are_valid(repo_root, names):
     from snakemake.utils import update_config
@@ -181,8 +182,9 @@ def test_section5_models_and_searches(config, tmp_path):
     refs = plan.model_refs
     assert refs["local-step20"] == str(tmp_path / "checkpoint-20")
     assert refs["hub-step0"] == "org/model@step0"
-    assert refs["pt-s-step250"] == "results/pretrain/s/step250"
-    assert plan.survey_models == ("pt-xs-step500", "pt-s-step500", "pt-m-step500")
+    assert refs["pt-s-step125"] == "results/pretrain/s/step125"
+    assert "pt-s-step250" not in refs  # neither a multiple of save_every nor in save_at
+    assert plan.survey_models == ("pt-s-step500", "pt-m-step500")
     assert plan.trajectories["local"] == {20: "local-step20", 100: "local-step100"}
     found = plan.searches
     assert ("pt-m-step0", "tweets", "said") in found and (
@@ -198,12 +200,12 @@ def test_section5_models_and_searches(config, tmp_path):
 def test_pretrained_models_take_their_own_training_settings(config):
     config["pretraining"]["subspace"]["learning_rates"] = [0.02]
     plan = check(config)
-    assert plan.training_section("pt-xs-step250", "subspace")["learning_rates"] == [0.02]
-    assert plan.training_section("pt-xs-step250", "subspace")["batch_size"] == 32
-    assert plan.pretrained_size("pt-xs-step250") == "xs" and plan.pretrained_size("minilm") is None
+    assert plan.training_section("pt-xs-step125", "subspace")["learning_rates"] == [0.02]
+    assert plan.training_section("pt-xs-step125", "subspace")["batch_size"] == 32
+    assert plan.pretrained_size("pt-xs-step125") == "xs" and plan.pretrained_size("minilm") is None
     minilm = plan.training_section("minilm", "subspace")["learning_rates"]
     assert minilm == config["subspace"]["learning_rates"] and minilm != [0.02]
-    assert plan.learning_rates("pt-xs-step250", "subspace") == ["0.02"]
+    assert plan.learning_rates("pt-xs-step125", "subspace") == ["0.02"]
 
 
 @pytest.mark.parametrize(
