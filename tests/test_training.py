@@ -13,7 +13,13 @@ import torch
 from intdim.method import resume
 from intdim.method.resume import Stopped
 from intdim.method.subspace import SubspaceModel, SubspaceSettings
-from intdim.method.training import TrainSettings, accuracy_at_balance, metrics, train_and_evaluate
+from intdim.method.training import (
+    TrainSettings,
+    accuracy_at_balance,
+    f1,
+    metrics,
+    train_and_evaluate,
+)
 from interruptions import (
     Interrupted,
     TokenizerActingAt,
@@ -139,6 +145,26 @@ def test_a_state_saved_by_another_run_is_not_resumed(tmp_path, change):
     assert again[0]["resumed_at"] == []
     assert len(lines) == 1 and "was saved by a run with other settings" in lines[0]
     assert same_run(again, run("did", None, settings=settings))
+
+
+@pytest.mark.parametrize("num_labels", [2, 3, 4])
+def test_accuracy_and_f1_are_scikit_learns_to_the_bit(num_labels):
+    from sklearn.metrics import accuracy_score, f1_score
+
+    average = "binary" if num_labels == 2 else "macro"
+    rng = np.random.default_rng(num_labels)
+    cases = [rng.integers(0, num_labels, (2, n)) for n in (1, 7, 500, 1501)]
+    cases += [
+        np.stack([rng.integers(0, num_labels, 50), np.zeros(50, int)]),  # collapsed
+        np.stack([np.zeros(9, int), np.zeros(9, int)]),  # class 1 nowhere
+        np.stack([rng.integers(1, num_labels, 40), rng.integers(0, num_labels, 40)]),
+    ]
+    for labels, predictions in cases:
+        mine = metrics(labels, predictions, num_labels)
+        assert mine["accuracy"] == accuracy_score(labels, predictions)
+        assert mine["f1"] == f1_score(labels, predictions, average=average, zero_division=0)
+    # macro F1 averages the classes either array has, not every class of the task
+    assert f1(np.array([0, 0, 2]), np.array([0, 2, 2]), 3) == (2 / 3 + 2 / 3) / 2
 
 
 def test_a_model_that_predicts_one_class_has_no_gap_at_the_eval_balance():

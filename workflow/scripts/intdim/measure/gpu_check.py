@@ -38,8 +38,7 @@ DIMS = [1_000, 20_000, 1_000_000, 4_000_000]
 STAGES = ("integration", "projection", "stream", "kernels", "decoders", "steps")
 # What the integration step needs beyond torch and transformers (its model and task are made
 # on the spot), and where `make gpu-wheelhouse` puts the wheels for a node that lacks some.
-INTEGRATION_NEEDS = ["snakemake", "datasets", "pandas", "sklearn", "yaml", "matplotlib",
-                     "seaborn"]  # fmt: skip
+INTEGRATION_NEEDS = ["snakemake", "datasets", "pandas", "yaml", "matplotlib", "seaborn"]
 WHEELHOUSE = ROOT / ".whl"
 
 
