@@ -200,12 +200,12 @@ def test_section5_models_and_searches(config, tmp_path):
 def test_pretrained_models_take_their_own_training_settings(config):
     config["pretraining"]["subspace"]["learning_rates"] = [0.02]
     plan = check(config)
-    assert plan.training_section("pt-xs-step125", "subspace")["learning_rates"] == [0.02]
-    assert plan.training_section("pt-xs-step125", "subspace")["batch_size"] == 32
-    assert plan.pretrained_size("pt-xs-step125") == "xs" and plan.pretrained_size("minilm") is None
+    assert plan.training_section("pt-s-step125", "subspace")["learning_rates"] == [0.02]
+    assert plan.training_section("pt-s-step125", "subspace")["batch_size"] == 32
+    assert plan.pretrained_size("pt-s-step125") == "s" and plan.pretrained_size("minilm") is None
     minilm = plan.training_section("minilm", "subspace")["learning_rates"]
     assert minilm == config["subspace"]["learning_rates"] and minilm != [0.02]
-    assert plan.learning_rates("pt-xs-step125", "subspace") == ["0.02"]
+    assert plan.learning_rates("pt-s-step125", "subspace") == ["0.02"]
 
 
 @pytest.mark.parametrize(
@@ -394,9 +394,9 @@ def _no_search(c):
          "config survey.tasks: 'qnli' is not one of tasks (['tweets'])"),
         (lambda c: c["trajectories"]["scratch"].update(pretrained="xxl"),
          "config trajectories.scratch.pretrained: 'xxl' is not a pretraining size "
-         "(['m', 's', 'xs'])"),
+         "(['m', 's'])"),
         (lambda c: c["survey"].update(models=["minilm", "pretrained:xl"]),
-         "config survey.models: 'pretrained:xl' names no pretraining size (['m', 's', 'xs'])"),
+         "config survey.models: 'pretrained:xl' names no pretraining size (['m', 's'])"),
         (lambda c: c["survey"].update(models=["minilm", "bert9"]),
          "config survey.models: 'bert9' is not one of models (['minilm'])"),
         (lambda c: c["pretraining"].update(corpus="text_files"),
@@ -451,7 +451,7 @@ def test_configs_without_the_optional_blocks_pass(config, tmp_path):
     # no pre-training overrides for subspace runs: the plain settings apply
     del config["pretraining"]["subspace"]
     plan = check(copy.deepcopy(config))
-    assert plan.training_section("pt-xs-step0", "subspace") == plan.section("subspace")
+    assert plan.training_section("pt-s-step0", "subspace") == plan.section("subspace")
     # text files as the corpus, when given
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("some text\n")

