@@ -2,6 +2,7 @@
 
 import math
 
+import pandas as pd
 import pytest
 from intdim.analysis import section5
 from intdim.analysis.d90 import majority_p_value
@@ -10,6 +11,12 @@ TRAJECTORY_COLUMNS = [
     "trajectory", "step", "model", "task", "method", "d90", "d90_lo", "d90_hi", "search_status",
     "failed_above", "d90_majority_p", "beats_majority", "eval_accuracy", "train_accuracy",
     "train_accuracy_at_eval_balance", "relative_gap", "eval_majority_accuracy", "majority_p_value",
+]  # fmt: skip
+
+
+SURVEY_COLUMNS = [
+    "model", "task", "method", "parameters", "reference", "d90", "d90_lo", "d90_hi",
+    "searched_up_to", "search_status", "failed_above", "d90_majority_p",
 ]  # fmt: skip
 
 
@@ -257,3 +264,16 @@ def test_the_p_value_of_the_probe_that_set_d90_is_against_the_majority_class():
     metas = {"a": {"base_parameters": 10, "reference": "x"}}
     survey = section5.survey_table(["a"], ["t"], "said", {("a", "t", "said"): found}, metas)
     assert survey["d90_majority_p"].tolist() == [section5.d90_majority_p(found)]
+
+
+def test_a_config_without_a_survey_or_a_trajectory_writes_tables_that_read_back_empty(tmp_path):
+    # section5_tables writes both files whatever the config has; a file without a header
+    # stopped pandas, and with it `make run`'s closing summary, where the default has no survey
+    tables = {
+        "survey": (section5.survey_table([], [], None, {}, {}), SURVEY_COLUMNS),
+        "trajectory": (section5.trajectory_table({}, {}, {}, {}), TRAJECTORY_COLUMNS),
+    }
+    for name, (table, columns) in tables.items():
+        table.to_csv(tmp_path / f"{name}.csv", index=False)
+        back = pd.read_csv(tmp_path / f"{name}.csv")
+        assert back.empty and list(back.columns) == columns, name

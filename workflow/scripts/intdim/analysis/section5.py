@@ -94,6 +94,18 @@ def d90_majority_p(result: dict) -> float | None:
     return majority_p_value(scores[0], result["eval_majority_accuracy"], result["eval_size"])
 
 
+TRAJECTORY_COLUMNS = (
+    "trajectory", "step", "model", "task", "method", "d90", "d90_lo", "d90_hi", "search_status",
+    "failed_above", "d90_majority_p", "beats_majority", "eval_accuracy", "train_accuracy",
+    "train_accuracy_at_eval_balance", "relative_gap", "eval_majority_accuracy",
+    "majority_p_value",
+)  # fmt: skip
+SURVEY_COLUMNS = (
+    "model", "task", "method", "parameters", "reference", "d90", "d90_lo", "d90_hi",
+    "searched_up_to", "search_status", "failed_above", "d90_majority_p",
+)  # fmt: skip
+
+
 def trajectory_table(trajectories: dict, specs: dict, results: dict,
                      baselines: dict) -> pd.DataFrame:  # fmt: skip
     """One row per (trajectory, checkpoint, task): d90 and the full fine-tune it is measured by.
@@ -126,8 +138,13 @@ def trajectory_table(trajectories: dict, specs: dict, results: dict,
                     "eval_majority_accuracy": base["eval_majority_accuracy"],
                     "majority_p_value": base["majority_p_value"],
                 })  # fmt: skip
-    frame = pd.DataFrame(rows)
-    if not frame.empty:  # whole numbers, with gaps where there is none
+    return _whole_d90s(pd.DataFrame(rows, columns=TRAJECTORY_COLUMNS))
+
+
+def _whole_d90s(frame: pd.DataFrame) -> pd.DataFrame:
+    """d90 and d90_lo as whole numbers, with gaps where there is none. A table without rows
+    keeps its columns, so its CSV has a header that reads back as an empty table."""
+    if not frame.empty:
         frame[["d90", "d90_lo"]] = frame[["d90", "d90_lo"]].astype("Int64")
     return frame
 
@@ -158,10 +175,7 @@ def survey_table(models: list[str], tasks: list[str], method: str, results: dict
          "d90_majority_p": d90_majority_p(results[(m, t, method)])}
         for m in models for t in tasks
     ]  # fmt: skip
-    frame = pd.DataFrame(rows)
-    if not frame.empty:  # whole numbers, with gaps where there is none
-        frame[["d90", "d90_lo"]] = frame[["d90", "d90_lo"]].astype("Int64")
-    return frame
+    return _whole_d90s(pd.DataFrame(rows, columns=SURVEY_COLUMNS))
 
 
 def survey_parts(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
