@@ -142,3 +142,11 @@ def test_each_sweep_model_is_followed_by_its_variants(config):
     plan = check(config)
     assert plan.study_models == ("minilm", "minilm+r", "other", "other+r")
     assert plan.models == ("minilm", "other", "minilm+r", "other+r")
+
+
+def test_a_model_the_plan_does_not_have_has_no_training_settings(config):
+    # pt-xs-step125 was the default's until xs left it: not the plain settings, an error
+    plan = check(config)
+    with pytest.raises(ValueError, match="no model 'pt-xs-step125' in this config; it has minilm"):
+        plan.training_section("pt-xs-step125", "subspace")
+    assert plan.learning_rates("pt-m-step125", "subspace") == ["0.06"]

@@ -85,7 +85,13 @@ class Plan:
 
     def training_section(self, model: str, kind: str) -> dict:
         """full_finetune or subspace settings of a model; the workflow's own pre-trained
-        checkpoints take the pretraining block's overrides."""
+        checkpoints take the pretraining block's overrides. A model the plan does not have
+        raises: given the plain settings, a checkpoint of a size taken out of the config would
+        train at another model's rates."""
+        if model not in self.model_refs:
+            raise ValueError(
+                f"no model {model!r} in this config; it has {', '.join(self.model_refs)}"
+            )
         section = self.section(kind)
         if self.pretrained_size(model) is not None:
             section.update(self.section("pretraining", kind, default={}))
