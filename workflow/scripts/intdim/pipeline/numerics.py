@@ -22,9 +22,10 @@ the workflow's jobs; portable numerics compute it from ATen's sigmoid (``portabl
 Each CPU also checks its portable bits against the kernels a CPU without AVX2 would choose
 (tests/test_numerics.py).
 MKL's branch also asks for a fixed thread count, which each rule's ``threads`` gives. The price
-is speed: about 2x on the jobs of the workflow's small pre-trained models, 2.5x on MiniLM's
-matrix products (2 cores), which is why ``portable_cpu_numerics`` applies it to the workflow's
-own pre-trained models by default.
+is speed, and the CPU sets it: about 2x on the jobs of the workflow's small pre-trained models
+on an AMD EPYC, 2.5x on MiniLM's matrix products (2 cores); on an Intel Xeon (family 6, model
+207) 3-4.5x a training step of m (docs/performance.md). That is why
+``portable_cpu_numerics`` applies it to the workflow's own pre-trained models by default.
 """
 
 from __future__ import annotations
