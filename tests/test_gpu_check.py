@@ -6,6 +6,7 @@ import sys
 import time
 
 import benchmark_step
+import profile_step
 import pytest
 import torch
 from intdim.measure import benchmark, gpu_check
@@ -144,19 +145,26 @@ def test_said_below_its_tensor_count_runs_with_one_scale_a_layer(tmp_path):
     assert said["trainable_bytes"] == 4 * 20
 
 
-@pytest.mark.slow
-def test_the_step_benchmark_times_a_checkpoint_with_its_jobs_portable_numerics(tmp_path):
-    # A model directory, as the workflow's pre-training writes one; each isolated configuration
-    # switches its process to portable numerics before its first tensor operation.
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    """A tiny RoBERTa saved as a model directory, as the workflow's pre-training writes one."""
     from transformers import RobertaConfig, RobertaForMaskedLM
 
     torch.manual_seed(0)
     shape = dict(vocab_size=64, hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
                  intermediate_size=32, max_position_embeddings=24)  # fmt: skip
-    RobertaForMaskedLM(RobertaConfig(**shape)).save_pretrained(tmp_path / "checkpoint")
+    path = tmp_path_factory.mktemp("model") / "checkpoint"
+    RobertaForMaskedLM(RobertaConfig(**shape)).save_pretrained(path)
+    return path
+
+
+@pytest.mark.slow
+def test_the_step_benchmark_times_a_checkpoint_with_portable_numerics(checkpoint, tmp_path):
+    # Each isolated configuration switches its process to portable numerics before its first
+    # tensor operation.
     out = tmp_path / "step.json"
-    benchmark_step.main(["--models", str(tmp_path / "checkpoint"), "--methods", "said", "--dims",
-                         "50", "--said-grouping", "layer", "--backends", "numba", "--batch", "2",
+    benchmark_step.main(["--models", str(checkpoint), "--methods", "said", "--dims", "50",
+                         "--said-grouping", "layer", "--backends", "numba", "--batch", "2",
                          "--seq", "8", "--steps", "1", "--warmup", "0", "--numerics", "portable",
                          "--out", str(out)])  # fmt: skip
     rows = json.loads(out.read_text())["rows"]
@@ -167,6 +175,19 @@ def test_the_step_benchmark_times_a_checkpoint_with_its_jobs_portable_numerics(t
         assert row["mkl_branch"] in (numerics.MKL_CBWR_COMPATIBLE, None)  # None: not exposed
     with pytest.raises(SystemExit):  # portable numerics pin CPU arithmetic only
         benchmark_step.main(["--device", "cuda", "--numerics", "portable"])
+
+
+def test_the_step_profile_of_a_checkpoint_is_written_under_its_name(checkpoint, tmp_path,
+                                                                     monkeypatch):  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    profile_step.main(["--device", "cpu", "--model", str(checkpoint), "--method", "said", "--d",
+                       "50", "--said-grouping", "layer", "--backend", "numba", "--batch", "2",
+                       "--seq", "8", "--steps", "1"])  # fmt: skip
+    written = json.loads((tmp_path / "results/benchmark/profile_checkpoint_said.json").read_text())
+    assert written["spec"]["numerics"] == "native" and written["spec"]["said_grouping"] == "layer"
+    assert written["spec"]["model"] == str(checkpoint) and "aten::addmm" in written["table"]
+    with pytest.raises(SystemExit):
+        profile_step.main(["--device", "cuda", "--numerics", "portable"])
 
 
 def test_a_captured_step_needs_a_cuda_device_and_says_so():

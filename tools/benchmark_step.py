@@ -25,7 +25,13 @@ import argparse
 from pathlib import Path
 
 import torch
-from intdim.measure.benchmark import DEFAULT_DIMS, benchmark, write
+from intdim.measure.benchmark import (
+    DEFAULT_DIMS,
+    add_numerics_option,
+    benchmark,
+    check_numerics,
+    write,
+)
 from intdim.method.subspace import GROUPINGS
 from intdim.pipeline.checkout import prefer_huge_pages
 from intdim.pipeline.numerics import use_numerics
@@ -52,8 +58,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--graphs", action="store_true",
                         help="record each step as a CUDA graph and time its replay")  # fmt: skip
     parser.add_argument("--warmup", type=int, default=1)
-    parser.add_argument("--numerics", choices=["native", "portable"], default="native",
-                        help="portable: the arithmetic of its own models' jobs")  # fmt: skip
+    add_numerics_option(parser)
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument(
         "--in-process",
@@ -61,8 +66,7 @@ def main(argv: list[str] | None = None) -> None:
         help="every configuration in this process (faster; see run_in_process)",
     )
     args = parser.parse_args(argv)
-    if args.numerics == "portable" and args.device != "cpu":
-        parser.error("--numerics portable pins CPU arithmetic; it needs --device cpu")
+    check_numerics(parser, args)
     if args.device == "cuda" and not torch.cuda.is_available():
         parser.error("--device cuda, but torch sees no CUDA device")
     if args.graphs and args.device != "cuda":

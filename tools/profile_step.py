@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 
 import torch
-from intdim.measure.benchmark import prepare
+from intdim.measure.benchmark import add_numerics_option, check_numerics, prepare
 from intdim.method.subspace import GROUPINGS
 from intdim.pipeline.numerics import use_numerics
 from intdim.projections.registry import BACKENDS
@@ -34,14 +34,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seq", type=int, default=128)
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--said-grouping", choices=GROUPINGS, default="tensor")
-    parser.add_argument("--numerics", choices=["native", "portable"], default="native",
-                        help="portable: the arithmetic of its own models' jobs")  # fmt: skip
+    add_numerics_option(parser)
     parser.add_argument("--rows", type=int, default=25)
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     gpu = args.device == "cuda"
-    if args.numerics == "portable" and gpu:
-        parser.error("--numerics portable pins CPU arithmetic; it needs --device cpu")
+    check_numerics(parser, args)
     use_numerics(args.numerics)  # before this process's first tensor operation
     spec = dict(device=args.device, model=args.model, method=args.method,
                 d=None if args.method == "full" else args.d, backend=args.backend,

@@ -50,6 +50,18 @@ DECODER_SIZES = {
 }  # fmt: skip
 
 
+def add_numerics_option(parser) -> None:
+    """--numerics for a command line that times or profiles steps (its check: check_numerics)."""
+    parser.add_argument("--numerics", choices=["native", "portable"], default="native",
+                        help="portable: the arithmetic of its own models' jobs")  # fmt: skip
+
+
+def check_numerics(parser, args) -> None:
+    """Portable numerics pin CPU arithmetic only: a parser error for them on a GPU."""
+    if args.numerics == "portable" and args.device != "cpu":
+        parser.error("--numerics portable pins CPU arithmetic; it needs --device cpu")
+
+
 def build_model(name: str, device: str = "cpu", dtype: torch.dtype = torch.float32):
     """The benchmark's model on ``device`` (RoBERTa and decoder sizes are built there from
     their configs, random weights: initialising 355M parameters on the GPU takes a second, not
