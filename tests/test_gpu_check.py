@@ -190,6 +190,26 @@ def test_the_step_profile_of_a_checkpoint_is_written_under_its_name(checkpoint, 
         profile_step.main(["--device", "cuda", "--numerics", "portable"])
 
 
+def test_the_small_block_switch_chooses_the_cpu_fastfood_path_and_is_undone(checkpoint, tmp_path):
+    from intdim.fastfood import cpu
+
+    default, out = cpu.SMALL_BLOCK, tmp_path / "step.json"
+    common = ["--models", str(checkpoint), "--methods", "did", "--dims", "10", "--backends",
+              "numba", "--batch", "2", "--seq", "8", "--steps", "1", "--warmup", "0",
+              "--in-process", "--out", str(out)]  # fmt: skip
+    benchmark_step.main([*common, "--small-block", "8"])
+    vector = json.loads(out.read_text())["rows"][1]
+    benchmark_step.main(common)
+    batched = json.loads(out.read_text())["rows"][1]
+    # d = 10 makes blocks of 16 numbers: batched by default, not with a limit of 8
+    assert (vector["status"], vector["cpu_fastfood_path"], vector["small_block"]) == (
+        "ok", "vector", 8)  # fmt: skip
+    assert (batched["cpu_fastfood_path"], batched["small_block"]) == ("batched", None)
+    assert cpu.SMALL_BLOCK == default
+    with pytest.raises(SystemExit):
+        benchmark_step.main([*common, "--small-block", "-1"])
+
+
 def test_a_captured_step_needs_a_cuda_device_and_says_so():
     spec = dict(device="cpu", model="minilm", method="full", d=None, backend=None, batch=2,
                 seq=8, steps=1, warmup=0, bf16=False, graphs=True)  # fmt: skip

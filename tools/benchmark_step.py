@@ -59,6 +59,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="record each step as a CUDA graph and time its replay")  # fmt: skip
     parser.add_argument("--warmup", type=int, default=1)
     add_numerics_option(parser)
+    parser.add_argument("--small-block", type=int, default=None,
+                        help="the CPU Fastfood batches blocks of up to this many numbers "
+                             "(default: its SMALL_BLOCK; the same bits either way)")  # fmt: skip
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument(
         "--in-process",
@@ -67,6 +70,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     check_numerics(parser, args)
+    if args.small_block is not None and args.small_block < 0:
+        parser.error(f"--small-block must be >= 0 (0: never batched), got {args.small_block}")
     if args.device == "cuda" and not torch.cuda.is_available():
         parser.error("--device cuda, but torch sees no CUDA device")
     if args.graphs and args.device != "cuda":

@@ -20,6 +20,7 @@ import resource
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -111,6 +112,24 @@ def captured(step, opt, warmup: int = 3):
     return graph.replay
 
 
+@contextmanager
+def small_block(limit: int | None):
+    """The CPU Fastfood built inside takes its batched path for blocks of at most ``limit``
+    numbers instead of ``intdim.fastfood.cpu.SMALL_BLOCK`` (None: that default). Both paths
+    give the same bits, so this is a timing switch: where the batched path stops paying
+    depends on the CPU."""
+    if limit is None:
+        yield
+        return
+    from ..fastfood import cpu
+
+    saved, cpu.SMALL_BLOCK = cpu.SMALL_BLOCK, limit
+    try:
+        yield
+    finally:
+        cpu.SMALL_BLOCK = saved
+
+
 def prepare(spec: dict):
     """(net, one training step as a function, the row so far) for spec = {model, method, d,
     device, ...}: the model, a random batch, AdamW over what trains. spec["weights"] "bf16"
@@ -136,21 +155,27 @@ def prepare(spec: dict):
     if spec["method"] == "full":
         net, trainable = model, list(model.parameters())
     else:
-        net = SubspaceModel(
-            model,
-            SubspaceSettings(
-                spec["d"],
-                method=spec["method"],
-                seed=0,
-                backend=spec["backend"],
-                projection=spec.get("projection", "fastfood"),
-                legacy_gradient=spec.get("legacy_gradient", False),
-                grouping=spec.get("said_grouping", "tensor"),
-            ),  # fmt: skip
-        )
+        with small_block(spec.get("small_block")):
+            net = SubspaceModel(
+                model,
+                SubspaceSettings(
+                    spec["d"],
+                    method=spec["method"],
+                    seed=0,
+                    backend=spec["backend"],
+                    projection=spec.get("projection", "fastfood"),
+                    legacy_gradient=spec.get("legacy_gradient", False),
+                    grouping=spec.get("said_grouping", "tensor"),
+                ),  # fmt: skip
+            )
         trainable = net.trainable_parameters()
         result.update(net.memory_report())
         result["projection_backend"] = type(net.projection).__name__
+        if result["projection_backend"] == "CpuFastfoodProjection":
+            from ..fastfood import cpu
+
+            batched = net.projection._forward is cpu._forward_small
+            result["cpu_fastfood_path"] = "batched" if batched else "vector"
     # The optimiser the workflow's jobs build (the fused kernel under portable numerics).
     opt = torch.optim.AdamW(trainable, lr=1e-5, capturable=graphs, **adamw_options())
 
@@ -314,7 +339,8 @@ def benchmark(args, on_row=None) -> list[dict]:
                 projection=getattr(args, "projection", "fastfood"),
                 legacy_gradient=getattr(args, "legacy_gradient", False),
                 said_grouping=getattr(args, "said_grouping", "tensor"),
-                numerics=getattr(args, "numerics", "native"))  # fmt: skip
+                numerics=getattr(args, "numerics", "native"),
+                small_block=getattr(args, "small_block", None))  # fmt: skip
     run = in_process_until_a_failure() if args.in_process else run_isolated
     deadline = getattr(args, "deadline", None)
     specs = []
