@@ -78,6 +78,10 @@ def test_schema_errors_name_the_bad_value(config, edit, message):
         (lambda c: c["survey"].update(models=["minilm", "pretrained:xl"]), "'pretrained:xl' names"),
         (lambda c: c["trajectories"]["scratch"].update(tasks=["qnli"]), "scratch.tasks: 'qnli'"),
         (lambda c: c["trajectories"]["scratch"].update(pretrained="xxl"), "pretrained: 'xxl'"),
+        (
+            lambda c: c["trajectories"]["scratch"].update(steps=[125, 300]),
+            r"trajectories.scratch.steps: \[300\] are not among its checkpoints \(\[0, 125,",
+        ),
         (lambda c: c["search"].update(d_min=500, d_max=50), "d_min=500 must be below d_max=50"),
         # an empty bracket: d_min == d_max leaves nothing to search
         (lambda c: c["search"].update(d_min=50, d_max=50), "d_min=50 must be below d_max=50"),
@@ -171,7 +175,19 @@ def test_lr_exponent_out_of_range_is_refused_by_name(config, value, message):
         check(bad)
 
 
+def test_trajectory_steps_choose_the_checkpoints_searched(survey_config):
+    survey_config["trajectories"]["scratch"]["steps"] = [500, 125]
+    plan = check(survey_config)
+    assert plan.trajectories["scratch"] == {125: "pt-m-step125", 500: "pt-m-step500"}
+    assert [m for m, _, _ in plan.searches if m.startswith("pt-m")] == [
+        "pt-m-step125", "pt-m-step500"]  # fmt: skip
+    assert "pt-m-step0" in plan.model_refs  # still a checkpoint that the pre-training writes
+    del survey_config["trajectories"]["scratch"]["steps"]
+    assert 0 in check(survey_config).trajectories["scratch"]
+
+
 def test_section5_models_and_searches(survey_config, tmp_path):
+    survey_config["trajectories"]["scratch"].pop("steps", None)  # every checkpoint
     for step in (100, 20):
         (tmp_path / f"checkpoint-{step}").mkdir()
         (tmp_path / f"checkpoint-{step}" / "config.json").write_text("{}")

