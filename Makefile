@@ -65,7 +65,7 @@ PYTEST := $(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder
 test: setup
 	$(PYTEST)
 
-# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (854 of 894
+# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (855 of 895
 # tests; 2.0 min on a 2-core Intel Xeon at 6aabdb3, where all took 12.1 min; 6.2 min at
 # a99b7db on a slow 2-core AMD EPYC, where all took 25.1 min at 86a207d; fresh clones).
 test-quick: setup

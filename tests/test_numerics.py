@@ -3,8 +3,11 @@ the job's process is the same as starting it with the libraries' variables set, 
 too late is an error instead of a silent native run."""
 
 import os
+import re
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from intdim.pipeline.numerics import PORTABLE_ENV, adamw_options, describe_cpu, numerics_for
@@ -268,3 +271,94 @@ def test_portable_numerics_give_the_same_bits_with_the_kernels_of_a_cpu_without_
     assert native[1] != "DEFAULT" and native_no_avx2[1] == "DEFAULT"
     assert native[0] != native_no_avx2[0]  # the narrower kernels change native bits
     assert run("portable")[0] == run("portable", **NO_AVX2)[0]
+
+
+# Pre-training updates of a tiny RoBERTa with the workflow's masked-LM loss and optimiser, then
+# full, DID and SAID fine-tuning (CPU Fastfood) trained and evaluated as a job does.
+EVERY_KIND_OF_JOB = """
+import sys, pandas as pd, torch
+from intdim.pipeline.numerics import use_numerics
+use_numerics(sys.argv[1])
+from transformers import RobertaConfig, RobertaForMaskedLM, RobertaForSequenceClassification
+from intdim import SubspaceModel, SubspaceSettings
+from intdim.method.optimisation import adamw_with_warmup
+from intdim.method.pretraining import mlm_loss
+from intdim.method.training import TrainSettings, train_and_evaluate
+from tiny_models import VOCAB, TinyTokenizer
+torch.manual_seed(0)
+config = RobertaConfig(vocab_size=VOCAB, hidden_size=16, num_hidden_layers=2, num_labels=2,
+                       num_attention_heads=2, intermediate_size=32, max_position_embeddings=16,
+                       pad_token_id=1, bos_token_id=0, eos_token_id=2)
+lm = RobertaForMaskedLM(config)
+optimizer, schedule = adamw_with_warmup(lm.parameters(), 1e-3, 0.01, 0.1, 3)
+ids = torch.randint(3, VOCAB, (8, 12))
+batch = {"input_ids": ids, "attention_mask": torch.ones_like(ids),
+         "labels": torch.where(torch.arange(12) % 4 == 0, ids, -100)}
+for _ in range(3):
+    optimizer.zero_grad()
+    mlm_loss(lm, batch).backward()
+    optimizer.step()
+    schedule.step()
+frame = pd.DataFrame({"text": [f"t{i}" for i in range(40)], "text_pair": "",
+                      "label": [i % 2 for i in range(40)]})
+settings = TrainSettings(learning_rate=1e-3, steps=3, batch_size=8, max_length=8, seed=0)
+for method in ("full", "did", "said"):
+    net = model = RobertaForSequenceClassification(config)
+    if method != "full":
+        net = SubspaceModel(model, SubspaceSettings(d=50, method=method, grouping="layer",
+                                                    backend="numba"))
+    params = list(model.parameters()) if method == "full" else net.trainable_parameters()
+    assert train_and_evaluate(net, params, TinyTokenizer(), frame, frame, settings)["status"] == "ok"
+print("finished")
+"""
+
+VML_CALLED = 97  # the shim's exit status
+
+
+def vml_shim(tmp_path):
+    """A library that, preloaded, stands in for every MKL vector-math function that PyTorch
+    exports (vsSqrt, vmsTanh, ...): the first call writes "VML <name>" and ends the process.
+    MKL is linked into libtorch_cpu and ATen calls these through the dynamic linker, so a
+    preloaded definition wins."""
+    import torch
+
+    compiler, nm = shutil.which("cc") or shutil.which("gcc"), shutil.which("nm")
+    if not compiler or not nm:
+        pytest.skip("building the vector-math shim needs a C compiler and nm")
+    library = Path(torch.__file__).parent / "lib" / "libtorch_cpu.so"
+    symbols = subprocess.run([nm, "-D", "--defined-only", str(library)], capture_output=True,
+                             text=True, check=True).stdout.split()  # fmt: skip
+    names = sorted({s for s in symbols if re.fullmatch(r"vm?[sdcz][A-Z]\w*", s)})
+    if not names:
+        pytest.skip("this PyTorch build has no MKL vector math")
+    body = "".join(
+        f'void {name}(void) {{ static const char m[] = "VML {name}\\n"; '
+        f"write(2, m, sizeof m - 1); _exit({VML_CALLED}); }}\n"
+        for name in names
+    )
+    source = tmp_path / "vml_shim.c"
+    source.write_text("#include <unistd.h>\n" + body)
+    shim = tmp_path / "vml_shim.so"
+    subprocess.run([compiler, "-shared", "-fPIC", "-o", str(shim), str(source)], check=True)
+    return shim
+
+
+def run_under_shim(shim, numerics: str) -> subprocess.CompletedProcess:
+    tests = str(Path(__file__).parent)
+    env = native_env() | {"LD_PRELOAD": str(shim), "PYTHONPATH": tests}
+    return subprocess.run([sys.executable, "-c", EVERY_KIND_OF_JOB, numerics], env=env,
+                          capture_output=True, text=True)  # fmt: skip
+
+
+def test_no_job_under_portable_numerics_calls_mkls_vector_math(tmp_path):
+    """MKL's vector math (ATen's sqrt, exp, log, tanh, erf ... of a float tensor) chooses its code
+    by the CPU whatever MKL_CBWR says, so one call in a portable job can part two CPUs' bits.
+    Native numerics call it (the for-loop AdamW's sqrt, the head's tanh): that is what shows the
+    shim sees ATen's calls."""
+    shim = vml_shim(tmp_path)
+    native = run_under_shim(shim, "native")
+    assert native.returncode == VML_CALLED, native.stderr[-2000:]
+    assert re.search(r"VML vm?s(Sqrt|Tanh)\n", native.stderr), native.stderr
+    portable = run_under_shim(shim, "portable")
+    assert portable.returncode == 0, portable.stderr[-2000:]
+    assert portable.stdout.split() == ["finished"] and "VML" not in portable.stderr

@@ -19,8 +19,8 @@ fused AdamW kernel instead (``adamw_options``), which uses ATen's own correctly 
 operations in a fixed order: tests/test_numerics.py checks its steps against NumPy's float32,
 bit for bit. The classification heads' tanh is the only other call into MKL's vector math in
 the workflow's jobs; portable numerics compute it from ATen's sigmoid (``portable_tanh``).
-Each CPU also checks its portable bits against the kernels a CPU without AVX2 would choose
-(tests/test_numerics.py).
+Each CPU also checks its portable bits against the kernels a CPU without AVX2 would choose, and
+that no kind of portable job calls MKL's vector math (tests/test_numerics.py).
 MKL's branch also asks for a fixed thread count, which each rule's ``threads`` gives. The price
 is speed, and the CPU sets it: about 2x on the jobs of the workflow's small pre-trained models
 on an AMD EPYC, 2.5x on MiniLM's matrix products (2 cores); on an Intel Xeon (family 6, model
