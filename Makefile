@@ -66,8 +66,8 @@ test: setup
 	$(PYTEST)
 
 # The edit loop: everything but the end-to-end workflow, SLURM and compile tests (855 of 895
-# tests; 2.0 min on a 2-core Intel Xeon at 6aabdb3, where all took 12.1 min; 6.2 min at
-# a99b7db on a slow 2-core AMD EPYC, where all took 25.1 min at 86a207d; fresh clones).
+# tests; 3.0 min on a 2-core Intel Xeon of model 207 at 247fb2c, where all took 15.5 min;
+# 2.0 min on one of model 167 at 6aabdb3; fresh clones).
 test-quick: setup
 	$(PYTEST) -m "not slow"
 
