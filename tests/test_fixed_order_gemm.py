@@ -1,0 +1,97 @@
+"""intdim.pipeline.fixed_order_gemm: every element one chain of fused multiply-adds in k order,
+against exact rational arithmetic, and the same bits whatever instructions the CPU has."""
+
+import hashlib
+import os
+import subprocess
+import sys
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from intdim.pipeline.fixed_order_gemm import matmul
+
+
+def to_float32(q: Fraction) -> np.float32:
+    """q rounded to the nearest float32, ties to even (float(q) then float32 can round twice)."""
+    x = np.float32(float(q))
+    neighbours = (np.nextafter(x, np.float32(-np.inf)), x, np.nextafter(x, np.float32(np.inf)))
+    return min(neighbours, key=lambda y: (abs(Fraction(float(y)) - q), int(y.view(np.int32)) & 1))
+
+
+def fma_chains(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """c_ij = fma(a_i,K-1, b_K-1,j, ... fma(a_i0, b_0j, 0)), each fma one exact rounding."""
+    c = np.zeros((a.shape[0], b.shape[1]), dtype=np.float32)
+    for i in range(c.shape[0]):
+        for j in range(c.shape[1]):
+            acc = np.float32(0.0)
+            for k in range(a.shape[1]):
+                exact = Fraction(float(a[i, k])) * Fraction(float(b[k, j])) + Fraction(float(acc))
+                acc = to_float32(exact)
+            c[i, j] = acc
+    return c
+
+
+def random_pair(m: int, k: int, n: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((m, k), dtype=np.float32), rng.standard_normal(
+        (k, n), dtype=np.float32
+    )
+
+
+def test_rounding_to_float32_is_to_nearest_ties_to_even():
+    one, ulp = Fraction(1), Fraction(1, 2**23)
+    assert to_float32(one + ulp / 2) == np.float32(1.0)  # a tie, to the even neighbour
+    assert to_float32(one + ulp * 3 / 2) == np.float32(1.0) + np.float32(2.0**-22)  # tie, even
+    assert to_float32(one + ulp / 2 + Fraction(1, 2**60)) == np.nextafter(np.float32(1.0), 2)
+    # where float64 first and float32 after would round twice: 1 + ulp/2 + 2^-54 is
+    # 1 + ulp/2 in float64, a tie that goes down, but it lies above the tie
+    assert to_float32(one + ulp / 2 + Fraction(1, 2**54)) == np.nextafter(np.float32(1.0), 2)
+
+
+# Whole tiles (4 x 32), half tiles (16 columns), the zero-padded last columns and the last rows.
+@pytest.mark.parametrize("m,k,n", [(1, 1, 1), (3, 5, 17), (5, 4, 33), (4, 3, 48), (9, 2, 50),
+                                   (6, 7, 1), (8, 6, 64)])  # fmt: skip
+def test_every_element_is_one_chain_of_fused_multiply_adds_in_k_order(m, k, n):
+    a, b = random_pair(m, k, n)
+    assert (matmul(a, b).view(np.int32) == fma_chains(a, b).view(np.int32)).all()
+
+
+def test_the_empty_sum_is_zero_and_bad_input_is_named():
+    a, b = random_pair(3, 0, 5)
+    assert (matmul(a, b) == 0).all() and matmul(a, b).shape == (3, 5)
+    with pytest.raises(ValueError, match=r"cannot multiply shapes \(2, 3\) and \(4, 5\)"):
+        matmul(np.ones((2, 3), np.float32), np.ones((4, 5), np.float32))
+    with pytest.raises(ValueError, match="float32 matrices only, not float64"):
+        matmul(np.ones((2, 3)), np.ones((3, 5), np.float32))
+
+
+def test_a_strided_input_gives_the_same_product_as_its_copy():
+    a, b = random_pair(40, 24, 70, seed=1)
+    expected = matmul(a, b)
+    assert (
+        matmul(np.asfortranarray(a), b[:, :].T.copy().T).view(np.int32) == expected.view(np.int32)
+    ).all()
+
+
+DIGEST = """
+import hashlib, numpy as np
+from intdim.pipeline.fixed_order_gemm import matmul
+rng = np.random.default_rng(2)
+a = rng.standard_normal((37, 129), dtype=np.float32)
+b = rng.standard_normal((129, 75), dtype=np.float32)
+print(hashlib.sha256(matmul(a, b).tobytes()).hexdigest())
+"""
+
+
+def test_the_bits_do_not_depend_on_the_cpus_instructions(tmp_path):
+    """Compiled for a generic x86-64 (no AVX, no fused multiply-add: LLVM calls libm's exact
+    fmaf) the product equals this CPU's, vectors of 16 floats in AVX-512 or AVX2 registers."""
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal((37, 129), dtype=np.float32)
+    b = rng.standard_normal((129, 75), dtype=np.float32)
+    here = hashlib.sha256(matmul(a, b).tobytes()).hexdigest()
+    env = os.environ | {"NUMBA_CPU_NAME": "generic", "NUMBA_CACHE_DIR": str(tmp_path)}
+    generic = subprocess.run([sys.executable, "-c", DIGEST], env=env, capture_output=True,
+                             text=True, check=True).stdout.strip()  # fmt: skip
+    assert generic == here

@@ -1,0 +1,148 @@
+"""A float32 matrix product whose every bit is the same on any CPU, at about the
+speed of MKL's own branch: a candidate for portable numerics' products (not used by them yet).
+
+Portable numerics pin MKL to its COMPATIBLE branch, which MKL documents as reproducible across
+CPUs and which runs the small models' products at a fifth to a seventh of MKL's speed on an
+Intel Xeon of model 207 (docs/performance.md). Here every element of C = A @ B is one chain of
+fused multiply-adds in the order of k,
+
+    c_ij = fma(a_i,K-1, b_K-1,j, ... fma(a_i1, b_1j, fma(a_i0, b_0j, 0)) ...),
+
+each correctly rounded by IEEE 754's definition of fma. The order does not depend on the CPU,
+its vector width or the matrix's size: a tile keeps 4 rows x 32 columns of C in vector
+registers across the whole k loop (LLVM IR; on AVX-512 eight registers, on AVX2 sixteen);
+smaller tiles take the last rows, and a zero-padded vector of B the last columns, with the
+same chains. Where the CPU has no fused multiply-add, LLVM calls libm's fmaf, which is exact
+too, only slow.
+
+``tools/benchmark_gemm.py`` times it against torch.mm in both branches.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic
+
+from ..fastfood.simd import _JIT, _VECTOR, WIDTH, _data, _fma, _splat
+
+ROWS = 4  # rows of C a tile holds
+VECTORS = 2  # vectors of WIDTH floats a tile row holds
+_I64 = ir.IntType(64)
+
+
+def _tile(rows: int, vectors: int):
+    """An intrinsic computing C[i : i + rows, j : j + WIDTH * vectors] of A @ B, the
+    accumulators in registers for the whole k loop (K >= 1)."""
+
+    @intrinsic
+    def tile(typingctx, a, b, c, i, j):
+        def codegen(context, builder, signature, args):
+            a_arr, b_arr, c_arr, i0, j0 = args
+            a_type, b_type, c_type = signature.args[:3]
+            a_data = _data(context, builder, a_type, a_arr)
+            b_data = _data(context, builder, b_type, b_arr)
+            c_data = _data(context, builder, c_type, c_arr)
+            shape = lambda t, x: context.make_array(t)(context, builder, x).shape  # noqa: E731
+            k_count = builder.extract_value(shape(a_type, a_arr), 1)
+            n_b = builder.extract_value(shape(b_type, b_arr), 1)
+            n_c = builder.extract_value(shape(c_type, c_arr), 1)
+            fma = _fma(builder)
+            entry, loop = builder.block, builder.append_basic_block("k")
+            done = builder.append_basic_block("k_done")
+            builder.branch(loop)
+            builder.position_at_end(loop)
+            k = builder.phi(_I64)
+            k.add_incoming(ir.Constant(_I64, 0), entry)
+            zero = ir.Constant(_VECTOR, [0.0] * WIDTH)
+            acc = [[builder.phi(_VECTOR) for _ in range(vectors)] for _ in range(rows)]
+            for phi in (p for row in acc for p in row):
+                phi.add_incoming(zero, entry)
+            b_row = builder.add(builder.mul(k, n_b), j0)
+            b_vectors = [
+                builder.load(
+                    builder.bitcast(
+                        builder.gep(b_data, [builder.add(b_row, ir.Constant(_I64, v * WIDTH))]),
+                        _VECTOR.as_pointer(),
+                    ),
+                    align=4,
+                )
+                for v in range(vectors)
+            ]
+            new = []
+            for r in range(rows):
+                a_index = builder.add(
+                    builder.mul(builder.add(i0, ir.Constant(_I64, r)), k_count), k
+                )
+                a_ik = _splat(builder, builder.load(builder.gep(a_data, [a_index])))
+                new.append(
+                    [builder.call(fma, [a_ik, b_vectors[v], acc[r][v]]) for v in range(vectors)]
+                )
+            k_next = builder.add(k, ir.Constant(_I64, 1))
+            k.add_incoming(k_next, builder.block)
+            for r in range(rows):
+                for v in range(vectors):
+                    acc[r][v].add_incoming(new[r][v], builder.block)
+            builder.cbranch(builder.icmp_signed("<", k_next, k_count), loop, done)
+            builder.position_at_end(done)
+            for r in range(rows):
+                c_row = builder.mul(builder.add(i0, ir.Constant(_I64, r)), n_c)
+                for v in range(vectors):
+                    index = builder.add(c_row, builder.add(j0, ir.Constant(_I64, v * WIDTH)))
+                    pointer = builder.bitcast(builder.gep(c_data, [index]), _VECTOR.as_pointer())
+                    builder.store(new[r][v], pointer, align=4)
+            return context.get_dummy_value()
+
+        return types.void(a, b, c, types.intp, types.intp), codegen
+
+    return tile
+
+
+_TILE = _tile(ROWS, VECTORS)
+_TILE_HALF = _tile(ROWS, 1)
+_ROW = _tile(1, VECTORS)
+_ROW_HALF = _tile(1, 1)
+
+
+@numba.njit(**_JIT)
+def _product(a, b, c):
+    m, k, n = a.shape[0], a.shape[1], b.shape[1]
+    full_rows = m - m % ROWS
+    wide = n - n % (WIDTH * VECTORS)
+    half = n - n % WIDTH
+    for i in range(0, full_rows, ROWS):
+        for j in range(0, wide, WIDTH * VECTORS):
+            _TILE(a, b, c, i, j)
+        if half > wide:
+            _TILE_HALF(a, b, c, i, wide)
+    for i in range(full_rows, m):
+        for j in range(0, wide, WIDTH * VECTORS):
+            _ROW(a, b, c, i, j)
+        if half > wide:
+            _ROW_HALF(a, b, c, i, wide)
+    if half < n:
+        # The last n - half columns, through one more vector of B padded with zeros: its lanes
+        # compute the same chains, and the padding's are dropped.
+        b_rest = np.zeros((k, WIDTH), dtype=np.float32)
+        b_rest[:, : n - half] = b[:, half:]
+        c_rest = np.empty((m, WIDTH), dtype=np.float32)
+        for i in range(0, full_rows, ROWS):
+            _TILE_HALF(a, b_rest, c_rest, i, 0)
+        for i in range(full_rows, m):
+            _ROW_HALF(a, b_rest, c_rest, i, 0)
+        c[:, half:] = c_rest[:, : n - half]
+
+
+def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """A @ B for float32 matrices, each element one chain of fused multiply-adds in k order
+    (the module's docstring); a new C-contiguous float32 array."""
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
+        raise ValueError(f"cannot multiply shapes {a.shape} and {b.shape}")
+    if a.dtype != np.float32 or b.dtype != np.float32:
+        raise ValueError(f"float32 matrices only, not {a.dtype} and {b.dtype}")
+    c = np.zeros((a.shape[0], b.shape[1]), dtype=np.float32)
+    if a.shape[1] and c.size:  # K = 0: the empty sum, zeros
+        _product(np.ascontiguousarray(a), np.ascontiguousarray(b), c)
+    return c
