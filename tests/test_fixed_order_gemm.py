@@ -95,3 +95,29 @@ def test_the_bits_do_not_depend_on_the_cpus_instructions(tmp_path):
     generic = subprocess.run([sys.executable, "-c", DIGEST], env=env, capture_output=True,
                              text=True, check=True).stdout.strip()  # fmt: skip
     assert generic == here
+
+
+# In a process of its own: the replacement lasts as long as the process.
+REPLACED = """
+import numpy as np, torch
+from intdim.pipeline.fixed_order_gemm import matmul, replace_torch_products
+torch.manual_seed(0)
+x, w, bias = torch.randn(6, 5, 20), torch.randn(45, 20, requires_grad=True), torch.randn(45)
+doubles = torch.randn(7, 3, dtype=torch.float64), torch.randn(3, 2, dtype=torch.float64)
+atens = torch.mm(*doubles)
+replace_torch_products()
+y = torch.nn.functional.linear(x, w, bias)  # 3-D: folded to one product of 30 rows
+g = torch.randn_like(y)
+y.backward(g)
+rows, g2 = x.reshape(30, 20).numpy(), g.reshape(30, 45).numpy()
+same = lambda t, a: bool((t.detach().numpy().reshape(a.shape).view(np.int32) == a.view(np.int32)).all())
+print(same(y, matmul(rows, w.detach().numpy().T) + bias.numpy()),  # the bias added after
+      same(w.grad, matmul(g2.T, rows)),  # the weight's gradient: a sum over the 30 rows
+      torch.equal(torch.mm(*doubles), atens))  # float64 keeps ATen's kernel
+"""
+
+
+def test_replaced_products_are_the_fixed_order_ones_and_other_dtypes_keep_atens():
+    out = subprocess.run([sys.executable, "-c", REPLACED], capture_output=True, text=True,
+                         check=True)  # fmt: skip
+    assert out.stdout.split() == ["True", "True", "True"]

@@ -146,3 +146,42 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if a.shape[1] and c.size:  # K = 0: the empty sum, zeros
         _product(np.ascontiguousarray(a), np.ascontiguousarray(b), c)
     return c
+
+
+_LIBRARY = None  # the registration lives as long as this object does
+
+
+def replace_torch_products() -> None:
+    """From now on in this process, torch's CPU float32 ``mm`` and ``addmm`` (what ``Linear``
+    layers and their gradients call) compute with ``matmul``; other dtypes keep ATen's kernels
+    (through their ``out=`` forms, which this does not replace). Portable numerics do not call
+    it yet: it gives every job on the workflow's own models new bits (docs/performance.md)."""
+    global _LIBRARY
+    if _LIBRARY is not None:
+        return
+    import warnings
+
+    import torch
+
+    def mm(a, b):
+        if a.dtype != torch.float32 or b.dtype != torch.float32:
+            return torch.mm(a, b, out=a.new_empty((a.shape[0], b.shape[1])))
+        return torch.from_numpy(matmul(a.detach().numpy(), b.detach().numpy()))
+
+    def addmm(bias, a, b, *, beta=1, alpha=1):
+        if a.dtype != torch.float32 or b.dtype != torch.float32:
+            out = a.new_empty((a.shape[0], b.shape[1]))
+            return torch.addmm(bias, a, b, beta=beta, alpha=alpha, out=out)
+        product = mm(a, b)
+        if alpha != 1:
+            product.mul_(alpha)
+        if beta == 0:  # torch's rule: the bias is not read, so its NaNs do not spread
+            return product
+        return product.add_(bias if beta == 1 else bias * beta)
+
+    library = torch.library.Library("aten", "IMPL")
+    with warnings.catch_warnings():  # "Overriding a previously registered kernel": meant
+        warnings.simplefilter("ignore")
+        library.impl("mm", mm, "CPU")
+        library.impl("addmm", addmm, "CPU")
+    _LIBRARY = library
