@@ -1,8 +1,8 @@
-"""A float32 matrix product whose every bit is the same on any CPU, at about the
-speed of MKL's own branch: a candidate for portable numerics' products (not used by them yet).
+"""A float32 matrix product whose every bit is the same on any CPU, at about half the speed of
+MKL's own branch: a candidate for portable numerics' products (not used by them yet).
 
 Portable numerics pin MKL to its COMPATIBLE branch, which MKL documents as reproducible across
-CPUs and which runs the small models' products at a fifth to a seventh of MKL's speed on an
+CPUs and which runs the small models' products at a quarter to a seventh of MKL's speed on an
 Intel Xeon of model 207 (docs/performance.md). Here every element of C = A @ B is one chain of
 fused multiply-adds in the order of k,
 
