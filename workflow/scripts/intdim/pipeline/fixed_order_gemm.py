@@ -142,8 +142,10 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         raise ValueError(f"cannot multiply shapes {a.shape} and {b.shape}")
     if a.dtype != np.float32 or b.dtype != np.float32:
         raise ValueError(f"float32 matrices only, not {a.dtype} and {b.dtype}")
-    c = np.zeros((a.shape[0], b.shape[1]), dtype=np.float32)
-    if a.shape[1] and c.size:  # K = 0: the empty sum, zeros
+    if a.shape[1] == 0:  # the empty sum
+        return np.zeros((a.shape[0], b.shape[1]), dtype=np.float32)
+    c = np.empty((a.shape[0], b.shape[1]), dtype=np.float32)  # every element is written
+    if c.size:
         _product(np.ascontiguousarray(a), np.ascontiguousarray(b), c)
     return c
 
