@@ -49,6 +49,47 @@ def test_split_and_subsample_are_seeded_and_disjoint():
     )
 
 
+def test_balanced_subsample_gives_every_label_the_same_count():
+    frame = pd.DataFrame({"text": [f"t{i}" for i in range(100)], "text_pair": "",
+                          "label": [0] * 70 + [1] * 25 + [2] * 5})  # fmt: skip
+    # Without a limit, every label down to the rarest label's count.
+    balanced = subsample(frame, None, seed=1, num_labels=3)
+    assert balanced["label"].value_counts().to_dict() == {0: 5, 1: 5, 2: 5}
+    assert balanced["text"].is_unique and set(balanced["text"]) <= set(frame["text"])
+    # A limit divided among the labels caps each when it is below the rarest count: the
+    # boundary is limit // labels, so 14 rows give 4 a label and 15 give all 5.
+    assert subsample(frame, 14, seed=1, num_labels=3)["label"].value_counts().to_dict() == {
+        0: 4, 1: 4, 2: 4,
+    }  # fmt: skip
+    assert len(subsample(frame, 15, seed=1, num_labels=3)) == 15
+    assert len(subsample(frame, 1_000, seed=1, num_labels=3)) == 15
+    # Seeded: the same rows in the same order, and another seed picks others.
+    assert balanced.equals(subsample(frame, None, seed=1, num_labels=3))
+    assert not balanced.equals(subsample(frame, None, seed=2, num_labels=3))
+    # Shuffled, not grouped by label.
+    assert balanced["label"].tolist() != sorted(balanced["label"])
+
+
+def test_balancing_names_the_label_that_has_no_rows():
+    frame = pd.DataFrame({"text": ["a", "b"], "text_pair": "", "label": [0, 0]})
+    with pytest.raises(ValueError, match=r"cannot balance 2 labels: label counts \{0: 2, 1: 0\}"):
+        subsample(frame, None, seed=0, num_labels=2)
+    with pytest.raises(ValueError, match="at most 1 rows"):
+        subsample(pd.DataFrame({"text": ["a", "b"], "text_pair": "", "label": [0, 1]}), 1, 0, 2)
+
+
+def test_balanced_tweets_score_one_half_for_one_class_and_stay_disjoint():
+    train, evaluation = split_frame(load_tweets("tweet_sentiment"), 0.12, seed=0)
+    train = subsample(train, 4000, 0, num_labels=2)
+    evaluation = subsample(evaluation, 1500, 0, num_labels=2)
+    assert train["label"].value_counts().to_dict() == {0: 2000, 1: 2000}
+    # The eval split holds about 810 positive tweets, so 1,500 is reached.
+    assert evaluation["label"].value_counts().to_dict() == {0: 750, 1: 750}
+    assert not set(train["text"]) & set(evaluation["text"])
+    info = dataset_info(train, evaluation, ("negative", "positive"))
+    assert info["eval_majority_accuracy"] == 0.5
+
+
 def _write_jsonl(path, rows):
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return str(path)

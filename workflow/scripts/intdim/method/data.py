@@ -164,10 +164,29 @@ def load_hub_task(dataset: str, data_files: dict | None = None):
     return parts["train"], parts["eval"]
 
 
-def subsample(frame: pd.DataFrame, limit: int | None, seed: int) -> pd.DataFrame:
-    if limit is None or len(frame) <= limit:
-        return frame
-    return frame.sample(n=limit, random_state=seed).reset_index(drop=True)
+def subsample(
+    frame: pd.DataFrame, limit: int | None, seed: int, num_labels: int | None = None
+) -> pd.DataFrame:
+    """At most ``limit`` rows, a seeded sample. With ``num_labels``, every label equally often:
+    each label's rows sampled down to the rarest label's count, or to ``limit // num_labels``
+    if that is smaller, in a seeded order (so a weak classifier's one-class answer scores
+    1 / num_labels, and 90% of a fine-tune's accuracy lies well above it)."""
+    if num_labels is None:
+        if limit is None or len(frame) <= limit:
+            return frame
+        return frame.sample(n=limit, random_state=seed).reset_index(drop=True)
+    counts = frame["label"].value_counts().reindex(range(num_labels), fill_value=0)
+    per_label = int(counts.min()) if limit is None else min(int(counts.min()), limit // num_labels)
+    if per_label == 0:
+        raise ValueError(
+            f"cannot balance {num_labels} labels: label counts {counts.to_dict()}, at most "
+            f"{limit} rows; every label needs at least one row"
+        )
+    parts = [
+        frame[frame["label"] == label].sample(n=per_label, random_state=seed)
+        for label in range(num_labels)
+    ]
+    return pd.concat(parts).sample(frac=1.0, random_state=seed).reset_index(drop=True)
 
 
 def dataset_info(train: pd.DataFrame, evaluation: pd.DataFrame, names: tuple[str, ...]) -> dict:
