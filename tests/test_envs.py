@@ -38,6 +38,7 @@ DISTRIBUTIONS = {
     "pyarrow": ("pyarrow", "pyarrow"),
     "scipy": ("scipy", "scipy"),
     "numba": ("numba", "numba"),
+    "llvmlite": ("llvmlite", "llvmlite"),
 }
 # Imported only on a CUDA device, where the CUDA build of PyTorch brings it: declared in the
 # pyproject "gpu" extra, not required in the CPU envs.

@@ -17,8 +17,10 @@ from intdim.pipeline.numerics import PORTABLE_ENV, adamw_options, describe_cpu, 
 TRAIN = """
 import hashlib, sys, torch
 from intdim.pipeline.numerics import adamw_options, mkl_branch, use_numerics
-if sys.argv[1] == "no-onednn":  # the one part of portable that is not a variable
+if sys.argv[1] == "by-hand":  # the parts of portable that are not variables
     torch.backends.mkldnn.enabled = False
+    from intdim.pipeline.fixed_order_gemm import replace_torch_products
+    replace_torch_products()
 elif sys.argv[1] != "none":
     use_numerics(sys.argv[1])
 torch.manual_seed(0)
@@ -107,7 +109,7 @@ def test_an_unknown_setting_is_named():
 
 def test_switching_in_the_process_equals_starting_with_the_variables_set():
     in_process = train("portable")
-    from_start = train("no-onednn", **PORTABLE_ENV)
+    from_start = train("by-hand", **PORTABLE_ENV)
     assert in_process[0] == from_start[0]
     assert in_process[1] == "DEFAULT" and in_process[3] == "False"
     assert in_process[2] in ("3", "None")  # COMPATIBLE, where this torch build exposes it
@@ -195,6 +197,31 @@ def test_portable_tanh_is_atens_sigmoid_not_mkls_vector_math():
     2e-7 of tanh (3 ulp of 1) and with its slope; native numerics keep ATen's tanh."""
     assert train("portable", TANH) == ["True", "False", "True", "True"]
     assert train("native", TANH) == ["False", "True", "True", "True"]
+
+
+# A Linear layer's product and its weight gradient under each numerics.
+PRODUCTS = """
+import sys, numpy as np, torch
+from intdim.pipeline.numerics import use_numerics
+use_numerics(sys.argv[1])
+from intdim.pipeline import fixed_order_gemm
+torch.manual_seed(0)
+x, w = torch.randn(30, 200), torch.randn(45, 200, requires_grad=True)
+y = torch.nn.functional.linear(x, w)
+y.backward(torch.ones_like(y))
+bits = lambda a: np.asarray(a, dtype=np.float32).view(np.int32)
+xs, ws = x.numpy(), w.detach().numpy()
+print(fixed_order_gemm._LIBRARY is not None,
+      bool((bits(y.detach()) == bits(fixed_order_gemm.matmul(xs, ws.T))).all()),
+      bool((bits(w.grad) == bits(fixed_order_gemm.matmul(np.ones((45, 30), np.float32), xs))).all()))
+"""
+
+
+def test_portable_numerics_take_linear_products_in_the_fixed_order_and_native_do_not():
+    """Portable jobs send Linear's products and gradients through fixed_order_gemm (bits IEEE
+    754 defines); native jobs keep ATen's kernels, and so the bits they have always had."""
+    assert train("portable", PRODUCTS) == ["True", "True", "True"]
+    assert train("native", PRODUCTS)[0] == "False"
 
 
 def test_the_fused_adamw_is_chosen_only_when_every_portable_variable_is_set(monkeypatch):

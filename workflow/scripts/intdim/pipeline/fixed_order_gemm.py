@@ -1,5 +1,5 @@
 """A float32 matrix product whose every bit is the same on any CPU, at about half the speed of
-MKL's own branch: a candidate for portable numerics' products (not used by them yet).
+MKL's own branch: portable numerics' products (``replace_torch_products``, from ``use_numerics``).
 
 Portable numerics pin MKL to its COMPATIBLE branch, which MKL documents as reproducible across
 CPUs and which runs the small models' products at a quarter to a seventh of MKL's speed on an
@@ -156,8 +156,8 @@ _LIBRARY = None  # the registration lives as long as this object does
 def replace_torch_products() -> None:
     """From now on in this process, torch's CPU float32 ``mm`` and ``addmm`` (what ``Linear``
     layers and their gradients call) compute with ``matmul``; other dtypes keep ATen's kernels
-    (through their ``out=`` forms, which this does not replace). Portable numerics do not call
-    it yet: it gives every job on the workflow's own models new bits (docs/performance.md)."""
+    (through their ``out=`` forms, which this does not replace). ``use_numerics("portable")``
+    calls it."""
     global _LIBRARY
     if _LIBRARY is not None:
         return

@@ -21,11 +21,15 @@ bit for bit. The classification heads' tanh is the only other call into MKL's ve
 the workflow's jobs; portable numerics compute it from ATen's sigmoid (``portable_tanh``).
 Each CPU also checks its portable bits against the kernels a CPU without AVX2 would choose, and
 that no kind of portable job calls MKL's vector math (tests/test_numerics.py).
-MKL's branch also asks for a fixed thread count, which each rule's ``threads`` gives. The price
-is speed, and the CPU sets it: about 2x on the jobs of the workflow's small pre-trained models
-on an AMD EPYC, 2.5x on MiniLM's matrix products (2 cores); on an Intel Xeon (family 6, model
-207) 3-4.5x a training step of m (docs/performance.md). That is why
-``portable_cpu_numerics`` applies it to the workflow's own pre-trained models by default.
+
+The float32 matrix products of Linear layers and their gradients (``mm`` and ``addmm``), most of
+a step, do not run on MKL's COMPATIBLE branch, which was 4-7x slower than MKL's own on an Intel
+Xeon's small shapes: ``fixed_order_gemm`` computes each element as one chain of fused
+multiply-adds in k order, whose bits IEEE 754 defines, at about half MKL's own speed. Attention's
+batched products stay on the COMPATIBLE branch. MKL's branch also asks for a fixed thread count,
+which each rule's ``threads`` gives. The price is speed, and the CPU sets it
+(docs/performance.md). That is why ``portable_cpu_numerics`` applies it to the workflow's own
+pre-trained models by default.
 """
 
 from __future__ import annotations
@@ -75,6 +79,11 @@ def use_numerics(numerics: str) -> None:
                            + "; ".join(late))  # fmt: skip
     # The one function of MKL's vector math a portable job calls (the classification heads').
     torch.tanh = torch.Tensor.tanh = portable_tanh
+    # Linear layers' products and their gradients: the same bits as COMPATIBLE's promise gives,
+    # by fma's definition, at 1.4-7x its speed on the small models' shapes.
+    from .fixed_order_gemm import replace_torch_products
+
+    replace_torch_products()
 
 
 def portable_tanh(input):
