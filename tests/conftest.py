@@ -74,7 +74,7 @@ def survey_config(config) -> dict:
     have, for the checks of blocks and of the names between them."""
     config["pretraining"]["sizes"]["s"] = {
         "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2}  # fmt: skip
-    config["survey"] = {"models": ["pretrained:s", "pretrained:m"], "tasks": ["tweets"],
+    config["survey"] = {"models": ["pretrained:s", "pretrained:m"], "tasks": ["tweets_balanced"],
                         "method": "said"}  # fmt: skip
     return config
 

@@ -206,14 +206,14 @@ def test_section5_models_and_searches(survey_config, tmp_path):
     assert plan.survey_models == ("pt-s-step500", "pt-m-step500")
     assert plan.trajectories["local"] == {20: "local-step20", 100: "local-step100"}
     found = plan.searches
-    assert ("pt-m-step0", "tweets", "said") in found and (
+    assert ("pt-m-step0", "tweets_balanced", "said") in found and (
         "local-step100",
         "tweets",
         "said",
     ) in found
     assert len(found) == len(set(found))
     # the survey's pt-m-step500 is also the trajectory's last checkpoint: searched once
-    assert found.count(("pt-m-step500", "tweets", "said")) == 1
+    assert found.count(("pt-m-step500", "tweets_balanced", "said")) == 1
 
 
 def test_pretrained_models_take_their_own_training_settings(survey_config):
@@ -411,7 +411,7 @@ def _no_search(c):
         (lambda c: c["search"].update(d_min=50, d_max=50),
          "config search: d_min=50 must be below d_max=50"),
         (lambda c: c["survey"].update(tasks=["qnli"]),
-         "config survey.tasks: 'qnli' is not one of tasks (['tweets'])"),
+         "config survey.tasks: 'qnli' is not one of tasks (['tweets', 'tweets_balanced'])"),
         (lambda c: c["trajectories"]["scratch"].update(pretrained="xxl"),
          "config trajectories.scratch.pretrained: 'xxl' is not a pretraining size "
          "(['m', 's'])"),
