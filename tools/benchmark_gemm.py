@@ -1,7 +1,7 @@
 """Float32 matrix products of the m model's training step, one thread: the fixed-order product
-(every element one fma chain in k order, the same bits on any CPU) against torch.mm with the
-CPU's own MKL branch and with portable numerics' COMPATIBLE branch. Prints a table and writes
-JSON (--out):
+(every element one fma chain in k order, the same bits on any CPU; portable numerics' Linear
+layers) against torch.mm with the CPU's own MKL branch and with MKL's COMPATIBLE branch. Prints
+a table and writes JSON (--out):
 
     python tools/benchmark_gemm.py --out gemm.json
 """

@@ -1,11 +1,13 @@
 """Time float32 matrix products of a small model's training step, one thread: the fixed-order
-product (intdim.pipeline.fixed_order_gemm) and torch.mm under native or portable numerics.
-``tools/benchmark_gemm.py`` prints the table; run as a module, this times one kind in a fresh
-process (portable numerics must be chosen before the process's first product)."""
+product (intdim.pipeline.fixed_order_gemm, what portable numerics compute Linear layers with)
+and torch.mm with MKL's own branch or its COMPATIBLE branch (what portable numerics used
+before). ``tools/benchmark_gemm.py`` prints the table; run as a module, this times one kind in a
+fresh process (MKL reads its branch at the process's first product)."""
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import numpy as np
@@ -13,7 +15,7 @@ import numpy as np
 # (M, K, N) of the m model's step on 32 tweets of 32 tokens (hidden 128, feed-forward 512):
 # the attention projections, the feed-forward layers, and a weight gradient over the tokens.
 STEP_SHAPES = [(1024, 128, 128), (1024, 128, 512), (1024, 512, 128), (128, 1024, 512)]
-KINDS = ("fixed_order", "torch_native", "torch_portable")
+KINDS = ("fixed_order", "torch_native", "torch_compatible")
 
 
 def time_products(kind: str, shapes, steps: int) -> list[dict]:
@@ -21,12 +23,14 @@ def time_products(kind: str, shapes, steps: int) -> list[dict]:
     import torch
 
     from ..pipeline.fixed_order_gemm import matmul
-    from ..pipeline.numerics import use_numerics
+    from ..pipeline.numerics import PORTABLE_ENV
     from .timing import median_time
 
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}")
-    use_numerics("portable" if kind == "torch_portable" else "native")
+    if kind == "torch_compatible":  # the environment alone: use_numerics would replace torch.mm
+        os.environ.update(PORTABLE_ENV)
+        torch.backends.mkldnn.enabled = False
     torch.set_num_threads(1)
     rows = []
     for m, k, n in shapes:
