@@ -20,8 +20,10 @@ $(VENV)/.installed: pyproject.toml requirements/constraints.txt
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet $(TORCH)
 	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -e ".[workflow,test]"
-	# Numba compiles the CPU Fastfood once, here, into its cache: no job compiles.
-	$(BIN)/python -c "from intdim.fastfood.cpu import warm_up; warm_up()"
+	# Numba compiles the CPU Fastfood and the portable products once, here, into its cache: no
+	# job compiles.
+	$(BIN)/python -c "from intdim.fastfood import cpu; cpu.warm_up(); \
+	from intdim.pipeline import fixed_order_gemm; fixed_order_gemm.warm_up()"
 	touch $@
 
 setup: $(VENV)/.installed
@@ -65,7 +67,7 @@ PYTEST := $(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder
 test: setup
 	$(PYTEST)
 
-# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (873 of 914
+# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (875 of 916
 # tests; 3.0 min on a 2-core Intel Xeon of model 207 at 247fb2c, where all took 15.5 min;
 # 2.0 min on one of model 167 at 6aabdb3; fresh clones).
 test-quick: setup

@@ -2,10 +2,8 @@
 products to float32 rounding, the same training."""
 
 import os
-import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,6 +14,7 @@ from intdim.fastfood.simd import fwht_inplace, scaled_fwht, signed_fwht
 from intdim.method.subspace import SubspaceModel, SubspaceSettings
 from intdim.projections.base import Segments
 from intdim.projections.registry import make_projection
+from package_copy import copy_package, run_against_copy
 from test_fastfood_reference import sylvester
 from tiny_models import tiny_batch, tiny_classifier
 
@@ -240,18 +239,13 @@ def test_the_warm_up_compiles_both_block_paths():
 def test_a_checkout_changed_in_simd_alone_does_not_run_the_cached_old_code(tmp_path):
     # Numba checks a cached function against its own file only, and cpu.py's products have
     # simd.py's code compiled in: a change there alone must reach them.
-    package = tmp_path / "intdim"
-    shutil.copytree(Path(cpu.__file__).parents[1], package,
-                    ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))  # fmt: skip
+    package = copy_package(tmp_path)
     code = ("import torch; from intdim.fastfood.cpu import CpuFastfoodProjection; "
             "p = CpuFastfoodProjection(5, 192, seed=0); "
             "print(float(p.shifted_forward(torch.ones(5), torch.zeros(192))[0].sum()))")  # fmt: skip
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_")}
 
     def theta_sum() -> float:
-        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                              env={**env, "PYTHONPATH": str(tmp_path)}, check=True)  # fmt: skip
-        return float(done.stdout)
+        return float(run_against_copy(package, code))
 
     before = theta_sum()
     assert list((package / "fastfood" / "__pycache__").glob("cpu._forward_small*.nbc"))

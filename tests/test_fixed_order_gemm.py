@@ -10,6 +10,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 from intdim.pipeline.fixed_order_gemm import matmul
+from package_copy import copy_package, run_against_copy
 
 
 def to_float32(q: Fraction) -> np.float32:
@@ -141,3 +142,33 @@ def test_the_benchmarks_compatible_column_times_mkls_branch_not_the_fixed_order(
                          text=True, check=True).stdout.split()  # fmt: skip
     assert out[0] == "True" and out[2:] == ["torch_compatible", "8"]
     assert out[1] in ("3", "None")  # COMPATIBLE, where this torch build exposes the branch
+
+
+def test_the_warm_up_leaves_the_product_compiled():
+    # make setup's warm_up is what keeps portable jobs from compiling (about 4 s each).
+    code = ("from intdim.pipeline import fixed_order_gemm as g; g.warm_up(); "
+            "print(len(g._product.signatures))")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "1"
+
+
+def test_a_checkout_changed_in_simd_alone_does_not_run_the_cached_old_product(tmp_path):
+    # Numba checks a cached function against its own file only, and _product has simd.py's
+    # helpers compiled in: a change there alone must reach it.
+    package = copy_package(tmp_path)
+    code = ("import numpy as np; from intdim.pipeline.fixed_order_gemm import matmul; "
+            "print(float(matmul(np.ones((5, 3), np.float32), np.ones((3, 40), np.float32)).sum()))")  # fmt: skip
+
+    def total() -> float:
+        return float(run_against_copy(package, code))
+
+    before = total()
+    assert before == 5 * 3 * 40
+    assert list((package / "pipeline" / "__pycache__").glob("fixed_order_gemm._product*.nbc"))
+    # every element of A splatted negated: C = -A @ B
+    simd = package / "fastfood" / "simd.py"
+    text = simd.read_text()
+    splat = "builder.insert_element(ir.Constant(_VECTOR, None), x,"
+    assert text.count(splat) == 1
+    simd.write_text(text.replace(splat, splat[:-2] + "builder.fneg(x),"))
+    assert total() == -before

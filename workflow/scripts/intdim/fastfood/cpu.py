@@ -28,7 +28,6 @@ checks a cached function against its own file only, so a change to ``simd.py`` o
 
 from __future__ import annotations
 
-import hashlib
 import sys
 from pathlib import Path
 
@@ -38,6 +37,7 @@ import torch
 
 from ..projections.base import Projection, Segments
 from . import stream
+from .machine_code import drop_stale_machine_code
 from .simd import (
     fwht_inplace,
     gather_fwht,
@@ -363,34 +363,9 @@ def _block_keys(seed: int, name: str, blocks: int) -> np.ndarray:
 # -- the cache of machine code -------------------------------------------------------------------
 
 # The modules whose code Numba compiles into this one's functions (simd's vectors, stream's
-# constants). Numba checks a cached function against its own file only.
-_COMPILED_IN = ("simd.py", "stream.py")
-
-
-def _drop_stale_machine_code() -> None:
-    """Empty the cache index of this module's functions when a module compiled into them has
-    changed since they were cached: Numba would go on loading their old machine code, and a
-    checkout updated in ``simd.py`` alone would compute with the code it had before."""
-    here = Path(__file__).parent
-    digest = hashlib.sha256(b"".join((here / n).read_bytes() for n in _COMPILED_IN)).hexdigest()
-    jitted = [
-        f for f in globals().values()
-        if isinstance(f, numba.core.dispatcher.Dispatcher) and f.py_func.__module__ == __name__
-    ]  # fmt: skip
-    if not jitted:  # NUMBA_DISABLE_JIT: plain Python functions, nothing cached
-        return
-    stamp = Path(jitted[0]._cache.cache_path) / f"{Path(__file__).stem}.compiled_in.sha256"
-    try:
-        if stamp.exists() and stamp.read_text() == digest:
-            return
-        for function in jitted:
-            function._cache.flush()
-        stamp.write_text(digest)
-    except OSError:  # a cache Numba cannot write either: every process compiles afresh
-        pass
-
-
-_drop_stale_machine_code()
+# constants): a change to either alone empties this module's cache.
+_COMPILED_IN = tuple(Path(__file__).parent / n for n in ("simd.py", "stream.py"))
+drop_stale_machine_code(globals(), _COMPILED_IN)
 
 
 # -- the projection ------------------------------------------------------------------------------

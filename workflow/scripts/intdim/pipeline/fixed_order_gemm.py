@@ -20,12 +20,16 @@ too, only slow.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numba
 import numpy as np
 from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
+from ..fastfood import simd
+from ..fastfood.machine_code import drop_stale_machine_code
 from ..fastfood.simd import _JIT, _VECTOR, WIDTH, _data, _fma, _splat
 
 ROWS = 4  # rows of C a tile holds
@@ -148,6 +152,17 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if c.size:
         _product(np.ascontiguousarray(a), np.ascontiguousarray(b), c)
     return c
+
+
+# simd's vector helpers are compiled into _product: a change there alone empties its cache.
+drop_stale_machine_code(globals(), (Path(simd.__file__),))
+
+
+def warm_up() -> None:
+    """Compile (or load from the cache) the product, every kind of tile included: ``make
+    setup`` runs it so that no portable job compiles (about 4 s)."""
+    columns = WIDTH * VECTORS + WIDTH + 1  # a wide tile, a half tile and a padded vector
+    matmul(np.ones((ROWS + 1, 3), np.float32), np.ones((3, columns), np.float32))
 
 
 _LIBRARY = None  # the registration lives as long as this object does
