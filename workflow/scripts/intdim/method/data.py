@@ -178,9 +178,10 @@ def subsample(
     counts = frame["label"].value_counts().reindex(range(num_labels), fill_value=0)
     per_label = int(counts.min()) if limit is None else min(int(counts.min()), limit // num_labels)
     if per_label == 0:
+        most = "" if limit is None else f", at most {limit} rows"
         raise ValueError(
-            f"cannot balance {num_labels} labels: label counts {counts.to_dict()}, at most "
-            f"{limit} rows; every label needs at least one row"
+            f"cannot balance {num_labels} labels: label counts {counts.to_dict()}{most}; every "
+            "label needs at least one row"
         )
     parts = [
         frame[frame["label"] == label].sample(n=per_label, random_state=seed)
