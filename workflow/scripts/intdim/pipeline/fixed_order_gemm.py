@@ -1,9 +1,10 @@
 """A float32 matrix product whose every bit is the same on any CPU, at about half the speed of
 MKL's own branch: portable numerics' products (``replace_torch_products``, from ``use_numerics``).
 
-Portable numerics pin MKL to its COMPATIBLE branch, which MKL documents as reproducible across
-CPUs and which runs the small models' products at a quarter to a seventh of MKL's speed on an
-Intel Xeon of model 207 (docs/performance.md). Here every element of C = A @ B is one chain of
+Portable numerics pinned every product to MKL's COMPATIBLE branch (attention's batched ones
+still), which MKL documents as reproducible across CPUs and which runs the small models'
+products at a quarter to a seventh of MKL's speed on an Intel Xeon of model 207
+(docs/performance.md). Here every element of C = A @ B is one chain of
 fused multiply-adds in the order of k,
 
     c_ij = fma(a_i,K-1, b_K-1,j, ... fma(a_i1, b_1j, fma(a_i0, b_0j, 0)) ...),

@@ -79,8 +79,8 @@ def use_numerics(numerics: str) -> None:
                            + "; ".join(late))  # fmt: skip
     # The one function of MKL's vector math a portable job calls (the classification heads').
     torch.tanh = torch.Tensor.tanh = portable_tanh
-    # Linear layers' products and their gradients: the same bits as COMPATIBLE's promise gives,
-    # by fma's definition, at 1.4-7x its speed on the small models' shapes.
+    # Linear layers' products and their gradients: bits no CPU can change (fma's definition,
+    # where COMPATIBLE rests on MKL's promise), at 1.4-7x COMPATIBLE's speed on m's shapes.
     from .fixed_order_gemm import replace_torch_products
 
     replace_torch_products()
