@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from intdim.pipeline.fixed_order_gemm import matmul
 from package_copy import copy_package, run_against_copy
+from test_numerics import native_env
 
 
 def to_float32(q: Fraction) -> np.float32:
@@ -127,7 +128,6 @@ def test_replaced_products_are_the_fixed_order_ones_and_other_dtypes_keep_atens(
 # The benchmark's COMPATIBLE column: MKL's COMPATIBLE branch, not the fixed-order product that
 # portable numerics put in torch.mm's place.
 COMPATIBLE_KIND = """
-import json
 from intdim.measure.gemm_benchmark import time_products
 from intdim.pipeline import fixed_order_gemm
 from intdim.pipeline.numerics import mkl_branch
@@ -137,9 +137,8 @@ print(fixed_order_gemm._LIBRARY is None, mkl_branch(), rows[0]["kind"], rows[0][
 
 
 def test_the_benchmarks_compatible_column_times_mkls_branch_not_the_fixed_order():
-    env = {k: v for k, v in os.environ.items() if k not in ("MKL_CBWR", "ATEN_CPU_CAPABILITY")}
-    out = subprocess.run([sys.executable, "-c", COMPATIBLE_KIND], env=env, capture_output=True,
-                         text=True, check=True).stdout.split()  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", COMPATIBLE_KIND], env=native_env(),
+                         capture_output=True, text=True, check=True).stdout.split()  # fmt: skip
     assert out[0] == "True" and out[2:] == ["torch_compatible", "8"]
     assert out[1] in ("3", "None")  # COMPATIBLE, where this torch build exposes the branch
 
