@@ -51,9 +51,10 @@ def test_rounding_to_float32_is_to_nearest_ties_to_even():
     assert to_float32(one + ulp / 2 + Fraction(1, 2**54)) == np.nextafter(np.float32(1.0), 2)
 
 
-# Whole tiles (4 x 32), half tiles (16 columns), the zero-padded last columns and the last rows.
+# Whole tiles (12 or 4 rows x 32 columns), half tiles (16 columns), the zero-padded last
+# columns, and the rows left over, 4 then 1 at a time (17 = 12 + 4 + 1).
 @pytest.mark.parametrize("m,k,n", [(1, 1, 1), (3, 5, 17), (5, 4, 33), (4, 3, 48), (9, 2, 50),
-                                   (6, 7, 1), (8, 6, 64)])  # fmt: skip
+                                   (6, 7, 1), (8, 6, 64), (17, 3, 49)])  # fmt: skip
 def test_every_element_is_one_chain_of_fused_multiply_adds_in_k_order(m, k, n):
     a, b = random_pair(m, k, n)
     assert (matmul(a, b).view(np.int32) == fma_chains(a, b).view(np.int32)).all()
