@@ -254,13 +254,41 @@ def test_a_cluster_stopped_mid_job_starts_again_idle(cluster):
         ["squeue", "-h", "-t", "RUNNING", "-o", "%i"], capture_output=True, text=True
     ).stdout.split(), 60)  # fmt: skip
     assert running, f"job {job} never ran"
-    slurm_cluster.stop()  # slurmctld saves its state, the running job included
-    # The job's own processes die too, as when the machine goes: nothing reports its end.
-    for pattern in ("slurmstepd", "^sleep 297$"):
-        subprocess.run(["pkill", "-9", "-f", pattern])
+    # slurmctld saves its state, the running job included, and stop() ends the job's sleep.
+    slurm_cluster.stop()
+    # Its step daemon dies too, as when the machine goes: nothing reports the job's end.
+    subprocess.run(["pkill", "-9", "-f", "slurmstepd"])
     slurm_cluster.start()  # raises unless the node comes back idle
     queue = subprocess.run(["squeue", "-h", "-o", "%i"], capture_output=True, text=True)
     assert queue.stdout.split() == []
+
+
+def test_stopping_the_cluster_ends_what_its_jobs_left_running(cluster):
+    """proctrack/linuxproc follows a job's processes through their parents, so one whose parent
+    died outlives its job (a job step's Snakemake did after a scancel); stopping the cluster
+    ends it, and nothing else."""
+
+    def leftover():
+        found = subprocess.run(["pgrep", "-f", "^sleep 293$"], capture_output=True, text=True)
+        return found.stdout.split()
+
+    bystander = subprocess.Popen(["sleep", "293"])  # not a job's: stays
+    try:
+        job = subprocess.run(
+            ["sbatch", "--parsable", "-o", "/dev/null", "-A", slurm_cluster.ACCOUNT,
+             "--wrap", "(setsid sleep 293 &); sleep 1"],
+            capture_output=True, text=True, check=True,
+        ).stdout.strip()  # fmt: skip
+        ended = slurm_cluster.poll(lambda: job not in subprocess.run(
+            ["squeue", "-h", "-o", "%i"], capture_output=True, text=True
+        ).stdout.split() and len(leftover()) == 2, 60)  # fmt: skip
+        assert ended, f"job {job} did not end leaving its process: {leftover()}"
+        slurm_cluster.stop()
+        slurm_cluster.start()
+        assert leftover() == [str(bystander.pid)]
+    finally:
+        bystander.kill()
+        bystander.wait()
 
 
 def test_outputs_equal_a_local_run(slurm_run, integration_tables):

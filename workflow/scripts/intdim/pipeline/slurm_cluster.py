@@ -225,10 +225,57 @@ def _alive(pid: int, name: str) -> bool:
 
 
 def stop() -> None:
-    """Stop the daemons this module started (by their recorded PIDs), and leave the clients
-    failing at once rather than waiting for a controller that is not there."""
+    """Stop the daemons this module started (by their recorded PIDs) and what this cluster's
+    jobs left running, and leave the clients failing at once rather than waiting for a
+    controller that is not there."""
     _stop_daemons()
+    _end_job_leftovers()
     _quiet_clients()
+
+
+def _end_job_leftovers() -> list[int]:
+    """SIGKILL every process that a job of this cluster started and that outlived it; returns
+    their PIDs. proctrack/linuxproc finds a job's processes through their parents, so one whose
+    parent died (reparented to init) is out of slurmd's reach after a scancel or time limit. Its
+    environment still names the job and this cluster. Never this process, its ancestors, or the
+    job this process itself runs in (a test run inside another cluster's job)."""
+    spared = {str(os.getpid())}
+    pid = os.getppid()
+    while pid > 1:
+        spared.add(str(pid))
+        pid = _parent(pid)
+    own_job = os.environ.get("SLURM_JOB_ID")
+    ended = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or entry.name in spared:
+            continue
+        try:
+            env = dict(
+                item.split(b"=", 1)
+                for item in (entry / "environ").read_bytes().split(b"\0")
+                if b"=" in item
+            )
+        except OSError:
+            continue  # gone meanwhile, or a kernel thread
+        job = env.get(b"SLURM_JOB_ID")
+        if job is None or env.get(b"SLURM_CLUSTER_NAME") != CLUSTER.encode():
+            continue
+        if own_job is not None and job == own_job.encode():
+            continue
+        try:
+            os.kill(int(entry.name), 9)
+            ended.append(int(entry.name))
+        except ProcessLookupError:
+            pass
+    return ended
+
+
+def _parent(pid: int) -> int:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0
+    return int(stat.rsplit(")", 1)[1].split()[1])  # the field after the state
 
 
 def _quiet_clients() -> None:
