@@ -6,10 +6,11 @@ import os
 import subprocess
 import sys
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pytest
-from intdim.pipeline.fixed_order_gemm import matmul
+from intdim.pipeline.fixed_order_gemm import K_BLOCK, matmul
 from package_copy import copy_package, run_against_copy
 from test_numerics import native_env
 
@@ -52,11 +53,19 @@ def test_rounding_to_float32_is_to_nearest_ties_to_even():
 
 
 # Whole tiles (12 or 4 rows x 32 columns), half tiles (16 columns), the zero-padded last
-# columns, and the rows left over, 4 then 1 at a time (17 = 12 + 4 + 1).
+# columns, the rows left over, 4 then 1 at a time (17 = 12 + 4 + 1), and k in three blocks
+# (K_BLOCK, K_BLOCK and 5; K is over 2 * K_BLOCK). A also as the transpose of a contiguous
+# array, as a weight's
+# gradient has it, which the tiles read in place.
 @pytest.mark.parametrize("m,k,n", [(1, 1, 1), (3, 5, 17), (5, 4, 33), (4, 3, 48), (9, 2, 50),
-                                   (6, 7, 1), (8, 6, 64), (17, 3, 49)])  # fmt: skip
-def test_every_element_is_one_chain_of_fused_multiply_adds_in_k_order(m, k, n):
+                                   (6, 7, 1), (8, 6, 64), (17, 3, 49),
+                                   (13, 2 * K_BLOCK + 5, 17)])  # fmt: skip
+@pytest.mark.parametrize("transposed", [False, True], ids=["A", "A=X.T"])
+def test_every_element_is_one_chain_of_fused_multiply_adds_in_k_order(m, k, n, transposed):
     a, b = random_pair(m, k, n)
+    if transposed:
+        a = np.ascontiguousarray(a.T).T
+        assert a.T.flags.c_contiguous and not a.flags.c_contiguous or m == 1 or k == 1
     assert (matmul(a, b).view(np.int32) == fma_chains(a, b).view(np.int32)).all()
 
 
@@ -172,3 +181,25 @@ def test_a_checkout_changed_in_simd_alone_does_not_run_the_cached_old_product(tm
     assert text.count(splat) == 1
     simd.write_text(text.replace(splat, splat[:-2] + "builder.fneg(x),"))
     assert total() == -before
+
+
+def test_timing_against_a_commit_names_a_commit_that_is_not_there():
+    from intdim.measure.gemm_benchmark import product_at
+
+    with pytest.raises(ValueError, match="no commit 'no-such-commit'"):
+        product_at("no-such-commit")
+
+
+@pytest.mark.slow  # compiles the commit's product afresh (about 10 s)
+def test_timing_against_a_commit_runs_that_commits_own_product_in_turn():
+    from intdim.measure.gemm_benchmark import MODULE, ROOT, product_at, time_in_turn
+
+    committed = subprocess.run(["git", "-C", str(ROOT), "show", f"HEAD:{MODULE}"],
+                               capture_output=True, text=True, check=True).stdout  # fmt: skip
+    other = product_at("HEAD")
+    assert Path(other.__file__).read_text() == committed
+    assert other.matmul is not matmul
+    (row,) = time_in_turn("HEAD", [(13, 1024, 17)], 2)  # K = 1,024: A passed transposed
+    assert (row["m"], row["k"], row["n"], row["a"]) == (13, 1024, 17, "transposed")
+    low, high = row["ratio_quartiles"]
+    assert 0 < low <= row["ratio"] <= high

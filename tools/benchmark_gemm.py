@@ -1,9 +1,11 @@
 """Float32 matrix products of the m model's training step, one thread: the fixed-order product
 (every element one fma chain in k order, the same bits on any CPU; portable numerics' Linear
 layers) against torch.mm with the CPU's own MKL branch and with MKL's COMPATIBLE branch. Prints
-a table and writes JSON (--out):
+a table and writes JSON (--out). With --against COMMIT, a second table times this checkout's
+fixed-order product against COMMIT's, call by call in turn in one process (a machine whose
+speed drifts moves both alike), and checks that both give the same bits:
 
-    python tools/benchmark_gemm.py --out gemm.json
+    python tools/benchmark_gemm.py --out gemm.json [--against HEAD~1]
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=20, help="timed calls per product")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--against", metavar="COMMIT", default=None,
+                        help="also time this commit's fixed-order product, in turn")  # fmt: skip
     args = parser.parse_args(argv)
     rows = []
     for kind in KINDS:  # each in a fresh process: numerics are chosen once a process
@@ -29,7 +33,8 @@ def main(argv: list[str] | None = None) -> None:
         out = subprocess.run(command, capture_output=True, text=True, check=True)
         rows += json.loads(out.stdout.splitlines()[-1])
     print(f"{this_cpu()}, one thread, median of {args.steps}")
-    print("| M x K x N | " + " | ".join(f"{k} ms (GFLOP/s)" for k in KINDS) + " |")
+    print("| M x K x N (A.T: a weight gradient) | "
+          + " | ".join(f"{k} ms (GFLOP/s)" for k in KINDS) + " |")  # fmt: skip
     print("|---|" + "---:|" * len(KINDS))
     for shape in dict.fromkeys((r["m"], r["k"], r["n"]) for r in rows):
         cells = [
@@ -38,12 +43,33 @@ def main(argv: list[str] | None = None) -> None:
             for r in rows
             if (r["m"], r["k"], r["n"]) == shape and r["kind"] == kind
         ]
-        print(f"| {' x '.join(map(str, shape))} | "
+        mark = " (A.T)" if cells[0]["a"] == "transposed" else ""
+        print(f"| {' x '.join(map(str, shape))}{mark} | "
               + " | ".join(f"{r['ms']:.2f} ({r['gflops']:.0f})" for r in cells) + " |")  # fmt: skip
-    if args.out:
-        args.out.write_text(
-            json.dumps({"cpu": this_cpu(), "steps": args.steps, "rows": rows}, indent=2)
+    record = {"cpu": this_cpu(), "steps": args.steps, "rows": rows}
+    if args.against:
+        command = [sys.executable, "-m", "intdim.measure.gemm_benchmark", "against",
+                   args.against, str(args.steps)]  # fmt: skip
+        out = subprocess.run(command, capture_output=True, text=True)
+        if out.returncode != 0:
+            sys.exit(f"timing against {args.against} failed:\n{out.stderr[-2000:]}")
+        turns = json.loads(out.stdout.splitlines()[-1])
+        print(
+            f"\nfixed order, this checkout against {args.against}, in turn, median of "
+            f"{args.steps} rounds (the same bits)"
         )
+        print("| M x K x N | this checkout ms | at the commit ms | ratio (quartiles) |")
+        print("|---|---:|---:|---:|")
+        for r in turns:
+            mark = " (A.T)" if r["a"] == "transposed" else ""
+            low, high = r["ratio_quartiles"]
+            print(
+                f"| {r['m']} x {r['k']} x {r['n']}{mark} | {r['ms']:.2f} | "
+                f"{r['ms_at_commit']:.2f} | {r['ratio']:.2f} ({low:.2f}-{high:.2f}) |"
+            )
+        record["against"] = {"commit": args.against, "rows": turns}
+    if args.out:
+        args.out.write_text(json.dumps(record, indent=2))
 
 
 if __name__ == "__main__":

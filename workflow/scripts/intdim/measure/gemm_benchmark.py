@@ -2,24 +2,40 @@
 product (intdim.pipeline.fixed_order_gemm, what portable numerics compute Linear layers with)
 and torch.mm with MKL's own branch or its COMPATIBLE branch (what portable numerics used
 before). ``tools/benchmark_gemm.py`` prints the table; run as a module, this times one kind in a
-fresh process (MKL reads its branch at the process's first product)."""
+fresh process (MKL reads its branch at the process's first product).
+
+``time_in_turn`` times this checkout's fixed-order product against the one of another commit,
+call by call in turn in one process, so that a machine whose speed drifts within minutes moves
+both alike."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import subprocess
 import sys
+import tempfile
+import time
+from pathlib import Path
 
 import numpy as np
 
+ROOT = Path(__file__).resolve().parents[4]
+MODULE = "workflow/scripts/intdim/pipeline/fixed_order_gemm.py"
+
 # (M, K, N) of the m model's step on 32 tweets of 32 tokens (hidden 128, feed-forward 512):
-# the attention projections, the feed-forward layers, and a weight gradient over the tokens.
-STEP_SHAPES = [(1024, 128, 128), (1024, 128, 512), (1024, 512, 128), (128, 1024, 512)]
+# the attention projections, the feed-forward layers, and three weight gradients over the
+# tokens (K), whose A torch passes as the transpose of the contiguous output gradient.
+STEP_SHAPES = [(1024, 128, 128), (1024, 128, 512), (1024, 512, 128),
+               (128, 1024, 128), (512, 1024, 128), (128, 1024, 512)]  # fmt: skip
+TOKENS = 1024  # K of a weight gradient
 KINDS = ("fixed_order", "torch_native", "torch_compatible")
 
 
 def time_products(kind: str, shapes, steps: int) -> list[dict]:
-    """Median milliseconds and GFLOP/s of each shape's product, in this process."""
+    """Median milliseconds and GFLOP/s of each shape's product, in this process. A is the
+    transpose of a contiguous array where K is TOKENS (a weight gradient), as in a step."""
     import torch
 
     from ..pipeline.fixed_order_gemm import matmul
@@ -36,6 +52,8 @@ def time_products(kind: str, shapes, steps: int) -> list[dict]:
     for m, k, n in shapes:
         rng = np.random.default_rng(0)
         a = rng.standard_normal((m, k), dtype=np.float32)
+        if k == TOKENS:
+            a = np.ascontiguousarray(a.T).T
         b = rng.standard_normal((k, n), dtype=np.float32)
         if kind == "fixed_order":
             product, operands = matmul, (a, b)
@@ -43,10 +61,70 @@ def time_products(kind: str, shapes, steps: int) -> list[dict]:
             product, operands = torch.mm, (torch.from_numpy(a), torch.from_numpy(b))
         seconds = median_time(lambda: product(*operands), "cpu", warmup=3, steps=steps)  # noqa: B023
         rows.append({"kind": kind, "m": m, "k": k, "n": n, "ms": seconds * 1e3,
-                     "gflops": 2 * m * k * n / seconds / 1e9})  # fmt: skip
+                     "gflops": 2 * m * k * n / seconds / 1e9,
+                     "a": "transposed" if k == TOKENS else "contiguous"})  # fmt: skip
+    return rows
+
+
+def product_at(commit: str):
+    """The fixed-order product module as ``commit`` had it (its own file; the helpers it
+    imports, such as simd, are this checkout's), imported beside this checkout's one."""
+    found = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", f"{commit}^{{commit}}"],
+                           capture_output=True, text=True)  # fmt: skip
+    if found.returncode != 0:
+        raise ValueError(f"no commit {commit!r} in {ROOT}: {found.stderr.strip()}")
+    sha = found.stdout.strip()
+    text = subprocess.run(["git", "-C", str(ROOT), "show", f"{sha}:{MODULE}"],
+                          capture_output=True, text=True, check=True).stdout  # fmt: skip
+    name = f"intdim.pipeline.fixed_order_gemm_at_{sha}"
+    # One file a commit, kept: Numba's cache beside it then serves the next run too.
+    path = Path(tempfile.gettempdir()) / "intdim_gemm_at" / f"fixed_order_gemm_at_{sha}.py"
+    path.parent.mkdir(exist_ok=True)
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def time_in_turn(commit: str, shapes, steps: int) -> list[dict]:
+    """This checkout's fixed-order product and ``commit``'s, each shape's calls taken in turn
+    (3 of each untimed first): the median milliseconds of each and the quartiles of this
+    checkout's time over the other's, round by round. Both products must give the same bits."""
+    from ..pipeline import fixed_order_gemm
+    from .timing import quartiles
+
+    other = product_at(commit)
+    rows = []
+    for m, k, n in shapes:
+        rng = np.random.default_rng(0)
+        a = rng.standard_normal((m, k), dtype=np.float32)
+        if k == TOKENS:
+            a = np.ascontiguousarray(a.T).T
+        b = rng.standard_normal((k, n), dtype=np.float32)
+        if not np.array_equal(fixed_order_gemm.matmul(a, b).view(np.int32),
+                              other.matmul(a, b).view(np.int32)):  # fmt: skip
+            raise RuntimeError(f"{m} x {k} x {n}: the two products' bits differ")
+        here, there = [], []
+        for round_ in range(steps + 3):
+            for product, times in ((fixed_order_gemm.matmul, here), (other.matmul, there)):
+                start = time.perf_counter()
+                product(a, b)
+                if round_ >= 3:
+                    times.append(time.perf_counter() - start)
+        low, middle, high = quartiles([h / t for h, t in zip(here, there, strict=True)])
+        rows.append({"m": m, "k": k, "n": n, "a": "transposed" if k == TOKENS else "contiguous",
+                     "ms": quartiles(here)[1] * 1e3, "ms_at_commit": quartiles(there)[1] * 1e3,
+                     "ratio": middle, "ratio_quartiles": [low, high]})  # fmt: skip
     return rows
 
 
 if __name__ == "__main__":
-    kind, steps = sys.argv[1], int(sys.argv[2])
-    print(json.dumps(time_products(kind, STEP_SHAPES, steps)))
+    if sys.argv[1] == "against":
+        commit, steps = sys.argv[2], int(sys.argv[3])
+        print(json.dumps(time_in_turn(commit, STEP_SHAPES, steps)))
+    else:
+        kind, steps = sys.argv[1], int(sys.argv[2])
+        print(json.dumps(time_products(kind, STEP_SHAPES, steps)))

@@ -11,11 +11,12 @@ fused multiply-adds in the order of k,
 
 each correctly rounded by IEEE 754's definition of fma. The order does not depend on the CPU,
 its vector width or the matrix's size: a tile keeps rows x 32 columns of C in vector
-registers across the whole k loop (LLVM IR), 12 rows where the machine code is for AVX-512
+registers across a block of k (LLVM IR), 12 rows where the machine code is for AVX-512
 (24 of its 32 registers) and 4 elsewhere (16 of AVX2's 16), reading its rows of A from a
-k-major copy; smaller tiles take the last rows, and a zero-padded vector of B the last
-columns, with the same chains. Where the CPU has no fused multiply-add, LLVM calls libm's
-fmaf, which is exact too, only slow.
+k-major copy, or from A's transpose where torch passes that (a weight gradient); smaller tiles
+take the last rows, and a zero-padded vector of B the last columns, with the same chains. The
+next block of k goes on from the float32 numbers the last one left in C. Where the CPU has no
+fused multiply-add, LLVM calls libm's fmaf, which is exact too, only slow.
 
 ``tools/benchmark_gemm.py`` times it against torch.mm in both branches.
 """
@@ -55,36 +56,58 @@ def _compiles_for_avx512() -> bool:
 # 27 of 32 registers; tools/benchmark_gemm.py, docs/performance.md). On AVX2 a vector of 16
 # floats takes two of its 16 registers, and more than 4 rows would spill.
 ROWS = 12 if _compiles_for_avx512() else 4  # rows of C a whole tile holds
+# Where K is over 2 * K_BLOCK, k goes in blocks of K_BLOCK: every tile of a block before the
+# next block, so that the block's rows of B stay in L2 while the tiles sweep them. A weight
+# gradient sums over the batch's tokens (K = 1,024 in Section 5's jobs, 2,048 in pre-training),
+# and its B, up to 2 MiB at N = 512, did not stay; at K = 512 blocks gained nothing
+# (tools/benchmark_gemm.py, docs/performance.md).
+K_BLOCK = 256
 
 
 def _tile(rows: int, vectors: int):
-    """An intrinsic computing C[i : i + rows, j : j + WIDTH * vectors] of A @ B from A's rows
-    i to i + rows packed k-major (``panel[k * rows + r] = A[i + r, k]``), the accumulators in
-    registers for the whole k loop (K >= 1)."""
+    """An intrinsic going on with C[i : i + rows, j : j + WIDTH * vectors] of A @ B over k in
+    [k0, k1) (k1 > k0): its accumulators start from +0 (k0 = 0) or C's numbers, stay in
+    registers for the whole k range and go back to C. It reads A[i + r, k] from
+    ``panel[k * stride + start + r]``, k-major: a packed copy of the rows, or A's transpose."""
 
     @intrinsic
-    def tile(typingctx, panel, b, c, i, j):
+    def tile(typingctx, panel, stride, start, b, c, i, j, k0, k1):
         def codegen(context, builder, signature, args):
-            panel_arr, b_arr, c_arr, i0, j0 = args
-            panel_type, b_type, c_type = signature.args[:3]
+            panel_arr, a_stride, a_start, b_arr, c_arr, i0, j0, k_first, k_end = args
+            panel_type, _, _, b_type, c_type = signature.args[:5]
             a_data = _data(context, builder, panel_type, panel_arr)
             b_data = _data(context, builder, b_type, b_arr)
             c_data = _data(context, builder, c_type, c_arr)
             shape = lambda t, x: context.make_array(t)(context, builder, x).shape  # noqa: E731
-            k_count = builder.extract_value(shape(b_type, b_arr), 0)
             n_b = builder.extract_value(shape(b_type, b_arr), 1)
             n_c = builder.extract_value(shape(c_type, c_arr), 1)
             fma = _fma(builder)
-            entry, loop = builder.block, builder.append_basic_block("k")
+
+            def c_pointer(r, v):
+                c_row = builder.mul(builder.add(i0, ir.Constant(_I64, r)), n_c)
+                index = builder.add(c_row, builder.add(j0, ir.Constant(_I64, v * WIDTH)))
+                return builder.bitcast(builder.gep(c_data, [index]), _VECTOR.as_pointer())
+
+            # The first block starts from +0 (C need not be zeroed), a later one from C.
+            entry = builder.block
+            later, loop = builder.append_basic_block("c_load"), builder.append_basic_block("k")
             done = builder.append_basic_block("k_done")
+            first = builder.icmp_signed("==", k_first, ir.Constant(_I64, 0))
+            builder.cbranch(first, loop, later)
+            builder.position_at_end(later)
+            held = [[builder.load(c_pointer(r, v), align=4) for v in range(vectors)]
+                    for r in range(rows)]  # fmt: skip
             builder.branch(loop)
             builder.position_at_end(loop)
             k = builder.phi(_I64)
-            k.add_incoming(ir.Constant(_I64, 0), entry)
+            k.add_incoming(k_first, entry)
+            k.add_incoming(k_first, later)
             zero = ir.Constant(_VECTOR, [0.0] * WIDTH)
             acc = [[builder.phi(_VECTOR) for _ in range(vectors)] for _ in range(rows)]
-            for phi in (p for row in acc for p in row):
-                phi.add_incoming(zero, entry)
+            for r in range(rows):
+                for v in range(vectors):
+                    acc[r][v].add_incoming(zero, entry)
+                    acc[r][v].add_incoming(held[r][v], later)
             b_row = builder.add(builder.mul(k, n_b), j0)
             b_vectors = [
                 builder.load(
@@ -96,7 +119,7 @@ def _tile(rows: int, vectors: int):
                 )
                 for v in range(vectors)
             ]
-            a_k = builder.mul(k, ir.Constant(_I64, rows))
+            a_k = builder.add(builder.mul(k, a_stride), a_start)
             new = []
             for r in range(rows):
                 a_index = builder.add(a_k, ir.Constant(_I64, r))
@@ -109,17 +132,15 @@ def _tile(rows: int, vectors: int):
             for r in range(rows):
                 for v in range(vectors):
                     acc[r][v].add_incoming(new[r][v], builder.block)
-            builder.cbranch(builder.icmp_signed("<", k_next, k_count), loop, done)
+            builder.cbranch(builder.icmp_signed("<", k_next, k_end), loop, done)
             builder.position_at_end(done)
             for r in range(rows):
-                c_row = builder.mul(builder.add(i0, ir.Constant(_I64, r)), n_c)
                 for v in range(vectors):
-                    index = builder.add(c_row, builder.add(j0, ir.Constant(_I64, v * WIDTH)))
-                    pointer = builder.bitcast(builder.gep(c_data, [index]), _VECTOR.as_pointer())
-                    builder.store(new[r][v], pointer, align=4)
+                    builder.store(new[r][v], c_pointer(r, v), align=4)
             return context.get_dummy_value()
 
-        return types.void(panel, b, c, types.intp, types.intp), codegen
+        signature = types.void(panel, types.intp, types.intp, b, c, *[types.intp] * 4)
+        return signature, codegen
 
     return tile
 
@@ -133,54 +154,69 @@ _ROW_HALF = _tile(1, 1)
 
 
 @numba.njit(**_JIT, inline="always")
-def _pack(a, i, rows, panel):
-    """panel[k * rows + r] = A[i + r, k]: the tile reads its rows' k-th numbers side by side,
-    not from `rows` rows a row apart (at k = 1,024 all 4 KiB apart, in one set of L1)."""
+def _pack(a, i, rows, k0, k1, panel):
+    """panel[(k - k0) * rows + r] = A[i + r, k]: the tile reads its rows' k-th numbers side by
+    side, not from `rows` rows a row apart (at k = 1,024 all 4 KiB apart, in one set of L1)."""
     for r in range(rows):
-        for kk in range(a.shape[1]):
-            panel[kk * rows + r] = a[i + r, kk]
+        for kk in range(k0, k1):
+            panel[(kk - k0) * rows + r] = a[i + r, kk]
 
 
 @numba.njit(**_JIT, inline="always")
-def _all_rows(a, b, c, wide, half, panel):
-    """C = A @ B over columns [0, half) (whole tiles to `wide`, then a half tile)."""
-    m = a.shape[0]
+def _band(a, transposed, b, c, i, rows, tile, half_tile, wide, half, k0, k1, panel):
+    """Rows i to i + rows of C += A[:, k0:k1] @ B[k0:k1], columns [0, half): whole tiles to
+    `wide`, then a half tile. Where ``transposed``, ``a`` holds A's transpose, whose rows are
+    the k-major order the tile reads: no copy. Otherwise the rows are packed first."""
+    if transposed:
+        source, stride, start = a.reshape(a.size), a.shape[1], i
+    else:
+        _pack(a, i, rows, k0, k1, panel)
+        source, stride, start = panel, rows, -k0 * rows
+    for j in range(0, wide, WIDTH * VECTORS):
+        tile(source, stride, start, b, c, i, j, k0, k1)
+    if half > wide:
+        half_tile(source, stride, start, b, c, i, wide, k0, k1)
+
+
+@numba.njit(**_JIT, inline="always")
+def _all_rows(a, transposed, b, c, wide, half, k0, k1, panel):
+    """C += A[:, k0:k1] @ B[k0:k1] over columns [0, half), every element's chain going on from
+    where the last k block left it: bands of ROWS rows, then 4, then 1."""
+    m = a.shape[1] if transposed else a.shape[0]
     whole = m - m % ROWS
     fours = whole + (m - whole) // 4 * 4  # = whole where ROWS is 4
     for i in range(0, whole, ROWS):
-        _pack(a, i, ROWS, panel)
-        for j in range(0, wide, WIDTH * VECTORS):
-            _TILE(panel, b, c, i, j)
-        if half > wide:
-            _TILE_HALF(panel, b, c, i, wide)
+        _band(a, transposed, b, c, i, ROWS, _TILE, _TILE_HALF, wide, half, k0, k1, panel)
     for i in range(whole, fours, 4):
-        _pack(a, i, 4, panel)
-        for j in range(0, wide, WIDTH * VECTORS):
-            _FOUR(panel, b, c, i, j)
-        if half > wide:
-            _FOUR_HALF(panel, b, c, i, wide)
+        _band(a, transposed, b, c, i, 4, _FOUR, _FOUR_HALF, wide, half, k0, k1, panel)
     for i in range(fours, m):
-        _pack(a, i, 1, panel)
-        for j in range(0, wide, WIDTH * VECTORS):
-            _ROW(panel, b, c, i, j)
-        if half > wide:
-            _ROW_HALF(panel, b, c, i, wide)
+        _band(a, transposed, b, c, i, 1, _ROW, _ROW_HALF, wide, half, k0, k1, panel)
 
 
 @numba.njit(**_JIT)
-def _product(a, b, c):
-    k, n = a.shape[1], b.shape[1]
+def _product(a, transposed, b, c):
+    """C = A @ B (A is a.T where transposed), k block by k block (K_BLOCK), into C.
+    C's numbers carry each chain from one block to the next exactly (they are the float32
+    accumulators), so the blocks change no bit."""
+    k, n = b.shape
+    m = a.shape[1] if transposed else a.shape[0]
     wide = n - n % (WIDTH * VECTORS)
     half = n - n % WIDTH
-    panel = np.empty(k * ROWS, dtype=np.float32)
-    _all_rows(a, b, c, wide, half, panel)
-    if half < n:
+    block = k if k <= 2 * K_BLOCK else K_BLOCK
+    panel = np.empty(block * ROWS, dtype=np.float32)
+    padded = half < n
+    b_rest = np.zeros((k if padded else 0, WIDTH), dtype=np.float32)
+    c_rest = np.empty((m if padded else 0, WIDTH), dtype=np.float32)
+    if padded:
         # The last n - half columns, through one more vector of B padded with zeros: its lanes
         # compute the same chains, and the padding's are dropped.
-        b_rest = np.zeros((k, WIDTH), dtype=np.float32)
         b_rest[:, : n - half] = b[:, half:]
-        c_rest = np.empty((a.shape[0], WIDTH), dtype=np.float32)
-        _all_rows(a, b_rest, c_rest, 0, WIDTH, panel)
+    for k0 in range(0, k, block):
+        k1 = min(k, k0 + block)
+        _all_rows(a, transposed, b, c, wide, half, k0, k1, panel)
+        if padded:
+            _all_rows(a, transposed, b_rest, c_rest, 0, WIDTH, k0, k1, panel)
+    if padded:
         c[:, half:] = c_rest[:, : n - half]
 
 
@@ -195,7 +231,9 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.zeros((a.shape[0], b.shape[1]), dtype=np.float32)
     c = np.empty((a.shape[0], b.shape[1]), dtype=np.float32)  # every element is written
     if c.size:
-        _product(np.ascontiguousarray(a), np.ascontiguousarray(b), c)
+        transposed = not a.flags.c_contiguous and a.T.flags.c_contiguous
+        a = a.T if transposed else np.ascontiguousarray(a)  # no copy of a transpose
+        _product(a, transposed, np.ascontiguousarray(b), c)
     return c
 
 
