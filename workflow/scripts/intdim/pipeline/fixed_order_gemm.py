@@ -158,8 +158,9 @@ def _pack(a, i, rows, k0, k1, panel):
     """panel[(k - k0) * rows + r] = A[i + r, k]: the tile reads its rows' k-th numbers side by
     side, not from `rows` rows a row apart (at k = 1,024 all 4 KiB apart, in one set of L1)."""
     for r in range(rows):
-        for kk in range(k0, k1):
-            panel[(kk - k0) * rows + r] = a[i + r, kk]
+        row = a[i + r, k0:k1]
+        for kk in range(k1 - k0):
+            panel[kk * rows + r] = row[kk]
 
 
 @numba.njit(**_JIT, inline="always")
