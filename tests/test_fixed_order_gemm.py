@@ -2,6 +2,7 @@
 against exact rational arithmetic, and the same bits whatever instructions the CPU has."""
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -203,3 +204,23 @@ def test_timing_against_a_commit_runs_that_commits_own_product_in_turn():
     assert (row["m"], row["k"], row["n"], row["a"]) == (13, 1024, 17, "transposed")
     low, high = row["ratio_quartiles"]
     assert 0 < low <= row["ratio"] <= high
+
+
+@pytest.mark.slow  # builds a small RoBERTa and trains it a few steps in a process of its own
+def test_steps_against_a_commit_take_the_two_products_in_turn(tmp_path):
+    from transformers import RobertaConfig, RobertaForSequenceClassification
+
+    config = RobertaConfig(vocab_size=120, hidden_size=32, num_hidden_layers=1,
+                           num_attention_heads=2, intermediate_size=64,
+                           max_position_embeddings=40, num_labels=2)  # fmt: skip
+    RobertaForSequenceClassification(config).save_pretrained(tmp_path / "model")
+    code = ("import json; from intdim.measure.gemm_benchmark import steps_in_turn; "
+            f"print(json.dumps(steps_in_turn('HEAD', {str(tmp_path / 'model')!r}, 2, d=50)))")  # fmt: skip
+    # The function raises when the commit's product was never called.
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    rows = json.loads(out.stdout.splitlines()[-1])
+    assert [(r["method"], r["d"]) for r in rows] == [("full", None), ("said", 50)]
+    for row in rows:
+        low, high = row["ratio_quartiles"]
+        assert 0 < low <= row["ratio"] <= high and row["ms"] > 0 and row["ms_at_commit"] > 0

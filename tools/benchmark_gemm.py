@@ -5,7 +5,11 @@ a table and writes JSON (--out). With --against COMMIT, a second table times thi
 fixed-order product against COMMIT's, call by call in turn in one process (a machine whose
 speed drifts moves both alike), and checks that both give the same bits:
 
-    python tools/benchmark_gemm.py --out gemm.json [--against HEAD~1]
+    python tools/benchmark_gemm.py --out gemm.json [--against HEAD~1 [--step-model DIR]]
+
+--step-model DIR (a checkpoint, e.g. results/models/pt-m-step500/snapshot) adds whole
+training steps of that model under portable numerics, full and SAID at d = 646, the two
+products taken step by step in turn.
 """
 
 from __future__ import annotations
@@ -26,7 +30,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--against", metavar="COMMIT", default=None,
                         help="also time this commit's fixed-order product, in turn")  # fmt: skip
+    parser.add_argument("--step-model", type=Path, default=None, metavar="DIR",
+                        help="with --against: time training steps of this checkpoint")  # fmt: skip
     args = parser.parse_args(argv)
+    if args.step_model and not args.against:
+        parser.error("--step-model needs --against COMMIT")
+    if args.step_model and not args.step_model.is_dir():
+        parser.error(f"--step-model {args.step_model}: no such checkpoint directory")
     rows = []
     for kind in KINDS:  # each in a fresh process: numerics are chosen once a process
         command = [sys.executable, "-m", "intdim.measure.gemm_benchmark", kind, str(args.steps)]
@@ -68,6 +78,27 @@ def main(argv: list[str] | None = None) -> None:
                 f"{r['ms_at_commit']:.2f} | {r['ratio']:.2f} ({low:.2f}-{high:.2f}) |"
             )
         record["against"] = {"commit": args.against, "rows": turns}
+    if args.step_model:
+        command = [sys.executable, "-m", "intdim.measure.gemm_benchmark", "steps",
+                   args.against, str(args.step_model), str(args.steps)]  # fmt: skip
+        out = subprocess.run(command, capture_output=True, text=True)
+        if out.returncode != 0:
+            sys.exit(f"timing steps against {args.against} failed:\n{out.stderr[-2000:]}")
+        steps = json.loads(out.stdout.splitlines()[-1])
+        print(
+            f"\nsteps of {args.step_model}, portable numerics, this checkout's product "
+            f"against {args.against}'s, in turn, median of {args.steps} rounds"
+        )
+        print("| method | d | this checkout ms | at the commit ms | ratio (quartiles) |")
+        print("|---|---:|---:|---:|---:|")
+        for r in steps:
+            low, high = r["ratio_quartiles"]
+            print(
+                f"| {r['method']} | {r['d'] or '-'} | {r['ms']:.1f} | {r['ms_at_commit']:.1f} | "
+                f"{r['ratio']:.2f} ({low:.2f}-{high:.2f}) |"
+            )
+        record["steps_against"] = {"commit": args.against, "model": str(args.step_model),
+                                   "rows": steps}  # fmt: skip
     if args.out:
         args.out.write_text(json.dumps(record, indent=2))
 

@@ -121,8 +121,60 @@ def time_in_turn(commit: str, shapes, steps: int) -> list[dict]:
     return rows
 
 
+def steps_in_turn(commit: str, model: str, rounds: int, d: int = 646) -> list[dict]:
+    """Training steps of ``model`` (a checkpoint directory) under portable numerics, full
+    fine-tuning and SAID at ``d``, 32 sequences of 32 tokens as Section 5's jobs, with this
+    checkout's product and ``commit``'s taken step by step in turn: the torch products that
+    portable numerics put in place call ``fixed_order_gemm.matmul``, which is swapped between
+    steps. Each row: the median milliseconds of each and the quartiles of the ratio."""
+    from ..pipeline.numerics import use_numerics
+
+    use_numerics("portable")  # before this process's first tensor operation
+    import torch
+
+    from ..pipeline import fixed_order_gemm
+    from .benchmark import prepare
+    from .timing import quartiles
+
+    torch.set_num_threads(1)
+    other = product_at(commit)
+    here_product, calls = fixed_order_gemm.matmul, []
+
+    def there_product(a, b):
+        calls.append(1)
+        return other.matmul(a, b)
+
+    rows = []
+    try:
+        for method, dim in (("full", None), ("said", d)):
+            spec = dict(device="cpu", model=model, method=method, d=dim, backend="auto",
+                        batch=32, seq=32, bf16=False, said_grouping="tensor",
+                        numerics="portable")  # fmt: skip
+            _, step, _ = prepare(spec)
+            here, there = [], []
+            for round_ in range(rounds + 3):
+                for product, times in ((here_product, here), (there_product, there)):
+                    fixed_order_gemm.matmul = product
+                    start = time.perf_counter()
+                    step()
+                    if round_ >= 3:
+                        times.append(time.perf_counter() - start)
+            low, middle, high = quartiles([h / t for h, t in zip(here, there, strict=True)])
+            rows.append({"method": method, "d": dim, "ms": quartiles(here)[1] * 1e3,
+                         "ms_at_commit": quartiles(there)[1] * 1e3, "ratio": middle,
+                         "ratio_quartiles": [low, high]})  # fmt: skip
+    finally:
+        fixed_order_gemm.matmul = here_product
+    if not calls:
+        raise RuntimeError("the steps never called the commit's product: nothing was compared")
+    return rows
+
+
 if __name__ == "__main__":
-    if sys.argv[1] == "against":
+    if sys.argv[1] == "steps":
+        commit, model, rounds = sys.argv[2], sys.argv[3], int(sys.argv[4])
+        print(json.dumps(steps_in_turn(commit, model, rounds)))
+    elif sys.argv[1] == "against":
         commit, steps = sys.argv[2], int(sys.argv[3])
         print(json.dumps(time_in_turn(commit, STEP_SHAPES, steps)))
     else:
