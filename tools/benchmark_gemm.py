@@ -24,6 +24,16 @@ from intdim.measure.gemm_benchmark import KINDS
 from intdim.pipeline.numerics import this_cpu
 
 
+def timed_in_a_process(*arguments: str) -> list[dict]:
+    """``python -m intdim.measure.gemm_benchmark ARGUMENTS``'s rows: each timing runs in a
+    process of its own, since numerics are chosen once a process."""
+    command = [sys.executable, "-m", "intdim.measure.gemm_benchmark", *arguments]
+    out = subprocess.run(command, capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(f"{' '.join(arguments)} failed:\n{out.stderr[-2000:]}")
+    return json.loads(out.stdout.splitlines()[-1])
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=20, help="timed calls per product")
@@ -39,9 +49,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--step-model {args.step_model}: no such checkpoint directory")
     rows = []
     for kind in KINDS:  # each in a fresh process: numerics are chosen once a process
-        command = [sys.executable, "-m", "intdim.measure.gemm_benchmark", kind, str(args.steps)]
-        out = subprocess.run(command, capture_output=True, text=True, check=True)
-        rows += json.loads(out.stdout.splitlines()[-1])
+        rows += timed_in_a_process(kind, str(args.steps))
     print(f"{this_cpu()}, one thread, median of {args.steps}")
     print("| M x K x N (A.T: a weight gradient) | "
           + " | ".join(f"{k} ms (GFLOP/s)" for k in KINDS) + " |")  # fmt: skip
@@ -58,12 +66,7 @@ def main(argv: list[str] | None = None) -> None:
               + " | ".join(f"{r['ms']:.2f} ({r['gflops']:.0f})" for r in cells) + " |")  # fmt: skip
     record = {"cpu": this_cpu(), "steps": args.steps, "rows": rows}
     if args.against:
-        command = [sys.executable, "-m", "intdim.measure.gemm_benchmark", "against",
-                   args.against, str(args.steps)]  # fmt: skip
-        out = subprocess.run(command, capture_output=True, text=True)
-        if out.returncode != 0:
-            sys.exit(f"timing against {args.against} failed:\n{out.stderr[-2000:]}")
-        turns = json.loads(out.stdout.splitlines()[-1])
+        turns = timed_in_a_process("against", args.against, str(args.steps))
         print(
             f"\nfixed order, this checkout against {args.against}, in turn, median of "
             f"{args.steps} rounds (the same bits)"
@@ -79,12 +82,7 @@ def main(argv: list[str] | None = None) -> None:
             )
         record["against"] = {"commit": args.against, "rows": turns}
     if args.step_model:
-        command = [sys.executable, "-m", "intdim.measure.gemm_benchmark", "steps",
-                   args.against, str(args.step_model), str(args.steps)]  # fmt: skip
-        out = subprocess.run(command, capture_output=True, text=True)
-        if out.returncode != 0:
-            sys.exit(f"timing steps against {args.against} failed:\n{out.stderr[-2000:]}")
-        steps = json.loads(out.stdout.splitlines()[-1])
+        steps = timed_in_a_process("steps", args.against, str(args.step_model), str(args.steps))
         print(
             f"\nsteps of {args.step_model}, portable numerics, this checkout's product "
             f"against {args.against}'s, in turn, median of {args.steps} rounds"

@@ -34,8 +34,8 @@ KINDS = ("fixed_order", "torch_native", "torch_compatible")
 
 
 def time_products(kind: str, shapes, steps: int) -> list[dict]:
-    """Median milliseconds and GFLOP/s of each shape's product, in this process. A is the
-    transpose of a contiguous array where K is TOKENS (a weight gradient), as in a step."""
+    """Median milliseconds and GFLOP/s of each shape's product (``operands``), in this
+    process."""
     import torch
 
     from ..pipeline.fixed_order_gemm import matmul
@@ -50,20 +50,44 @@ def time_products(kind: str, shapes, steps: int) -> list[dict]:
     torch.set_num_threads(1)
     rows = []
     for m, k, n in shapes:
-        rng = np.random.default_rng(0)
-        a = rng.standard_normal((m, k), dtype=np.float32)
-        if k == TOKENS:
-            a = np.ascontiguousarray(a.T).T
-        b = rng.standard_normal((k, n), dtype=np.float32)
+        a, b = operands(m, k, n)
         if kind == "fixed_order":
-            product, operands = matmul, (a, b)
+            product, inputs = matmul, (a, b)
         else:
-            product, operands = torch.mm, (torch.from_numpy(a), torch.from_numpy(b))
-        seconds = median_time(lambda: product(*operands), "cpu", warmup=3, steps=steps)  # noqa: B023
+            product, inputs = torch.mm, (torch.from_numpy(a), torch.from_numpy(b))
+        seconds = median_time(lambda: product(*inputs), "cpu", warmup=3, steps=steps)  # noqa: B023
         rows.append({"kind": kind, "m": m, "k": k, "n": n, "ms": seconds * 1e3,
                      "gflops": 2 * m * k * n / seconds / 1e9,
                      "a": "transposed" if k == TOKENS else "contiguous"})  # fmt: skip
     return rows
+
+
+def operands(m: int, k: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Random float32 A (m x k) and B (k x n); A as the transpose of a contiguous array where
+    K is TOKENS, as torch passes a weight gradient's."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((m, k), dtype=np.float32)
+    if k == TOKENS:
+        a = np.ascontiguousarray(a.T).T
+    return a, rng.standard_normal((k, n), dtype=np.float32)
+
+
+def in_turn(here, there, rounds: int, untimed: int = 3) -> dict:
+    """here() and there() called in turn, ``untimed`` rounds and then ``rounds`` timed: the
+    median milliseconds of each, and the median and quartiles of here's time over there's,
+    round by round (a machine whose speed drifts moves both alike)."""
+    from .timing import quartiles
+
+    times: tuple[list, list] = ([], [])
+    for round_ in range(untimed + rounds):
+        for call, samples in zip((here, there), times, strict=True):
+            start = time.perf_counter()
+            call()
+            if round_ >= untimed:
+                samples.append(time.perf_counter() - start)
+    low, middle, high = quartiles([h / t for h, t in zip(*times, strict=True)])
+    return {"ms": quartiles(times[0])[1] * 1e3, "ms_at_commit": quartiles(times[1])[1] * 1e3,
+            "ratio": middle, "ratio_quartiles": [low, high]}  # fmt: skip
 
 
 def product_at(commit: str):
@@ -94,30 +118,17 @@ def time_in_turn(commit: str, shapes, steps: int) -> list[dict]:
     (3 of each untimed first): the median milliseconds of each and the quartiles of this
     checkout's time over the other's, round by round. Both products must give the same bits."""
     from ..pipeline import fixed_order_gemm
-    from .timing import quartiles
 
     other = product_at(commit)
     rows = []
     for m, k, n in shapes:
-        rng = np.random.default_rng(0)
-        a = rng.standard_normal((m, k), dtype=np.float32)
-        if k == TOKENS:
-            a = np.ascontiguousarray(a.T).T
-        b = rng.standard_normal((k, n), dtype=np.float32)
+        a, b = operands(m, k, n)
         if not np.array_equal(fixed_order_gemm.matmul(a, b).view(np.int32),
                               other.matmul(a, b).view(np.int32)):  # fmt: skip
             raise RuntimeError(f"{m} x {k} x {n}: the two products' bits differ")
-        here, there = [], []
-        for round_ in range(steps + 3):
-            for product, times in ((fixed_order_gemm.matmul, here), (other.matmul, there)):
-                start = time.perf_counter()
-                product(a, b)
-                if round_ >= 3:
-                    times.append(time.perf_counter() - start)
-        low, middle, high = quartiles([h / t for h, t in zip(here, there, strict=True)])
-        rows.append({"m": m, "k": k, "n": n, "a": "transposed" if k == TOKENS else "contiguous",
-                     "ms": quartiles(here)[1] * 1e3, "ms_at_commit": quartiles(there)[1] * 1e3,
-                     "ratio": middle, "ratio_quartiles": [low, high]})  # fmt: skip
+        timed = in_turn(lambda: fixed_order_gemm.matmul(a, b), lambda: other.matmul(a, b), steps)  # noqa: B023
+        rows.append({"m": m, "k": k, "n": n,
+                     "a": "transposed" if k == TOKENS else "contiguous", **timed})  # fmt: skip
     return rows
 
 
@@ -134,7 +145,6 @@ def steps_in_turn(commit: str, model: str, rounds: int, d: int = 646) -> list[di
 
     from ..pipeline import fixed_order_gemm
     from .benchmark import prepare
-    from .timing import quartiles
 
     torch.set_num_threads(1)
     other = product_at(commit)
@@ -151,18 +161,14 @@ def steps_in_turn(commit: str, model: str, rounds: int, d: int = 646) -> list[di
                         batch=32, seq=32, bf16=False, said_grouping="tensor",
                         numerics="portable")  # fmt: skip
             _, step, _ = prepare(spec)
-            here, there = [], []
-            for round_ in range(rounds + 3):
-                for product, times in ((here_product, here), (there_product, there)):
-                    fixed_order_gemm.matmul = product
-                    start = time.perf_counter()
-                    step()
-                    if round_ >= 3:
-                        times.append(time.perf_counter() - start)
-            low, middle, high = quartiles([h / t for h, t in zip(here, there, strict=True)])
-            rows.append({"method": method, "d": dim, "ms": quartiles(here)[1] * 1e3,
-                         "ms_at_commit": quartiles(there)[1] * 1e3, "ratio": middle,
-                         "ratio_quartiles": [low, high]})  # fmt: skip
+
+            def step_with(product, step=step):
+                fixed_order_gemm.matmul = product
+                step()
+
+            timed = in_turn(lambda: step_with(here_product), lambda: step_with(there_product),  # noqa: B023
+                            rounds)  # fmt: skip
+            rows.append({"method": method, "d": dim, **timed})
     finally:
         fixed_order_gemm.matmul = here_product
     if not calls:
