@@ -56,8 +56,7 @@ def test_rounding_to_float32_is_to_nearest_ties_to_even():
 # Whole tiles (12 or 4 rows x 32 columns), half tiles (16 columns), the zero-padded last
 # columns, the rows left over, 4 then 1 at a time (17 = 12 + 4 + 1), and k in three blocks
 # (K_BLOCK, K_BLOCK and 5; K is over 2 * K_BLOCK). A also as the transpose of a contiguous
-# array, as a weight's
-# gradient has it, which the tiles read in place.
+# array, as a weight's gradient has it, which the tiles read in place.
 @pytest.mark.parametrize("m,k,n", [(1, 1, 1), (3, 5, 17), (5, 4, 33), (4, 3, 48), (9, 2, 50),
                                    (6, 7, 1), (8, 6, 64), (17, 3, 49),
                                    (13, 2 * K_BLOCK + 5, 17)])  # fmt: skip
@@ -193,9 +192,10 @@ def test_timing_against_a_commit_names_a_commit_that_is_not_there():
 
 @pytest.mark.slow  # compiles the commit's product afresh (about 10 s)
 def test_timing_against_a_commit_runs_that_commits_own_product_in_turn():
-    from intdim.measure.gemm_benchmark import MODULE, ROOT, product_at, time_in_turn
+    from intdim.measure.gemm_benchmark import MODULE, product_at, time_in_turn
+    from intdim.pipeline.provenance import CHECKOUT
 
-    committed = subprocess.run(["git", "-C", str(ROOT), "show", f"HEAD:{MODULE}"],
+    committed = subprocess.run(["git", "-C", str(CHECKOUT), "show", f"HEAD:{MODULE}"],
                                capture_output=True, text=True, check=True).stdout  # fmt: skip
     other = product_at("HEAD")
     assert Path(other.__file__).read_text() == committed

@@ -34,6 +34,11 @@ def timed_in_a_process(*arguments: str) -> list[dict]:
     return json.loads(out.stdout.splitlines()[-1])
 
 
+def ratio_cell(row: dict) -> str:
+    low, high = row["ratio_quartiles"]
+    return f"{row['ratio']:.2f} ({low:.2f}-{high:.2f})"
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=20, help="timed calls per product")
@@ -75,11 +80,8 @@ def main(argv: list[str] | None = None) -> None:
         print("|---|---:|---:|---:|")
         for r in turns:
             mark = " (A.T)" if r["a"] == "transposed" else ""
-            low, high = r["ratio_quartiles"]
-            print(
-                f"| {r['m']} x {r['k']} x {r['n']}{mark} | {r['ms']:.2f} | "
-                f"{r['ms_at_commit']:.2f} | {r['ratio']:.2f} ({low:.2f}-{high:.2f}) |"
-            )
+            print(f"| {r['m']} x {r['k']} x {r['n']}{mark} | {r['ms']:.2f} | "
+                  f"{r['ms_at_commit']:.2f} | {ratio_cell(r)} |")  # fmt: skip
         record["against"] = {"commit": args.against, "rows": turns}
     if args.step_model:
         steps = timed_in_a_process("steps", args.against, str(args.step_model), str(args.steps))
@@ -90,11 +92,8 @@ def main(argv: list[str] | None = None) -> None:
         print("| method | d | this checkout ms | at the commit ms | ratio (quartiles) |")
         print("|---|---:|---:|---:|---:|")
         for r in steps:
-            low, high = r["ratio_quartiles"]
-            print(
-                f"| {r['method']} | {r['d'] or '-'} | {r['ms']:.1f} | {r['ms_at_commit']:.1f} | "
-                f"{r['ratio']:.2f} ({low:.2f}-{high:.2f}) |"
-            )
+            print(f"| {r['method']} | {r['d'] or '-'} | {r['ms']:.1f} | "
+                  f"{r['ms_at_commit']:.1f} | {ratio_cell(r)} |")  # fmt: skip
         record["steps_against"] = {"commit": args.against, "model": str(args.step_model),
                                    "rows": steps}  # fmt: skip
     if args.out:

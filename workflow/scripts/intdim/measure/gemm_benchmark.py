@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[4]
+from ..pipeline.provenance import CHECKOUT
+
 MODULE = "workflow/scripts/intdim/pipeline/fixed_order_gemm.py"
 
 # (M, K, N) of the m model's step on 32 tweets of 32 tokens (hidden 128, feed-forward 512):
@@ -93,12 +94,13 @@ def in_turn(here, there, rounds: int, untimed: int = 3) -> dict:
 def product_at(commit: str):
     """The fixed-order product module as ``commit`` had it (its own file; the helpers it
     imports, such as simd, are this checkout's), imported beside this checkout's one."""
-    found = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", f"{commit}^{{commit}}"],
+    git = ["git", "-C", str(CHECKOUT)]
+    found = subprocess.run([*git, "rev-parse", "--short", f"{commit}^{{commit}}"],
                            capture_output=True, text=True)  # fmt: skip
     if found.returncode != 0:
-        raise ValueError(f"no commit {commit!r} in {ROOT}: {found.stderr.strip()}")
+        raise ValueError(f"no commit {commit!r} in {CHECKOUT}: {found.stderr.strip()}")
     sha = found.stdout.strip()
-    text = subprocess.run(["git", "-C", str(ROOT), "show", f"{sha}:{MODULE}"],
+    text = subprocess.run([*git, "show", f"{sha}:{MODULE}"],
                           capture_output=True, text=True, check=True).stdout  # fmt: skip
     name = f"intdim.pipeline.fixed_order_gemm_at_{sha}"
     # One file a commit, kept: Numba's cache beside it then serves the next run too.
