@@ -26,8 +26,10 @@ The float32 matrix products of Linear layers and their gradients (``mm`` and ``a
 a step, do not run on MKL's COMPATIBLE branch, which was 4-7x slower than MKL's own on an Intel
 Xeon's small shapes: ``fixed_order_gemm`` computes each element as one chain of fused
 multiply-adds in k order, whose bits IEEE 754 defines, at about half MKL's own speed. Attention's
-batched products stay on the COMPATIBLE branch. MKL's branch also asks for a fixed thread count,
-which each rule's ``threads`` gives. The price is speed, and the CPU sets it
+batched products stay on the COMPATIBLE branch, which asks for a fixed thread count: each
+rule's ``threads`` gives it. GELU and its gradient (``portable_gelu``) are computed from +, -,
+x and / alone: ATen's baseline GELU called the C library's erff per element, slowly, with bits
+that change with the library's version. The price is speed, and the CPU sets it
 (docs/performance.md). That is why ``portable_cpu_numerics`` applies it to the workflow's own
 pre-trained models by default.
 """
@@ -84,6 +86,11 @@ def use_numerics(numerics: str) -> None:
     from .fixed_order_gemm import replace_torch_products
 
     replace_torch_products()
+    # GELU and its gradient: ATen's baseline kernel calls the C library's erff per element
+    # (7 ms and 10 ms a layer of m, 27% of a step), whose bits change with its version.
+    from .portable_gelu import replace_torch_gelu
+
+    replace_torch_gelu()
 
 
 def portable_tanh(input):
