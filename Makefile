@@ -20,11 +20,11 @@ $(VENV)/.installed: pyproject.toml requirements/constraints.txt
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet $(TORCH)
 	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -e ".[workflow,test]"
-	# Numba compiles the CPU Fastfood and the portable products and GELU once, here, into its
-	# cache: no job compiles.
+	# Numba compiles the CPU Fastfood and portable numerics' products, GELU and dropout masks
+	# once, here, into its cache: no job compiles.
 	$(BIN)/python -c "from intdim.fastfood import cpu; cpu.warm_up(); \
-	from intdim.pipeline import fixed_order_gemm, portable_gelu; fixed_order_gemm.warm_up(); \
-	portable_gelu.warm_up()"
+	from intdim.pipeline import fixed_order_gemm, portable_dropout, portable_gelu; \
+	fixed_order_gemm.warm_up(); portable_gelu.warm_up(); portable_dropout.warm_up()"
 	touch $@
 
 setup: $(VENV)/.installed
@@ -68,7 +68,7 @@ PYTEST := $(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder
 test: setup
 	$(PYTEST)
 
-# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (894 of 938
+# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (899 of 943
 # tests; 3.0 min on a 2-core Intel Xeon of model 207 at 247fb2c, where all took 15.5 min;
 # 2.0 min on one of model 167 at 6aabdb3; fresh clones).
 test-quick: setup

@@ -20,9 +20,11 @@ from intdim.pipeline.numerics import adamw_options, mkl_branch, use_numerics
 if sys.argv[1] == "by-hand":  # the parts of portable that are not variables
     torch.backends.mkldnn.enabled = False
     from intdim.pipeline.fixed_order_gemm import replace_torch_products
+    from intdim.pipeline.portable_dropout import replace_torch_bernoulli
     from intdim.pipeline.portable_gelu import replace_torch_gelu
     replace_torch_products()
     replace_torch_gelu()
+    replace_torch_bernoulli()
 elif sys.argv[1] != "none":
     use_numerics(sys.argv[1])
 torch.manual_seed(0)
