@@ -16,27 +16,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
 from pathlib import Path
 
-from intdim.measure.gemm_benchmark import KINDS
+from intdim.measure.gemm_benchmark import KINDS, ratio_cell, rows_from_a_process
 from intdim.pipeline.numerics import this_cpu
 
 
 def timed_in_a_process(*arguments: str) -> list[dict]:
-    """``python -m intdim.measure.gemm_benchmark ARGUMENTS``'s rows: each timing runs in a
-    process of its own, since numerics are chosen once a process."""
-    command = [sys.executable, "-m", "intdim.measure.gemm_benchmark", *arguments]
-    out = subprocess.run(command, capture_output=True, text=True)
-    if out.returncode != 0:
-        sys.exit(f"{' '.join(arguments)} failed:\n{out.stderr[-2000:]}")
-    return json.loads(out.stdout.splitlines()[-1])
-
-
-def ratio_cell(row: dict) -> str:
-    low, high = row["ratio_quartiles"]
-    return f"{row['ratio']:.2f} ({low:.2f}-{high:.2f})"
+    return rows_from_a_process("intdim.measure.gemm_benchmark", *arguments)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -73,15 +73,18 @@ def operands(m: int, k: int, n: int) -> tuple[np.ndarray, np.ndarray]:
     return a, rng.standard_normal((k, n), dtype=np.float32)
 
 
-def in_turn(here, there, rounds: int, untimed: int = 3) -> dict:
+def in_turn(here, there, rounds: int, untimed: int = 3, setups=(None, None)) -> dict:
     """here() and there() called in turn, ``untimed`` rounds and then ``rounds`` timed: the
     median milliseconds of each, and the median and quartiles of here's time over there's,
-    round by round (a machine whose speed drifts moves both alike)."""
+    round by round (a machine whose speed drifts moves both alike). ``setups``, where given,
+    are called before here() and there() respectively, untimed."""
     from .timing import quartiles
 
     times: tuple[list, list] = ([], [])
     for round_ in range(untimed + rounds):
-        for call, samples in zip((here, there), times, strict=True):
+        for call, setup, samples in zip((here, there), setups, times, strict=True):
+            if setup is not None:
+                setup()
             start = time.perf_counter()
             call()
             if round_ >= untimed:
@@ -89,6 +92,22 @@ def in_turn(here, there, rounds: int, untimed: int = 3) -> dict:
     low, middle, high = quartiles([h / t for h, t in zip(*times, strict=True)])
     return {"ms": quartiles(times[0])[1] * 1e3, "ms_at_commit": quartiles(times[1])[1] * 1e3,
             "ratio": middle, "ratio_quartiles": [low, high]}  # fmt: skip
+
+
+def rows_from_a_process(module: str, *arguments: str) -> list[dict]:
+    """``python -m MODULE ARGUMENTS``'s rows (its last line, JSON): each timing runs in a
+    process of its own, since numerics are chosen once a process."""
+    out = subprocess.run([sys.executable, "-m", module, *arguments], capture_output=True,
+                         text=True)  # fmt: skip
+    if out.returncode != 0:
+        sys.exit(f"{' '.join(arguments)} failed:\n{out.stderr[-2000:]}")
+    return json.loads(out.stdout.splitlines()[-1])
+
+
+def ratio_cell(row: dict) -> str:
+    """An in-turn row's ratio and its quartiles, as a table cell."""
+    low, high = row["ratio_quartiles"]
+    return f"{row['ratio']:.2f} ({low:.2f}-{high:.2f})"
 
 
 def product_at(commit: str):
@@ -134,21 +153,37 @@ def time_in_turn(commit: str, shapes, steps: int) -> list[dict]:
     return rows
 
 
-def steps_in_turn(commit: str, model: str, rounds: int, d: int = 646) -> list[dict]:
+def portable_steps_in_turn(model: str, rounds: int, setups, d: int = 646) -> list[dict]:
     """Training steps of ``model`` (a checkpoint directory) under portable numerics, full
-    fine-tuning and SAID at ``d``, 32 sequences of 32 tokens as Section 5's jobs, with this
-    checkout's product and ``commit``'s taken step by step in turn: the torch products that
-    portable numerics put in place call ``fixed_order_gemm.matmul``, which is swapped between
-    steps. Each row: the median milliseconds of each and the quartiles of the ratio."""
+    fine-tuning and SAID at ``d``, 32 sequences of 32 tokens as Section 5's jobs, taken in
+    turn, ``setups[0]()`` before each first step of a round and ``setups[1]()`` before each
+    second, untimed. Each row: the median milliseconds of each and the quartiles of the ratio."""
     from ..pipeline.numerics import use_numerics
 
     use_numerics("portable")  # before this process's first tensor operation
     import torch
 
-    from ..pipeline import fixed_order_gemm
     from .benchmark import prepare
 
     torch.set_num_threads(1)
+    rows = []
+    for method, dim in (("full", None), ("said", d)):
+        spec = dict(device="cpu", model=model, method=method, d=dim, backend="auto",
+                    batch=32, seq=32, bf16=False, said_grouping="tensor",
+                    numerics="portable")  # fmt: skip
+        _, step, _ = prepare(spec)
+        rows.append({"method": method, "d": dim, **in_turn(step, step, rounds, setups=setups)})
+    return rows
+
+
+def steps_in_turn(commit: str, model: str, rounds: int, d: int = 646) -> list[dict]:
+    """``portable_steps_in_turn`` with this checkout's product and ``commit``'s: the torch
+    products that portable numerics put in place call ``fixed_order_gemm.matmul``, which is
+    swapped between steps."""
+    from ..pipeline import fixed_order_gemm
+    from ..pipeline.numerics import use_numerics
+
+    use_numerics("portable")  # before product_at's first tensor operation
     other = product_at(commit)
     here_product, calls = fixed_order_gemm.matmul, []
 
@@ -156,21 +191,14 @@ def steps_in_turn(commit: str, model: str, rounds: int, d: int = 646) -> list[di
         calls.append(1)
         return other.matmul(a, b)
 
-    rows = []
+    def take(product):
+        def setup():
+            fixed_order_gemm.matmul = product
+
+        return setup
+
     try:
-        for method, dim in (("full", None), ("said", d)):
-            spec = dict(device="cpu", model=model, method=method, d=dim, backend="auto",
-                        batch=32, seq=32, bf16=False, said_grouping="tensor",
-                        numerics="portable")  # fmt: skip
-            _, step, _ = prepare(spec)
-
-            def step_with(product, step=step):
-                fixed_order_gemm.matmul = product
-                step()
-
-            timed = in_turn(lambda: step_with(here_product), lambda: step_with(there_product),  # noqa: B023
-                            rounds)  # fmt: skip
-            rows.append({"method": method, "d": dim, **timed})
+        rows = portable_steps_in_turn(model, rounds, (take(here_product), take(there_product)), d)
     finally:
         fixed_order_gemm.matmul = here_product
     if not calls:
