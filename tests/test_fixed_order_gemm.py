@@ -1,9 +1,7 @@
 """intdim.pipeline.fixed_order_gemm: every element one chain of fused multiply-adds in k order,
 against exact rational arithmetic, and the same bits whatever instructions the CPU has."""
 
-import hashlib
 import json
-import os
 import subprocess
 import sys
 from fractions import Fraction
@@ -11,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from generic_cpu import here_and_generic
 from intdim.pipeline.fixed_order_gemm import K_BLOCK, matmul
 from package_copy import copy_package, run_against_copy
 from test_numerics import native_env
@@ -97,15 +96,9 @@ print(hashlib.sha256(matmul(a, b).tobytes()).hexdigest())
 
 
 def test_the_bits_do_not_depend_on_the_cpus_instructions(tmp_path):
-    """Compiled for a generic x86-64 (no AVX, no fused multiply-add: LLVM calls libm's exact
-    fmaf) the product equals this CPU's, vectors of 16 floats in AVX-512 or AVX2 registers."""
-    rng = np.random.default_rng(2)
-    a = rng.standard_normal((37, 129), dtype=np.float32)
-    b = rng.standard_normal((129, 75), dtype=np.float32)
-    here = hashlib.sha256(matmul(a, b).tobytes()).hexdigest()
-    env = os.environ | {"NUMBA_CPU_NAME": "generic", "NUMBA_CACHE_DIR": str(tmp_path)}
-    generic = subprocess.run([sys.executable, "-c", DIGEST], env=env, capture_output=True,
-                             text=True, check=True).stdout.strip()  # fmt: skip
+    """Compiled for a generic x86-64 the product equals this CPU's, vectors of 16 floats in
+    AVX-512 or AVX2 registers."""
+    here, generic = here_and_generic(DIGEST, tmp_path)
     assert generic == here
 
 

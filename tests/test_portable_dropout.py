@@ -2,12 +2,12 @@
 output, ones with probability p, every mask decided by torch's generator, the same bits on a
 generic x86-64, and torch's bernoulli_ replaced only where it takes a probability."""
 
-import os
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+from generic_cpu import here_and_generic
 from intdim.pipeline.portable_dropout import _fill, bernoulli_mask
 
 # splitmix64's reference implementation (Vigna's splitmix64.c), seeded with 1234567: its first
@@ -47,11 +47,7 @@ print(hashlib.sha256(bernoulli_mask(123, 0.9, 100_003).tobytes()).hexdigest())
 
 
 def test_the_bits_do_not_depend_on_the_cpus_instructions(tmp_path):
-    here = subprocess.run([sys.executable, "-c", DIGEST], capture_output=True, text=True,
-                          check=True).stdout.strip()  # fmt: skip
-    env = os.environ | {"NUMBA_CPU_NAME": "generic", "NUMBA_CACHE_DIR": str(tmp_path)}
-    generic = subprocess.run([sys.executable, "-c", DIGEST], env=env, capture_output=True,
-                             text=True, check=True).stdout.strip()  # fmt: skip
+    here, generic = here_and_generic(DIGEST, tmp_path)
     assert generic == here
 
 

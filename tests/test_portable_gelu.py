@@ -2,12 +2,12 @@
 the same bits whatever the vector width or instruction set, and torch's gelu replaced only for
 float32 and approximate="none"."""
 
-import os
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+from generic_cpu import here_and_generic
 from intdim.pipeline.portable_gelu import gelu, gelu_backward
 from scipy.special import erfc
 
@@ -80,11 +80,7 @@ print(hashlib.sha256(gelu(x).tobytes() + gelu_backward(x[::-1].copy(), x).tobyte
 def test_the_bits_do_not_depend_on_the_cpus_instructions(tmp_path):
     """Compiled for a generic x86-64 (no AVX: two float64 lanes, not 8) the bits equal this
     CPU's."""
-    here = subprocess.run([sys.executable, "-c", DIGEST], capture_output=True, text=True,
-                          check=True).stdout.strip()  # fmt: skip
-    env = os.environ | {"NUMBA_CPU_NAME": "generic", "NUMBA_CACHE_DIR": str(tmp_path)}
-    generic = subprocess.run([sys.executable, "-c", DIGEST], env=env, capture_output=True,
-                             text=True, check=True).stdout.strip()  # fmt: skip
+    here, generic = here_and_generic(DIGEST, tmp_path)
     assert generic == here
 
 

@@ -34,6 +34,7 @@ from numba.extending import intrinsic
 from ..fastfood import simd
 from ..fastfood.machine_code import drop_stale_machine_code
 from ..fastfood.simd import _JIT, _VECTOR, WIDTH, _data, _fma, _splat
+from .cpu_kernels import replace_cpu_kernels
 
 VECTORS = 2  # vectors of WIDTH floats a tile row holds
 _I64 = ir.IntType(64)
@@ -261,8 +262,6 @@ def replace_torch_products() -> None:
     global _LIBRARY
     if _LIBRARY is not None:
         return
-    import warnings
-
     import torch
 
     def mm(a, b):
@@ -281,9 +280,4 @@ def replace_torch_products() -> None:
             return product
         return product.add_(bias if beta == 1 else bias * beta)
 
-    library = torch.library.Library("aten", "IMPL")
-    with warnings.catch_warnings():  # "Overriding a previously registered kernel": meant
-        warnings.simplefilter("ignore")
-        library.impl("mm", mm, "CPU")
-        library.impl("addmm", addmm, "CPU")
-    _LIBRARY = library
+    _LIBRARY = replace_cpu_kernels({"mm": mm, "addmm": addmm})

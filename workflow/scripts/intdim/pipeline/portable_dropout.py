@@ -22,6 +22,7 @@ import numba
 import numpy as np
 
 from ..fastfood.simd import _JIT
+from .cpu_kernels import replace_cpu_kernels
 
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # splitmix64's increment: 2^64 / the golden ratio
 MIX_1, MIX_2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
@@ -66,8 +67,6 @@ def replace_torch_bernoulli() -> None:
     global _LIBRARY
     if _LIBRARY is not None:
         return
-    import warnings
-
     import torch
 
     def bernoulli_(self, p=0.5, *, generator=None):
@@ -76,8 +75,4 @@ def replace_torch_bernoulli() -> None:
         mask = torch.from_numpy(bernoulli_mask(seed, p, self.numel())).view(self.shape)
         return self.copy_(mask)
 
-    library = torch.library.Library("aten", "IMPL")
-    with warnings.catch_warnings():  # "Overriding a previously registered kernel": meant
-        warnings.simplefilter("ignore")
-        library.impl("bernoulli_.float", bernoulli_, "CPU")
-    _LIBRARY = library
+    _LIBRARY = replace_cpu_kernels({"bernoulli_.float": bernoulli_})

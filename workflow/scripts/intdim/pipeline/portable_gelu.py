@@ -29,6 +29,7 @@ import numba
 import numpy as np
 
 from ..fastfood.simd import _JIT
+from .cpu_kernels import replace_cpu_kernels
 
 # erfc(z) exp(z^2) for z in [0, Z_MAX] as a polynomial in s = (t - T_LO) / (1 - T_LO) * 2 - 1,
 # t = 1 / (1 + z / 2), lowest power first: tools/fit_gelu_erfc.py printed them.
@@ -137,8 +138,6 @@ def replace_torch_gelu() -> None:
     global _LIBRARY
     if _LIBRARY is not None:
         return
-    import warnings
-
     import torch
 
     def forward(x, *, approximate="none"):
@@ -154,9 +153,4 @@ def replace_torch_gelu() -> None:
             )
         return torch.from_numpy(gelu_backward(grad.detach().numpy(), x.detach().numpy()))
 
-    library = torch.library.Library("aten", "IMPL")
-    with warnings.catch_warnings():  # "Overriding a previously registered kernel": meant
-        warnings.simplefilter("ignore")
-        library.impl("gelu", forward, "CPU")
-        library.impl("gelu_backward", backward, "CPU")
-    _LIBRARY = library
+    _LIBRARY = replace_cpu_kernels({"gelu": forward, "gelu_backward": backward})
