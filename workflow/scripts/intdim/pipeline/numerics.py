@@ -30,7 +30,7 @@ batched products stay on the COMPATIBLE branch, which asks for a fixed thread co
 rule's ``threads`` gives it. GELU and its gradient (``portable_gelu``) are computed from +, -,
 x and / alone: ATen's baseline GELU called the C library's erff per element, slowly, with bits
 that change with the library's version. Dropout's masks come from a counter-based generator in
-integer arithmetic (``portable_dropout``), 10x faster than MKL's streams. The price is speed,
+integer arithmetic (``portable_dropout``), 6x faster than MKL's streams. The price is speed,
 and the CPU sets it (docs/performance.md). That is why ``portable_cpu_numerics`` applies it to
 the workflow's own pre-trained models by default.
 """

@@ -1,4 +1,4 @@
-"""GELU and its gradient with bits that no CPU or C library can change, at 4x ATen's baseline
+"""GELU and its gradient with bits that no CPU or C library can change, at 5x ATen's baseline
 speed: portable numerics' activation (``replace_torch_gelu``, from ``use_numerics``).
 
 Portable numerics keep oneDNN off (its kernels are compiled for the CPU at hand), so ATen's
