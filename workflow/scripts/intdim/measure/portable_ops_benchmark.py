@@ -19,15 +19,19 @@ def use_portable_ops(on: bool) -> None:
     """Register portable GELU and dropout masks (on) or take them out, so that ATen's own
     kernels run again (off)."""
     from ..pipeline import portable_dropout, portable_gelu
+    from ..pipeline.cpu_kernels import restore_atens_kernels
 
     replacements = ((portable_gelu, portable_gelu.replace_torch_gelu),
                     (portable_dropout, portable_dropout.replace_torch_bernoulli))  # fmt: skip
     for module, replace in replacements:
         if on:
             replace()
-        elif module._LIBRARY is not None:
-            module._LIBRARY._destroy()
-            module._LIBRARY = None
+        else:
+            restore_atens_kernels(module.__name__)
+
+
+# Before each portable call ours, before each of ATen's ATen's.
+SETUPS = (lambda: use_portable_ops(True), lambda: use_portable_ops(False))
 
 
 def relabel(row: dict) -> dict:
@@ -54,10 +58,9 @@ def ops_in_turn(rounds: int) -> list[dict]:
         "gelu_backward": lambda: torch.ops.aten.gelu_backward(grad, x),
         "dropout_mask": lambda: noise.bernoulli_(0.9),
     }
-    setups = (lambda: use_portable_ops(True), lambda: use_portable_ops(False))
     try:
         return [{"op": name, "elements": (x if name.startswith("gelu") else noise).numel(),
-                 **relabel(in_turn(op, op, rounds, setups=setups))}
+                 **relabel(in_turn(op, op, rounds, setups=SETUPS))}
                 for name, op in ops.items()]  # fmt: skip
     finally:
         use_portable_ops(True)
@@ -65,9 +68,8 @@ def ops_in_turn(rounds: int) -> list[dict]:
 
 def steps_in_turn(model: str, rounds: int) -> list[dict]:
     """Whole steps of ``model`` with portable GELU and dropout masks and with ATen's, in turn."""
-    setups = (lambda: use_portable_ops(True), lambda: use_portable_ops(False))
     try:
-        return [relabel(row) for row in portable_steps_in_turn(model, rounds, setups)]
+        return [relabel(row) for row in portable_steps_in_turn(model, rounds, SETUPS)]
     finally:
         use_portable_ops(True)
 

@@ -34,7 +34,7 @@ from numba.extending import intrinsic
 from ..fastfood import simd
 from ..fastfood.machine_code import drop_stale_machine_code
 from ..fastfood.simd import _JIT, _VECTOR, WIDTH, _data, _fma, _splat
-from .cpu_kernels import replace_cpu_kernels
+from .cpu_kernels import replace_cpu_kernels, replaced
 
 VECTORS = 2  # vectors of WIDTH floats a tile row holds
 _I64 = ir.IntType(64)
@@ -251,16 +251,12 @@ def warm_up() -> None:
     matmul(np.ones((rows, 3), np.float32), np.ones((3, columns), np.float32))
 
 
-_LIBRARY = None  # the registration lives as long as this object does
-
-
 def replace_torch_products() -> None:
     """From now on in this process, torch's CPU float32 ``mm`` and ``addmm`` (what ``Linear``
     layers and their gradients call) compute with ``matmul``; other dtypes keep ATen's kernels
     (through their ``out=`` forms, which this does not replace). ``use_numerics("portable")``
     calls it."""
-    global _LIBRARY
-    if _LIBRARY is not None:
+    if replaced(__name__):
         return
     import torch
 
@@ -280,4 +276,4 @@ def replace_torch_products() -> None:
             return product
         return product.add_(bias if beta == 1 else bias * beta)
 
-    _LIBRARY = replace_cpu_kernels({"mm": mm, "addmm": addmm})
+    replace_cpu_kernels(__name__, {"mm": mm, "addmm": addmm})

@@ -92,7 +92,7 @@ def use_numerics(numerics: str) -> None:
     from .portable_gelu import replace_torch_gelu
 
     replace_torch_gelu()
-    # Dropout's masks: MKL's random streams cost 10% of a step of m.
+    # Dropout's masks: MKL's random streams cost 9% of a step of m.
     from .portable_dropout import replace_torch_bernoulli
 
     replace_torch_bernoulli()

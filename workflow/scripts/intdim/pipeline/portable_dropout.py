@@ -22,7 +22,7 @@ import numba
 import numpy as np
 
 from ..fastfood.simd import _JIT
-from .cpu_kernels import replace_cpu_kernels
+from .cpu_kernels import replace_cpu_kernels, replaced
 
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # splitmix64's increment: 2^64 / the golden ratio
 MIX_1, MIX_2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
@@ -57,15 +57,11 @@ def warm_up() -> None:
     bernoulli_mask(1, 0.5, 3)
 
 
-_LIBRARY = None  # the registration lives as long as this object does
-
-
 def replace_torch_bernoulli() -> None:
     """From now on in this process, torch's CPU ``bernoulli_`` with a probability (what dropout
     calls) fills with ``bernoulli_mask``, its seed drawn from the call's generator; the form
     with a tensor of probabilities keeps ATen's kernel. ``use_numerics("portable")`` calls it."""
-    global _LIBRARY
-    if _LIBRARY is not None:
+    if replaced(__name__):
         return
     import torch
 
@@ -75,4 +71,4 @@ def replace_torch_bernoulli() -> None:
         mask = torch.from_numpy(bernoulli_mask(seed, p, self.numel())).view(self.shape)
         return self.copy_(mask)
 
-    _LIBRARY = replace_cpu_kernels({"bernoulli_.float": bernoulli_})
+    replace_cpu_kernels(__name__, {"bernoulli_.float": bernoulli_})

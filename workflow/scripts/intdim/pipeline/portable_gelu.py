@@ -29,7 +29,7 @@ import numba
 import numpy as np
 
 from ..fastfood.simd import _JIT
-from .cpu_kernels import replace_cpu_kernels
+from .cpu_kernels import replace_cpu_kernels, replaced
 
 # erfc(z) exp(z^2) for z in [0, Z_MAX] as a polynomial in s = (t - T_LO) / (1 - T_LO) * 2 - 1,
 # t = 1 / (1 + z / 2), lowest power first: tools/fit_gelu_erfc.py printed them.
@@ -127,16 +127,12 @@ def warm_up() -> None:
     gelu_backward(np.ones(3, np.float32), gelu(np.ones(3, np.float32)))
 
 
-_LIBRARY = None  # the registration lives as long as this object does
-
-
 def replace_torch_gelu() -> None:
     """From now on in this process, torch's CPU float32 ``gelu`` with approximate="none" and its
     gradient compute with ``gelu`` and ``gelu_backward``; the tanh form and other dtypes keep
     ATen's kernels (through their ``out=`` forms, which this does not replace).
     ``use_numerics("portable")`` calls it."""
-    global _LIBRARY
-    if _LIBRARY is not None:
+    if replaced(__name__):
         return
     import torch
 
@@ -153,4 +149,4 @@ def replace_torch_gelu() -> None:
             )
         return torch.from_numpy(gelu_backward(grad.detach().numpy(), x.detach().numpy()))
 
-    _LIBRARY = replace_cpu_kernels({"gelu": forward, "gelu_backward": backward})
+    replace_cpu_kernels(__name__, {"gelu": forward, "gelu_backward": backward})
