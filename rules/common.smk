@@ -286,7 +286,8 @@ def summary_inputs(wildcards=None):
 
 
 def run_description():
-    """What the landing page says ran (the counts come from runs.csv)."""
+    """What the landing page says ran (the counts come from runs.csv): the sweep, and Section
+    5's searches and pre-training seed where the config has them."""
     return {
         "models": MODELS,
         "tasks": SWEEP_TASKS,
@@ -295,6 +296,10 @@ def run_description():
         "seeds": SEEDS,
         "metric": PLAN.config["metric"],
         "threshold": PLAN.config["threshold"],
+        "searches": [list(search) for search in SEARCHES],
+        "pretraining_seed": (
+            PLAN.section("pretraining", "seed", default=0) if PRETRAIN_SIZES else None
+        ),
     }
 
 

@@ -5,10 +5,12 @@ import math
 
 import pandas as pd
 from intdim.analysis.findings import (
+    ONE_DRAW_NOTE,
     Finding,
     all_findings,
     d90_predicts_generalisation,
     larger_models_lower_d90,
+    one_draw_note,
     pretraining_lowers_d90,
     said_below_did,
     small_d90,
@@ -202,7 +204,8 @@ def test_each_finding_names_its_claim_and_task():
         small_d90(pair)
         .line()
         .startswith(
-            "d90 is orders of magnitude smaller than D (Section 4): **agrees**. m t DID d90 in "
+            "d90 is orders of magnitude smaller than D (Section 4): **agrees** (one seed). m t DID "
+            "d90 in "
             "(1,000, 3,000] = at most 0.003 of D = 1,000,000; m t SAID d90 in (100, 300]"
         )
     )
@@ -413,6 +416,7 @@ def test_figure2_with_too_few_checkpoints_keeps_its_claim_and_numbers():
         "2 checkpoints with a d90: a trend needs at least 3; d90 by step: "
         "step=100: (8,000, 10,000], step=200: (300, 400]",
         "not resolved",
+        one_pretraining_run=True,
     )
 
 
@@ -513,3 +517,44 @@ def test_a_d90_whose_probe_beat_the_majority_only_within_chance_says_so():
         "step=300: (40, 50] (1 probe above it failed) (its probe within chance of the majority "
         "class, p = 0.07)"
     )
+
+
+def test_a_resolved_verdict_names_the_seeds_it_rests_on_and_one_seed_is_cautioned():
+    pair = d90_rows((1000, 3000), (100, 300), seeds=1)
+    one = small_d90(pair)
+    assert (one.basis, one.one_draw) == ("one seed", True)
+    assert one.verdict_text() == "**agrees** (one seed)"
+    # the boundary: two seeds average out one seed's draw
+    two = said_below_did(d90_rows((1000, 3000), (100, 300), seeds=2))[0]
+    assert (two.verdict, two.basis, two.one_draw) == ("agrees", "the mean of 2 seeds", False)
+    assert one_draw_note([two]) is None and one_draw_note([two, one]) == ONE_DRAW_NOTE
+    # the fewest seeds behind any of the rows count
+    mixed = pair.assign(seeds=[2, 1])
+    assert small_d90(mixed).basis == "one seed"
+    # an unresolved verdict rests on nothing, and a table from before the column names nothing
+    overlap = said_below_did(d90_rows((100, 3000), (300, 1000), seeds=1))[0]
+    assert (overlap.basis, overlap.one_draw, overlap.verdict_text()) == (
+        "",
+        False,
+        "**not resolved**",
+    )
+    assert small_d90(pair.drop(columns="seeds")).basis == ""
+
+
+def test_section5s_verdicts_rest_on_one_pre_training_run_whatever_the_seeds():
+    falling = strong_trajectory().assign(seeds=3)
+    figure2 = pretraining_lowers_d90(falling)[0]
+    assert figure2.verdict == "agrees"
+    assert figure2.basis == "one pre-training run, the mean of 3 seeds" and figure2.one_draw
+    assert figure2.line().startswith(
+        "d90 falls as pre-training goes on (t; Figure 2): **agrees** (one pre-training run, the "
+        "mean of 3 seeds). first searched"
+    )
+    accuracy, gap = d90_predicts_generalisation(falling)
+    assert accuracy.basis == gap.basis == "one pre-training run, the mean of 3 seeds"
+    survey = pd.DataFrame({"task": "t", "parameters": [1e4, 1e5, 1e6, 1e7], "seeds": 2,
+                           "d90_lo": [2000, 200, 20, 2], "d90": [8000, 800, 80, 8]})  # fmt: skip
+    figure3 = larger_models_lower_d90(survey)[0]
+    assert (figure3.verdict, figure3.basis, figure3.one_draw) == (
+        "agrees", "the mean of 2 seeds", False
+    )  # fmt: skip

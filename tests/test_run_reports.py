@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from intdim.analysis import run_report as readme_section
 from intdim.analysis import run_time as time_breakdown
+from intdim.analysis.findings import ONE_DRAW_NOTE
 
 
 def write_job(root, bench: str, seconds: float, metrics: str | None = None, **split):
@@ -169,7 +170,7 @@ def write_section5_run(root, seeds):
         "beats_majority": [True, False, True, True, True],
         "majority_p_value": [0.009, 0.53, 0.00017, 0.003, 0.015],
         "eval_accuracy": [0.73, 0.7475, 0.77, 0.78, 0.8],
-        "relative_gap": [0.05, 0.0, 0.1, 0.15, 0.2],
+        "relative_gap": [0.05, 0.0, 0.1, 0.15, 0.2], "seeds": [2] * 5,
     }).to_csv(tables / "trajectory.csv", index=False)  # fmt: skip
     for seed in seeds:
         path = root / f"results/full/pt-m-step60/t/lr0.003/seed{seed}/metrics.json"
@@ -189,7 +190,11 @@ def test_a_section5_only_run_gets_its_trajectory_and_findings_and_no_sweep(tmp_p
     # every probe failed, the one at d_max = 100,000 too: d90 lies above it, not in (60,231, ...]
     assert "| 0 | t | > 100,000 | not reached | 0.009 | 0.73 | 0.05 |" in body
     assert "| 125 | t | (1,732, 2,876] | reached | 0.00017 | 0.77 | 0.1 |" in body
-    assert "d90 falls as pre-training goes on (t; Figure 2): **agrees**" in body
+    assert (
+        "d90 falls as pre-training goes on (t; Figure 2): **agrees** (one pre-training run, the "
+        "mean of 2 seeds)" in body
+    )
+    assert f"\n\n{ONE_DRAW_NOTE}\n" in body
     with pytest.raises(SystemExit, match="d90.csv"):
         readme_section.headline(tmp_path, "config/x.yaml", 600.0, "snakemake")
 
@@ -207,3 +212,21 @@ def test_a_trajectory_table_from_before_the_majority_test_still_renders(tmp_path
     body = readme_section.section(tmp_path, "config/x.yaml", None, "snakemake")
     assert "| step | task | d90 interval | eval_accuracy | relative_gap |" in body
     assert "| 60 | t | not reached | 0.7475 | 0 |" in body
+
+
+def test_the_headline_gives_each_verdict_its_seeds_and_cautions_a_verdict_of_one(tmp_path):
+    write_section5_run(tmp_path, seeds=[0])
+    tables = tmp_path / "results/tables"
+    pd.DataFrame({"model": "m", "task": "t", "method": ["did", "said"], "D": 1_000_000,
+                  "full_score": 0.8, "d90_lo": [1000, 100], "d90": [3000, 300], "seeds": 1,
+                  "d90_by_seed": ["0: 3000", "0: 300"]}).to_csv(tables / "d90.csv", index=False)  # fmt: skip
+    pd.DataFrame({"method": ["full", "did", "said"], "status": "ok", "seed": 0,
+                  "collapsed": [False, False, True]}).to_csv(tables / "runs.csv", index=False)  # fmt: skip
+    lines = readme_section.headline(tmp_path, "config/x.yaml", 600.0, "make run").splitlines()
+    assert "- d90 is orders of magnitude smaller than D (Section 4): **agrees** (one seed)" in lines
+    assert "- SAID needs fewer dimensions than DID (m, t; Table 1): **agrees** (one seed)" in lines
+    assert (
+        "- d90 falls as pre-training goes on (t; Figure 2): **agrees** (one pre-training run, the "
+        "mean of 2 seeds)" in lines
+    )
+    assert lines[-1] == ONE_DRAW_NOTE and lines[-2] == ""

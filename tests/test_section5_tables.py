@@ -11,12 +11,13 @@ TRAJECTORY_COLUMNS = [
     "trajectory", "step", "model", "task", "method", "d90", "d90_lo", "d90_hi", "search_status",
     "failed_above", "d90_majority_p", "beats_majority", "eval_accuracy", "train_accuracy",
     "train_accuracy_at_eval_balance", "relative_gap", "eval_majority_accuracy", "majority_p_value",
+    "seeds",
 ]  # fmt: skip
 
 
 SURVEY_COLUMNS = [
     "model", "task", "method", "parameters", "reference", "d90", "d90_lo", "d90_hi",
-    "searched_up_to", "search_status", "failed_above", "d90_majority_p",
+    "searched_up_to", "search_status", "failed_above", "d90_majority_p", "seeds",
 ]  # fmt: skip
 
 
@@ -37,9 +38,9 @@ def baseline(runs, best_lr, beats=True):
             "eval_majority_accuracy": 0.6, "majority_p_value": 0.01 if beats else 0.3}  # fmt: skip
 
 
-def result(model, task, method, d90, status="reached"):
+def result(model, task, method, d90, status="reached", seeds=(0, 1)):
     return {"model": model, "task": task, "method": method, "d90": d90, "status": status,
-            "lo": 10, "hi": d90 or 1000, "probes": []}  # fmt: skip
+            "lo": 10, "hi": d90 or 1000, "probes": [], "seeds": list(seeds)}  # fmt: skip
 
 
 def test_trajectory_rows_take_the_seed_means_at_the_baselines_rate_and_the_trajectorys_method():
@@ -82,7 +83,7 @@ def test_trajectory_rows_take_the_seed_means_at_the_baselines_rate_and_the_traje
               "eval_accuracy": 0.75, "train_accuracy": 0.95,
               "train_accuracy_at_eval_balance": 0.90,
               "relative_gap": (0.90 - 0.75) / (1 - 0.75), "eval_majority_accuracy": 0.6,
-              "majority_p_value": 0.01}  # fmt: skip
+              "majority_p_value": 0.01, "seeds": 2}  # fmt: skip
     expected = [
         # 1e-3's survivor (0.9) does not count: the mean over both seeds at the baseline's rate
         {"trajectory": "traj", "step": 9, "model": "ck0", "task": "t", "method": "said",
@@ -91,7 +92,7 @@ def test_trajectory_rows_take_the_seed_means_at_the_baselines_rate_and_the_traje
          "eval_accuracy": 0.51, "train_accuracy": 0.67,
          "train_accuracy_at_eval_balance": 0.62,
          "relative_gap": (0.62 - 0.51) / (1 - 0.51), "eval_majority_accuracy": 0.6,
-         "majority_p_value": 0.3},
+         "majority_p_value": 0.3, "seeds": 2},
         # 3e-3's single best run (0.85) does not count either
         {"trajectory": "traj", "step": 10, "method": "said", "d90": 300, "d90_hi": 300, **at_ck1},
         {"trajectory": "by_did", "step": 5, "method": "did", "d90": 9000, "d90_hi": 9000,
@@ -120,16 +121,16 @@ def test_survey_rows_name_each_model_its_size_and_its_searchs_bracket():
     metas = {"a": {"base_parameters": 10, "reference": "x"},
              "b": {"base_parameters": 99, "reference": "y"}}  # fmt: skip
     results = {("a", "t", "did"): {**result("a", "t", "did", 50), "lo_verified": True},
-               ("b", "t", "did"): result("b", "t", "did", None, "not reached")}  # fmt: skip
+               ("b", "t", "did"): result("b", "t", "did", None, "not reached", seeds=[3])}  # fmt: skip
     table = section5.survey_table(["a", "b"], ["t"], "did", results, metas)
     assert str(table["d90"].dtype) == str(table["d90_lo"].dtype) == "Int64"
     assert records(table) == [
         {"model": "a", "task": "t", "method": "did", "parameters": 10, "reference": "x",
          "d90": 50, "d90_lo": 10, "d90_hi": 50, "searched_up_to": 50,
-         "search_status": "reached", "failed_above": 0, "d90_majority_p": None},
+         "search_status": "reached", "failed_above": 0, "d90_majority_p": None, "seeds": 2},
         {"model": "b", "task": "t", "method": "did", "parameters": 99, "reference": "y",
          "d90": None, "d90_lo": 10, "d90_hi": 1000, "searched_up_to": 1000,
-         "search_status": "not reached", "failed_above": 0, "d90_majority_p": None},
+         "search_status": "not reached", "failed_above": 0, "d90_majority_p": None, "seeds": 1},
     ]  # fmt: skip
     assert records(section5.survey_table([], ["t"], "said", {}, {})) == []
 

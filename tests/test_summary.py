@@ -41,3 +41,19 @@ def test_the_searches_show_their_bracket_none_when_skipped_and_d_max_when_not_re
                            "lo": [100, 30, 60_231], "hi": [300, 300_000, 100_000],
                            "status": ["reached", "skipped", "not reached"]})  # fmt: skip
     assert list(compact_search(search)["d90 in"]) == ["(100, 300]", "-", "> 100,000"]
+
+
+def test_what_ran_names_section5s_searches_and_seed_and_the_findings_carry_their_note():
+    d90 = pd.DataFrame({"model": ["minilm"], "task": ["tweets"], "method": ["said"],
+                        "D": [1000], "full_score": [0.85], "d90": [100], "d90_lo": [30]})  # fmt: skip
+    searches = [["pt-m-step125", "tb", "said"], ["pt-m-step500", "tb", "said"],
+                ["pt-m-step500", "tb", "did"]]  # fmt: skip
+    run = {**RUN, "searches": searches, "pretraining_seed": 4}
+    page = landing_page(run, d90, None, ["claim: **agrees** (one seed). numbers"], "Be careful.")
+    assert "- **d90 searches (Section 5)**: 3: pt-m-step125, pt-m-step500 on tb (said, did)" in page
+    assert "- **pre-training seed**: 4" in page
+    assert "- claim: **agrees** (one seed). numbers\n\nBe careful.\n" in page
+    # a run without Section 5 says nothing of it, and no note follows findings without one
+    plain = landing_page({**RUN, "searches": [], "pretraining_seed": None}, d90, None, ["f"])
+    assert "Section 5" not in plain and "pre-training seed" not in plain
+    assert "- f\n" in plain

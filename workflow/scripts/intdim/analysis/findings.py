@@ -12,7 +12,7 @@ nothing counts too, as the interval (d_max, infinity): d90 lies above its d_max.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
@@ -28,9 +28,47 @@ class Finding:
     verdict: str  # "agrees", "disagrees" or "not resolved"
     subject: str = ""  # what it was judged on, where a run judges several (a task, a trajectory)
     figure: str = ""  # the paper's figure, where a plot shows it ("Figure 4")
+    seeds: int | None = None  # the seeds each d90 behind it averages (None: not recorded)
+    one_pretraining_run: bool = False  # its checkpoints come from one pre-training run
+
+    @property
+    def basis(self) -> str:
+        """What a resolved verdict rests on ("one seed", "the mean of 3 seeds", with "one
+        pre-training run" first for Section 5's); "" when not resolved or not recorded."""
+        if self.verdict == "not resolved" or self.seeds is None:
+            return ""
+        seeds = "one seed" if self.seeds == 1 else f"the mean of {self.seeds} seeds"
+        return f"one pre-training run, {seeds}" if self.one_pretraining_run else seeds
+
+    @property
+    def one_draw(self) -> bool:
+        """Whether one seed, or one pre-training run, decided a resolved verdict: another seed
+        can resolve it otherwise (the default's Figure 2 did)."""
+        return bool(self.basis) and (self.seeds == 1 or self.one_pretraining_run)
+
+    def verdict_text(self) -> str:
+        return f"**{self.verdict}**" + (f" ({self.basis})" if self.basis else "")
 
     def line(self) -> str:
-        return f"{self.claim}: **{self.verdict}**. {self.measured}"
+        return f"{self.claim}: {self.verdict_text()}. {self.measured}"
+
+
+ONE_DRAW_NOTE = (
+    "A verdict that one seed or one pre-training run decided can change with the seed: "
+    "rerun with other seeds (the config keys seeds and pretraining.seed) to test it."
+)
+
+
+def one_draw_note(findings: list[Finding]) -> str | None:
+    """The caution under a list of findings, where one seed decided any resolved verdict."""
+    return ONE_DRAW_NOTE if any(f.one_draw for f in findings) else None
+
+
+def _seeds(rows: pd.DataFrame) -> int | None:
+    """The fewest seeds behind any of the rows' d90s (tables from before the column: None)."""
+    if "seeds" not in rows or rows["seeds"].isna().all():
+        return None
+    return int(rows["seeds"].min())
 
 
 def _known(value) -> bool:
@@ -73,7 +111,7 @@ def small_d90(d90: pd.DataFrame) -> Finding:
     ]
     largest = max(int(r.d90) / r.D for r in found.itertuples())
     verdict = "agrees" if largest < 0.01 else "disagrees"
-    return Finding(claim, "; ".join(parts), verdict)
+    return Finding(claim, "; ".join(parts), verdict, seeds=_seeds(found))
 
 
 def said_below_did(d90: pd.DataFrame) -> list[Finding]:
@@ -94,7 +132,8 @@ def said_below_did(d90: pd.DataFrame) -> list[Finding]:
             reached = by[which.lower()]
             text = (f"{which} d90 in {bracket(reached.d90_lo, reached.d90)}{_short(reached)}; "
                     f"the other did not reach it up to d = {int(other.d_max):,}")  # fmt: skip
-            findings.append(Finding(claim, text, "agrees" if which == "SAID" else "disagrees"))
+            findings.append(Finding(claim, text, "agrees" if which == "SAID" else "disagrees",
+                                    seeds=_seeds(rows)))  # fmt: skip
             continue
         text = (f"DID d90 in {bracket(did.d90_lo, did.d90)}{_short(did)}, SAID in "
                 f"{bracket(said.d90_lo, said.d90)}{_short(said)}")  # fmt: skip
@@ -109,7 +148,7 @@ def said_below_did(d90: pd.DataFrame) -> list[Finding]:
         else:
             verdict = "not resolved"
             text += " (the intervals overlap)"
-        findings.append(Finding(claim, text, verdict))
+        findings.append(Finding(claim, text, verdict, seeds=_seeds(rows)))
     return findings
 
 
@@ -187,7 +226,11 @@ def pretraining_lowers_d90(trajectory: pd.DataFrame) -> list[Finding]:
     that reached nothing: d90 above its d_max)."""
     claim = "d90 falls as pre-training goes on ({}; Figure 2)"
     return [
-        _ends_finding(claim.format(task), *brackets(rows, "step"), "step", probe_notes(rows))
+        replace(
+            _ends_finding(claim.format(task), *brackets(rows, "step"), "step", probe_notes(rows)),
+            seeds=_seeds(rows),
+            one_pretraining_run=True,
+        )  # fmt: skip
         for task, rows in _by_task(figure2_rows(trajectory))
     ]
 
@@ -206,8 +249,9 @@ def larger_models_lower_d90(survey: pd.DataFrame) -> list[Finding]:
                 measured += f" ({', '.join(f'{k}: {n}' for k, n in statuses.items())})"
             findings.append(Finding(claim, measured, "not resolved"))
         else:
-            findings.append(_trend_finding(claim, *brackets(found, "parameters"), -1,
-                                           "parameters", probe_notes(found)))  # fmt: skip
+            trend = _trend_finding(claim, *brackets(found, "parameters"), -1, "parameters",
+                                   probe_notes(found))  # fmt: skip
+            findings.append(replace(trend, seeds=_seeds(found)))
     return findings
 
 
@@ -228,7 +272,8 @@ def d90_predicts_generalisation(trajectory: pd.DataFrame) -> list[Finding]:
             figure = "Figure 4" if column == "eval_accuracy" else "Figure 5"
             claim = f"lower d90 goes with {'higher' if sign < 0 else 'smaller'} {label} ({task}; "
             claim += f"{figure})"
-            about = {"subject": task, "figure": figure}
+            about = {"subject": task, "figure": figure, "seeds": _seeds(rows),
+                     "one_pretraining_run": True}  # fmt: skip
             values = [float(v) for v in rows[column]]
             if len(values) < 4 or len(set(values)) < 2 or len(set(middle)) < 2:
                 checkpoints = counted(len(values), "checkpoint")

@@ -17,7 +17,7 @@ from ..pipeline.variants import variant_model
 from . import run_time
 from .bracket_text import above, bracket, failed_above_note, probe_note
 from .d90 import seed_means
-from .findings import all_findings
+from .findings import all_findings, one_draw_note
 
 
 def markdown_table(frame: pd.DataFrame, columns: list[str]) -> str:
@@ -233,6 +233,8 @@ def section(directory: Path, config: str, wall_seconds: float | None, command: s
     findings = all_findings(d90, optional["trajectory"], optional["survey"])
     parts += ["", "**The paper's findings in this run:**", ""]
     parts += [f"- {finding.line()}" for finding in findings]
+    note = one_draw_note(findings)
+    parts += ["", note] if note else []
     stages = run_time.breakdown(directory)
     parts += ["", "**Where the time went** (job-seconds; two jobs run at once):", "",
               run_time.format_table(stages)]  # fmt: skip
@@ -264,7 +266,9 @@ def headline(directory: Path, config: str, wall_seconds: float | None, command: 
         "",
     ]
     findings = all_findings(d90, optional["trajectory"], optional["survey"])
-    parts += [f"- {f.claim}: **{f.verdict}**" for f in findings]
+    parts += [f"- {f.claim}: {f.verdict_text()}" for f in findings]
+    note = one_draw_note(findings)
+    parts += ["", note] if note else []
     return "\n".join(parts) + "\n"
 
 

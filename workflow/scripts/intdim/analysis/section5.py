@@ -98,11 +98,11 @@ TRAJECTORY_COLUMNS = (
     "trajectory", "step", "model", "task", "method", "d90", "d90_lo", "d90_hi", "search_status",
     "failed_above", "d90_majority_p", "beats_majority", "eval_accuracy", "train_accuracy",
     "train_accuracy_at_eval_balance", "relative_gap", "eval_majority_accuracy",
-    "majority_p_value",
+    "majority_p_value", "seeds",
 )  # fmt: skip
 SURVEY_COLUMNS = (
     "model", "task", "method", "parameters", "reference", "d90", "d90_lo", "d90_hi",
-    "searched_up_to", "search_status", "failed_above", "d90_majority_p",
+    "searched_up_to", "search_status", "failed_above", "d90_majority_p", "seeds",
 )  # fmt: skip
 
 
@@ -137,6 +137,7 @@ def trajectory_table(trajectories: dict, specs: dict, results: dict,
                                                  full["eval_accuracy"]),
                     "eval_majority_accuracy": base["eval_majority_accuracy"],
                     "majority_p_value": base["majority_p_value"],
+                    "seeds": len(result["seeds"]),  # the seeds each probe's score averages
                 })  # fmt: skip
     return _whole_d90s(pd.DataFrame(rows, columns=TRAJECTORY_COLUMNS))
 
@@ -172,7 +173,8 @@ def survey_table(models: list[str], tasks: list[str], method: str, results: dict
          "searched_up_to": results[(m, t, method)]["hi"],
          "search_status": results[(m, t, method)]["status"],
          "failed_above": failed_above(results[(m, t, method)]),
-         "d90_majority_p": d90_majority_p(results[(m, t, method)])}
+         "d90_majority_p": d90_majority_p(results[(m, t, method)]),
+         "seeds": len(results[(m, t, method)]["seeds"])}
         for m in models for t in tasks
     ]  # fmt: skip
     return _whole_d90s(pd.DataFrame(rows, columns=SURVEY_COLUMNS))

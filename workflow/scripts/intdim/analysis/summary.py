@@ -85,12 +85,33 @@ def compact_search(search: pd.DataFrame) -> pd.DataFrame:
     })  # fmt: skip
 
 
+def section5_lines(run: dict) -> list[tuple[str, str]]:
+    """What ran of Section 5, for "What ran": the d90 searches (their models, tasks and
+    methods) and the pre-training seed, where the run has them."""
+    lines = []
+    searches = run.get("searches") or []
+    if searches:
+        models, tasks, methods = (
+            list(dict.fromkeys(column)) for column in zip(*searches, strict=True)
+        )
+        lines.append(("d90 searches (Section 5)",
+                      f"{len(searches)}: {', '.join(models)} on {', '.join(tasks)} "
+                      f"({', '.join(methods)})"))  # fmt: skip
+    if run.get("pretraining_seed") is not None:
+        lines.append(("pre-training seed", str(run["pretraining_seed"])))
+    return lines
+
+
 def landing_page(
-    run: dict, d90: pd.DataFrame, search: pd.DataFrame | None, findings: list[str] = ()
+    run: dict,
+    d90: pd.DataFrame,
+    search: pd.DataFrame | None,
+    findings: list[str] = (),
+    findings_note: str | None = None,
 ) -> str:
     """The page, narrow enough to sit beside the rule graph: the method in two sentences, the
-    findings, what ran (``run``), a compact d90 table and the searches' brackets. The full
-    tables are in the report's Tables category."""
+    findings (``findings_note`` under them), what ran (``run``), a compact d90 table and the
+    searches' brackets. The full tables are in the report's Tables category."""
     intro = (
         "Intrinsic dimension of fine-tuning\n"
         "==================================\n\n"
@@ -113,6 +134,7 @@ def landing_page(
             ("training runs", f"{run['runs']} ({run['ok_runs']} finished, "
                               f"{run['runs'] - run['ok_runs']} diverged or infeasible)"),
             ("collapsed", collapse_line(run)),
+            *section5_lines(run),
         )
     )  # fmt: skip
     reached = d90["d90"].notna().sum()
@@ -123,7 +145,9 @@ def landing_page(
     )
     page = intro
     if findings:
-        page += "\n" + _section("Findings", "\n".join(f"- {_cell(f)}" for f in findings))
+        body = "\n".join(f"- {_cell(f)}" for f in findings)
+        body += f"\n\n{_cell(findings_note)}" if findings_note else ""
+        page += "\n" + _section("Findings", body)
     page += "\n" + _section("What ran", ran) + "\n" + _section("d90 from the sweep", sweep)
     if search is not None and len(search):
         found = search["d90"].notna().sum()
