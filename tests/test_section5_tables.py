@@ -165,23 +165,40 @@ def test_the_bound_table_keeps_solutions_and_its_columns_in_order():
 
 
 def test_the_search_table_has_a_row_per_search_and_its_final_state():
+    # the best score, 0.8, came at d = 100 and d = 50: the smaller d counts; a probe that
+    # finished no run has no score
+    probes = [{"d": 100, "score": 0.8}, {"d": 30, "score": 0.6}, {"d": 50, "score": 0.8},
+              {"d": 20, "score": None}]  # fmt: skip
     finished = {**result("a", "t", "said", 50), "d_max": 1000, "D": 123, "rounds": 2,
                 "probes_run": 4, "training_runs": 8, "non_monotone": False, "target": 0.7,
                 "full_score": 0.8, "eval_majority_accuracy": 0.6, "reason": "reached",
-                "probes": [{"d": 50}]}  # fmt: skip
+                "probes": probes}  # fmt: skip
     skipped = {"model": "b", "task": "t", "method": "did", "d90": None, "status": "skipped"}
     table = section5.search_table([finished, skipped])
     assert list(table.columns) == section5.SEARCH_COLUMNS == [
         "model", "task", "method", "d90", "lo", "hi", "d_max", "D", "status", "reason", "rounds",
         "probes_run", "training_runs", "non_monotone", "target", "full_score",
-        "eval_majority_accuracy",
+        "eval_majority_accuracy", "best_score", "best_score_d",
     ]  # fmt: skip
-    assert str(table["d90"].dtype) == "Int64"
+    assert str(table["d90"].dtype) == str(table["best_score_d"].dtype) == "Int64"
     assert list(section5.search_table([]).columns) == section5.SEARCH_COLUMNS  # headers, no rows
+    state = section5.SEARCH_COLUMNS[:-2]
     assert records(table) == [
-        {key: finished[key] for key in section5.SEARCH_COLUMNS},
-        {key: skipped.get(key) for key in section5.SEARCH_COLUMNS},
+        {**{key: finished[key] for key in state}, "best_score": 0.8, "best_score_d": 50},
+        {**{key: skipped.get(key) for key in state}, "best_score": None, "best_score_d": None},
     ]
+
+
+def test_the_best_probe_is_the_highest_score_at_the_smallest_d_that_reached_it():
+    # the default's seed 0 after 125 updates: every probe failed, the smallest d came closest
+    probes = [{"d": d, "score": s} for d, s in ((646, 0.6847), (13925, 0.682),
+                                                  (38747, 0.6713), (300000, 0.5787))]  # fmt: skip
+    assert section5.best_probe({"probes": probes}) == (0.6847, 646)
+    assert section5.best_probe({"probes": [*probes, {"d": 1000, "score": 0.6848}]}) == (
+        0.6848, 1000
+    )  # fmt: skip
+    assert section5.best_probe({"probes": []}) == (None, None)
+    assert section5.best_probe({"status": "skipped"}) == (None, None)
 
 
 def test_the_probe_table_has_a_row_per_probe_with_its_best_rate():

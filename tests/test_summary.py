@@ -41,6 +41,13 @@ def test_the_searches_show_their_bracket_none_when_skipped_and_d_max_when_not_re
                            "lo": [100, 30, 60_231], "hi": [300, 300_000, 100_000],
                            "status": ["reached", "skipped", "not reached"]})  # fmt: skip
     assert list(compact_search(search)["d90 in"]) == ["(100, 300]", "-", "> 100,000"]
+    assert "best probe" not in compact_search(search)  # a table from before the columns
+    # each search's best probe beside its target; a skipped one probed nothing
+    scored = search.assign(best_score=[0.71, None, 0.6847], target=[0.7, None, 0.6936])
+    scored["best_score_d"] = pd.array([300, None, 646], dtype="Int64")
+    compact = compact_search(scored)
+    assert list(compact["best probe"]) == ["0.7100 at 300", "-", "0.6847 at 646"]
+    assert list(compact["target"]) == ["0.7000", "-", "0.6936"]
 
 
 def test_what_ran_names_section5s_searches_and_seed_and_the_findings_carry_their_note():

@@ -12,14 +12,32 @@ from .d90 import majority_p_value
 SEARCH_COLUMNS = [
     "model", "task", "method", "d90", "lo", "hi", "d_max", "D", "status", "reason", "rounds",
     "probes_run", "training_runs", "non_monotone", "target", "full_score",
-    "eval_majority_accuracy",
+    "eval_majority_accuracy", "best_score", "best_score_d",
 ]  # fmt: skip
 
 
+def best_probe(result: dict) -> tuple[float | None, int | None]:
+    """The highest score any probe of a search reached, and the smallest d that reached it.
+
+    Beside the target it says how far a search that reached nothing fell short, and where. A
+    best score at the smallest d probed, with larger d scoring less, says more dimensions did
+    not help at the rate tried: d90 above d_max then says as much about the rate as about d."""
+    scored = [(p["score"], -p["d"]) for p in result.get("probes", []) if p.get("score") is not None]
+    if not scored:
+        return None, None
+    score, minus_d = max(scored)
+    return score, -minus_d
+
+
 def search_table(results: list[dict]) -> pd.DataFrame:
-    frame = pd.DataFrame([{k: r.get(k) for k in SEARCH_COLUMNS} for r in results],
-                         columns=SEARCH_COLUMNS)  # fmt: skip
+    rows = []
+    for r in results:
+        score, d = best_probe(r)
+        rows.append({**{k: r.get(k) for k in SEARCH_COLUMNS}, "best_score": score,
+                     "best_score_d": d})  # fmt: skip
+    frame = pd.DataFrame(rows, columns=SEARCH_COLUMNS)
     frame["d90"] = frame["d90"].astype("Int64")
+    frame["best_score_d"] = frame["best_score_d"].astype("Int64")
     return frame
 
 

@@ -75,14 +75,26 @@ def _search_bracket(lo, hi, status: str) -> str:
     return bracket(lo, hi)
 
 
+def _best_probe(score, d) -> str:
+    """'0.6847 at 646': a search's best probe score and where ('-' where none scored)."""
+    return "-" if pd.isna(score) or pd.isna(d) else f"{float(score):.4f} at {int(d):,}"
+
+
 def compact_search(search: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame({
+    """The searches' brackets and, from tables that have them, each one's best probe beside
+    its target: how far one that reached nothing fell short, and at which d."""
+    frame = pd.DataFrame({
         "model": search["model"], "task": search["task"], "method": search["method"],
         "d90 in": [_search_bracket(a, b, status)
                    for a, b, status in zip(search["lo"], search["hi"], search["status"],
                                            strict=True)],
         "status": search["status"],
     })  # fmt: skip
+    if {"best_score", "best_score_d", "target"} <= set(search.columns):
+        pairs = zip(search["best_score"], search["best_score_d"], strict=True)
+        frame["best probe"] = [_best_probe(score, d) for score, d in pairs]
+        frame["target"] = [f"{t:.4f}" if pd.notna(t) else "-" for t in search["target"]]
+    return frame
 
 
 def section5_lines(run: dict) -> list[tuple[str, str]]:
@@ -153,8 +165,15 @@ def landing_page(
         found = search["d90"].notna().sum()
         body = (
             f"{found} of {len(search)} searches found d90; each lies in the bracket that the "
-            "search narrowed it to (Tables, search.csv, has the probes' reasons).\n\n"
-            + rst_table(compact_search(search), ["model", "task", "method", "d90 in", "status"])
+            "search narrowed it to (Tables, search.csv, has the probes' reasons). A search's "
+            "best probe is the highest score any of its d reached, at the smallest such d. "
+            "Where that is the smallest d it probed and larger d scored less, more dimensions "
+            "did not help at the rate tried: d90 above d_max then says as much about the rate "
+            "as about d.\n\n"
+            + rst_table(
+                compact_search(search),
+                ["model", "task", "method", "d90 in", "status", "best probe", "target"],
+            )  # fmt: skip
         )
         page += "\n" + _section("d90 from the searches (Section 5)", body)
     return page
