@@ -296,10 +296,8 @@ def run_description():
         "seeds": SEEDS,
         "metric": PLAN.config["metric"],
         "threshold": PLAN.config["threshold"],
-        "searches": [list(search) for search in SEARCHES],
-        "pretraining_seed": (
-            PLAN.section("pretraining", "seed", default=0) if PRETRAIN_SIZES else None
-        ),
+        "searches": SEARCHES,
+        "pretraining_seed": PRETRAINING.get("seed") if PRETRAIN_SIZES else None,
     }
 
 

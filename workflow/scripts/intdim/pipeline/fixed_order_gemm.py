@@ -34,7 +34,7 @@ from numba.extending import intrinsic
 from ..fastfood import simd
 from ..fastfood.machine_code import drop_stale_machine_code
 from ..fastfood.simd import _JIT, _VECTOR, WIDTH, _data, _fma, _splat
-from .cpu_kernels import replace_cpu_kernels, replaced
+from .cpu_kernels import replace_cpu_kernels
 
 VECTORS = 2  # vectors of WIDTH floats a tile row holds
 _I64 = ir.IntType(64)
@@ -256,8 +256,6 @@ def replace_torch_products() -> None:
     layers and their gradients call) compute with ``matmul``; other dtypes keep ATen's kernels
     (through their ``out=`` forms, which this does not replace). ``use_numerics("portable")``
     calls it."""
-    if replaced(__name__):
-        return
     import torch
 
     def mm(a, b):

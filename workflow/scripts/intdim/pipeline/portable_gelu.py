@@ -29,7 +29,7 @@ import numba
 import numpy as np
 
 from ..fastfood.simd import _JIT
-from .cpu_kernels import replace_cpu_kernels, replaced
+from .cpu_kernels import replace_cpu_kernels
 
 # erfc(z) exp(z^2) for z in [0, Z_MAX] as a polynomial in s = (t - T_LO) / (1 - T_LO) * 2 - 1,
 # t = 1 / (1 + z / 2), lowest power first: tools/fit_gelu_erfc.py printed them.
@@ -132,8 +132,6 @@ def replace_torch_gelu() -> None:
     gradient compute with ``gelu`` and ``gelu_backward``; the tanh form and other dtypes keep
     ATen's kernels (through their ``out=`` forms, which this does not replace).
     ``use_numerics("portable")`` calls it."""
-    if replaced(__name__):
-        return
     import torch
 
     def forward(x, *, approximate="none"):
