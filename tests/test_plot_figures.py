@@ -92,9 +92,10 @@ def test_figure2_gives_each_trajectory_its_line_and_verdict(tmp_path, monkeypatc
     both = pd.concat([STRONG, SHORT])
     figure = draw(tmp_path, monkeypatch, both, repo_root, script="plot_figure2")
     (ax,) = figure.axes
-    assert ax.get_title().splitlines()[1:] == [
-        "tweets (other): the last interval lies above the first",
-        "tweets (scratch): the last interval lies below the first",
+    assert ax.get_title().splitlines() == [
+        "d90 along pre-training",
+        "tweets (other): disagrees; the last interval lies above the first",
+        "tweets (scratch): agrees; the last interval lies below the first",
     ]
     other, scratch = ax.containers
     assert list(scratch.lines[0].get_xdata()) == [125, 250, 500, 1000]
@@ -151,7 +152,7 @@ def test_figure2_draws_a_search_that_reached_nothing_at_d_max_pointing_up(
     assert list(scratch.lines[0].get_xdata()) == [125, 250, 500, 1000]
     assert ax.get_title().splitlines() == [
         "d90 along pre-training (1 checkpoint-task pair left out, 1 not reached)",
-        "tweets (scratch): the last interval lies below the first",
+        "tweets (scratch): agrees; the last interval lies below the first",
     ]
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert "not reached: d90 above the largest d searched" in labels
@@ -163,14 +164,25 @@ def test_figure2_judges_a_search_that_reached_nothing_as_the_finding_does(
     two = checkpoints("scratch", [(50, 83), (83, 137)], [0.75, 0.8], [0.1, 0.1])
     alone = draw(tmp_path, monkeypatch, two, repo_root, script="plot_figure2")
     assert alone.axes[0].get_title().splitlines()[1] == (
-        "tweets (scratch): 2 checkpoints with a d90: a trend needs at least 3"
+        "tweets (scratch): not resolved; 2 checkpoints with a d90: a trend needs at least 3"
     )
     # After the random initialisation, at 60 updates, it reached nothing up to 100,000: d90
     # lies above 100,000 there, so the last checkpoint's (83, 137] lies below it.
     early = BEYOND.assign(beats_majority=True).tail(1)
     figure = draw(tmp_path, monkeypatch, pd.concat([two, early]), repo_root, script="plot_figure2")
     assert figure.axes[0].get_title().splitlines()[1] == (
-        "tweets (scratch): the last interval lies below the first"
+        "tweets (scratch): agrees; the last interval lies below the first"
+    )
+
+
+@pytest.mark.parametrize("seeds, basis", [(1, "one seed"), (2, "the mean of 2 seeds")])
+def test_figure2_says_what_each_verdict_rests_on(tmp_path, monkeypatch, repo_root, seeds, basis):
+    # Every checkpoint comes from one pre-training run, whatever the seeds of its searches.
+    table = STRONG.assign(seeds=seeds)
+    (ax,) = draw(tmp_path, monkeypatch, table, repo_root, script="plot_figure2").axes
+    assert ax.get_title().splitlines()[1] == (
+        f"tweets (scratch): agrees (one pre-training run, {basis}); the last interval lies "
+        "below the first"
     )
 
 

@@ -1,7 +1,8 @@
 """Snakemake script: Figure 2, d90 against pre-training updates, one line per task, each d90
 drawn as the interval its search narrowed it to (a search that reached nothing up to d_max as
-a triangle at d_max pointing up), and under the title whether the last checkpoint's interval
-lies apart from the first's (the Figure 2 finding's test)."""
+a triangle at d_max pointing up), and under the title each line's verdict, what it rests on
+(one pre-training run, the seeds) and whether the last checkpoint's interval lies apart from
+the first's (the Figure 2 finding's test)."""
 
 import matplotlib
 
@@ -10,7 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from intdim.analysis.bracket_text import above  # noqa: E402
-from intdim.analysis.findings import brackets, figure2_rows  # noqa: E402
+from intdim.analysis.findings import brackets, figure2_rows, pretraining_lowers_d90  # noqa: E402
 from intdim.analysis.section5 import has_counted_d90  # noqa: E402
 from intdim.analysis.trajectory_plot import (  # noqa: E402
     NOT_REACHED,
@@ -40,7 +41,9 @@ def main(snakemake):
     judged = figure2_rows(table)  # the finding's rows
     for (task, name), series in judged.groupby(["task", "trajectory"]):
         series = series.sort_values("step")
-        verdicts.append(f"{task} ({name}): {ends_ordered(*brackets(series, 'step'))['reason']}")
+        (finding,) = pretraining_lowers_d90(series)  # one line: one task, one trajectory
+        reason = ends_ordered(*brackets(series, "step"))["reason"]
+        verdicts.append(f"{task} ({name}): {finding.verdict_text(markdown=False)}; {reason}")
     taken = set()  # the flags' legend names already used
     for (task, name), line in shown.groupby(["task", "trajectory"]):
         line = line.sort_values("step")
@@ -69,8 +72,9 @@ def main(snakemake):
         )
     ax.set_xlabel("pre-training updates")
     ax.set_ylabel("d90 (" + ", ".join(sorted(table["method"].str.upper().unique())) + ")")
-    title = f"d90 along pre-training ({counted(len(left_out), 'checkpoint-task pair')} left out"
-    title += f", {len(beyond)} not reached)" if len(beyond) else ")"
+    counts = [f"{counted(len(left_out), 'checkpoint-task pair')} left out"] if len(left_out) else []
+    counts += [f"{len(beyond)} not reached"] if len(beyond) else []
+    title = "d90 along pre-training" + (f" ({', '.join(counts)})" if counts else "")
     ax.set_title("\n".join([title, *verdicts]), fontsize=9)
     fig.savefig(snakemake.output[0], dpi=150, bbox_inches="tight")
     plt.close(fig)

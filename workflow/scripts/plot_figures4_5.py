@@ -63,9 +63,7 @@ def main(snakemake):
             ax.text(0.5, 0.5, "no checkpoint reached the threshold", ha="center",
                     transform=ax.transAxes)  # fmt: skip
         verdicts = [
-            textwrap.fill(
-                f"{f.subject}: {f.verdict}{f' ({f.basis})' if f.basis else ''}; {f.measured}", 80
-            )
+            textwrap.fill(f"{f.subject}: {f.verdict_text(markdown=False)}; {f.measured}", 80)
             for f in findings
             if f.figure == figure
         ]

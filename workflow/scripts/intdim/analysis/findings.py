@@ -46,8 +46,10 @@ class Finding:
         can resolve it otherwise (the default's Figure 2 did)."""
         return bool(self.basis) and (self.seeds == 1 or self.one_pretraining_run)
 
-    def verdict_text(self) -> str:
-        return f"**{self.verdict}**" + (f" ({self.basis})" if self.basis else "")
+    def verdict_text(self, markdown: bool = True) -> str:
+        """The verdict and what it rests on: "**agrees** (one seed)", plain for a figure."""
+        verdict = f"**{self.verdict}**" if markdown else self.verdict
+        return verdict + (f" ({self.basis})" if self.basis else "")
 
     def line(self) -> str:
         return f"{self.claim}: {self.verdict_text()}. {self.measured}"
