@@ -103,6 +103,35 @@ def test_editing_one_pretraining_size_reruns_only_that_size(run, repo_root, tmp_
     assert "build_corpus" not in jobs and "train_tokenizer" not in jobs
 
 
+def test_a_copy_of_the_run_reruns_what_a_changed_config_affects(run, repo_root, tmp_path):
+    """tools/copy_run.py's copy: a second subspace rate for Section 5 plans its new runs and
+    searches there, never pre-training again; a copy of the files alone plans nothing."""
+    import yaml
+    from intdim.pipeline.run_copy import copy_run
+
+    assert "Nothing to be done" in run_snakemake(run, "-n").stdout  # the run is finished
+    section5 = yaml.safe_load((repo_root / "config/integration_section5.yaml").read_text())
+    section5["pretraining"]["subspace"]["learning_rates"] = [0.05, 0.1]
+    changed = tmp_path / "two_rates.yaml"
+    changed.write_text(yaml.safe_dump(section5, sort_keys=False))
+
+    def planned(folder):
+        cmd = [
+            sys.executable, "-m", "snakemake", "--snakefile", str(repo_root / "Snakefile"),
+            "--directory", str(folder), "--cores", "1", "-n", "--configfile",
+            str(repo_root / "config/integration.yaml"), str(changed),
+        ]  # fmt: skip
+        return subprocess.run(cmd, capture_output=True, text=True).stdout
+
+    copy_run(run, tmp_path / "trial")
+    jobs = planned_jobs(planned(tmp_path / "trial"))
+    assert jobs.get("search_round", 0) >= 1 and jobs.get("subspace_run", 0) >= 1
+    assert not {"pretrain", "build_corpus", "full_finetune", "select_baseline"} & set(jobs)
+    for name in ("results", "logs", "benchmarks"):
+        shutil.copytree(run / name, tmp_path / "files_alone" / name)
+    assert "Nothing to be done" in planned(tmp_path / "files_alone")
+
+
 def test_rerun_resumes_only_what_is_missing(run, repo_root):
     assert "Nothing to be done" in run_snakemake(run, "-n").stdout
     # What an interruption leaves: one run lost (a killed job's outputs are removed) and
