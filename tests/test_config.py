@@ -19,7 +19,8 @@ from snakemake.utils import validate
      ["offline_full.yaml", "offline_full_other_seeds.yaml", "offline_full_dense_checkpoints.yaml"],
      ["projection_study.yaml"], ["rate_study.yaml"], ["config.yaml", "section5_two_rates.yaml"],
      ["config.yaml", "full_finetune_rates.yaml"], ["config.yaml", "section5_seed1.yaml"],
-     ["config.yaml", "section5_seed2.yaml"]],
+     ["config.yaml", "section5_seed2.yaml"], ["config.yaml", "section5_seed3.yaml"],
+     ["config.yaml", "section5_seed4.yaml"]],
 )  # fmt: skip
 def test_shipped_configs_are_valid(repo_root, names):
     from snakemake.utils import update_config

@@ -158,6 +158,15 @@ def test_figure2_draws_a_search_that_reached_nothing_at_d_max_pointing_up(
     assert "not reached: d90 above the largest d searched" in labels
 
 
+def test_figure2_labels_a_mark_in_its_right_half_on_the_left(tmp_path, monkeypatch, repo_root):
+    # Reached nothing after the last update as after the first: both labels stay in the axes.
+    last = BEYOND.assign(beats_majority=True, step=[0, 2000])
+    (ax,) = draw(tmp_path, monkeypatch, pd.concat([STRONG, last]), repo_root,
+                 script="plot_figure2").axes  # fmt: skip
+    labels = {text.xy[0]: (text.get_ha(), text.get_position()[0]) for text in ax.texts}
+    assert labels == {0: ("left", 6), 2000: ("right", -6)}
+
+
 def test_figure2_judges_a_search_that_reached_nothing_as_the_finding_does(
     tmp_path, monkeypatch, repo_root
 ):

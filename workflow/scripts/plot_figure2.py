@@ -56,8 +56,11 @@ def main(snakemake):
         ax.plot(points["step"], points["d90_hi"], "^", color=colours.get((task, name), "grey"),
                 label=NOT_REACHED if i == 0 else "_nolegend_")  # fmt: skip
         for step, d_max in zip(points["step"], points["d90_hi"], strict=True):
+            # In the right half the label goes left of its mark, where it stays in the axes.
+            right = step > (table["step"].min() + table["step"].max()) / 2
             ax.annotate(above(d_max), (step, d_max), textcoords="offset points",
-                        xytext=(6, -3), fontsize=7)  # fmt: skip
+                        xytext=(-6 if right else 6, -3), ha="right" if right else "left",
+                        fontsize=7)  # fmt: skip
     if len(left_out):  # along the bottom, so the axis still spans the whole trajectory
         ax.plot(left_out["step"], [0.03] * len(left_out), "x", color="grey", clip_on=False,
                 transform=ax.get_xaxis_transform(), label=LEFT_OUT)  # fmt: skip
