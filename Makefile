@@ -69,7 +69,7 @@ test: setup
 	$(PYTEST)
 
 # The edit loop: everything but the end-to-end workflow, SLURM and compile tests (918 of 963
-# tests; 4.0 min after set-up in a fresh clone at 2edc4f2 on a 2-core Intel Xeon of model 207).
+# tests; 4.8 min after set-up in a fresh clone at 3d8f15a on a 2-core Intel Xeon of model 207).
 test-quick: setup
 	$(PYTEST) -m "not slow"
 
