@@ -3,8 +3,6 @@ config/integration_section5.yaml merged on top (a few minutes on 2 cores)."""
 
 import json
 import shutil
-import subprocess
-import sys
 
 import pandas as pd
 import pytest
@@ -93,12 +91,8 @@ def test_editing_one_pretraining_size_reruns_only_that_size(run, repo_root, tmp_
     section5 = yaml.safe_load((repo_root / "config/integration_section5.yaml").read_text())
     section5["pretraining"]["sizes"]["xs"]["hidden_size"] = 24
     edited.write_text(yaml.safe_dump(section5, sort_keys=False))  # key order is part of params
-    cmd = [
-        sys.executable, "-m", "snakemake", "--snakefile", str(repo_root / "Snakefile"),
-        "--directory", str(run), "--cores", "1", "-n", "--configfile",
-        str(repo_root / "config/integration.yaml"), str(edited),
-    ]  # fmt: skip
-    jobs = planned_jobs(subprocess.run(cmd, capture_output=True, text=True).stdout)
+    dry_run = run_snakemake(run, "-n", configs=("integration.yaml", str(edited)))
+    jobs = planned_jobs(dry_run.stdout)
     assert jobs.get("pretrain") == 1
     assert "build_corpus" not in jobs and "train_tokenizer" not in jobs
 
@@ -116,12 +110,7 @@ def test_a_copy_of_the_run_reruns_what_a_changed_config_affects(run, repo_root, 
     changed.write_text(yaml.safe_dump(section5, sort_keys=False))
 
     def planned(folder):
-        cmd = [
-            sys.executable, "-m", "snakemake", "--snakefile", str(repo_root / "Snakefile"),
-            "--directory", str(folder), "--cores", "1", "-n", "--configfile",
-            str(repo_root / "config/integration.yaml"), str(changed),
-        ]  # fmt: skip
-        return subprocess.run(cmd, capture_output=True, text=True).stdout
+        return run_snakemake(folder, "-n", configs=("integration.yaml", str(changed))).stdout
 
     copy_run(run, tmp_path / "trial")
     jobs = planned_jobs(planned(tmp_path / "trial"))
