@@ -132,7 +132,6 @@ def test_jobs_import_this_checkouts_intdim_even_when_another_comes_first(tmp_pat
 
 
 def test_a_job_that_imported_another_intdim_stops_and_names_both(tmp_path):
-    sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
     import intdim  # noqa: F401  (what a job has imported when it starts)
     from script_log import check_checkout
 

@@ -67,9 +67,15 @@ def test_intdim_has_no_import_circle():
             visit(start, [start])
 
 
-def test_no_tool_edits_sys_path():
+def test_no_tool_or_test_edits_sys_path():
+    # pyproject's pytest pythonpath and the editable install put every folder on the path.
     for tool in (ROOT / "tools").glob("*.py"):
         assert "sys.path" not in tool.read_text(), f"{tool.name} edits sys.path"
+    edits = ("sys.path.insert", "sys.path.append", "sys.path[")
+    for test in (ROOT / "tests").glob("*.py"):
+        if test.name == "test_imports.py":  # this test names what it looks for
+            continue
+        assert not any(e in test.read_text() for e in edits), f"{test.name} edits sys.path"
 
 
 def test_every_module_belongs_to_one_part():

@@ -1,4 +1,5 @@
 import hashlib
+import os
 import subprocess
 import sys
 
@@ -50,13 +51,11 @@ def _digest(kind: str, seed: int) -> str:
 
 @pytest.mark.parametrize("kind", PROJECTIONS)
 def test_same_seed_same_numbers_across_processes(kind, repo_root):
-    code = (
-        "import sys; sys.path.insert(0, 'tests'); sys.path.insert(0, 'workflow/scripts');"
-        f"from test_projections import _digest; print(_digest({kind!r}, 11))"
-    )
-    other = subprocess.run(
-        [sys.executable, "-c", code], cwd=repo_root, capture_output=True, text=True, check=True
-    ).stdout.strip()
+    code = f"from test_projections import _digest; print(_digest({kind!r}, 11))"
+    path = os.pathsep.join(str(repo_root / p) for p in ("tests", "workflow/scripts"))
+    other = subprocess.run([sys.executable, "-c", code], cwd=repo_root, capture_output=True,
+                           text=True, check=True, env={**os.environ, "PYTHONPATH": path})  # fmt: skip
+    other = other.stdout.strip()
     assert other == _digest(kind, 11)
     assert _digest(kind, 12) != _digest(kind, 11)
 
