@@ -10,7 +10,7 @@ CORES ?= all
 # .venv takes about 3 GiB (PyTorch is most of it); setup stops early, saying so, with less free.
 MIN_FREE_GIB ?= 4
 
-.PHONY: setup run report rate-study offline-full offline-full-other-seeds test test-quick mutation gpu-check gpu-wheelhouse lint clean
+.PHONY: setup run report rate-study section5-seeds offline-full offline-full-other-seeds test test-quick mutation gpu-check gpu-wheelhouse lint clean
 
 $(VENV)/.installed: pyproject.toml requirements/constraints.txt
 	@$(PYTHON) -c "import shutil, sys; free = shutil.disk_usage('.').free / 2**30; \
@@ -45,6 +45,18 @@ rate-study: setup
 	$(BIN)/snakemake --cores $(CORES) --configfile config/rate_study.yaml --directory results/rate_study -s Snakefile
 	$(BIN)/python tools/readme_section.py --directory results/rate_study --config config/rate_study.yaml --name rate_study --command "make rate-study" --readme docs/results/rate_study.md
 
+# Figure 2 of the default over five pre-training seeds (0 to 4): Section 5 with seed 0 here and
+# with config/section5_seed{1,2,3,4}.yaml each in results/section5_seed<N> (rerun to resume;
+# about 40 min on 2 cores), then each run's verdict and their count, printed, in
+# results/figure2_over_seeds.csv and in docs/results/offline_default.md.
+SECTION5_SEEDS := 1 2 3 4
+section5-seeds: setup
+	$(BIN)/snakemake --cores $(CORES) -- results/figures/figure2.png
+	for seed in $(SECTION5_SEEDS); do \
+	  $(BIN)/snakemake --cores $(CORES) --configfile config/config.yaml config/section5_seed$$seed.yaml --directory results/section5_seed$$seed -s Snakefile -- results/figures/figure2.png || exit 1; \
+	done
+	$(BIN)/python tools/figure2_over_runs.py seed0=. $(foreach s,$(SECTION5_SEEDS),seed$(s)=results/section5_seed$(s)) --out results/figure2_over_seeds.csv --readme docs/results/offline_default.md --name section5_seeds
+
 # The fuller offline run (up to 3.5 hours on 2 cores), in its own folder; rerun to resume. Its
 # section in docs/results/offline_full.md is written from its tables, with the wall time summed
 # over the Snakemake runs it took.
@@ -68,8 +80,8 @@ PYTEST := $(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder
 test: setup
 	$(PYTEST)
 
-# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (918 of 963
-# tests; 4.8 min after set-up in a fresh clone at 3d8f15a on a 2-core Intel Xeon of model 207).
+# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (928 of 973
+# tests; 4.8 min for 918 after set-up in a fresh clone at 3d8f15a on a 2-core Intel Xeon of model 207).
 test-quick: setup
 	$(PYTEST) -m "not slow"
 

@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from intdim.analysis.bracket_text import above  # noqa: E402
-from intdim.analysis.findings import brackets, figure2_rows, pretraining_lowers_d90  # noqa: E402
+from intdim.analysis.findings import figure2_lines  # noqa: E402
 from intdim.analysis.section5 import has_counted_d90  # noqa: E402
 from intdim.analysis.trajectory_plot import (  # noqa: E402
     NOT_REACHED,
@@ -21,7 +21,7 @@ from intdim.analysis.trajectory_plot import (  # noqa: E402
     reach_below,
     series_colours,
 )
-from intdim.analysis.trend import counted, ends_ordered  # noqa: E402
+from intdim.analysis.trend import counted  # noqa: E402
 from script_log import logged  # noqa: E402
 
 LEFT_OUT = "left out: full fine-tune within chance of the majority class"
@@ -37,13 +37,8 @@ def main(snakemake):
     sns.set_theme(style="whitegrid")
     fig, ax = plt.subplots(figsize=(6, 4))
     colours = series_colours(shown, lambda n: sns.color_palette(n_colors=n))
-    verdicts = []
-    judged = figure2_rows(table)  # the finding's rows
-    for (task, name), series in judged.groupby(["task", "trajectory"]):
-        series = series.sort_values("step")
-        (finding,) = pretraining_lowers_d90(series)  # one line: one task, one trajectory
-        reason = ends_ordered(*brackets(series, "step"))["reason"]
-        verdicts.append(f"{task} ({name}): {finding.verdict_text(markdown=False)}; {reason}")
+    verdicts = [f"{task} ({name}): {finding.verdict_text(markdown=False)}; {reason}"
+                for task, name, finding, reason in figure2_lines(table)]  # fmt: skip
     taken = set()  # the flags' legend names already used
     for (task, name), line in shown.groupby(["task", "trajectory"]):
         line = line.sort_values("step")

@@ -237,6 +237,19 @@ def pretraining_lowers_d90(trajectory: pd.DataFrame) -> list[Finding]:
     ]
 
 
+def figure2_lines(trajectory: pd.DataFrame) -> list[tuple[str, str, Finding, str]]:
+    """Each line of Figure 2, (task, trajectory), with its own finding (``pretraining_lowers_d90``
+    on that line's rows alone) and the ends test's reason ("the last interval lies below the
+    first"), in the order of the line's names."""
+    lines = []
+    for (task, name), rows in figure2_rows(trajectory).groupby(["task", "trajectory"]):
+        rows = rows.sort_values("step")
+        (finding,) = pretraining_lowers_d90(rows)  # one line: one task, one trajectory
+        reason = ends_ordered(*brackets(rows, "step"))["reason"]
+        lines.append((task, name, finding, reason))
+    return lines
+
+
 def larger_models_lower_d90(survey: pd.DataFrame) -> list[Finding]:
     """Figure 3: larger pre-trained models have lower d90 (log d90 against log parameters),
     for every task surveyed, one whose searches found no d90 included."""

@@ -1,0 +1,149 @@
+"""Figure 2 over several runs: each run's checkpoints and verdict read from its own
+trajectory.csv, the count of verdicts, and the tool that prints and writes them."""
+
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from figure2_over_runs import main, parse_runs
+from intdim.analysis.figure2_over_runs import (
+    checkpoint_text,
+    read_trajectories,
+    tally_text,
+    verdict_table,
+)
+
+
+def trajectory(steps, brackets, status=None, beats=None, seeds=1, name="scratch"):
+    """A run's trajectory.csv: SAID d90 in (lo, hi] at each step; hi None where the search
+    reached nothing up to d_max = 100,000."""
+    n = len(steps)
+    status = status or ["reached" if hi else "not reached" for _, hi in brackets]
+    return pd.DataFrame({
+        "trajectory": name, "step": steps, "task": "tweets", "method": "said",
+        "d90_lo": [lo for lo, _ in brackets], "d90": [hi for _, hi in brackets],
+        "d90_hi": [hi if hi else 100_000 for _, hi in brackets], "search_status": status,
+        "beats_majority": beats or [True] * n, "seeds": seeds,
+    })  # fmt: skip
+
+
+FALLS = trajectory([125, 250, 500], [(1732, 2876), (400, 600), (83, 137)])
+RISES = trajectory([125, 250, 500], [(50, 83), (83, 137), (900, 1500)])
+# The last interval touches the first from below: touching intervals are apart, so it falls.
+TOUCHES = trajectory([125, 250, 500], [(137, 228), (83, 137), (83, 137)])
+# The first searched checkpoint reached nothing up to 100,000 and the last did: d90 fell.
+BEYOND = trajectory([125, 250, 500], [(60_231, None), (400, 600), (400, 600)])
+# One left out (full fine-tune within chance of the majority class): two checkpoints remain.
+SHORT = trajectory([125, 250, 500], [(None, None), (83, 137), (50, 83)],
+                   status=["skipped", "reached", "reached"], beats=[False, True, True])  # fmt: skip
+
+
+def write_run(root, name, table):
+    tables = root / name / "results" / "tables"
+    tables.mkdir(parents=True)
+    table.to_csv(tables / "trajectory.csv", index=False)
+    return root / name
+
+
+def test_each_run_gets_its_own_verdict_and_the_ends_tests_reason():
+    table = verdict_table({"a": FALLS, "b": RISES, "c": TOUCHES, "d": BEYOND, "e": SHORT})
+    assert list(table["run"]) == ["a", "b", "c", "d", "e"]
+    assert list(table["verdict"]) == ["agrees", "disagrees", "agrees", "agrees", "not resolved"]
+    assert list(table["reason"]) == [
+        "the last interval lies below the first",
+        "the last interval lies above the first",
+        "the last interval lies below the first",
+        "the last interval lies below the first",
+        "2 checkpoints with a d90: a trend needs at least 3",
+    ]
+    assert list(table["basis"])[:4] == ["one pre-training run, one seed"] * 4
+    assert table["basis"].iloc[4] == ""  # not resolved: it rests on nothing
+
+
+def test_the_table_shows_every_checkpoint_as_its_run_reads_it():
+    table = verdict_table({"d": BEYOND, "e": SHORT})
+    assert list(table.columns) == [
+        "run", "line", "step 125", "step 250", "step 500", "verdict", "basis", "reason",
+    ]  # fmt: skip
+    assert list(table.iloc[0, 2:5]) == ["> 100,000", "(400, 600]", "(400, 600]"]
+    assert list(table.iloc[1, 2:5]) == ["left out", "(83, 137]", "(50, 83]"]
+    assert set(table["line"]) == {"tweets (scratch)"}
+
+
+def test_runs_with_other_checkpoints_share_the_columns_and_fill_the_gaps():
+    later = trajectory([125, 250, 1000], [(1732, 2876), (400, 600), (83, 137)])
+    table = verdict_table({"a": FALLS, "b": later})
+    assert [c for c in table.columns if c.startswith("step")] == [
+        "step 125", "step 250", "step 500", "step 1,000",
+    ]  # fmt: skip
+    assert table.loc[0, "step 1,000"] == "-" and table.loc[1, "step 500"] == "-"
+
+
+def test_a_checkpoint_without_a_d90_shows_its_search_status():
+    row = FALLS.assign(d90=math.nan, search_status="failed").iloc[0]
+    assert checkpoint_text(row) == "failed"
+
+
+def test_the_tally_names_every_verdict_with_its_count():
+    table = verdict_table({"a": FALLS, "b": RISES, "c": TOUCHES, "e": SHORT})
+    assert tally_text(table) == [
+        "tweets (scratch): agrees 2, disagrees 1, not resolved 1 of 4 runs"
+    ]
+    one = verdict_table({"a": FALLS})
+    assert tally_text(one) == ["tweets (scratch): agrees 1, disagrees 0, not resolved 0 of 1 run"]
+
+
+def test_two_trajectories_in_one_run_are_counted_apart():
+    both = pd.concat([FALLS, RISES.assign(trajectory="other")])
+    table = verdict_table({"a": both, "b": FALLS})
+    assert tally_text(table) == [
+        "tweets (other): agrees 0, disagrees 1, not resolved 0 of 1 run",
+        "tweets (scratch): agrees 2, disagrees 0, not resolved 0 of 2 runs",
+    ]
+
+
+def test_a_run_without_section_5_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="run 'seed3': .*trajectory.csv does not exist"):
+        read_trajectories({"seed3": tmp_path})
+    with pytest.raises(ValueError, match="no runs"):
+        read_trajectories({})
+
+
+def test_runs_are_named_pairs_or_directories():
+    assert parse_runs(["seed0=.", "results/section5_seed1"]) == {
+        "seed0": Path("."),
+        "results/section5_seed1": Path("results/section5_seed1"),
+    }
+    with pytest.raises(SystemExit, match="'a' given twice"):
+        parse_runs(["a=x", "a=y"])
+    with pytest.raises(SystemExit, match="give NAME=DIRECTORY"):
+        parse_runs(["=x"])
+
+
+def test_the_tool_prints_writes_the_csv_and_the_pages_section(tmp_path, capsys):
+    a, b = write_run(tmp_path, "a", FALLS), write_run(tmp_path, "b", RISES)
+    page = tmp_path / "page.md"
+    page.write_text("before\n<!-- over:begin -->\nold\n<!-- over:end -->\nafter\n")
+    out = tmp_path / "over.csv"
+    main([f"seed0={a}", f"seed1={b}", "--out", str(out), "--readme", str(page), "--name", "over"])
+    printed = capsys.readouterr().out
+    assert "tweets (scratch): agrees 1, disagrees 1, not resolved 0 of 2 runs" in printed
+    written = pd.read_csv(out)
+    assert list(written["run"]) == ["seed0", "seed1"]
+    assert list(written["verdict"]) == ["agrees", "disagrees"]
+    text = page.read_text()
+    assert (
+        text.startswith("before\n<!-- over:begin -->\nGenerated by `python tools/")
+        and "old" not in text
+    )
+    assert text.endswith("<!-- over:end -->\nafter\n")
+    assert "| seed0 | unknown (the run recorded no commit) | tweets (scratch) |" in text
+
+
+def test_the_tool_stops_on_a_missing_run_and_on_half_a_page_target(tmp_path):
+    with pytest.raises(SystemExit, match="run 'x'"):
+        main([f"x={tmp_path}"])
+    run = write_run(tmp_path, "a", FALLS)
+    with pytest.raises(SystemExit):
+        main([str(run), "--name", "over"])
