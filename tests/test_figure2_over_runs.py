@@ -4,11 +4,16 @@ trajectory.csv, the count of verdicts, and the tool that prints and writes them.
 import math
 from pathlib import Path
 
-import pandas as pd
-import pytest
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
 from figure2_over_runs import main, parse_runs
 from intdim.analysis.figure2_over_runs import (
     checkpoint_text,
+    draw,
     read_trajectories,
     tally_text,
     verdict_table,
@@ -64,11 +69,12 @@ def test_each_run_gets_its_own_verdict_and_the_ends_tests_reason():
 def test_the_table_shows_every_checkpoint_as_its_run_reads_it():
     table = verdict_table({"d": BEYOND, "e": SHORT})
     assert list(table.columns) == [
-        "run", "line", "step 125", "step 250", "step 500", "verdict", "basis", "reason",
+        "run", "task", "trajectory", "step 125", "step 250", "step 500", "verdict", "basis",
+        "reason",
     ]  # fmt: skip
-    assert list(table.iloc[0, 2:5]) == ["> 100,000", "(400, 600]", "(400, 600]"]
-    assert list(table.iloc[1, 2:5]) == ["left out", "(83, 137]", "(50, 83]"]
-    assert set(table["line"]) == {"tweets (scratch)"}
+    assert list(table.iloc[0, 3:6]) == ["> 100,000", "(400, 600]", "(400, 600]"]
+    assert list(table.iloc[1, 3:6]) == ["left out", "(83, 137]", "(50, 83]"]
+    assert set(zip(table["task"], table["trajectory"], strict=True)) == {("tweets", "scratch")}
 
 
 def test_runs_with_other_checkpoints_share_the_columns_and_fill_the_gaps():
@@ -138,7 +144,7 @@ def test_the_tool_prints_writes_the_csv_and_the_pages_section(tmp_path, capsys):
         and "old" not in text
     )
     assert text.endswith("<!-- over:end -->\nafter\n")
-    assert "| seed0 | unknown (the run recorded no commit) | tweets (scratch) |" in text
+    assert "| seed0 | unknown (the run recorded no commit) | tweets | scratch |" in text
 
 
 def test_the_tool_stops_on_a_missing_run_and_on_half_a_page_target(tmp_path):
@@ -147,3 +153,36 @@ def test_the_tool_stops_on_a_missing_run_and_on_half_a_page_target(tmp_path):
     run = write_run(tmp_path, "a", FALLS)
     with pytest.raises(SystemExit):
         main([str(run), "--name", "over"])
+
+
+def test_the_figure_draws_every_runs_line_side_by_side_and_names_its_verdict():
+    tables = {"a": FALLS, "b": BEYOND}
+    fig, ax = plt.subplots()
+    draw(ax, tables, verdict_table(tables), lambda n: ["red", "blue"][:n])
+    first, second = ax.containers
+    # Two runs: the first a step 2% to the left, the second 2% to the right.
+    assert list(first.lines[0].get_xdata()) == pytest.approx([125 * 0.99, 250 * 0.99, 500 * 0.99])
+    assert list(first.lines[0].get_ydata()) == [2876, 600, 137]
+    bars = first.lines[2][0].get_segments()  # down to each bracket's lower end
+    assert [(a[1], b[1]) for a, b in bars] == [(1732, 2876), (400, 600), (83, 137)]
+    assert list(second.lines[0].get_xdata()) == pytest.approx([250 * 1.01, 500 * 1.01])
+    (triangle,) = [line for line in ax.lines if line.get_marker() == "^" and len(line.get_xdata())]
+    # A run that reached something everywhere draws no triangle; one legend entry stands for all.
+    assert list(triangle.get_xdata()) == pytest.approx([125 * 1.01])
+    assert list(triangle.get_ydata()) == [100_000] and triangle.get_color() == "blue"
+    labels = ax.get_legend_handles_labels()[1]
+    assert sorted(labels) == ["a, tweets (scratch): agrees", "b, tweets (scratch): agrees",
+                              "not reached: d90 above the largest d searched"]  # fmt: skip
+    assert ax.get_yscale() == "log" and ax.get_ylim()[1] > 100_000 and ax.get_ylim()[0] < 83
+    assert ax.get_title().splitlines() == [
+        "d90 along pre-training, run by run",
+        "tweets (scratch): agrees 2, disagrees 0, not resolved 0 of 2 runs",
+    ]
+    assert ax.get_ylabel() == "d90 (SAID)"
+    plt.close(fig)
+
+
+def test_the_tool_saves_the_figure(tmp_path):
+    a, b = write_run(tmp_path, "a", FALLS), write_run(tmp_path, "b", SHORT)
+    main([str(a), str(b), "--figure", str(tmp_path / "figure.png")])
+    assert (tmp_path / "figure.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -17,6 +17,8 @@ import pandas as pd
 
 from .bracket_text import above, bracket
 from .findings import figure2_lines
+from .section5 import has_counted_d90
+from .trajectory_plot import NOT_REACHED, log_limits, not_reached, reach_below
 
 TRAJECTORY = Path("results/tables/trajectory.csv")
 VERDICTS = ("agrees", "disagrees", "not resolved")
@@ -57,19 +59,20 @@ def verdict_table(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
         for task, name, finding, reason in figure2_lines(table):
             line = table[(table["task"] == task) & (table["trajectory"] == name)]
             cells = {f"step {int(r.step):,}": checkpoint_text(r) for r in line.itertuples()}
-            rows.append({"run": run, "line": f"{task} ({name})", **cells,
+            rows.append({"run": run, "task": task, "trajectory": name, **cells,
                          "verdict": finding.verdict, "basis": finding.basis,
                          "reason": reason})  # fmt: skip
     frame = pd.DataFrame(rows)
     steps = sorted((c for c in frame.columns if c.startswith("step ")),
                    key=lambda c: int(c.split()[1].replace(",", "")))  # fmt: skip
-    fixed = ["run", "line", *steps, "verdict", "basis", "reason"]
+    fixed = ["run", "task", "trajectory", *steps, "verdict", "basis", "reason"]
     return frame[[c for c in fixed if c in frame.columns]].fillna("-")
 
 
 def tally(verdicts: pd.DataFrame) -> dict[str, Counter]:
-    """Per Figure 2 line, how many runs gave each verdict."""
-    return {line: Counter(rows["verdict"]) for line, rows in verdicts.groupby("line", sort=True)}
+    """Per Figure 2 line, "task (trajectory)", how many runs gave each verdict."""
+    lines = verdicts.groupby(["task", "trajectory"], sort=True)
+    return {f"{task} ({name})": Counter(rows["verdict"]) for (task, name), rows in lines}
 
 
 def tally_text(verdicts: pd.DataFrame) -> list[str]:
@@ -80,3 +83,39 @@ def tally_text(verdicts: pd.DataFrame) -> list[str]:
         + f" of {sum(counts.values())} run{'' if sum(counts.values()) == 1 else 's'}"
         for line, counts in tally(verdicts).items()
     ]  # fmt: skip
+
+
+def draw(ax, tables: dict[str, pd.DataFrame], verdicts: pd.DataFrame, palette) -> None:
+    """Every run's Figure 2 lines on one axis: each counted d90 as its interval (a bar down to
+    the interval's lower end, the mark at d90), a search that reached nothing as a triangle at
+    its d_max, each run's steps moved a little apart so that equal brackets stay visible, and
+    each line named with its run and verdict. palette(n) gives n colours."""
+    named = list(verdicts.itertuples())
+    colours = dict(zip(range(len(named)), palette(max(len(named), 1)), strict=False))
+    ends, methods, any_beyond = [], set(), False
+    for i, row in enumerate(named):
+        table = tables[row.run]
+        line = table[(table["task"] == row.task) & (table["trajectory"] == row.trajectory)]
+        line = line.sort_values("step")
+        shift = 1 + 0.02 * (i - (len(named) - 1) / 2)  # the runs side by side at each step
+        shown = line[has_counted_d90(line)]
+        d90 = shown["d90"].astype(float)
+        label = f"{row.run}, {row.task} ({row.trajectory}): {row.verdict}"
+        ax.errorbar(shown["step"] * shift, d90, yerr=[reach_below(shown), 0 * d90], marker="o",
+                    capsize=3, color=colours[i], label=label)  # fmt: skip
+        beyond = not_reached(line)
+        ax.plot(beyond["step"] * shift, beyond["d90_hi"], "^", color=colours[i],
+                label=label if shown.empty else "_nolegend_")  # fmt: skip
+        ends += [d90, d90 - reach_below(shown), beyond["d90_hi"].astype(float)]
+        methods.update(line["method"].str.upper())
+        any_beyond = any_beyond or not beyond.empty
+    if any_beyond:  # one legend entry for every run's triangles
+        ax.plot([], [], "^", color="grey", label=NOT_REACHED)
+    values = pd.concat(ends) if ends else pd.Series(dtype=float)
+    if (values > 0).any():
+        ax.set_yscale("log")
+        ax.set_ylim(log_limits(values[values > 0].min(), values.max()))
+    ax.set_xlabel("pre-training updates")
+    ax.set_ylabel("d90 (" + ", ".join(sorted(methods)) + ")")
+    ax.set_title("\n".join(["d90 along pre-training, run by run", *tally_text(verdicts)]),
+                 fontsize=9)  # fmt: skip
