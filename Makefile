@@ -58,9 +58,9 @@ section5-seeds: setup
 	done
 	$(BIN)/python tools/figure2_over_runs.py seed0=. $(foreach s,$(SECTION5_SEEDS),seed$(s)=results/section5_seed$(s)) --out results/figure2_over_seeds.csv --figure results/figures/figure2_over_seeds.png --readme docs/results/offline_default.md --name section5_seeds
 
-# The fuller offline run (up to 3.5 hours on 2 cores), in its own folder; rerun to resume. Its
-# section in docs/results/offline_full.md is written from its tables, with the wall time summed
-# over the Snakemake runs it took.
+# The fuller offline run (77 min on 2 AVX-512 cores at d2975c9, up to 3.5 hours on 2 slower
+# ones), in its own folder; rerun to resume. Its section in docs/results/offline_full.md is
+# written from its tables, with the wall time summed over the Snakemake runs it took.
 offline-full: setup
 	$(BIN)/snakemake --cores $(CORES) --configfile config/offline_full.yaml --directory results/offline_full -s Snakefile
 	$(BIN)/python tools/readme_section.py --directory results/offline_full --config config/offline_full.yaml --name offline_full --command "make offline-full" --readme docs/results/offline_full.md
