@@ -81,7 +81,7 @@ PYTEST := $(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder
 test: setup
 	$(PYTEST)
 
-# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (930 of 975
+# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (932 of 977
 # tests; 4.8 min for 918 after set-up in a fresh clone at 3d8f15a on a 2-core Intel Xeon of model 207).
 test-quick: setup
 	$(PYTEST) -m "not slow"

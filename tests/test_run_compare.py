@@ -179,3 +179,12 @@ def test_a_long_curve_is_kept_as_a_digest_that_still_tells_a_last_bit_apart(tmp_
     capsys.readouterr()
     assert compare_runs.main([str(record_file), str(run)]) == 1
     assert "| differs | loss_curve |" in capsys.readouterr().out
+
+
+def test_a_run_kept_inside_another_is_left_out_of_its_jobs(tmp_path):
+    write(tmp_path, "full/m/t/lr0.1/seed0/metrics.json", RECORD)
+    write(tmp_path, "offline_full/results/full/m/t/lr0.1/seed0/metrics.json", RECORD)
+    write(tmp_path, "offline_full/results/pretrain/s/history.json", RECORD)
+    assert list(job_records(tmp_path)) == ["full/m/t/lr0.1/seed0/metrics.json"]
+    inner = job_records(tmp_path / "results" / "offline_full")
+    assert list(inner) == ["full/m/t/lr0.1/seed0/metrics.json", "pretrain/s/history.json"]

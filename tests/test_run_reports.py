@@ -117,6 +117,19 @@ def test_the_commit_is_the_one_the_jobs_recorded(tmp_path):
     assert readme_section.commit(tmp_path) == "0123456 (modified)"
 
 
+def test_the_runs_kept_inside_a_run_are_not_its_own(tmp_path):
+    # make offline-full and make section5-seeds keep their runs in results/<name>/results/.
+    for job, commit, seed in (("full/m/t/lr1/seed0", "aaaaaaa1", 0),
+                              ("offline_full/results/full/m/t/lr1/seed1", "bbbbbbb2", 1),
+                              ("section5_seed3/results/subspace/m/seed3", "ccccccc3", 3)):  # fmt: skip
+        path = tmp_path / "results" / job / "metrics.json"
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps({"seed": seed, "environment": {"commit": commit}}))
+    assert readme_section.commit(tmp_path) == "aaaaaaa"
+    assert readme_section.recorded_seeds(tmp_path) == [0]
+    assert readme_section.recorded_seeds(tmp_path / "results/offline_full") == [1]
+
+
 def test_the_machine_line_names_the_recorded_cpu_and_the_numerics_the_jobs_chose(tmp_path):
     import os
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from .run_files import own_files
+
 # What two runs of the same job differ in without their numbers differing (a pre-training
 # resumed after a kill ends with the same bits as one never stopped).
 NOT_OUTCOMES = ("environment", "resumed_at")
@@ -51,7 +53,7 @@ def job_records(run: Path) -> dict[str, dict]:
     if run.is_file():
         return {job: compact(record) for job, record in read_record(run).items()}
     results = run / "results"
-    paths = [*results.rglob("metrics.json"), *results.glob("pretrain/*/history.json")]
+    paths = [*own_files(results, "metrics.json"), *results.glob("pretrain/*/history.json")]
     return {str(p.relative_to(results)): compact(json.loads(p.read_text())) for p in sorted(paths)}
 
 

@@ -18,6 +18,7 @@ from . import run_time
 from .bracket_text import above, bracket, failed_above_note, probe_note
 from .d90 import seed_means
 from .findings import all_findings, one_draw_note
+from .run_files import own_files
 
 
 def markdown_table(frame: pd.DataFrame, columns: list[str]) -> str:
@@ -105,9 +106,9 @@ def rate_table(runs: pd.DataFrame) -> str | None:
 
 
 def recorded_metrics(directory: Path) -> list[dict]:
-    """The metrics.json of each training run of a run directory, in path order."""
-    return [json.loads(path.read_text())
-            for path in sorted((directory / "results").rglob("metrics.json"))]  # fmt: skip
+    """The metrics.json of each training run of a run directory, in path order (not those of
+    the runs kept inside it: ``run_files``)."""
+    return [json.loads(p.read_text()) for p in own_files(directory / "results", "metrics.json")]
 
 
 def recorded_environments(directory: Path) -> list[dict]:
