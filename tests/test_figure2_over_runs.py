@@ -86,6 +86,23 @@ def test_runs_with_other_checkpoints_share_the_columns_and_fill_the_gaps():
     assert table.loc[0, "step 1,000"] == "-" and table.loc[1, "step 500"] == "-"
 
 
+def test_a_run_with_nothing_to_judge_still_counts_as_not_resolved():
+    # Every checkpoint after step 0 within chance of the majority class: the landing page has
+    # no Figure 2 finding, and the count must not lose the run.
+    nothing = SHORT.assign(beats_majority=False, search_status="skipped", d90=None, d90_lo=None)
+    table = verdict_table({"a": FALLS, "z": nothing})
+    assert list(table["verdict"]) == ["agrees", "not resolved"]
+    assert table.loc[1, "reason"] == (
+        "no checkpoint after step 0 with a d90 or a search that reached nothing"
+    )
+    assert list(table.iloc[1, 3:6]) == ["left out"] * 3
+    assert tally_text(table) == [
+        "tweets (scratch): agrees 1, disagrees 0, not resolved 1 of 2 runs"
+    ]
+    with pytest.raises(ValueError, match="no run has a Section 5 checkpoint"):
+        verdict_table({"empty": FALLS.iloc[:0]})
+
+
 def test_a_checkpoint_without_a_d90_shows_its_search_status():
     row = FALLS.assign(d90=math.nan, search_status="failed").iloc[0]
     assert checkpoint_text(row) == "failed"

@@ -65,9 +65,9 @@ def main(argv: list[str] | None = None) -> None:
     runs = parse_runs(args.runs)
     try:
         tables = read_trajectories(runs)
-    except FileNotFoundError as error:
+        table = verdict_table(tables)
+    except (FileNotFoundError, ValueError) as error:
         raise SystemExit(str(error)) from None
-    table = verdict_table(tables)
     print("\n".join(tally_text(table)) + "\n")
     print(run_report.markdown_table(table, list(table.columns)))
     if args.out is not None:

@@ -22,6 +22,7 @@ from .trajectory_plot import NOT_REACHED, log_limits, not_reached, reach_below
 
 TRAJECTORY = Path("results/tables/trajectory.csv")
 VERDICTS = ("agrees", "disagrees", "not resolved")
+NOTHING_TO_JUDGE = "no checkpoint after step 0 with a d90 or a search that reached nothing"
 
 
 def read_trajectories(runs: dict[str, Path]) -> dict[str, pd.DataFrame]:
@@ -56,12 +57,18 @@ def verdict_table(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     reason."""
     rows = []
     for run, table in tables.items():
-        for task, name, finding, reason in figure2_lines(table):
-            line = table[(table["task"] == task) & (table["trajectory"] == name)]
+        judged = {(task, name): (finding, reason)
+                  for task, name, finding, reason in figure2_lines(table)}  # fmt: skip
+        for (task, name), line in table.groupby(["task", "trajectory"], sort=True):
+            # A line with no checkpoint to judge has no finding; it still counts, unresolved.
+            finding, reason = judged.get((task, name), (None, NOTHING_TO_JUDGE))
             cells = {f"step {int(r.step):,}": checkpoint_text(r) for r in line.itertuples()}
             rows.append({"run": run, "task": task, "trajectory": name, **cells,
-                         "verdict": finding.verdict, "basis": finding.basis,
+                         "verdict": finding.verdict if finding else "not resolved",
+                         "basis": finding.basis if finding else "",
                          "reason": reason})  # fmt: skip
+    if not rows:
+        raise ValueError("no run has a Section 5 checkpoint in its trajectory.csv")
     frame = pd.DataFrame(rows)
     steps = sorted((c for c in frame.columns if c.startswith("step ")),
                    key=lambda c: int(c.split()[1].replace(",", "")))  # fmt: skip
