@@ -46,8 +46,8 @@ rate-study: setup
 	$(BIN)/python tools/readme_section.py --directory results/rate_study --config config/rate_study.yaml --name rate_study --command "make rate-study" --readme docs/results/rate_study.md
 
 # Figure 2 of the default over five pre-training seeds (0 to 4): Section 5 with seed 0 here and
-# with config/section5_seed{1,2,3,4}.yaml each in results/section5_seed<N> (rerun to resume;
-# 4 x about 7 min on 2 cores after `make run`), then each run's verdict and their count, printed, in
+# with config/section5_seed{1,2,3,4}.yaml each in results/section5_seed<N> (rerun to resume; 4 x
+# about 7 min on 2 cores after `make run`), then each run's verdict and their count, printed, in
 # results/figure2_over_seeds.csv and docs/results/offline_default.md, and every run drawn in
 # results/figures/figure2_over_seeds.png.
 SECTION5_SEEDS := 1 2 3 4
