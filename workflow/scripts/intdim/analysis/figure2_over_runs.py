@@ -18,7 +18,7 @@ import pandas as pd
 from .bracket_text import above, bracket
 from .findings import figure2_lines
 from .section5 import has_counted_d90
-from .trajectory_plot import NOT_REACHED, log_limits, not_reached, reach_below
+from .trajectory_plot import NOT_REACHED, interval_limits, not_reached, reach_below
 
 TRAJECTORY = Path("results/tables/trajectory.csv")
 VERDICTS = ("agrees", "disagrees", "not resolved")
@@ -99,29 +99,28 @@ def draw(ax, tables: dict[str, pd.DataFrame], verdicts: pd.DataFrame, palette) -
     each line named with its run and verdict. palette(n) gives n colours."""
     named = list(verdicts.itertuples())
     colours = dict(zip(range(len(named)), palette(max(len(named), 1)), strict=False))
-    ends, methods, any_beyond = [], set(), False
+    shown_all, beyond_all, methods = [], [], set()
     for i, row in enumerate(named):
         table = tables[row.run]
         line = table[(table["task"] == row.task) & (table["trajectory"] == row.trajectory)]
         line = line.sort_values("step")
         shift = 1 + 0.02 * (i - (len(named) - 1) / 2)  # the runs side by side at each step
-        shown = line[has_counted_d90(line)]
+        shown, beyond = line[has_counted_d90(line)], not_reached(line)
         d90 = shown["d90"].astype(float)
-        label = f"{row.run}, {row.task} ({row.trajectory}): {row.verdict}"
+        # The line's one legend entry, even where it has no d90 (its triangles then name it).
         ax.errorbar(shown["step"] * shift, d90, yerr=[reach_below(shown), 0 * d90], marker="o",
-                    capsize=3, color=colours[i], label=label)  # fmt: skip
-        beyond = not_reached(line)
-        ax.plot(beyond["step"] * shift, beyond["d90_hi"], "^", color=colours[i],
-                label=label if shown.empty else "_nolegend_")  # fmt: skip
-        ends += [d90, d90 - reach_below(shown), beyond["d90_hi"].astype(float)]
+                    capsize=3, color=colours[i],
+                    label=f"{row.run}, {row.task} ({row.trajectory}): {row.verdict}")  # fmt: skip
+        ax.plot(beyond["step"] * shift, beyond["d90_hi"], "^", color=colours[i], label="_nolegend_")
+        shown_all.append(shown)
+        beyond_all.append(beyond)
         methods.update(line["method"].str.upper())
-        any_beyond = any_beyond or not beyond.empty
-    if any_beyond:  # one legend entry for every run's triangles
+    shown, beyond = pd.concat(shown_all), pd.concat(beyond_all)
+    if len(beyond):  # one legend entry for every run's triangles
         ax.plot([], [], "^", color="grey", label=NOT_REACHED)
-    values = pd.concat(ends) if ends else pd.Series(dtype=float)
-    if (values > 0).any():
+    if len(shown) or len(beyond):
         ax.set_yscale("log")
-        ax.set_ylim(log_limits(values[values > 0].min(), values.max()))
+        ax.set_ylim(interval_limits(shown, beyond=beyond))
     ax.set_xlabel("pre-training updates")
     ax.set_ylabel("d90 (" + ", ".join(sorted(methods)) + ")")
     ax.set_title("\n".join(["d90 along pre-training, run by run", *tally_text(verdicts)]),
