@@ -9,7 +9,8 @@ import types
 import matplotlib.figure
 import pandas as pd
 import pytest
-from intdim.analysis.trajectory_plot import log_limits
+from intdim.analysis.trajectory_plot import TITLE_WIDTH, log_limits, title_line
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 
 def checkpoints(name: str, d90s: list[tuple], accuracy: list[float], gap: list[float]):
@@ -48,6 +49,17 @@ def draw(tmp_path, monkeypatch, table: pd.DataFrame, repo_root, script="plot_fig
     runpy.run_path(str(path), init_globals={"snakemake": rule})
     assert (tmp_path / "figure.png").stat().st_size > 0
     return saved[0]
+
+
+def title_lines(ax) -> list[str]:
+    """The title's lines, each wrapped line joined back to the one it goes on from."""
+    lines = []
+    for line in ax.get_title().splitlines():
+        if line.startswith("  "):
+            lines[-1] += " " + line.strip()
+        else:
+            lines.append(line)
+    return lines
 
 
 def test_each_panel_is_titled_with_its_own_findings_verdict(tmp_path, monkeypatch, repo_root):
@@ -92,7 +104,7 @@ def test_figure2_gives_each_trajectory_its_line_and_verdict(tmp_path, monkeypatc
     both = pd.concat([STRONG, SHORT])
     figure = draw(tmp_path, monkeypatch, both, repo_root, script="plot_figure2")
     (ax,) = figure.axes
-    assert ax.get_title().splitlines() == [
+    assert title_lines(ax) == [
         "d90 along pre-training",
         "tweets (other): disagrees; the last interval lies above the first",
         "tweets (scratch): agrees; the last interval lies below the first",
@@ -115,10 +127,7 @@ def test_figure2_marks_the_checkpoints_it_leaves_out_along_the_bottom(
     (marks,) = [line for line in ax.lines if line.get_label().startswith("left out")]
     assert list(marks.get_xdata()) == [60, 4000, 8000] and marks.get_marker() == "x"
     assert ax.get_xlim()[0] < 60 and ax.get_xlim()[1] > 8000
-    assert (
-        ax.get_title().splitlines()[0]
-        == "d90 along pre-training (3 checkpoint-task pairs left out)"
-    )
+    assert title_lines(ax)[0] == "d90 along pre-training (3 checkpoint-task pairs left out)"
     labels = {t.get_text() for t in ax.get_legend().get_texts()}
     assert labels == {
         "tweets (scratch)",
@@ -150,7 +159,7 @@ def test_figure2_draws_a_search_that_reached_nothing_at_d_max_pointing_up(
     # The line and the finding still start after the random initialisation's checkpoint.
     (scratch,) = ax.containers
     assert list(scratch.lines[0].get_xdata()) == [125, 250, 500, 1000]
-    assert ax.get_title().splitlines() == [
+    assert title_lines(ax) == [
         "d90 along pre-training (1 checkpoint-task pair left out, 1 not reached)",
         "tweets (scratch): agrees; the last interval lies below the first",
     ]
@@ -172,14 +181,14 @@ def test_figure2_judges_a_search_that_reached_nothing_as_the_finding_does(
 ):
     two = checkpoints("scratch", [(50, 83), (83, 137)], [0.75, 0.8], [0.1, 0.1])
     alone = draw(tmp_path, monkeypatch, two, repo_root, script="plot_figure2")
-    assert alone.axes[0].get_title().splitlines()[1] == (
+    assert title_lines(alone.axes[0])[1] == (
         "tweets (scratch): not resolved; 2 checkpoints with a d90: a trend needs at least 3"
     )
     # After the random initialisation, at 60 updates, it reached nothing up to 100,000: d90
     # lies above 100,000 there, so the last checkpoint's (83, 137] lies below it.
     early = BEYOND.assign(beats_majority=True).tail(1)
     figure = draw(tmp_path, monkeypatch, pd.concat([two, early]), repo_root, script="plot_figure2")
-    assert figure.axes[0].get_title().splitlines()[1] == (
+    assert title_lines(figure.axes[0])[1] == (
         "tweets (scratch): agrees; the last interval lies below the first"
     )
 
@@ -189,9 +198,39 @@ def test_figure2_says_what_each_verdict_rests_on(tmp_path, monkeypatch, repo_roo
     # Every checkpoint comes from one pre-training run, whatever the seeds of its searches.
     table = STRONG.assign(seeds=seeds)
     (ax,) = draw(tmp_path, monkeypatch, table, repo_root, script="plot_figure2").axes
-    assert ax.get_title().splitlines()[1] == (
+    assert title_lines(ax)[1] == (
         f"tweets (scratch): agrees (one pre-training run, {basis}); the last interval lies "
         "below the first"
+    )
+
+
+def test_a_title_line_wraps_only_past_its_width_and_keeps_every_word():
+    words = ("tweets (scratch): agrees (one pre-training run); the last interval lies below "
+             "the first, and more").split()  # fmt: skip
+    for length in (TITLE_WIDTH, TITLE_WIDTH + 1):
+        text = " ".join(words)[:length].rstrip()
+        text += "x" * (length - len(text))  # exactly ``length`` characters
+        wrapped = title_line(text)
+        assert len(wrapped.splitlines()) == (1 if length <= TITLE_WIDTH else 2)
+        assert all(len(line) <= TITLE_WIDTH for line in wrapped.splitlines())
+        assert wrapped.split() == text.split()
+        assert all(line.startswith("  ") for line in wrapped.splitlines()[1:])
+
+
+def test_figure2_wraps_a_long_verdict_within_its_axes(tmp_path, monkeypatch, repo_root):
+    # Two tasks' long names, verdicts resting on several seeds and the longest reasons.
+    long = pd.concat([
+        STRONG.assign(task="yelp_polarity", trajectory="roberta_base_scratch", seeds=2),
+        SHORT.assign(task="yelp_polarity", trajectory="roberta_base_other", seeds=2),
+    ])  # fmt: skip
+    figure = draw(tmp_path, monkeypatch, long, repo_root, script="plot_figure2")
+    (ax,) = figure.axes
+    renderer = FigureCanvasAgg(figure).get_renderer()  # the script closed its own canvas
+    assert ax.title.get_window_extent(renderer).width <= ax.get_window_extent(renderer).width
+    assert len(ax.get_title().splitlines()) > 3  # it did wrap, and nothing was lost in wrapping
+    assert title_lines(ax)[2] == (
+        "yelp_polarity (roberta_base_scratch): agrees (one pre-training run, the mean of 2 "
+        "seeds); the last interval lies below the first"
     )
 
 

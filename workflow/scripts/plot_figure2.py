@@ -20,6 +20,7 @@ from intdim.analysis.trajectory_plot import (  # noqa: E402
     not_reached,
     reach_below,
     series_colours,
+    title_line,
 )
 from intdim.analysis.trend import counted  # noqa: E402
 from script_log import logged  # noqa: E402
@@ -37,7 +38,7 @@ def main(snakemake):
     sns.set_theme(style="whitegrid")
     fig, ax = plt.subplots(figsize=(6, 4))
     colours = series_colours(shown, lambda n: sns.color_palette(n_colors=n))
-    verdicts = [f"{task} ({name}): {finding.verdict_text(markdown=False)}; {reason}"
+    verdicts = [title_line(f"{task} ({name}): {finding.verdict_text(markdown=False)}; {reason}")
                 for task, name, finding, reason in figure2_lines(table)]  # fmt: skip
     taken = set()  # the flags' legend names already used
     for (task, name), line in shown.groupby(["task", "trajectory"]):

@@ -18,7 +18,7 @@ import pandas as pd
 from .bracket_text import above, bracket
 from .findings import figure2_lines
 from .section5 import has_counted_d90
-from .trajectory_plot import NOT_REACHED, interval_limits, not_reached, reach_below
+from .trajectory_plot import NOT_REACHED, interval_limits, not_reached, reach_below, title_line
 
 TRAJECTORY = Path("results/tables/trajectory.csv")
 VERDICTS = ("agrees", "disagrees", "not resolved")
@@ -123,5 +123,5 @@ def draw(ax, tables: dict[str, pd.DataFrame], verdicts: pd.DataFrame, palette) -
         ax.set_ylim(interval_limits(shown, beyond=beyond))
     ax.set_xlabel("pre-training updates")
     ax.set_ylabel("d90 (" + ", ".join(sorted(methods)) + ")")
-    ax.set_title("\n".join(["d90 along pre-training, run by run", *tally_text(verdicts)]),
-                 fontsize=9)  # fmt: skip
+    lines = ["d90 along pre-training, run by run", *map(title_line, tally_text(verdicts))]
+    ax.set_title("\n".join(lines), fontsize=9)

@@ -7,6 +7,7 @@ read."""
 from __future__ import annotations
 
 import math
+import textwrap
 
 import pandas as pd
 
@@ -25,6 +26,16 @@ def reach_below(points: pd.DataFrame) -> pd.Series:
     """How far below each d90 its interval reaches (d90 - d90_lo): zero where no probe failed,
     which a log axis can draw, unlike the interval's lower end of 0."""
     return (points["d90"].astype(float) - points["d90_lo"].astype(float)).fillna(0.0)
+
+
+# Characters of a 9-point title line that fit the axes of a 6-inch-wide figure.
+TITLE_WIDTH = 72
+
+
+def title_line(text: str) -> str:
+    """``text`` as one title line, or, where longer than TITLE_WIDTH, as several, each after
+    the first indented, so that a long verdict stays within the axes it names."""
+    return textwrap.fill(text, TITLE_WIDTH, subsequent_indent="  ")
 
 
 NOT_REACHED = "not reached: d90 above the largest d searched"
