@@ -106,6 +106,8 @@ def test_a_run_with_nothing_to_judge_still_counts_as_not_resolved():
 def test_a_checkpoint_without_a_d90_shows_its_search_status():
     row = FALLS.assign(d90=math.nan, search_status="failed").iloc[0]
     assert checkpoint_text(row) == "failed"
+    untrained = FALLS.assign(d90=math.nan, search_status="nothing learned").iloc[0]
+    assert checkpoint_text(untrained) == "nothing learned"  # not "> d_max"
 
 
 def test_the_tally_names_every_verdict_with_its_count():

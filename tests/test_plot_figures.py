@@ -167,6 +167,29 @@ def test_figure2_draws_a_search_that_reached_nothing_at_d_max_pointing_up(
     assert "not reached: d90 above the largest d searched" in labels
 
 
+def test_figure2_marks_a_search_that_learned_nothing_along_the_bottom_outside_the_finding(
+    tmp_path, monkeypatch, repo_root
+):
+    # After 2,000 updates every probe ended at one class, at the rate tried: no bracket to
+    # draw, and not "d90 above 100,000", which would turn the verdict to "disagrees".
+    untrained = BEYOND.tail(1).assign(step=2000, beats_majority=True,
+                                      search_status="nothing learned")  # fmt: skip
+    figure = draw(tmp_path, monkeypatch, pd.concat([STRONG, untrained]), repo_root,
+                  script="plot_figure2")  # fmt: skip
+    (ax,) = figure.axes
+    (marks,) = [line for line in ax.lines if line.get_marker() == "+"]
+    assert list(marks.get_xdata()) == [2000]
+    assert not [line for line in ax.lines if line.get_marker() == "^"]
+    assert title_lines(ax) == [
+        "d90 along pre-training (1 nothing learned)",
+        "tweets (scratch): agrees; the last interval lies below the first",
+    ]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "left out: no probe beat the majority class (nothing learned at the rates tried)" in (
+        labels
+    )
+
+
 def test_figure2_labels_a_mark_in_its_right_half_on_the_left(tmp_path, monkeypatch, repo_root):
     # Reached nothing after the last update as after the first: both labels stay in the axes.
     last = BEYOND.assign(beats_majority=True, step=[0, 2000])
@@ -395,3 +418,25 @@ def test_a_d90_set_within_chance_of_the_majority_is_drawn_in_a_square(
     (ax,) = draw(tmp_path, monkeypatch, survey, repo_root, script="plot_figure3").axes
     assert squares(ax) == [([1e4], [800])]
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [label]
+
+
+def test_figure3_names_the_unsearched_and_those_that_learned_nothing_apart(
+    tmp_path, monkeypatch, repo_root
+):
+    survey = pd.DataFrame(
+        {
+            "model": ["a", "b", "c", "d"],
+            "task": "t",
+            "parameters": [1e4, 1e5, 1e6, 1e7],
+            "d90_lo": [200, 20, None, 60],
+            "d90": [800, 80, None, None],
+            "d90_hi": [800, 80, 1000, 1000],
+            "searched_up_to": [800, 80, 1000, 1000],
+            "search_status": ["reached", "reached", "skipped", "nothing learned"],
+        }
+    )
+    (ax,) = draw(tmp_path, monkeypatch, survey, repo_root, script="plot_figure3").axes
+    assert ax.get_title().splitlines()[:3] == [
+        "t: 2 models with a d90", "not searched: c", "nothing learned: d"
+    ]  # fmt: skip
+    assert not ax.collections[-1].get_offsets().size  # no triangle: neither reached above d_max

@@ -212,6 +212,25 @@ def test_a_section5_only_run_gets_its_trajectory_and_findings_and_no_sweep(tmp_p
         readme_section.headline(tmp_path, "config/x.yaml", 600.0, "snakemake")
 
 
+def test_a_search_that_learned_nothing_shows_no_bracket_and_counts_for_no_finding(tmp_path):
+    write_section5_run(tmp_path, seeds=[0])
+    path = tmp_path / "results/tables/trajectory.csv"
+    table = pd.read_csv(path)
+    # After 2,000 updates no probe beat the majority class, at the rate tried.
+    last = table["step"] == 2000
+    table.loc[last, ["d90", "d90_lo", "d90_hi", "search_status"]] = [
+        None, 60231, 100000, "nothing learned"
+    ]  # fmt: skip
+    table.to_csv(path, index=False)
+    body = readme_section.section(tmp_path, "config/x.yaml", None, "snakemake")
+    assert "| 2,000 | t | nothing learned | nothing learned | 0.015 | 0.8 | 0.2 |" in body
+    # Counted as d90 above 100,000 it would end the line above 125's (1,732, 2,876]: disagrees.
+    assert (
+        "d90 falls as pre-training goes on (t; Figure 2): **not resolved**. 2 checkpoints with a "
+        "d90: a trend needs at least 3" in body
+    )
+
+
 def test_a_directory_with_neither_d90_nor_trajectory_is_not_a_finished_run(tmp_path):
     (tmp_path / "results/tables").mkdir(parents=True)
     with pytest.raises(SystemExit, match="neither d90.csv nor trajectory.csv"):

@@ -147,6 +147,55 @@ def test_figure3_draws_found_and_unreached_d90s_and_names_the_unsearched():
     assert list(unsearched["model"]) == ["d"]
 
 
+def search_scoring(scores, status="not reached", metric="accuracy"):
+    """A finished search whose probes scored ``scores``, the majority class's share 0.6."""
+    return {**result("c", "t", "said", None, status), "metric": metric,
+            "eval_majority_accuracy": 0.6,
+            "probes": [{"d": 100 * 3**i, "score": s} for i, s in enumerate(scores)]}  # fmt: skip
+
+
+@pytest.mark.parametrize("scores, status, metric, expected", [
+    # every probe at or below the majority class's share: no d trained
+    ([0.6, 0.55, 0.6], "not reached", "accuracy", "nothing learned"),
+    # one probe one example in 1,500 above it: something trained
+    ([0.6, 0.6 + 1 / 1500, 0.5], "not reached", "accuracy", "not reached"),
+    # within float rounding of the share is at it; a probe with no finished run has no say
+    ([0.6 + 1e-12, None], "not reached", "accuracy", "nothing learned"),
+    # no probe scored: nothing to judge by
+    ([None], "not reached", "accuracy", "not reached"),
+    # the majority class's share bounds accuracy alone
+    ([0.5], "not reached", "f1", "not reached"),
+    # a search with a d90 keeps its status whatever its other probes scored
+    ([0.5], "reached", "accuracy", "reached"),
+])  # fmt: skip
+def test_a_search_none_of_whose_probes_beat_the_majority_class_learned_nothing(
+    scores, status, metric, expected
+):
+    search = search_scoring(scores, status, metric)
+    assert section5.search_status(search) == expected
+
+
+def test_every_table_gives_a_search_that_learned_nothing_that_status():
+    untrained, trained = search_scoring([0.6, 0.6]), search_scoring([0.6, 0.61])
+    assert list(section5.search_table([untrained, trained])["status"]) == [
+        "nothing learned", "not reached"
+    ]  # fmt: skip
+    metas = {"c": {"base_parameters": 10, "reference": "c"}}
+    survey = section5.survey_table(["c"], ["t"], "said", {("c", "t", "said"): untrained}, metas)
+    assert list(survey["search_status"]) == ["nothing learned"]
+    # Figure 3 has no d to draw for it: with the unsearched, not among the unreached.
+    found, beyond, rest = section5.survey_parts(survey)
+    assert (len(found), len(beyond), list(rest["model"])) == (0, 0, ["c"])
+    runs = [full_run(1e-3, 0, 0.7, 0.7)]
+    trajectory = section5.trajectory_table(
+        {"scratch": {"125": "c"}}, {"scratch": {"tasks": ["t"], "method": "said"}},
+        {("c", "t", "said"): untrained}, {("c", "t"): baseline(runs, 1e-3)},
+    )  # fmt: skip
+    assert list(trajectory["search_status"]) == ["nothing learned"]
+    assert list(section5.learned_nothing(trajectory)) == [True]
+    assert list(section5.reached_nothing(trajectory)) == [False]
+
+
 def test_the_bound_table_keeps_solutions_and_its_columns_in_order():
     bounds = section5.bound_table([{"model": "a", "task": "t", "method": "said", "d90": 50,
                                     "d": 50, "bound": 0.4, "extra": 1},

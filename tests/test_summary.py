@@ -41,6 +41,9 @@ def test_the_searches_show_their_bracket_none_when_skipped_and_d_max_when_not_re
                            "lo": [100, 30, 60_231], "hi": [300, 300_000, 100_000],
                            "status": ["reached", "skipped", "not reached"]})  # fmt: skip
     assert list(compact_search(search)["d90 in"]) == ["(100, 300]", "-", "> 100,000"]
+    # One whose every probe ended at or below the majority class brackets nothing.
+    untrained = search.assign(status=["reached", "skipped", "nothing learned"])
+    assert list(compact_search(untrained)["d90 in"]) == ["(100, 300]", "-", "nothing learned"]
     assert "best probe" not in compact_search(search)  # a table from before the columns
     # each search's best probe beside its target; a skipped one probed nothing
     scored = search.assign(best_score=[0.71, None, 0.6847], target=[0.7, None, 0.6936])

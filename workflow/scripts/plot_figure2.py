@@ -1,6 +1,7 @@
 """Snakemake script: Figure 2, d90 against pre-training updates, one line per task, each d90
 drawn as the interval its search narrowed it to (a search that reached nothing up to d_max as
-a triangle at d_max pointing up), and under the title each line's verdict, what it rests on
+a triangle at d_max pointing up, one that learned nothing at any d as a cross along the
+bottom), and under the title each line's verdict, what it rests on
 (one pre-training run, the seeds) and whether the last checkpoint's interval lies apart from
 the first's (the Figure 2 finding's test)."""
 
@@ -12,7 +13,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from intdim.analysis.bracket_text import above  # noqa: E402
 from intdim.analysis.findings import figure2_lines  # noqa: E402
-from intdim.analysis.section5 import has_counted_d90  # noqa: E402
+from intdim.analysis.section5 import has_counted_d90, learned_nothing  # noqa: E402
 from intdim.analysis.trajectory_plot import (  # noqa: E402
     NOT_REACHED,
     interval_limits,
@@ -26,6 +27,7 @@ from intdim.analysis.trend import counted  # noqa: E402
 from script_log import logged  # noqa: E402
 
 LEFT_OUT = "left out: full fine-tune within chance of the majority class"
+UNTRAINED = "left out: no probe beat the majority class (nothing learned at the rates tried)"
 
 
 def main(snakemake):
@@ -33,6 +35,7 @@ def main(snakemake):
     # A checkpoint whose full fine-tune does not beat the majority class beyond chance is left out.
     shown = table[has_counted_d90(table)]
     left_out = table[~table["beats_majority"]]
+    untrained = table[learned_nothing(table)]
     beyond = not_reached(table)
     print(f"left out (full fine-tune not above the majority beyond chance): {len(left_out)} rows")
     sns.set_theme(style="whitegrid")
@@ -57,10 +60,12 @@ def main(snakemake):
             ax.annotate(above(d_max), (step, d_max), textcoords="offset points",
                         xytext=(-6 if right else 6, -3), ha="right" if right else "left",
                         fontsize=7)  # fmt: skip
-    if len(left_out):  # along the bottom, so the axis still spans the whole trajectory
-        ax.plot(left_out["step"], [0.03] * len(left_out), "x", color="grey", clip_on=False,
-                transform=ax.get_xaxis_transform(), label=LEFT_OUT)  # fmt: skip
-    if len(shown) or len(left_out) or len(beyond):  # below the axes, where it covers no bracket
+    # Along the bottom, so the axis still spans the whole trajectory.
+    for rows, marker, label in ((left_out, "x", LEFT_OUT), (untrained, "+", UNTRAINED)):
+        if len(rows):
+            ax.plot(rows["step"], [0.03] * len(rows), marker, color="grey", clip_on=False,
+                    transform=ax.get_xaxis_transform(), label=label)  # fmt: skip
+    if len(shown) or len(left_out) or len(untrained) or len(beyond):  # below the axes
         ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)
     if len(shown) or len(beyond):
         ax.set_yscale("log")
@@ -72,6 +77,7 @@ def main(snakemake):
     ax.set_xlabel("pre-training updates")
     ax.set_ylabel("d90 (" + ", ".join(sorted(table["method"].str.upper().unique())) + ")")
     counts = [f"{counted(len(left_out), 'checkpoint-task pair')} left out"] if len(left_out) else []
+    counts += [f"{len(untrained)} nothing learned"] if len(untrained) else []
     counts += [f"{len(beyond)} not reached"] if len(beyond) else []
     title = "d90 along pre-training" + (f" ({', '.join(counts)})" if counts else "")
     ax.set_title("\n".join([title, *verdicts]), fontsize=9)

@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
-from intdim.analysis.section5 import survey_parts  # noqa: E402
+from intdim.analysis.section5 import NOTHING_LEARNED, survey_parts  # noqa: E402
 from intdim.analysis.trajectory_plot import mark_flags  # noqa: E402
 from intdim.analysis.trend import counted, describe, fit_trend  # noqa: E402
 from script_log import logged  # noqa: E402
@@ -44,8 +44,10 @@ def main(snakemake):
         title = f"{task}: {counted(len(points), 'model')} with a d90"
         if len(missed):
             title += f", {len(missed)} not reached (triangles: largest d searched)"
-        if len(unsearched):  # no d to draw: named in the title
-            title += f"\nnot searched: {', '.join(unsearched['model'])}"
+        for status, words in (("skipped", "not searched"), (NOTHING_LEARNED, NOTHING_LEARNED)):
+            named = unsearched[unsearched["search_status"] == status]["model"]
+            if len(named):  # no d to draw: named in the title
+                title += f"\n{words}: {', '.join(named)}"
         trend = fit_trend(list(points["parameters"]), list(points["d90_lo"]), list(d90))
         print(f"{task}: {describe(trend)}")
         if trend["resolved"]:

@@ -19,6 +19,7 @@ from .bracket_text import above, bracket, failed_above_note, probe_note
 from .d90 import seed_means
 from .findings import all_findings, one_draw_note
 from .run_files import own_files
+from .section5 import NOTHING_LEARNED
 
 
 def markdown_table(frame: pd.DataFrame, columns: list[str]) -> str:
@@ -205,6 +206,9 @@ def section(directory: Path, config: str, wall_seconds: float | None, command: s
             # every probe failed, the last at d_max (d90_hi): d90 lies above it
             beyond = frame["search_status"] == "not reached"
             frame.loc[beyond, "d90 interval"] = frame.loc[beyond, "d90_hi"].map(above)
+            # no probe beat the majority class: no bracket at the rates tried
+            learned_nothing = frame["search_status"] == NOTHING_LEARNED
+            frame.loc[learned_nothing, "d90 interval"] = NOTHING_LEARNED
         columns = (["step", "task", "d90 interval", "search_status", "majority_p_value",
                     "eval_accuracy", "relative_gap"] if name == "trajectory" else
                    ["model", "task", "parameters", "d90 interval", "search_status"])  # fmt: skip

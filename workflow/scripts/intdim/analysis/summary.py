@@ -11,6 +11,7 @@ import math
 import pandas as pd
 
 from .bracket_text import above, bracket
+from .section5 import NOTHING_LEARNED
 
 # The landing page's compact d90 table.
 COMPACT = ["model", "task", "method", "full score", "d90 in", "d90 / D"]
@@ -67,11 +68,14 @@ def compact_d90(d90: pd.DataFrame) -> pd.DataFrame:
 
 def _search_bracket(lo, hi, status: str) -> str:
     """A skipped search probed nothing: no bracket. One that reached nothing failed its last
-    probe at d_max, which it keeps as hi: d90 lies above it."""
+    probe at d_max, which it keeps as hi: d90 lies above it, unless it learned nothing at all
+    (``section5.search_status``)."""
     if status == "skipped":
         return "-"
     if status == "not reached":
         return above(hi)
+    if status == NOTHING_LEARNED:  # every probe at or below the majority class: no bracket
+        return NOTHING_LEARNED
     return bracket(lo, hi)
 
 
