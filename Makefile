@@ -65,7 +65,7 @@ offline-full: setup
 	$(BIN)/snakemake --cores $(CORES) --configfile config/offline_full.yaml --directory results/offline_full -s Snakefile
 	$(BIN)/python tools/readme_section.py --directory results/offline_full --config config/offline_full.yaml --name offline_full --command "make offline-full" --readme docs/results/offline_full.md
 
-# Section 5 of the fuller run with other seeds (3.6 hours at most on 2 AVX2 cores at 395a097):
+# Section 5 of the fuller run with other seeds (94 min at most on 2 AVX-512 cores at d6129b7):
 # pre-training, the searches along it and Figures 2, 4 and 5, in results/offline_full_other_seeds
 # (rerun to resume); its section of docs/results/offline_full.md is written from its tables.
 OTHER_SEEDS := config/offline_full.yaml config/offline_full_other_seeds.yaml
