@@ -95,17 +95,20 @@ def test_scaled_shifted_forward_is_base_plus_scale_times_px_exactly():
     assert ((out - expected).norm() / expected.norm()).item() < 1e-6
 
 
-def test_blocks_of_up_to_32_numbers_go_in_batches():
-    for d, path in ((32, cpu._forward_small), (33, cpu._forward), (64, cpu._forward)):
-        assert CpuFastfoodProjection(d, 5_001, seed=0)._forward is path, d
+def test_blocks_of_up_to_16_numbers_go_in_batches():
+    for d, path in ((16, cpu._forward_small), (17, cpu._forward), (32, cpu._forward)):
+        proj = CpuFastfoodProjection(d, 5_001, seed=0)
+        small = path is cpu._forward_small
+        assert proj._forward is path, d
+        assert proj._transpose is (cpu._transpose_small if small else cpu._transpose), d
 
 
-@pytest.mark.parametrize("d", [1, 2, 3, 16, 17, 31, 32])
+@pytest.mark.parametrize("d", [1, 2, 3, 16, 17, 31, 32, 33, 64])
 def test_small_blocks_give_the_vector_paths_bits(d):
-    # Blocks of up to SMALL_BLOCK numbers go in batches; every product must equal the
-    # vector path's to the bit, SAID's segments (ends inside blocks) and P x included.
+    # Either path may take blocks of up to 64 numbers (SMALL_BLOCK is a speed choice that
+    # differs by CPU); every product must equal the vector path's to the bit, SAID's
+    # segments (ends inside blocks) and P x included.
     proj = CpuFastfoodProjection(d, 5_001, seed=d)
-    assert proj.LL <= cpu.SMALL_BLOCK and proj._forward is cpu._forward_small
     segments = Segments.from_sizes([7, 2000, 2994], [0, 1, 2], "cpu")
     starts, values = segments.starts.numpy(), np.array([0.5, -2.0, 3.0], np.float32)
     rng = np.random.default_rng(d)

@@ -15,7 +15,7 @@ uint16 (int32 for d > 65,536), B as int8 signs for the d coordinates it ever mul
 for the transpose Pi's inverse and G in that order, so that both directions gather: 13 bytes
 per output coordinate against the reference's 24.
 
-Blocks of up to 32 numbers (d <= 32, or SAID at a d little above its number of scales) go 64
+Blocks of up to 16 numbers (d <= 16, or SAID at a d little above its number of scales) go 64
 blocks at a time instead, each block a column of one array (``_forward_small``): there the
 vector path's fixed cost a block is most of the time. Same arithmetic in the same order, so
 the same bits.
@@ -150,12 +150,13 @@ def _transpose(y, B, G_inverse, Pi_inverse, starts, values, acc):
             acc[i] += signs[i] * tmp[i]
 
 
-# Blocks of at most this many numbers (d <= 32) go through ``_forward_small`` and
-# ``_transpose_small``. Forward + transpose on MiniLM's D, one thread of the Intel Xeon of
-# docs/performance.md, against the vector path (its block functions inlined): LL = 16: 0.11 s
-# against 0.28; LL = 32: 0.12 against 0.15; LL = 64: 0.15 against 0.09, so there the vector
-# path takes it.
-SMALL_BLOCK = 32
+# Blocks of at most this many numbers (d <= 16) go through ``_forward_small`` and
+# ``_transpose_small``. Forward + transpose on MiniLM's D, batched against the vector path
+# (docs/performance.md, "Where the batched path stops paying"): at LL = 16 the batched path
+# takes 0.11 s against 0.28 on one Xeon, 0.17 against 0.36 on another and ties on a Zen 4
+# EPYC; at LL = 32 it wins by 0.03 s on the first Xeon, ties on the second and loses by 0.07
+# on the EPYC (0.16 against 0.095). 16 costs least over the three.
+SMALL_BLOCK = 16
 # Blocks the small path transforms together, one to a vector lane: a block's butterfly alone
 # has at most 32 pairs a stage, too few to fill vectors, while the same pair of many blocks is
 # one contiguous row. 32 and 128 took the same time.
