@@ -201,6 +201,35 @@ def test_the_figure_draws_every_runs_line_side_by_side_and_names_its_verdict():
     plt.close(fig)
 
 
+def test_a_search_that_learned_nothing_is_a_cross_along_the_bottom_in_its_runs_colour():
+    # Run b's first checkpoint learned nothing: no d90 and no triangle, a cross at the foot.
+    untrained = BEYOND.assign(search_status=["nothing learned", "reached", "reached"])
+    untrained.loc[0, "d90_lo"] = None
+    tables = {"a": FALLS, "b": untrained}
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    draw(ax, tables, verdict_table(tables), lambda n: ["red", "blue"][:n])
+    (cross,) = [line for line in ax.lines if line.get_marker() == "+" and len(line.get_xdata())]
+    assert list(cross.get_xdata()) == pytest.approx([125 * 1.01]) and cross.get_color() == "blue"
+    assert list(cross.get_ydata()) == [0.03] and cross.get_transform() == ax.get_xaxis_transform()
+    assert not [line for line in ax.lines if line.get_marker() == "^" and len(line.get_xdata())]
+    labels = ax.get_legend_handles_labels()[1]
+    assert "left out: no probe beat the majority class (nothing learned at the rates tried)" in (
+        labels
+    )
+    plt.close(fig)
+
+
+def test_a_wider_figure_keeps_a_longer_tally_on_one_line():
+    # 'tweets_balanced (scratch): agrees 1, disagrees 0, not resolved 0 of 1 run' has 74
+    # characters: one line at 6.5 inches (78), two at 6 (72).
+    tables = {"a": FALLS.assign(task="tweets_balanced")}
+    for width, lines in ((6.5, 2), (6.0, 3)):
+        fig, ax = plt.subplots(figsize=(width, 4))
+        draw(ax, tables, verdict_table(tables), lambda n: ["red"][:n])
+        assert len(ax.get_title().splitlines()) == lines, width
+        plt.close(fig)
+
+
 def test_the_tool_saves_the_figure(tmp_path):
     a, b = write_run(tmp_path, "a", FALLS), write_run(tmp_path, "b", SHORT)
     main([str(a), str(b), "--figure", str(tmp_path / "figure.png")])

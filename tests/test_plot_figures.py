@@ -227,15 +227,17 @@ def test_figure2_says_what_each_verdict_rests_on(tmp_path, monkeypatch, repo_roo
     )
 
 
-def test_a_title_line_wraps_only_past_its_width_and_keeps_every_word():
+@pytest.mark.parametrize("figure_width, width", [(6.0, TITLE_WIDTH), (6.5, 78), (3.0, 36)])
+def test_a_title_line_wraps_only_past_its_width_and_keeps_every_word(figure_width, width):
+    # The width grows with the figure's: 72 characters at 6 inches, 78 at 6.5.
     words = ("tweets (scratch): agrees (one pre-training run); the last interval lies below "
              "the first, and more").split()  # fmt: skip
-    for length in (TITLE_WIDTH, TITLE_WIDTH + 1):
+    for length in (width, width + 1):
         text = " ".join(words)[:length].rstrip()
         text += "x" * (length - len(text))  # exactly ``length`` characters
-        wrapped = title_line(text)
-        assert len(wrapped.splitlines()) == (1 if length <= TITLE_WIDTH else 2)
-        assert all(len(line) <= TITLE_WIDTH for line in wrapped.splitlines())
+        wrapped = title_line(text, figure_width)
+        assert len(wrapped.splitlines()) == (1 if length <= width else 2)
+        assert all(len(line) <= width for line in wrapped.splitlines())
         assert wrapped.split() == text.split()
         assert all(line.startswith("  ") for line in wrapped.splitlines()[1:])
 

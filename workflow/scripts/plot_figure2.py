@@ -16,6 +16,7 @@ from intdim.analysis.findings import figure2_lines  # noqa: E402
 from intdim.analysis.section5 import has_counted_d90, learned_nothing  # noqa: E402
 from intdim.analysis.trajectory_plot import (  # noqa: E402
     NOT_REACHED,
+    UNTRAINED,
     interval_limits,
     mark_flags,
     not_reached,
@@ -27,7 +28,6 @@ from intdim.analysis.trend import counted  # noqa: E402
 from script_log import logged  # noqa: E402
 
 LEFT_OUT = "left out: full fine-tune within chance of the majority class"
-UNTRAINED = "left out: no probe beat the majority class (nothing learned at the rates tried)"
 
 
 def main(snakemake):

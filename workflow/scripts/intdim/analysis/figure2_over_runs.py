@@ -17,8 +17,15 @@ import pandas as pd
 
 from .bracket_text import above, bracket
 from .findings import figure2_lines
-from .section5 import has_counted_d90
-from .trajectory_plot import NOT_REACHED, interval_limits, not_reached, reach_below, title_line
+from .section5 import has_counted_d90, learned_nothing
+from .trajectory_plot import (
+    NOT_REACHED,
+    UNTRAINED,
+    interval_limits,
+    not_reached,
+    reach_below,
+    title_line,
+)
 
 TRAJECTORY = Path("results/tables/trajectory.csv")
 VERDICTS = ("agrees", "disagrees", "not resolved")
@@ -95,11 +102,12 @@ def tally_text(verdicts: pd.DataFrame) -> list[str]:
 def draw(ax, tables: dict[str, pd.DataFrame], verdicts: pd.DataFrame, palette) -> None:
     """Every run's Figure 2 lines on one axis: each counted d90 as its interval (a bar down to
     the interval's lower end, the mark at d90), a search that reached nothing as a triangle at
-    its d_max, each run's steps moved a little apart so that equal brackets stay visible, and
-    each line named with its run and verdict. palette(n) gives n colours."""
+    its d_max, a search that learned nothing as a cross along the bottom, each run's steps
+    moved a little apart so that equal brackets stay visible, and each line named with its run
+    and verdict. palette(n) gives n colours."""
     named = list(verdicts.itertuples())
     colours = dict(zip(range(len(named)), palette(max(len(named), 1)), strict=False))
-    shown_all, beyond_all, methods = [], [], set()
+    shown_all, beyond_all, untrained_all, methods = [], [], [], set()
     for i, row in enumerate(named):
         table = tables[row.run]
         line = table[(table["task"] == row.task) & (table["trajectory"] == row.trajectory)]
@@ -112,16 +120,24 @@ def draw(ax, tables: dict[str, pd.DataFrame], verdicts: pd.DataFrame, palette) -
                     capsize=3, color=colours[i],
                     label=f"{row.run}, {row.task} ({row.trajectory}): {row.verdict}")  # fmt: skip
         ax.plot(beyond["step"] * shift, beyond["d90_hi"], "^", color=colours[i], label="_nolegend_")
+        untrained = line[learned_nothing(line)]  # along the bottom: it has no d to draw at
+        ax.plot(untrained["step"] * shift, [0.03] * len(untrained), "+", color=colours[i],
+                clip_on=False, transform=ax.get_xaxis_transform(), label="_nolegend_")  # fmt: skip
         shown_all.append(shown)
         beyond_all.append(beyond)
+        untrained_all.append(untrained)
         methods.update(line["method"].str.upper())
     shown, beyond = pd.concat(shown_all), pd.concat(beyond_all)
     if len(beyond):  # one legend entry for every run's triangles
         ax.plot([], [], "^", color="grey", label=NOT_REACHED)
+    if len(pd.concat(untrained_all)):
+        ax.plot([], [], "+", color="grey", label=UNTRAINED)
     if len(shown) or len(beyond):
         ax.set_yscale("log")
         ax.set_ylim(interval_limits(shown, beyond=beyond))
     ax.set_xlabel("pre-training updates")
     ax.set_ylabel("d90 (" + ", ".join(sorted(methods)) + ")")
-    lines = ["d90 along pre-training, run by run", *map(title_line, tally_text(verdicts))]
+    width = ax.figure.get_figwidth()
+    lines = ["d90 along pre-training, run by run",
+             *(title_line(text, width) for text in tally_text(verdicts))]  # fmt: skip
     ax.set_title("\n".join(lines), fontsize=9)

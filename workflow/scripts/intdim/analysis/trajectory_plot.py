@@ -32,13 +32,17 @@ def reach_below(points: pd.DataFrame) -> pd.Series:
 TITLE_WIDTH = 72
 
 
-def title_line(text: str) -> str:
-    """``text`` as one title line, or, where longer than TITLE_WIDTH, as several, each after
-    the first indented, so that a long verdict stays within the axes it names."""
-    return textwrap.fill(text, TITLE_WIDTH, subsequent_indent="  ")
+def title_line(text: str, figure_width: float = 6.0) -> str:
+    """``text`` as one title line, or, where longer than fits the axes of a figure
+    figure_width inches wide (TITLE_WIDTH characters at 6 inches, in proportion), as several,
+    each after the first indented, so that a long verdict stays within the axes it names."""
+    width = int(TITLE_WIDTH * figure_width / 6)
+    # Whole words only: "pre-" at a line's end and "training" under it reads as two words.
+    return textwrap.fill(text, width, subsequent_indent="  ", break_on_hyphens=False)
 
 
 NOT_REACHED = "not reached: d90 above the largest d searched"
+UNTRAINED = "left out: no probe beat the majority class (nothing learned at the rates tried)"
 FAILED_ABOVE = "hollow: a probe above d90 failed (not monotone in d)"
 
 
