@@ -60,10 +60,18 @@ def test_each_run_gets_its_own_verdict_and_the_ends_tests_reason():
         "the last interval lies above the first",
         "the last interval lies below the first",
         "the last interval lies below the first",
-        "2 checkpoints with a d90: a trend needs at least 3",
+        "2 checkpoints with a d90 or d90 > d_max: a trend needs at least 3",
     ]
     assert list(table["basis"])[:4] == ["one pre-training run, one seed"] * 4
     assert table["basis"].iloc[4] == ""  # not resolved: it rests on nothing
+
+
+def test_a_search_above_d_max_counts_among_the_checkpoints_one_that_learned_nothing_does_not():
+    # Seed 4's shape: nothing learned, a d90, then above d_max. Two checkpoints are judged.
+    seed4 = trajectory([125, 250, 500], [(None, None), (232, 646), (300_000, None)],
+                       status=["nothing learned", "reached", "not reached"])  # fmt: skip
+    (reason,) = verdict_table({"seed4": seed4})["reason"]
+    assert reason == "2 checkpoints with a d90 or d90 > d_max: a trend needs at least 3"
 
 
 def test_the_table_shows_every_checkpoint_as_its_run_reads_it():

@@ -101,7 +101,9 @@ def test_figure2_is_judged_by_its_first_and_last_checkpoints():
     assert pretraining_lowers_d90(with_zero)[0].verdict == "agrees"
     two = pretraining_lowers_d90(with_zero.head(3))[0]
     assert two.verdict == "not resolved"
-    assert two.measured.startswith("2 checkpoints with a d90: a trend needs at least 3")
+    assert two.measured.startswith(
+        "2 checkpoints with a d90 or d90 > d_max: a trend needs at least 3"
+    )
 
 
 def test_two_trajectories_of_one_task_are_judged_apart():
@@ -413,7 +415,7 @@ def test_figure2_with_too_few_checkpoints_keeps_its_claim_and_numbers():
     finding = pretraining_lowers_d90(two)[0]
     assert finding == Finding(
         "d90 falls as pre-training goes on (t; Figure 2)",
-        "2 checkpoints with a d90: a trend needs at least 3; d90 by step: "
+        "2 checkpoints with a d90 or d90 > d_max: a trend needs at least 3; d90 by step: "
         "step=100: (8,000, 10,000], step=200: (300, 400]",
         "not resolved",
         one_pretraining_run=True,

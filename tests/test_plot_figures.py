@@ -205,7 +205,7 @@ def test_figure2_judges_a_search_that_reached_nothing_as_the_finding_does(
     two = checkpoints("scratch", [(50, 83), (83, 137)], [0.75, 0.8], [0.1, 0.1])
     alone = draw(tmp_path, monkeypatch, two, repo_root, script="plot_figure2")
     assert title_lines(alone.axes[0])[1] == (
-        "tweets (scratch): not resolved; 2 checkpoints with a d90: a trend needs at least 3"
+        "tweets (scratch): not resolved; 2 checkpoints with a d90 or d90 > d_max: a trend needs at least 3"
     )
     # After the random initialisation, at 60 updates, it reached nothing up to 100,000: d90
     # lies above 100,000 there, so the last checkpoint's (83, 137] lies below it.

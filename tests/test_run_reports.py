@@ -227,7 +227,7 @@ def test_a_search_that_learned_nothing_shows_no_bracket_and_counts_for_no_findin
     # Counted as d90 above 100,000 it would end the line above 125's (1,732, 2,876]: disagrees.
     assert (
         "d90 falls as pre-training goes on (t; Figure 2): **not resolved**. 2 checkpoints with a "
-        "d90: a trend needs at least 3" in body
+        "d90 or d90 > d_max: a trend needs at least 3" in body
     )
 
 

@@ -118,9 +118,9 @@ def test_only_the_ends_decide_in_the_order_of_x_and_three_points_are_needed():
     assert (shuffled["first"], shuffled["last"]) == ((125, 1732, 2876), (2000, 83, 137))
     two = ends_ordered([1, 2], lo=[1000, 10], hi=[2000, 20])
     assert two == {"n": 2, "direction": None, "first": None, "last": None,
-                   "reason": "2 checkpoints with a d90: a trend needs at least 3"}  # fmt: skip
+                   "reason": "2 checkpoints with a d90 or d90 > d_max: a trend needs at least 3"}  # fmt: skip
     one = ends_ordered([1], lo=[10], hi=[20])["reason"]
-    assert one == "1 checkpoint with a d90: a trend needs at least 3"
+    assert one == "1 checkpoint with a d90 or d90 > d_max: a trend needs at least 3"
     assert ends_ordered([1, 2], lo=[1000, 10], hi=[2000, 20], min_points=2)["direction"] == "falls"
     with pytest.raises(ValueError, match="differ in length: 3, 2, 3"):
         ends_ordered([1, 2, 3], [10, 20], [30, 40, 50])

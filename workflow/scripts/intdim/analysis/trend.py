@@ -45,7 +45,9 @@ def ends_ordered(x: list[float], lo: list[float], hi: list[float],
         raise ValueError(f"x, lo and hi differ in length: {len(x)}, {len(lo)}, {len(hi)}")
     result = {"n": len(x), "direction": None, "first": None, "last": None}
     if len(x) < min_points:
-        reason = f"{counted(len(x), 'checkpoint')} with a d90: a trend needs at least {min_points}"
+        # A search that reached nothing up to d_max counts too: its d90 lies above d_max.
+        checkpoints = counted(len(x), "checkpoint")
+        reason = f"{checkpoints} with a d90 or d90 > d_max: a trend needs at least {min_points}"
         return {**result, "reason": reason}
     order = sorted(range(len(x)), key=lambda i: x[i])
     first, last = ((x[i], lo[i], hi[i]) for i in (order[0], order[-1]))
