@@ -20,7 +20,8 @@ from snakemake.utils import validate
      ["projection_study.yaml"], ["rate_study.yaml"], ["config.yaml", "section5_two_rates.yaml"],
      ["config.yaml", "full_finetune_rates.yaml"], ["config.yaml", "section5_seed1.yaml"],
      ["config.yaml", "section5_seed2.yaml"], ["config.yaml", "section5_seed3.yaml"],
-     ["config.yaml", "section5_seed4.yaml"]],
+     ["config.yaml", "section5_seed4.yaml"],
+     ["config.yaml", "section5_seed4.yaml", "section5_lr_exponent1.yaml"]],
 )  # fmt: skip
 def test_shipped_configs_are_valid(repo_root, names):
     from snakemake.utils import update_config
