@@ -220,6 +220,9 @@ def test_a_search_that_learned_nothing_is_a_cross_along_the_bottom_in_its_runs_c
     assert list(cross.get_xdata()) == pytest.approx([125 * 1.01]) and cross.get_color() == "blue"
     assert list(cross.get_ydata()) == [0.03] and cross.get_transform() == ax.get_xaxis_transform()
     assert not [line for line in ax.lines if line.get_marker() == "^" and len(line.get_xdata())]
+    # The lowest interval's end (83) sits 8% up, clear of the cross at 3%.
+    lo, hi = ax.get_ylim()
+    assert math.log(83 / lo) / math.log(hi / lo) == pytest.approx(0.08)
     labels = ax.get_legend_handles_labels()[1]
     assert "left out: no probe beat the majority class (nothing learned at the rates tried)" in (
         labels

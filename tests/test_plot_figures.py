@@ -3,13 +3,21 @@ its 90% line and, with one model, d90 against D in a box. Figures 2, 4 and 5 fro
 table: one series per task and trajectory, each d90 as its search interval, and the findings'
 verdicts in the titles."""
 
+import math
 import runpy
 import types
 
 import matplotlib.figure
 import pandas as pd
 import pytest
-from intdim.analysis.trajectory_plot import TITLE_WIDTH, log_limits, title_line
+from intdim.analysis.trajectory_plot import (
+    CLEAR_OF_FOOT,
+    FOOT,
+    TITLE_WIDTH,
+    interval_limits,
+    log_limits,
+    title_line,
+)
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 
@@ -127,6 +135,8 @@ def test_figure2_marks_the_checkpoints_it_leaves_out_along_the_bottom(
     (marks,) = [line for line in ax.lines if line.get_label().startswith("left out")]
     assert list(marks.get_xdata()) == [60, 4000, 8000] and marks.get_marker() == "x"
     assert ax.get_xlim()[0] < 60 and ax.get_xlim()[1] > 8000
+    # The lowest d90 (30, no probe failed below it) sits clear of the marks at the foot.
+    assert share_up(30, ax.get_ylim()) == pytest.approx(CLEAR_OF_FOOT)
     assert title_lines(ax)[0] == "d90 along pre-training (3 checkpoint-task pairs left out)"
     labels = {t.get_text() for t in ax.get_legend().get_texts()}
     assert labels == {
@@ -285,6 +295,27 @@ def test_figures_4_and_5_draw_it_at_d_max_pointing_right_outside_the_correlation
 )
 def test_a_log_axis_holds_at_least_two_powers_of_ten(low, high, limits):
     assert log_limits(low, high) == pytest.approx(limits)
+
+
+def share_up(value: float, limits: tuple[float, float]) -> float:
+    """Where value sits on a log axis with these limits, as a share of its height."""
+    lo, hi = limits
+    return math.log(value / lo) / math.log(hi / lo)
+
+
+def test_marks_along_the_bottom_leave_the_lowest_interval_clear_of_them():
+    # (83, 137] and a search above d_max = 300,000: padded, 83 sits 2.7% up, where the marks
+    # along the bottom (3%) are; with them it moves to 8%, and the top stays.
+    points = pd.DataFrame({"d90": [137.0], "d90_lo": [83.0]})
+    beyond = pd.DataFrame({"d90_hi": [300_000.0]})
+    plain = interval_limits(points, beyond=beyond)
+    assert plain == pytest.approx(log_limits(83, 300_000))
+    assert share_up(83, plain) < FOOT
+    clear = interval_limits(points, beyond=beyond, foot=True)
+    assert share_up(83, clear) == pytest.approx(CLEAR_OF_FOOT) and clear[1] == plain[1]
+    # Already clear (widened to its decades, 150 sits 18% up): the marks change nothing.
+    high = pd.DataFrame({"d90": [300.0], "d90_lo": [150.0]})
+    assert interval_limits(high, foot=True) == interval_limits(high) == (100.0, 1000.0)
 
 
 def test_figures_2_4_and_5_with_one_d90_still_label_two_powers_of_ten(

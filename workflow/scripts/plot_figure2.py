@@ -15,6 +15,7 @@ from intdim.analysis.bracket_text import above  # noqa: E402
 from intdim.analysis.findings import figure2_lines  # noqa: E402
 from intdim.analysis.section5 import has_counted_d90, learned_nothing  # noqa: E402
 from intdim.analysis.trajectory_plot import (  # noqa: E402
+    FOOT,
     NOT_REACHED,
     UNTRAINED,
     interval_limits,
@@ -63,13 +64,15 @@ def main(snakemake):
     # Along the bottom, so the axis still spans the whole trajectory.
     for rows, marker, label in ((left_out, "x", LEFT_OUT), (untrained, "+", UNTRAINED)):
         if len(rows):
-            ax.plot(rows["step"], [0.03] * len(rows), marker, color="grey", clip_on=False,
+            ax.plot(rows["step"], [FOOT] * len(rows), marker, color="grey", clip_on=False,
                     transform=ax.get_xaxis_transform(), label=label)  # fmt: skip
     if len(shown) or len(left_out) or len(untrained) or len(beyond):  # below the axes
         ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)
     if len(shown) or len(beyond):
         ax.set_yscale("log")
-        ax.set_ylim(interval_limits(shown, beyond=beyond))
+        ax.set_ylim(
+            interval_limits(shown, beyond=beyond, foot=bool(len(left_out) + len(untrained)))
+        )
     if not len(shown):
         ax.text(
             0.5, 0.5, "no checkpoint reached the threshold", ha="center", transform=ax.transAxes

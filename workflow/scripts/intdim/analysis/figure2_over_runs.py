@@ -19,6 +19,7 @@ from .bracket_text import above, bracket
 from .findings import figure2_lines
 from .section5 import has_counted_d90, learned_nothing
 from .trajectory_plot import (
+    FOOT,
     NOT_REACHED,
     UNTRAINED,
     interval_limits,
@@ -121,20 +122,21 @@ def draw(ax, tables: dict[str, pd.DataFrame], verdicts: pd.DataFrame, palette) -
                     label=f"{row.run}, {row.task} ({row.trajectory}): {row.verdict}")  # fmt: skip
         ax.plot(beyond["step"] * shift, beyond["d90_hi"], "^", color=colours[i], label="_nolegend_")
         untrained = line[learned_nothing(line)]  # along the bottom: it has no d to draw at
-        ax.plot(untrained["step"] * shift, [0.03] * len(untrained), "+", color=colours[i],
+        ax.plot(untrained["step"] * shift, [FOOT] * len(untrained), "+", color=colours[i],
                 clip_on=False, transform=ax.get_xaxis_transform(), label="_nolegend_")  # fmt: skip
         shown_all.append(shown)
         beyond_all.append(beyond)
         untrained_all.append(untrained)
         methods.update(line["method"].str.upper())
     shown, beyond = pd.concat(shown_all), pd.concat(beyond_all)
+    untrained = pd.concat(untrained_all)
     if len(beyond):  # one legend entry for every run's triangles
         ax.plot([], [], "^", color="grey", label=NOT_REACHED)
-    if len(pd.concat(untrained_all)):
+    if len(untrained):
         ax.plot([], [], "+", color="grey", label=UNTRAINED)
     if len(shown) or len(beyond):
         ax.set_yscale("log")
-        ax.set_ylim(interval_limits(shown, beyond=beyond))
+        ax.set_ylim(interval_limits(shown, beyond=beyond, foot=bool(len(untrained))))
     ax.set_xlabel("pre-training updates")
     ax.set_ylabel("d90 (" + ", ".join(sorted(methods)) + ")")
     width = ax.figure.get_figwidth()

@@ -98,14 +98,27 @@ def log_limits(low: float, high: float, pad: float = 1.25) -> tuple[float, float
     return lo, hi
 
 
+# Where the marks without a d (left out, nothing learned) sit, as a share of the axes'
+# height from the bottom, and how high the lowest interval must start to stay clear of them.
+FOOT = 0.03
+CLEAR_OF_FOOT = 0.08
+
+
 def interval_limits(
-    points: pd.DataFrame, beyond: pd.DataFrame | None = None
+    points: pd.DataFrame, beyond: pd.DataFrame | None = None, foot: bool = False
 ) -> tuple[float, float]:
     """``log_limits`` around every d90 and the lower end of its interval (where above 0), and
-    the d_max (d90_hi) of the searches in ``beyond`` that reached nothing."""
+    the d_max (d90_hi) of the searches in ``beyond`` that reached nothing. With ``foot`` (marks
+    drawn along the bottom at FOOT), the lower limit drops until the lowest end sits at least
+    CLEAR_OF_FOOT of the axes' height up, so that no bar's cap meets a mark."""
     d90 = points["d90"].astype(float)
     ends = [d90, d90 - reach_below(points)]
     if beyond is not None:
         ends.append(beyond["d90_hi"].astype(float))
     ends = pd.concat(ends)
-    return log_limits(ends[ends > 0].min(), ends.max())
+    low, high = ends[ends > 0].min(), ends.max()
+    lo, hi = log_limits(low, high)
+    if foot and math.log(low / lo) < CLEAR_OF_FOOT * math.log(hi / lo):
+        # log(low / lo') = CLEAR_OF_FOOT * log(hi / lo'), solved for lo'
+        lo = math.exp((math.log(low) - CLEAR_OF_FOOT * math.log(hi)) / (1 - CLEAR_OF_FOOT))
+    return lo, hi
