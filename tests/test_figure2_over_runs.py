@@ -230,6 +230,20 @@ def test_a_search_that_learned_nothing_is_a_cross_along_the_bottom_in_its_runs_c
     plt.close(fig)
 
 
+def test_a_checkpoint_left_out_is_an_x_along_the_bottom_in_its_runs_colour():
+    # Run b's first checkpoint: its full fine-tune is within chance of the majority class.
+    tables = {"a": FALLS, "b": SHORT}
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    draw(ax, tables, verdict_table(tables), lambda n: ["red", "blue"][:n])
+    (mark,) = [line for line in ax.lines if line.get_marker() == "x" and len(line.get_xdata())]
+    assert list(mark.get_xdata()) == pytest.approx([125 * 1.01]) and mark.get_color() == "blue"
+    assert list(mark.get_ydata()) == [0.03]
+    labels = ax.get_legend_handles_labels()[1]
+    assert "left out: full fine-tune within chance of the majority class" in labels
+    assert not [label for label in labels if "nothing learned" in label]
+    plt.close(fig)
+
+
 def test_a_wider_figure_keeps_a_longer_tally_on_one_line():
     # 'tweets_balanced (scratch): agrees 1, disagrees 0, not resolved 0 of 1 run' has 74
     # characters: one line at 6.5 inches (78), two at 6 (72).

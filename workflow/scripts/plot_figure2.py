@@ -16,6 +16,7 @@ from intdim.analysis.findings import figure2_lines  # noqa: E402
 from intdim.analysis.section5 import has_counted_d90, learned_nothing  # noqa: E402
 from intdim.analysis.trajectory_plot import (  # noqa: E402
     FOOT,
+    LEFT_OUT,
     NOT_REACHED,
     UNTRAINED,
     interval_limits,
@@ -27,8 +28,6 @@ from intdim.analysis.trajectory_plot import (  # noqa: E402
 )
 from intdim.analysis.trend import counted  # noqa: E402
 from script_log import logged  # noqa: E402
-
-LEFT_OUT = "left out: full fine-tune within chance of the majority class"
 
 
 def main(snakemake):

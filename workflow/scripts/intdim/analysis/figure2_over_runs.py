@@ -20,6 +20,7 @@ from .findings import figure2_lines
 from .section5 import has_counted_d90, learned_nothing
 from .trajectory_plot import (
     FOOT,
+    LEFT_OUT,
     NOT_REACHED,
     UNTRAINED,
     interval_limits,
@@ -103,12 +104,13 @@ def tally_text(verdicts: pd.DataFrame) -> list[str]:
 def draw(ax, tables: dict[str, pd.DataFrame], verdicts: pd.DataFrame, palette) -> None:
     """Every run's Figure 2 lines on one axis: each counted d90 as its interval (a bar down to
     the interval's lower end, the mark at d90), a search that reached nothing as a triangle at
-    its d_max, a search that learned nothing as a cross along the bottom, each run's steps
-    moved a little apart so that equal brackets stay visible, and each line named with its run
-    and verdict. palette(n) gives n colours."""
+    its d_max, a checkpoint left out (x) or a search that learned nothing (+) along the bottom,
+    as each run's Figure 2 draws them, each run's steps moved a little apart so that equal
+    brackets stay visible, and each line named with its run and verdict. palette(n) gives n
+    colours."""
     named = list(verdicts.itertuples())
     colours = dict(zip(range(len(named)), palette(max(len(named), 1)), strict=False))
-    shown_all, beyond_all, untrained_all, methods = [], [], [], set()
+    shown_all, beyond_all, footed, methods = [], [], {"x": 0, "+": 0}, set()
     for i, row in enumerate(named):
         table = tables[row.run]
         line = table[(table["task"] == row.task) & (table["trajectory"] == row.trajectory)]
@@ -121,22 +123,25 @@ def draw(ax, tables: dict[str, pd.DataFrame], verdicts: pd.DataFrame, palette) -
                     capsize=3, color=colours[i],
                     label=f"{row.run}, {row.task} ({row.trajectory}): {row.verdict}")  # fmt: skip
         ax.plot(beyond["step"] * shift, beyond["d90_hi"], "^", color=colours[i], label="_nolegend_")
-        untrained = line[learned_nothing(line)]  # along the bottom: it has no d to draw at
-        ax.plot(untrained["step"] * shift, [FOOT] * len(untrained), "+", color=colours[i],
-                clip_on=False, transform=ax.get_xaxis_transform(), label="_nolegend_")  # fmt: skip
+        # Along the bottom: these have no d to draw at.
+        for marker, rows in (("x", line[~line["beats_majority"].astype(bool)]),
+                             ("+", line[learned_nothing(line)])):  # fmt: skip
+            ax.plot(rows["step"] * shift, [FOOT] * len(rows), marker, color=colours[i],
+                    clip_on=False, transform=ax.get_xaxis_transform(),
+                    label="_nolegend_")  # fmt: skip
+            footed[marker] += len(rows)
         shown_all.append(shown)
         beyond_all.append(beyond)
-        untrained_all.append(untrained)
         methods.update(line["method"].str.upper())
     shown, beyond = pd.concat(shown_all), pd.concat(beyond_all)
-    untrained = pd.concat(untrained_all)
-    if len(beyond):  # one legend entry for every run's triangles
-        ax.plot([], [], "^", color="grey", label=NOT_REACHED)
-    if len(untrained):
-        ax.plot([], [], "+", color="grey", label=UNTRAINED)
+    # One legend entry for every run's marks of a kind.
+    for marker, label, count in (("^", NOT_REACHED, len(beyond)), ("x", LEFT_OUT, footed["x"]),
+                                 ("+", UNTRAINED, footed["+"])):  # fmt: skip
+        if count:
+            ax.plot([], [], marker, color="grey", label=label)
     if len(shown) or len(beyond):
         ax.set_yscale("log")
-        ax.set_ylim(interval_limits(shown, beyond=beyond, foot=bool(len(untrained))))
+        ax.set_ylim(interval_limits(shown, beyond=beyond, foot=bool(sum(footed.values()))))
     ax.set_xlabel("pre-training updates")
     ax.set_ylabel("d90 (" + ", ".join(sorted(methods)) + ")")
     width = ax.figure.get_figwidth()

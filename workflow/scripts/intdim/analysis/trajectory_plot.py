@@ -42,6 +42,7 @@ def title_line(text: str, figure_width: float = 6.0) -> str:
 
 
 NOT_REACHED = "not reached: d90 above the largest d searched"
+LEFT_OUT = "left out: full fine-tune within chance of the majority class"
 UNTRAINED = "left out: no probe beat the majority class (nothing learned at the rates tried)"
 FAILED_ABOVE = "hollow: a probe above d90 failed (not monotone in d)"
 
