@@ -13,14 +13,13 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from intdim.analysis.bracket_text import above  # noqa: E402
 from intdim.analysis.findings import figure2_lines  # noqa: E402
-from intdim.analysis.section5 import has_counted_d90, learned_nothing  # noqa: E402
+from intdim.analysis.section5 import has_counted_d90  # noqa: E402
 from intdim.analysis.trajectory_plot import (  # noqa: E402
-    FOOT,
-    LEFT_OUT,
     NOT_REACHED,
-    UNTRAINED,
+    foot_rows,
     interval_limits,
     mark_flags,
+    mark_foot,
     not_reached,
     reach_below,
     series_colours,
@@ -34,8 +33,8 @@ def main(snakemake):
     table = pd.read_csv(snakemake.input[0])
     # A checkpoint whose full fine-tune does not beat the majority class beyond chance is left out.
     shown = table[has_counted_d90(table)]
-    left_out = table[~table["beats_majority"]]
-    untrained = table[learned_nothing(table)]
+    feet = foot_rows(table)
+    (_, _, left_out), (_, _, untrained) = feet
     beyond = not_reached(table)
     print(f"left out (full fine-tune not above the majority beyond chance): {len(left_out)} rows")
     sns.set_theme(style="whitegrid")
@@ -61,10 +60,9 @@ def main(snakemake):
                         xytext=(-6 if right else 6, -3), ha="right" if right else "left",
                         fontsize=7)  # fmt: skip
     # Along the bottom, so the axis still spans the whole trajectory.
-    for rows, marker, label in ((left_out, "x", LEFT_OUT), (untrained, "+", UNTRAINED)):
+    for marker, label, rows in feet:
         if len(rows):
-            ax.plot(rows["step"], [FOOT] * len(rows), marker, color="grey", clip_on=False,
-                    transform=ax.get_xaxis_transform(), label=label)  # fmt: skip
+            mark_foot(ax, rows["step"], marker, "grey", label)
     if len(shown) or len(left_out) or len(untrained) or len(beyond):  # below the axes
         ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)
     if len(shown) or len(beyond):

@@ -17,13 +17,12 @@ import pandas as pd
 
 from .bracket_text import above, bracket
 from .findings import figure2_lines
-from .section5 import has_counted_d90, learned_nothing
+from .section5 import has_counted_d90
 from .trajectory_plot import (
-    FOOT,
-    LEFT_OUT,
     NOT_REACHED,
-    UNTRAINED,
+    foot_rows,
     interval_limits,
+    mark_foot,
     not_reached,
     reach_below,
     title_line,
@@ -110,7 +109,8 @@ def draw(ax, tables: dict[str, pd.DataFrame], verdicts: pd.DataFrame, palette) -
     colours."""
     named = list(verdicts.itertuples())
     colours = dict(zip(range(len(named)), palette(max(len(named), 1)), strict=False))
-    shown_all, beyond_all, footed, methods = [], [], {"x": 0, "+": 0}, set()
+    shown_all, beyond_all, methods = [], [], set()
+    footed = Counter()  # (marker, legend text): how many marks along the bottom, over the runs
     for i, row in enumerate(named):
         table = tables[row.run]
         line = table[(table["task"] == row.task) & (table["trajectory"] == row.trajectory)]
@@ -123,20 +123,15 @@ def draw(ax, tables: dict[str, pd.DataFrame], verdicts: pd.DataFrame, palette) -
                     capsize=3, color=colours[i],
                     label=f"{row.run}, {row.task} ({row.trajectory}): {row.verdict}")  # fmt: skip
         ax.plot(beyond["step"] * shift, beyond["d90_hi"], "^", color=colours[i], label="_nolegend_")
-        # Along the bottom: these have no d to draw at.
-        for marker, rows in (("x", line[~line["beats_majority"].astype(bool)]),
-                             ("+", line[learned_nothing(line)])):  # fmt: skip
-            ax.plot(rows["step"] * shift, [FOOT] * len(rows), marker, color=colours[i],
-                    clip_on=False, transform=ax.get_xaxis_transform(),
-                    label="_nolegend_")  # fmt: skip
-            footed[marker] += len(rows)
+        for marker, label, rows in foot_rows(line):
+            mark_foot(ax, rows["step"] * shift, marker, colours[i], "_nolegend_")
+            footed[marker, label] += len(rows)
         shown_all.append(shown)
         beyond_all.append(beyond)
         methods.update(line["method"].str.upper())
     shown, beyond = pd.concat(shown_all), pd.concat(beyond_all)
     # One legend entry for every run's marks of a kind.
-    for marker, label, count in (("^", NOT_REACHED, len(beyond)), ("x", LEFT_OUT, footed["x"]),
-                                 ("+", UNTRAINED, footed["+"])):  # fmt: skip
+    for (marker, label), count in [(("^", NOT_REACHED), len(beyond)), *footed.items()]:
         if count:
             ax.plot([], [], marker, color="grey", label=label)
     if len(shown) or len(beyond):

@@ -12,7 +12,7 @@ import textwrap
 import pandas as pd
 
 from .d90 import MAJORITY_ALPHA
-from .section5 import reached_nothing
+from .section5 import learned_nothing, reached_nothing
 
 
 def series_colours(shown: pd.DataFrame, palette) -> dict:
@@ -103,6 +103,20 @@ def log_limits(low: float, high: float, pad: float = 1.25) -> tuple[float, float
 # height from the bottom, and how high the lowest interval must start to stay clear of them.
 FOOT = 0.03
 CLEAR_OF_FOOT = 0.08
+
+
+def foot_rows(table: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame]]:
+    """The checkpoints drawn along the bottom, having no d to draw at, as (marker, legend
+    text, rows): left out, the full fine-tune within chance of the majority class (x), and
+    those whose search learned nothing (+)."""
+    return [("x", LEFT_OUT, table[~table["beats_majority"].astype(bool)]),
+            ("+", UNTRAINED, table[learned_nothing(table)])]  # fmt: skip
+
+
+def mark_foot(ax, x, marker: str, color, label: str) -> None:
+    """Marks at x along the bottom of ax (FOOT of its height up, drawn beyond its clip)."""
+    ax.plot(x, [FOOT] * len(x), marker, color=color, clip_on=False,
+            transform=ax.get_xaxis_transform(), label=label)  # fmt: skip
 
 
 def interval_limits(
