@@ -5,6 +5,7 @@ verdicts in the titles."""
 
 import math
 import runpy
+import textwrap
 import types
 
 import matplotlib.figure
@@ -250,6 +251,19 @@ def test_a_title_line_wraps_only_past_its_width_and_keeps_every_word(figure_widt
         assert all(len(line) <= width for line in wrapped.splitlines())
         assert wrapped.split() == text.split()
         assert all(line.startswith("  ") for line in wrapped.splitlines()[1:])
+
+
+def test_a_title_line_keeps_a_comparison_on_one_line():
+    # Seed 4's verdict: plain wrapping at 72 characters ends its second line at "d90".
+    text = ("tweets_balanced (scratch): not resolved; 2 checkpoints with a d90 or d90 > d_max: "
+            "a trend needs at least 3")  # fmt: skip
+    assert textwrap.fill(text, TITLE_WIDTH).splitlines()[0].endswith(" d90")
+    wrapped = title_line(text)
+    assert wrapped.splitlines() == [
+        "tweets_balanced (scratch): not resolved; 2 checkpoints with a d90 or",
+        "  d90 > d_max: a trend needs at least 3",
+    ]
+    assert title_line("a > b") == "a > b" and "\x00" not in wrapped
 
 
 def test_figure2_wraps_a_long_verdict_within_its_axes(tmp_path, monkeypatch, repo_root):

@@ -30,6 +30,7 @@ def reach_below(points: pd.DataFrame) -> pd.Series:
 
 # Characters of a 9-point title line that fit the axes of a 6-inch-wide figure.
 TITLE_WIDTH = 72
+_HELD_SPACE = "\x00"  # a space title_line does not break at, of the same width
 
 
 def title_line(text: str, figure_width: float = 6.0) -> str:
@@ -37,8 +38,12 @@ def title_line(text: str, figure_width: float = 6.0) -> str:
     figure_width inches wide (TITLE_WIDTH characters at 6 inches, in proportion), as several,
     each after the first indented, so that a long verdict stays within the axes it names."""
     width = int(TITLE_WIDTH * figure_width / 6)
+    # A comparison stays on one line: "d90" ending one line and "> d_max" starting the next
+    # hides what is compared.
+    held = text.replace(" > ", f"{_HELD_SPACE}>{_HELD_SPACE}")
     # Whole words only: "pre-" at a line's end and "training" under it reads as two words.
-    return textwrap.fill(text, width, subsequent_indent="  ", break_on_hyphens=False)
+    wrapped = textwrap.fill(held, width, subsequent_indent="  ", break_on_hyphens=False)
+    return wrapped.replace(_HELD_SPACE, " ")
 
 
 NOT_REACHED = "not reached: d90 above the largest d searched"
