@@ -14,15 +14,19 @@ from figure2_over_runs import main, parse_runs
 from intdim.analysis.figure2_over_runs import (
     checkpoint_text,
     draw,
+    pooled_generalisation,
     read_trajectories,
     tally_text,
     verdict_table,
 )
+from intdim.analysis.findings import Finding
 
 
-def trajectory(steps, brackets, status=None, beats=None, seeds=1, name="scratch"):
+def trajectory(steps, brackets, status=None, beats=None, seeds=1, name="scratch",
+               accuracy=None, gap=None):  # fmt: skip
     """A run's trajectory.csv: SAID d90 in (lo, hi] at each step; hi None where the search
-    reached nothing up to d_max = 100,000."""
+    reached nothing up to d_max = 100,000; each checkpoint's full fine-tune's eval accuracy and
+    relative generalisation gap."""
     n = len(steps)
     status = status or ["reached" if hi else "not reached" for _, hi in brackets]
     return pd.DataFrame({
@@ -30,6 +34,7 @@ def trajectory(steps, brackets, status=None, beats=None, seeds=1, name="scratch"
         "d90_lo": [lo for lo, _ in brackets], "d90": [hi for _, hi in brackets],
         "d90_hi": [hi if hi else 100_000 for _, hi in brackets], "search_status": status,
         "beats_majority": beats or [True] * n, "seeds": seeds,
+        "eval_accuracy": accuracy or [0.75] * n, "relative_gap": gap or [0.5] * n,
     })  # fmt: skip
 
 
@@ -136,6 +141,47 @@ def test_two_trajectories_in_one_run_are_counted_apart():
     ]
 
 
+# Two runs whose full fine-tunes score higher and generalise better where d90 is lower.
+SHARP = trajectory([125, 250, 500], [(1732, 2876), (400, 600), (83, 137)],
+                   accuracy=[0.70, 0.75, 0.80], gap=[0.6, 0.4, 0.2])  # fmt: skip
+SHARPER = trajectory([125, 250, 500], [(900, 1500), (200, 300), (50, 83)],
+                     accuracy=[0.72, 0.78, 0.82], gap=[0.55, 0.35, 0.15])  # fmt: skip
+
+
+def test_figures_4_and_5_pool_the_runs_checkpoints_which_alone_resolve_nothing():
+    alone = pooled_generalisation({"a": SHARP})
+    assert [f.verdict for f in alone] == ["not resolved"] * 2
+    assert (
+        alone[0].measured == "3 checkpoints with a d90: a correlation needs at least 4, from 1 run"
+    )
+    pooled = pooled_generalisation({"a": SHARP, "b": SHARPER})
+    assert [(f.figure, f.verdict) for f in pooled] == [
+        ("Figure 4", "agrees"),
+        ("Figure 5", "agrees"),
+    ]
+    assert all(f.measured.endswith(", 6 checkpoints, from 2 runs") for f in pooled)
+    assert [f.basis for f in pooled] == ["2 pre-training runs, one seed each"] * 2
+    assert pooled[0].claim == "lower d90 goes with higher eval accuracy (tweets; Figure 4)"
+
+
+def test_pooling_counts_only_checkpoints_with_a_d90_across_the_runs():
+    # SHORT has two (one left out); with one more from another run, 3: one short of a
+    # correlation; with two more, 4, and the correlation is computed.
+    one_more = trajectory([500], [(83, 137)], accuracy=[0.8], gap=[0.2])
+    two_more = trajectory([250, 500], [(400, 600), (83, 137)], accuracy=[0.7, 0.8])
+    three = pooled_generalisation({"e": SHORT, "f": one_more})
+    assert three[0].measured.startswith("3 checkpoints with a d90: a correlation needs at least 4")
+    four = pooled_generalisation({"e": SHORT, "f": two_more})
+    assert four[0].measured.startswith("Pearson r of log d90 and eval accuracy = ")
+    assert ", 4 checkpoints, from 2 runs" in four[0].measured
+
+
+def test_a_pooled_verdict_says_how_many_runs_and_seeds_it_rests_on():
+    pooled = Finding("c", "m", "agrees", seeds=2, pretraining_runs=5)
+    assert pooled.basis == "5 pre-training runs, the mean of 2 seeds each"
+    assert Finding("c", "m", "not resolved", seeds=1, pretraining_runs=5).basis == ""
+
+
 def test_a_run_without_section_5_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match="run 'seed3': .*trajectory.csv does not exist"):
         read_trajectories({"seed3": tmp_path})
@@ -162,6 +208,11 @@ def test_the_tool_prints_writes_the_csv_and_the_pages_section(tmp_path, capsys):
     main([f"seed0={a}", f"seed1={b}", "--out", str(out), "--readme", str(page), "--name", "over"])
     printed = capsys.readouterr().out
     assert "tweets (scratch): agrees 1, disagrees 1, not resolved 0 of 2 runs" in printed
+    # Every checkpoint's full fine-tune scored 0.75 here: Figure 4 has nothing to correlate.
+    pooled = ("- lower d90 goes with higher eval accuracy (tweets; Figure 4): **not resolved**. "
+              "6 checkpoints with a d90, all with the same eval accuracy: nothing to correlate, "
+              "from 2 runs")  # fmt: skip
+    assert pooled in printed
     written = pd.read_csv(out)
     assert list(written["run"]) == ["seed0", "seed1"]
     assert list(written["verdict"]) == ["agrees", "disagrees"]
@@ -171,6 +222,7 @@ def test_the_tool_prints_writes_the_csv_and_the_pages_section(tmp_path, capsys):
         and "old" not in text
     )
     assert text.endswith("<!-- over:end -->\nafter\n")
+    assert "Figures 4 and 5 on every run's checkpoints together:\n\n" + pooled in text
     assert "| seed0 | unknown (the run recorded no commit) | tweets | scratch |" in text
 
 

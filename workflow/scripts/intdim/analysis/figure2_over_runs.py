@@ -6,17 +6,20 @@ do not measure that draw. The only measure is to repeat the run with other seeds
 (``pretraining.seed`` and ``seeds``) and count the verdicts. Each run is judged from its own
 ``results/tables/trajectory.csv`` by the landing page's own test
 (``findings.figure2_lines``), so the count reads exactly what each run's report says.
+Figures 4 and 5, which no run of three checkpoints resolves alone, are judged on the runs'
+checkpoints pooled (``pooled_generalisation``).
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 
 from .bracket_text import above, bracket
-from .findings import figure2_lines
+from .findings import Finding, d90_predicts_generalisation, figure2_lines
 from .section5 import has_counted_d90
 from .trajectory_plot import (
     NOT_REACHED,
@@ -27,6 +30,7 @@ from .trajectory_plot import (
     reach_below,
     title_line,
 )
+from .trend import counted
 
 TRAJECTORY = Path("results/tables/trajectory.csv")
 VERDICTS = ("agrees", "disagrees", "not resolved")
@@ -98,6 +102,29 @@ def tally_text(verdicts: pd.DataFrame) -> list[str]:
         + f" of {sum(counts.values())} run{'' if sum(counts.values()) == 1 else 's'}"
         for line, counts in tally(verdicts).items()
     ]  # fmt: skip
+
+
+def pooled_generalisation(tables: dict[str, pd.DataFrame]) -> list[Finding]:
+    """Figures 4 and 5 over every run's checkpoints together: the landing page's test
+    (``findings.d90_predicts_generalisation``) on the runs' trajectory tables joined, per task
+    (and trajectory, where a run has several).
+
+    One run of the default has three checkpoints, and a correlation needs four with a d90, so
+    no run resolves Figures 4 and 5 alone; several runs together can. The checkpoints of one
+    run share its pre-training and tweet sample, so they are not the independent draws the
+    Pearson interval assumes: a pooled verdict points, it does not settle.
+    """
+    pooled = pd.concat(tables.values(), ignore_index=True)
+    runs = len(tables)
+    return [
+        replace(
+            finding,
+            measured=f"{finding.measured}, from {counted(runs, 'run')}",
+            one_pretraining_run=False,
+            pretraining_runs=runs,
+        )
+        for finding in d90_predicts_generalisation(pooled)
+    ]
 
 
 def draw(ax, tables: dict[str, pd.DataFrame], verdicts: pd.DataFrame, palette) -> None:

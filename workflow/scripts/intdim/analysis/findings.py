@@ -30,14 +30,18 @@ class Finding:
     figure: str = ""  # the paper's figure, where a plot shows it ("Figure 4")
     seeds: int | None = None  # the seeds each d90 behind it averages (None: not recorded)
     one_pretraining_run: bool = False  # its checkpoints come from one pre-training run
+    pretraining_runs: int = 0  # its checkpoints come from this many runs, pooled (0: not pooled)
 
     @property
     def basis(self) -> str:
         """What a resolved verdict rests on ("one seed", "the mean of 3 seeds", with "one
-        pre-training run" first for Section 5's); "" when not resolved or not recorded."""
+        pre-training run" first for Section 5's, "5 pre-training runs, one seed each" for runs
+        pooled); "" when not resolved or not recorded."""
         if self.verdict == "not resolved" or self.seeds is None:
             return ""
         seeds = "one seed" if self.seeds == 1 else f"the mean of {self.seeds} seeds"
+        if self.pretraining_runs:
+            return f"{self.pretraining_runs} pre-training runs, {seeds} each"
         return f"one pre-training run, {seeds}" if self.one_pretraining_run else seeds
 
     @property
@@ -290,9 +294,14 @@ def d90_predicts_generalisation(trajectory: pd.DataFrame) -> list[Finding]:
             about = {"subject": task, "figure": figure, "seeds": _seeds(rows),
                      "one_pretraining_run": True}  # fmt: skip
             values = [float(v) for v in rows[column]]
-            if len(values) < 4 or len(set(values)) < 2 or len(set(middle)) < 2:
-                checkpoints = counted(len(values), "checkpoint")
+            checkpoints = counted(len(values), "checkpoint")
+            if len(values) < 4:
                 text = f"{checkpoints} with a d90: a correlation needs at least 4"
+                findings.append(Finding(claim, text, "not resolved", **about))
+                continue
+            if len(set(values)) < 2 or len(set(middle)) < 2:
+                same = label if len(set(values)) < 2 else "d90 bracket"
+                text = f"{checkpoints} with a d90, all with the same {same}: nothing to correlate"
                 findings.append(Finding(claim, text, "not resolved", **about))
                 continue
             result = stats.pearsonr(middle, values)
