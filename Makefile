@@ -48,15 +48,16 @@ rate-study: setup
 # Figure 2 of the default over five pre-training seeds (0 to 4): Section 5 with seed 0 here and
 # with config/section5_seed{1,2,3,4}.yaml each in results/section5_seed<N> (rerun to resume; 4 x
 # about 7 min on 2 cores after `make run`), then each run's verdict and their count, printed, in
-# results/figure2_over_seeds.csv and docs/results/offline_default.md, and every run drawn in
-# results/figures/figure2_over_seeds.png.
+# results/figure2_over_seeds.csv and docs/results/offline_default.md, every run drawn in
+# results/figures/figure2_over_seeds.png, and Figures 4 and 5 judged and drawn on all five runs'
+# checkpoints together (results/figures/figures4_5_over_seeds.png).
 SECTION5_SEEDS := 1 2 3 4
 section5-seeds: setup
 	$(BIN)/snakemake --cores $(CORES) -- results/figures/figure2.png
 	for seed in $(SECTION5_SEEDS); do \
 	  $(BIN)/snakemake --cores $(CORES) --configfile config/config.yaml config/section5_seed$$seed.yaml --directory results/section5_seed$$seed -s Snakefile -- results/figures/figure2.png || exit 1; \
 	done
-	$(BIN)/python tools/figure2_over_runs.py seed0=. $(foreach s,$(SECTION5_SEEDS),seed$(s)=results/section5_seed$(s)) --out results/figure2_over_seeds.csv --figure results/figures/figure2_over_seeds.png --readme docs/results/offline_default.md --name section5_seeds
+	$(BIN)/python tools/figure2_over_runs.py seed0=. $(foreach s,$(SECTION5_SEEDS),seed$(s)=results/section5_seed$(s)) --out results/figure2_over_seeds.csv --figure results/figures/figure2_over_seeds.png --figure45 results/figures/figures4_5_over_seeds.png --readme docs/results/offline_default.md --name section5_seeds
 
 # The fuller offline run (77 min on 2 AVX-512 cores at d2975c9, up to 3.5 hours on 2 slower
 # ones), in its own folder; rerun to resume. Its section in docs/results/offline_full.md is

@@ -16,6 +16,7 @@ from intdim.analysis.figure2_over_runs import (
     draw,
     pooled_generalisation,
     read_trajectories,
+    runs_as_series,
     tally_text,
     verdict_table,
 )
@@ -182,6 +183,15 @@ def test_a_pooled_verdict_says_how_many_runs_and_seeds_it_rests_on():
     assert Finding("c", "m", "not resolved", seeds=1, pretraining_runs=5).basis == ""
 
 
+def test_each_run_becomes_one_series_of_the_pooled_figure():
+    both = pd.concat([SHARP, SHARPER.assign(trajectory="other")])
+    joined = runs_as_series({"seed0": SHARP, "seed1": both})
+    assert (
+        list(joined["trajectory"]) == ["seed0"] * 3 + ["seed1, scratch"] * 3 + ["seed1, other"] * 3
+    )
+    assert list(joined["step"]) == [125, 250, 500] * 3
+
+
 def test_a_run_without_section_5_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match="run 'seed3': .*trajectory.csv does not exist"):
         read_trajectories({"seed3": tmp_path})
@@ -307,7 +317,30 @@ def test_a_wider_figure_keeps_a_longer_tally_on_one_line():
         plt.close(fig)
 
 
-def test_the_tool_saves_the_figure(tmp_path):
+def test_the_tool_saves_the_figures(tmp_path):
     a, b = write_run(tmp_path, "a", FALLS), write_run(tmp_path, "b", SHORT)
-    main([str(a), str(b), "--figure", str(tmp_path / "figure.png")])
-    assert (tmp_path / "figure.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    main([str(a), str(b), "--figure", str(tmp_path / "figure.png"),
+          "--figure45", str(tmp_path / "pooled" / "figure45.png")])  # fmt: skip
+    for png in (tmp_path / "figure.png", tmp_path / "pooled" / "figure45.png"):
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_pooled_figure_draws_a_series_per_run_under_the_pooled_verdicts():
+    from intdim.analysis import figures4_5_plot
+
+    tables = {"a": SHARP, "b": SHARPER}
+    fig, axes = plt.subplots(1, 2)
+    figures4_5_plot.draw(fig, axes, runs_as_series(tables), pooled_generalisation(tables),
+                         lambda n: ["red", "blue"][:n], "pooled")  # fmt: skip
+    accuracy = axes[0]
+    assert [c.get_label() for c in accuracy.containers] == ["tweets (a)", "tweets (b)"]
+    assert [list(c.lines[0].get_ydata()) for c in accuracy.containers] == [
+        [0.70, 0.75, 0.80], [0.72, 0.78, 0.82],
+    ]  # fmt: skip
+    assert (
+        accuracy.get_title()
+        .splitlines()[1]
+        .startswith("tweets: agrees (2 pre-training runs, one seed each); Pearson r")
+    )
+    assert fig._suptitle.get_text() == "pooled"
+    plt.close(fig)

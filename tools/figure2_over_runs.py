@@ -1,8 +1,10 @@
 """Figure 2 over several finished runs (``intdim.analysis.figure2_over_runs``): each run's d90
 at each checkpoint and its verdict, then how many runs gave each verdict, and Figures 4 and 5
 judged on all the runs' checkpoints pooled. Prints a Markdown table and the pooled verdicts;
-writes the table as CSV with --out, every run's lines on one axis with --figure, and both
-between ``<!-- NAME:begin -->`` and ``<!-- NAME:end -->`` of a page with --readme and --name.
+writes the table as CSV with --out, every run's lines on one axis with --figure, Figures 4
+and 5 of every run's checkpoints with the pooled verdicts with --figure45, and the table and
+verdicts between ``<!-- NAME:begin -->`` and ``<!-- NAME:end -->`` of a page with --readme
+and --name.
 
     python tools/figure2_over_runs.py seed0=. seed1=results/section5_seed1 \\
         seed2=results/section5_seed2 --out results/figure2_over_seeds.csv
@@ -20,11 +22,12 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import seaborn as sns  # noqa: E402
-from intdim.analysis import run_report  # noqa: E402
+from intdim.analysis import figures4_5_plot, run_report  # noqa: E402
 from intdim.analysis.figure2_over_runs import (  # noqa: E402
     draw,
     pooled_generalisation,
     read_trajectories,
+    runs_as_series,
     tally_text,
     verdict_table,
 )
@@ -66,6 +69,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("runs", nargs="+", help="NAME=DIRECTORY, or a run directory")
     parser.add_argument("--out", type=Path, default=None, help="the table as CSV")
     parser.add_argument("--figure", type=Path, default=None, help="every run's lines, a PNG")
+    parser.add_argument("--figure45", type=Path, default=None,
+                        help="Figures 4 and 5 of every run's checkpoints, a PNG")  # fmt: skip
     parser.add_argument("--readme", type=Path, default=None)
     parser.add_argument("--name", default=None, help="the page's markers' name")
     args = parser.parse_args(argv)
@@ -95,6 +100,16 @@ def main(argv: list[str] | None = None) -> None:
         fig.savefig(args.figure, dpi=150, bbox_inches="tight")
         plt.close(fig)
         print(f"wrote {args.figure}")
+    if args.figure45 is not None:
+        sns.set_theme(style="whitegrid")
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), layout="constrained")
+        title = f"Full fine-tuning of each checkpoint against its d90, {len(runs)} runs pooled"
+        figures4_5_plot.draw(fig, axes, runs_as_series(tables), findings,
+                             lambda n: sns.color_palette(n_colors=n), title)  # fmt: skip
+        args.figure45.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(args.figure45, dpi=150, bbox_inches="tight")
+        plt.close(fig)
+        print(f"wrote {args.figure45}")
     if args.readme is not None:
         command = "python tools/figure2_over_runs.py " + " ".join(args.runs)
         body = section(table, findings, runs, command)

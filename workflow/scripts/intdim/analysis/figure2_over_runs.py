@@ -127,6 +127,18 @@ def pooled_generalisation(tables: dict[str, pd.DataFrame]) -> list[Finding]:
     ]
 
 
+def runs_as_series(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The runs' trajectory tables joined, each run's rows named after it in ``trajectory``
+    ("seed1", or "seed1, scratch" where a run has several), so that a figure drawing one
+    series per task and trajectory draws one per run."""
+    named = []
+    for run, table in tables.items():
+        several = table["trajectory"].nunique() > 1
+        name = run + ", " + table["trajectory"].astype(str) if several else run
+        named.append(table.assign(trajectory=name))
+    return pd.concat(named, ignore_index=True)
+
+
 def draw(ax, tables: dict[str, pd.DataFrame], verdicts: pd.DataFrame, palette) -> None:
     """Every run's Figure 2 lines on one axis: each counted d90 as its interval (a bar down to
     the interval's lower end, the mark at d90), a search that reached nothing as a triangle at
