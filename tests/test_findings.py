@@ -6,11 +6,14 @@ import math
 import pandas as pd
 from intdim.analysis.findings import (
     ONE_DRAW_NOTE,
+    POOLING_NOTE,
     Finding,
     all_findings,
     d90_predicts_generalisation,
+    findings_note,
     larger_models_lower_d90,
     one_draw_note,
+    pooling_note,
     pretraining_lowers_d90,
     said_below_did,
     small_d90,
@@ -425,6 +428,29 @@ def test_figure2_with_too_few_checkpoints_keeps_its_claim_and_numbers():
         "not resolved",
         one_pretraining_run=True,
     )
+
+
+def test_a_run_with_too_few_checkpoints_for_figures_4_and_5_is_pointed_to_pooling():
+    # 3 checkpoints with a d90: short of a correlation; 4: a correlation, resolved or not.
+    three = d90_predicts_generalisation(trajectory(SIX_D90S[:3], [0.6, 0.66, 0.7], [0.5, 0.4, 0.3]))
+    assert pooling_note(three) == POOLING_NOTE
+    four = trajectory(SIX_D90S[:4], [0.60, 0.66, 0.70, 0.75], [0.50, 0.45, 0.36, 0.31])
+    assert pooling_note(d90_predicts_generalisation(four)) is None
+    # Four that share one eval accuracy: more runs would not help, so no pointer.
+    constant = trajectory(SIX_D90S[:4], [0.7] * 4, [0.7] * 4)
+    assert pooling_note(d90_predicts_generalisation(constant)) is None
+    # Figure 2's own shortfall is not a correlation's.
+    short_trend = Finding("c", "2 checkpoints with a d90 or d90 > d_max: a trend needs at least 3",
+                          "not resolved", figure="Figure 2")  # fmt: skip
+    assert pooling_note([short_trend]) is None
+
+
+def test_the_notes_under_the_findings_come_one_paragraph_each():
+    one_seed = Finding("c", "m", "agrees", seeds=1)
+    few = d90_predicts_generalisation(trajectory(SIX_D90S[:3], [0.6, 0.66, 0.7], [0.5, 0.4, 0.3]))
+    assert findings_note([one_seed, *few]) == f"{ONE_DRAW_NOTE}\n\n{POOLING_NOTE}"
+    assert findings_note(few) == POOLING_NOTE and findings_note([one_seed]) == ONE_DRAW_NOTE
+    assert findings_note([Finding("c", "m", "agrees", seeds=2)]) is None
 
 
 def test_each_correlation_names_its_task_and_figure_whatever_its_verdict():

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import pandas as pd
-from intdim.analysis.findings import all_findings, one_draw_note
+from intdim.analysis.findings import all_findings, findings_note
 from intdim.analysis.summary import landing_page
 from script_log import logged
 
@@ -28,7 +28,7 @@ def main(snakemake):
     findings = all_findings(
         d90, optional_table(snakemake, "trajectory"), optional_table(snakemake, "survey")
     )
-    page = landing_page(run, d90, search, [f.line() for f in findings], one_draw_note(findings))
+    page = landing_page(run, d90, search, [f.line() for f in findings], findings_note(findings))
     Path(snakemake.output[0]).write_text(page, encoding="utf-8")
     print(page)
 

@@ -70,6 +70,28 @@ def one_draw_note(findings: list[Finding]) -> str | None:
     return ONE_DRAW_NOTE if any(f.one_draw for f in findings) else None
 
 
+FEW_CHECKPOINTS = "a correlation needs at least 4"
+POOLING_NOTE = (
+    "Figures 4 and 5 need at least 4 checkpoints with a d90, more than this run has: "
+    "tools/figure2_over_runs.py judges them on several runs' checkpoints together (make "
+    "section5-seeds does so for the default with seeds 0 to 4)."
+)
+
+
+def pooling_note(findings: list[Finding]) -> str | None:
+    """The way on, under a list of findings, where Figure 4 or 5 lacked checkpoints."""
+    short = [f for f in findings if f.figure in ("Figure 4", "Figure 5")
+             and f.verdict == "not resolved" and FEW_CHECKPOINTS in f.measured]  # fmt: skip
+    return POOLING_NOTE if short else None
+
+
+def findings_note(findings: list[Finding]) -> str | None:
+    """What goes under a list of findings: the one-draw caution and the pooling note, each a
+    paragraph, where they apply."""
+    notes = [note for note in (one_draw_note(findings), pooling_note(findings)) if note]
+    return "\n\n".join(notes) or None
+
+
 def _seeds(rows: pd.DataFrame) -> int | None:
     """The fewest seeds behind any of the rows' d90s (tables from before the column: None)."""
     if "seeds" not in rows or rows["seeds"].isna().all():
@@ -296,7 +318,7 @@ def d90_predicts_generalisation(trajectory: pd.DataFrame) -> list[Finding]:
             values = [float(v) for v in rows[column]]
             checkpoints = counted(len(values), "checkpoint")
             if len(values) < 4:
-                text = f"{checkpoints} with a d90: a correlation needs at least 4"
+                text = f"{checkpoints} with a d90: {FEW_CHECKPOINTS}"
                 findings.append(Finding(claim, text, "not resolved", **about))
                 continue
             if len(set(values)) < 2 or len(set(middle)) < 2:

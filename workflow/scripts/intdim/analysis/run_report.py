@@ -17,7 +17,7 @@ from ..pipeline.variants import variant_model
 from . import run_time
 from .bracket_text import above, bracket, failed_above_note, probe_note
 from .d90 import seed_means
-from .findings import all_findings, one_draw_note
+from .findings import all_findings, findings_note
 from .run_files import own_files
 from .section5 import NOTHING_LEARNED
 
@@ -238,7 +238,7 @@ def section(directory: Path, config: str, wall_seconds: float | None, command: s
     findings = all_findings(d90, optional["trajectory"], optional["survey"])
     parts += ["", "**The paper's findings in this run:**", ""]
     parts += [f"- {finding.line()}" for finding in findings]
-    note = one_draw_note(findings)
+    note = findings_note(findings)
     parts += ["", note] if note else []
     stages = run_time.breakdown(directory)
     parts += ["", "**Where the time went** (job-seconds; two jobs run at once):", "",
@@ -272,7 +272,7 @@ def headline(directory: Path, config: str, wall_seconds: float | None, command: 
     ]
     findings = all_findings(d90, optional["trajectory"], optional["survey"])
     parts += [f"- {f.claim}: {f.verdict_text()}" for f in findings]
-    note = one_draw_note(findings)
+    note = findings_note(findings)
     parts += ["", note] if note else []
     return "\n".join(parts) + "\n"
 
