@@ -30,10 +30,26 @@ TITLE = (
 )
 
 
-def _label_steps(ax, x, y, steps) -> None:
-    for xi, yi, step in zip(x, y, steps, strict=True):
-        ax.annotate(f"{int(step):,}", (xi, yi), textcoords="offset points", xytext=(4, 4),
-                    fontsize=7)  # fmt: skip
+# Points at one d90 (or triangles at one d_max) of several runs, closer than this share of the
+# panel's height, share one label: their labels would print over each other.
+LABEL_GAP = 0.04
+
+
+def merged_step_labels(x, y, steps, height: float) -> list[tuple[float, float, str]]:
+    """(x, y, text) labels for points labelled with their steps, in the points' order: the
+    points at one x whose y lie within LABEL_GAP * height of the lowest of them get one label,
+    at the highest, listing their distinct steps."""
+    points = sorted(enumerate(zip(x, y, steps, strict=True)), key=lambda p: (p[1][0], p[1][1]))
+    groups: list[list] = []
+    for index, point in points:
+        first = groups[-1][0][1] if groups else None
+        if first is None or point[0] != first[0] or point[1] - first[1] > LABEL_GAP * height:
+            groups.append([])
+        groups[-1].append((index, point))
+    groups.sort(key=lambda group: min(index for index, _ in group))
+    return [(group[-1][1][0], group[-1][1][1],
+             "/".join(f"{s:,}" for s in sorted({int(p[2]) for _, p in group})))
+            for group in groups]  # fmt: skip
 
 
 def draw(fig, axes, table: pd.DataFrame, findings: list[Finding], palette,
@@ -54,11 +70,15 @@ def draw(fig, axes, table: pd.DataFrame, findings: list[Finding], palette,
             ax.errorbar(d90, points[column], xerr=[reach_below(points), 0 * d90], fmt="o",
                         capsize=3, color=colours[task, name], label=legend)  # fmt: skip
             mark_flags(ax, points, d90, points[column], colours[task, name], taken)
-            _label_steps(ax, d90, points[column], points["step"])
         for i, ((task, name), points) in enumerate(beyond.groupby(["task", "trajectory"])):
             ax.plot(points["d90_hi"], points[column], ">", color=colours.get((task, name), "grey"),
                     label=NOT_REACHED if i == 0 else "_nolegend_")  # fmt: skip
-            _label_steps(ax, points["d90_hi"], points[column], points["step"])
+        values = pd.concat([shown[column], beyond[column]]).astype(float)
+        height = float(values.max() - values.min()) if len(values) else 0.0
+        for x, points in ((shown["d90"], shown), (beyond["d90_hi"], beyond)):
+            for xi, yi, text in merged_step_labels(x.astype(float), points[column],
+                                                   points["step"], height):  # fmt: skip
+                ax.annotate(text, (xi, yi), textcoords="offset points", xytext=(4, 4), fontsize=7)
         if len(shown) or len(beyond):
             ax.set_xscale("log")
             ax.set_xlim(interval_limits(shown, beyond=beyond))
