@@ -426,7 +426,7 @@ def test_figure2_with_too_few_checkpoints_keeps_its_claim_and_numbers():
         "2 checkpoints with a d90 or d90 > d_max: a trend needs at least 3; d90 by step: "
         "step=100: (8,000, 10,000], step=200: (300, 400]",
         "not resolved",
-        one_pretraining_run=True,
+        pretraining_runs=1,
     )
 
 

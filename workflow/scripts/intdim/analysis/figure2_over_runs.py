@@ -120,7 +120,6 @@ def pooled_generalisation(tables: dict[str, pd.DataFrame]) -> list[Finding]:
         replace(
             finding,
             measured=f"{finding.measured}, from {counted(runs, 'run')}",
-            one_pretraining_run=False,
             pretraining_runs=runs,
         )
         for finding in d90_predicts_generalisation(pooled)

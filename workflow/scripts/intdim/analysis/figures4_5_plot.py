@@ -2,8 +2,9 @@
 checkpoint's full fine-tune against its d90, each d90 drawn as the interval its search narrowed
 it to and labelled with its checkpoint's updates (a search that reached nothing up to d_max as
 a triangle at d_max pointing right, which no correlation can use), and under each panel's title
-the findings' correlations and verdicts. One series per task and trajectory, or per run where
-``plot_figures4_5`` of several runs names each run as a trajectory."""
+the findings' correlations and verdicts. One series per task and trajectory: the rule's figure
+draws one run's, ``tools/figure2_over_runs.py --figure45`` several runs' with each run named as
+a trajectory (``figure2_over_runs.runs_as_series``)."""
 
 from __future__ import annotations
 

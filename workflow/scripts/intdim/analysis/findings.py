@@ -29,8 +29,9 @@ class Finding:
     subject: str = ""  # what it was judged on, where a run judges several (a task, a trajectory)
     figure: str = ""  # the paper's figure, where a plot shows it ("Figure 4")
     seeds: int | None = None  # the seeds each d90 behind it averages (None: not recorded)
-    one_pretraining_run: bool = False  # its checkpoints come from one pre-training run
-    pretraining_runs: int = 0  # its checkpoints come from this many runs, pooled (0: not pooled)
+    # The pre-training runs its checkpoints come from: 0 for none (the sweep's findings), 1 for
+    # one run's Section 5, more where several runs' checkpoints were pooled.
+    pretraining_runs: int = 0
 
     @property
     def basis(self) -> str:
@@ -40,15 +41,17 @@ class Finding:
         if self.verdict == "not resolved" or self.seeds is None:
             return ""
         seeds = "one seed" if self.seeds == 1 else f"the mean of {self.seeds} seeds"
-        if self.pretraining_runs:
+        if self.pretraining_runs == 1:
+            return f"one pre-training run, {seeds}"
+        if self.pretraining_runs > 1:
             return f"{self.pretraining_runs} pre-training runs, {seeds} each"
-        return f"one pre-training run, {seeds}" if self.one_pretraining_run else seeds
+        return seeds
 
     @property
     def one_draw(self) -> bool:
         """Whether one seed, or one pre-training run, decided a resolved verdict: another seed
         can resolve it otherwise (the default's Figure 2 did)."""
-        return bool(self.basis) and (self.seeds == 1 or self.one_pretraining_run)
+        return bool(self.basis) and (self.seeds == 1 or self.pretraining_runs == 1)
 
     def verdict_text(self, markdown: bool = True) -> str:
         """The verdict and what it rests on: "**agrees** (one seed)", plain for a figure."""
@@ -70,10 +73,12 @@ def one_draw_note(findings: list[Finding]) -> str | None:
     return ONE_DRAW_NOTE if any(f.one_draw for f in findings) else None
 
 
-FEW_CHECKPOINTS = "a correlation needs at least 4"
+# Fewer checkpoints with a d90 than this give Figures 4 and 5 no correlation to judge.
+MIN_CORRELATED = 4
+FEW_CHECKPOINTS = f"a correlation needs at least {MIN_CORRELATED}"
 POOLING_NOTE = (
-    "Figures 4 and 5 need at least 4 checkpoints with a d90, more than this run has: "
-    "tools/figure2_over_runs.py judges them on several runs' checkpoints together (make "
+    f"Figures 4 and 5 need at least {MIN_CORRELATED} checkpoints with a d90, more than this run "
+    "has: tools/figure2_over_runs.py judges them on several runs' checkpoints together (make "
     "section5-seeds does so for the default with seeds 0 to 4)."
 )
 
@@ -257,7 +262,7 @@ def pretraining_lowers_d90(trajectory: pd.DataFrame) -> list[Finding]:
         replace(
             _ends_finding(claim.format(task), *brackets(rows, "step"), "step", probe_notes(rows)),
             seeds=_seeds(rows),
-            one_pretraining_run=True,
+            pretraining_runs=1,
         )  # fmt: skip
         for task, rows in _by_task(figure2_rows(trajectory))
     ]
@@ -314,10 +319,10 @@ def d90_predicts_generalisation(trajectory: pd.DataFrame) -> list[Finding]:
             claim = f"lower d90 goes with {'higher' if sign < 0 else 'smaller'} {label} ({task}; "
             claim += f"{figure})"
             about = {"subject": task, "figure": figure, "seeds": _seeds(rows),
-                     "one_pretraining_run": True}  # fmt: skip
+                     "pretraining_runs": 1}  # fmt: skip
             values = [float(v) for v in rows[column]]
             checkpoints = counted(len(values), "checkpoint")
-            if len(values) < 4:
+            if len(values) < MIN_CORRELATED:
                 text = f"{checkpoints} with a d90: {FEW_CHECKPOINTS}"
                 findings.append(Finding(claim, text, "not resolved", **about))
                 continue
