@@ -2,6 +2,7 @@
 intervals allow it."""
 
 import math
+from dataclasses import replace
 
 import pandas as pd
 from intdim.analysis.findings import (
@@ -434,11 +435,14 @@ def test_a_run_with_too_few_checkpoints_for_figures_4_and_5_is_pointed_to_poolin
     # 3 checkpoints with a d90: short of a correlation; 4: a correlation, resolved or not.
     three = d90_predicts_generalisation(trajectory(SIX_D90S[:3], [0.6, 0.66, 0.7], [0.5, 0.4, 0.3]))
     assert pooling_note(three) == POOLING_NOTE
+    assert [f.too_few_checkpoints for f in three] == [True, True]
     four = trajectory(SIX_D90S[:4], [0.60, 0.66, 0.70, 0.75], [0.50, 0.45, 0.36, 0.31])
     assert pooling_note(d90_predicts_generalisation(four)) is None
     # Four that share one eval accuracy: more runs would not help, so no pointer.
     constant = trajectory(SIX_D90S[:4], [0.7] * 4, [0.7] * 4)
     assert pooling_note(d90_predicts_generalisation(constant)) is None
+    # The note follows the flag, not the words: the same words without it point nowhere.
+    assert pooling_note([replace(f, too_few_checkpoints=False) for f in three]) is None
     # Figure 2's own shortfall is not a correlation's.
     short_trend = Finding("c", "2 checkpoints with a d90 or d90 > d_max: a trend needs at least 3",
                           "not resolved", figure="Figure 2")  # fmt: skip

@@ -32,6 +32,9 @@ class Finding:
     # The pre-training runs its checkpoints come from: 0 for none (the sweep's findings), 1 for
     # one run's Section 5, more where several runs' checkpoints were pooled.
     pretraining_runs: int = 0
+    # Whether it went unresolved for want of checkpoints (Figures 4 and 5: fewer than
+    # MIN_CORRELATED with a d90), which more runs' checkpoints, pooled, can supply.
+    too_few_checkpoints: bool = False
 
     @property
     def basis(self) -> str:
@@ -85,9 +88,7 @@ POOLING_NOTE = (
 
 def pooling_note(findings: list[Finding]) -> str | None:
     """The way on, under a list of findings, where Figure 4 or 5 lacked checkpoints."""
-    short = [f for f in findings if f.figure in ("Figure 4", "Figure 5")
-             and f.verdict == "not resolved" and FEW_CHECKPOINTS in f.measured]  # fmt: skip
-    return POOLING_NOTE if short else None
+    return POOLING_NOTE if any(f.too_few_checkpoints for f in findings) else None
 
 
 def findings_note(findings: list[Finding]) -> str | None:
@@ -324,7 +325,9 @@ def d90_predicts_generalisation(trajectory: pd.DataFrame) -> list[Finding]:
             checkpoints = counted(len(values), "checkpoint")
             if len(values) < MIN_CORRELATED:
                 text = f"{checkpoints} with a d90: {FEW_CHECKPOINTS}"
-                findings.append(Finding(claim, text, "not resolved", **about))
+                findings.append(
+                    Finding(claim, text, "not resolved", too_few_checkpoints=True, **about)
+                )
                 continue
             if len(set(values)) < 2 or len(set(middle)) < 2:
                 same = label if len(set(values)) < 2 else "d90 bracket"
