@@ -113,7 +113,9 @@ def test_a_run_with_nothing_to_judge_still_counts_as_not_resolved():
     assert tally_text(table) == [
         "tweets (scratch): agrees 1, disagrees 0, not resolved 1 of 2 runs"
     ]
-    with pytest.raises(ValueError, match="no run has a Section 5 checkpoint"):
+    with pytest.raises(
+        ValueError, match=r"^no run has a Section 5 checkpoint in its trajectory\.csv$"
+    ):
         verdict_table({"empty": FALLS.iloc[:0]})
 
 
@@ -139,6 +141,17 @@ def test_two_trajectories_in_one_run_are_counted_apart():
     assert tally_text(table) == [
         "tweets (other): agrees 0, disagrees 1, not resolved 0 of 1 run",
         "tweets (scratch): agrees 2, disagrees 0, not resolved 0 of 2 runs",
+    ]
+    # Within a run its lines come in the order of their names, whatever the file's order.
+    assert list(table["trajectory"]) == ["other", "scratch", "scratch"]
+
+
+def test_the_tally_lists_the_lines_in_the_order_of_their_names_not_the_runs():
+    # Run a has only "scratch", run b only "other": "other" still comes first.
+    table = verdict_table({"a": FALLS, "b": RISES.assign(trajectory="other")})
+    assert tally_text(table) == [
+        "tweets (other): agrees 0, disagrees 1, not resolved 0 of 1 run",
+        "tweets (scratch): agrees 1, disagrees 0, not resolved 0 of 1 run",
     ]
 
 
@@ -195,7 +208,7 @@ def test_each_run_becomes_one_series_of_the_pooled_figure():
 def test_a_run_without_section_5_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match="run 'seed3': .*trajectory.csv does not exist"):
         read_trajectories({"seed3": tmp_path})
-    with pytest.raises(ValueError, match="no runs"):
+    with pytest.raises(ValueError, match="^no runs given$"):
         read_trajectories({})
 
 
@@ -267,7 +280,23 @@ def test_the_figure_draws_every_runs_line_side_by_side_and_names_its_verdict():
         "d90 along pre-training, run by run",
         "tweets (scratch): agrees 2, disagrees 0, not resolved 0 of 2 runs",
     ]
-    assert ax.get_ylabel() == "d90 (SAID)"
+    assert ax.get_ylabel() == "d90 (SAID)" and ax.get_xlabel() == "pre-training updates"
+    (handle,) = [h for h, label in zip(*ax.get_legend_handles_labels(), strict=True)
+                 if label.startswith("not reached")]  # fmt: skip
+    assert handle.get_marker() == "^"
+    plt.close(fig)
+
+
+def test_each_line_of_a_run_with_two_trajectories_draws_only_its_own_checkpoints():
+    # Run a's second line is DID's on the same task: each series keeps its own three points.
+    both = pd.concat([FALLS, RISES.assign(trajectory="other", method="did")])
+    tables = {"a": both}
+    fig, ax = plt.subplots()
+    draw(ax, tables, verdict_table(tables), lambda n: ["red", "blue"][:n])
+    other, scratch = ax.containers  # in the order of the lines' names
+    assert list(other.lines[0].get_ydata()) == [83, 137, 1500]
+    assert list(scratch.lines[0].get_ydata()) == [2876, 600, 137]
+    assert ax.get_ylabel() == "d90 (DID, SAID)"
     plt.close(fig)
 
 

@@ -159,6 +159,9 @@ def test_survey_trend_and_all_findings_together():
         "not resolved",
         "no d90 found among 1 model (not reached: 1)",
     )
+    failed = pd.DataFrame([{**beyond, "task": "u", "search_status": "failed"}])
+    (_, mixed) = larger_models_lower_d90(pd.concat([short, failed], ignore_index=True))
+    assert mixed.measured == "no d90 found among 2 models (failed: 1, not reached: 1)"
 
 
 def test_said_and_did_boundaries_touching_and_one_method_reaching():
@@ -351,6 +354,15 @@ def test_a_correlation_needs_four_checkpoints_and_two_distinct_values_of_each():
     assert d90_predicts_generalisation(same_d90)[0].measured == (
         "4 checkpoints with a d90, all with the same d90 bracket: nothing to correlate"
     )
+    # Two accuracies are enough for the accuracy; the bracket is what is constant.
+    same_d90_two_values = same_d90.assign(eval_accuracy=[0.6, 0.6, 0.8, 0.8])
+    assert d90_predicts_generalisation(same_d90_two_values)[0].measured == (
+        "4 checkpoints with a d90, all with the same d90 bracket: nothing to correlate"
+    )
+    # Nothing to correlate still names what it was judged on.
+    assert (accuracy.figure, gap.figure) == ("Figure 4", "Figure 5")
+    seeded, _ = d90_predicts_generalisation(constant.assign(seeds=2))
+    assert (seeded.subject, seeded.pretraining_runs, seeded.seeds) == ("t", 1, 2)
 
 
 def test_all_findings_lists_each_part_in_order():
@@ -534,6 +546,17 @@ def test_a_d90_with_failures_above_it_says_how_many_and_keeps_its_verdict():
     assert "DID d90 in (100, 300] (1 grid point above it failed), SAID in (10, 30]" in (
         said_below_did(sweep)[0].measured
     )
+    said_short = d90_rows((100, 300), (10, 30)).assign(failed_above=[0, 2])
+    assert said_below_did(said_short)[0].measured == (
+        "DID d90 in (100, 300], SAID in (10, 30] (2 grid points above it failed)"
+    )
+    only_said = d90_rows((100_000, None), (10, 30)).assign(failed_above=[0, 1])
+    (finding,) = said_below_did(only_said)
+    assert finding.measured == (
+        "SAID d90 in (10, 30] (1 grid point above it failed); the other did not reach it up "
+        "to d = 100,000"
+    )
+    assert (finding.verdict, finding.basis) == ("agrees", "one seed")
     assert small_d90(sweep).measured.startswith(
         "m t DID d90 in (100, 300] (1 grid point above it failed) = at most 0.0003 of D"
     )

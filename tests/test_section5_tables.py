@@ -317,9 +317,10 @@ def test_failed_above_counts_the_probes_that_failed_above_the_d90_found():
 
 
 def test_the_p_value_of_the_probe_that_set_d90_is_against_the_majority_class():
-    # 1,500 eval tweets, majority share 0.686: the default's m@125, whose d90 probe scored 0.704
-    probes = [{**probe(232, False), "score": 0.686}, {**probe(646, True), "score": 0.704},
-              {**probe(13925, True), "score": 0.7373}]  # fmt: skip
+    # 1,500 eval tweets, majority share 0.686: the default's m@125, whose d90 probe scored 0.704.
+    # In the search's order: the first round's success at 13,925 comes before d90's probe.
+    probes = [{**probe(232, False), "score": 0.686}, {**probe(13925, True), "score": 0.7373},
+              {**probe(646, True), "score": 0.704}]  # fmt: skip
     found = {**result("a", "t", "said", 646), "probes": probes, "metric": "accuracy",
              "eval_size": 1500, "eval_majority_accuracy": 0.686}  # fmt: skip
     assert section5.d90_majority_p(found) == pytest.approx(majority_p_value(0.704, 0.686, 1500))
@@ -328,9 +329,17 @@ def test_the_p_value_of_the_probe_that_set_d90_is_against_the_majority_class():
     assert section5.d90_majority_p({**found, "d90": None}) is None
     assert section5.d90_majority_p({**found, "metric": "f1"}) is None
     assert section5.d90_majority_p({k: v for k, v in found.items() if k != "eval_size"}) is None
+    # nor where d90's probe kept no score (a state from before probes kept theirs)
+    unscored = [{k: v for k, v in p.items() if k != "score"} for p in probes]
+    assert section5.d90_majority_p({**found, "probes": unscored}) is None
     metas = {"a": {"base_parameters": 10, "reference": "x"}}
     survey = section5.survey_table(["a"], ["t"], "said", {("a", "t", "said"): found}, metas)
     assert survey["d90_majority_p"].tolist() == [section5.d90_majority_p(found)]
+    baselines = {("a", "t"): baseline([full_run(1e-3, 0, 0.8, 0.9)], best_lr=1e-3)}
+    trajectory = section5.trajectory_table({"traj": {0: "a"}}, {"traj": {"tasks": ["t"],
+                                           "method": "said"}}, {("a", "t", "said"): found},
+                                           baselines)  # fmt: skip
+    assert trajectory["d90_majority_p"].tolist() == [section5.d90_majority_p(found)]
 
 
 def test_a_config_without_a_survey_or_a_trajectory_writes_tables_that_read_back_empty(tmp_path):

@@ -123,9 +123,8 @@ def probe_notes(rows: pd.DataFrame) -> list[str]:
     return [probe_note(n, p) for n, p in zip(above, chance, strict=True)]
 
 
-def _points(label: str, x: list, lo: list, hi: list, notes: list[str] | None) -> str:
+def _points(label: str, x: list, lo: list, hi: list, notes: list[str]) -> str:
     """'step=125: (232, 646], step=250: ...', each bracket followed by its note."""
-    notes = notes or [""] * len(x)
     return ", ".join(
         f"{label}={xi:g}: {bracket(a, b)}{note}"
         for xi, a, b, note in zip(x, lo, hi, notes, strict=True)
@@ -188,7 +187,7 @@ def said_below_did(d90: pd.DataFrame) -> list[Finding]:
 
 def _trend_finding(claim: str, x: list[float], lo: list[float], hi: list[float],
                    expected_sign: int, label: str,
-                   notes: list[str] | None = None) -> Finding:  # fmt: skip
+                   notes: list[str]) -> Finding:  # fmt: skip
     trend = fit_trend(x, lo, hi)
     points = _points(label, x, lo, hi, notes)
     measured = f"{describe(trend)}; d90 by {label}: {points}"
@@ -218,7 +217,7 @@ def brackets(rows: pd.DataFrame, column: str) -> tuple[list, list, list]:
 
 
 def _ends_finding(claim: str, x: list[float], lo: list[float], hi: list[float],
-                  label: str, notes: list[str] | None = None) -> Finding:  # fmt: skip
+                  label: str, notes: list[str]) -> Finding:  # fmt: skip
     ends = ends_ordered(x, lo, hi)
     points = _points(label, x, lo, hi, notes)
     if ends["first"] is None:
