@@ -82,7 +82,7 @@ PYTEST := $(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder
 test: setup
 	$(PYTEST)
 
-# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (967 of 1,012
+# The edit loop: everything but the end-to-end workflow, SLURM and compile tests (971 of 1,016
 # tests; 3.8 min after set-up in a fresh clone at 0e5820b on a 2-core AMD EPYC of model 17).
 test-quick: setup
 	$(PYTEST) -m "not slow"

@@ -29,9 +29,12 @@ def cluster():
         slurm_cluster.install()
     except (subprocess.SubprocessError, OSError, RuntimeError) as err:
         pytest.skip(f"the SLURM packages cannot be installed here: {err}")
-    slurm_cluster.start()
-    yield
-    slurm_cluster.stop()
+    # Held for the module: another test session on this machine waits rather than restarting
+    # the daemons under this one's jobs.
+    with slurm_cluster.held():
+        slurm_cluster.start()
+        yield
+        slurm_cluster.stop()
 
 
 def slurm_snakemake_cmd(workdir: Path, *extra: str, configs=SWEEP) -> list[str]:

@@ -13,6 +13,8 @@ started as plain processes and stopped by the PIDs recorded when they started.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import getpass
 import json
 import os
@@ -139,6 +141,30 @@ def _spawn(pids: dict, name: str, cmd: list[str]) -> None:
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     pids[name] = proc.pid
     (STATE / "pids.json").write_text(json.dumps(pids))
+
+
+@contextlib.contextmanager
+def held():
+    """Hold this machine's cluster for the calling process alone, waiting while another holds it.
+
+    A machine has one such cluster (its daemons, ports and STATE), and start() and stop() end
+    whatever daemons and jobs are there: a second test session doing so mid-run would end the
+    first one's jobs and leave it without a controller. The lock is a file lock, so it goes with
+    its process, however that ends.
+    """
+    STATE.mkdir(parents=True, exist_ok=True)
+    path = STATE / "cluster.lock"
+    with open(path, "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"waiting for the process holding {path} to let the SLURM cluster go",
+                  file=sys.stderr, flush=True)  # fmt: skip
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def start() -> None:
