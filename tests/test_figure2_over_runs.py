@@ -110,6 +110,7 @@ def test_a_run_with_nothing_to_judge_still_counts_as_not_resolved():
         "no checkpoint after step 0 with a d90 or a search that reached nothing"
     )
     assert list(table.iloc[1, 3:6]) == ["left out"] * 3
+    assert table.loc[1, "basis"] == ""  # no finding: it rests on nothing
     assert tally_text(table) == [
         "tweets (scratch): agrees 1, disagrees 0, not resolved 1 of 2 runs"
     ]
@@ -265,6 +266,7 @@ def test_the_figure_draws_every_runs_line_side_by_side_and_names_its_verdict():
     # Two runs: the first a step 2% to the left, the second 2% to the right.
     assert list(first.lines[0].get_xdata()) == pytest.approx([125 * 0.99, 250 * 0.99, 500 * 0.99])
     assert list(first.lines[0].get_ydata()) == [2876, 600, 137]
+    assert (first.lines[0].get_marker(), first.lines[0].get_color()) == ("o", "red")
     bars = first.lines[2][0].get_segments()  # down to each bracket's lower end
     assert [(a[1], b[1]) for a, b in bars] == [(1732, 2876), (400, 600), (83, 137)]
     assert list(second.lines[0].get_xdata()) == pytest.approx([250 * 1.01, 500 * 1.01])
@@ -283,7 +285,7 @@ def test_the_figure_draws_every_runs_line_side_by_side_and_names_its_verdict():
     assert ax.get_ylabel() == "d90 (SAID)" and ax.get_xlabel() == "pre-training updates"
     (handle,) = [h for h, label in zip(*ax.get_legend_handles_labels(), strict=True)
                  if label.startswith("not reached")]  # fmt: skip
-    assert handle.get_marker() == "^"
+    assert (handle.get_marker(), handle.get_color()) == ("^", "grey")
     plt.close(fig)
 
 

