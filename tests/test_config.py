@@ -1,4 +1,5 @@
 import copy
+import decimal
 import math
 import subprocess
 import sys
@@ -139,6 +140,11 @@ def test_learning_rate_scaling_keeps_the_update_norm_fixed():
         assert scaled_learning_rate(0.5, d, 3000) * d**0.5 == pytest.approx(0.5 * 3000**0.5)
         # the default exponent is the square root itself, to the bit (recorded runs' rates)
         assert scaled_learning_rate(0.5, d, 3000, 0.5) == 0.5 * math.sqrt(3000 / d)
+    # ...the correctly rounded one, also at ratios where this machine's pow(x, 0.5) is a
+    # rounding off it (1000 / 1379 and 1000 / 4635 are two)
+    for d in (1379, 4635):
+        exact = float((decimal.Decimal(1000 / d)).sqrt(decimal.Context(prec=40)))
+        assert scaled_learning_rate(0.06, d, 1000) == 0.06 * exact
 
 
 def test_learning_rate_exponent_one_keeps_lr_times_d_fixed_and_zero_keeps_lr():
