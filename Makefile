@@ -83,7 +83,7 @@ test: setup
 	$(PYTEST)
 
 # The edit loop: everything but the end-to-end workflow, SLURM and compile tests (971 of 1,016
-# tests; 3.8 min after set-up in a fresh clone at 0e5820b on a 2-core AMD EPYC of model 17).
+# tests; 3.3 min after set-up in a fresh clone at 130d9f9 on a 2-core AMD EPYC of model 17).
 test-quick: setup
 	$(PYTEST) -m "not slow"
 
