@@ -14,7 +14,6 @@ started as plain processes and stopped by the PIDs recorded when they started.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import getpass
 import json
 import os
@@ -152,19 +151,22 @@ def held():
     first one's jobs and leave it without a controller. The lock is a file lock, so it goes with
     its process, however that ends.
     """
+    # The test extra's lock, as tests/conftest.py's integration run takes; only tests hold the
+    # cluster, so install, start and stop run without it.
+    from filelock import FileLock, Timeout
+
     STATE.mkdir(parents=True, exist_ok=True)
-    path = STATE / "cluster.lock"
-    with open(path, "w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            print(f"waiting for the process holding {path} to let the SLURM cluster go",
-                  file=sys.stderr, flush=True)  # fmt: skip
-            fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    lock = FileLock(STATE / "cluster.lock")
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        print(f"waiting for the process holding {lock.lock_file} to let the SLURM cluster go",
+              file=sys.stderr, flush=True)  # fmt: skip
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def start() -> None:
