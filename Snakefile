@@ -2,9 +2,10 @@
 # full fine-tuning baselines, subspace (DID/SAID) runs over a grid of d, d90, figures, report.
 
 
-# The offline default, unless a config is given: --configfile would otherwise be merged into it.
-# Found beside this Snakefile, so that --directory elsewhere and `module` use work too.
-if not config:
+# The offline default, unless --configfile names a config of its own (which Snakemake would
+# otherwise merge into it); --config key=value alone changes the default's keys. Found beside
+# this Snakefile, so that --directory elsewhere and `module` use work too.
+if not workflow.overwrite_configfiles:
 
     configfile: f"{workflow.current_basedir}/config/config.yaml"
 

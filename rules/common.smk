@@ -3,6 +3,8 @@ import re
 import sys
 from pathlib import Path
 
+import yaml
+
 from snakemake.exceptions import WorkflowError
 
 from snakemake.utils import min_version, validate
@@ -20,10 +22,13 @@ from intdim.pipeline.numerics import numerics_for
 put_first_on_pythonpath(str(REPO / "workflow" / "scripts"))
 prefer_huge_pages()
 
+from intdim.pipeline.config_types import typed_by_schema
 from intdim.pipeline.plan import make_plan, thawed
 from intdim.pipeline.variants import base_model
 from intdim.pipeline.workflow_config import SCHEMA, scaled_learning_rate
 
+# --config seeds=[0,1] reaches here as ["0", "1"]: numbers the schema asks for become numbers.
+config.update(typed_by_schema(config, yaml.safe_load(SCHEMA.read_text())))
 validate(config, str(SCHEMA))
 try:
     PLAN = make_plan(config)  # checked once, resolved once, read-only

@@ -17,6 +17,9 @@ reproduces the paper on GPUs; `config/integration*.yaml` are the miniatures the 
 Give another with `snakemake --configfile my.yaml` (it replaces the default, it is not merged).
 Several files are merged in order, so a file of changes goes after the config it changes:
 `snakemake --configfile config/config.yaml seed1.yaml -- TARGETS` (the `--` ends the files).
+`--config` changes single keys of whichever config runs: `snakemake --cores all --config
+seeds=[0,1] 'subspace={steps: 40}'` (Snakemake passes the numbers inside lists and blocks as
+text; the workflow reads them as the numbers the schema asks for).
 The workflow validates a config against `workflow/schemas/config.schema.yaml` and the checks in
 `intdim/pipeline/workflow_config.py` before it builds the DAG, and names the bad key;
 `intdim/pipeline/plan.py` then resolves it once into the frozen plan the rules read.
