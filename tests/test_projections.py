@@ -92,6 +92,19 @@ def test_bad_arguments_name_the_value(args, message):
         make_projection(*args)
 
 
+def test_a_dense_matrix_larger_than_the_machine_is_refused_before_it_is_drawn(monkeypatch):
+    from intdim.projections import dense
+
+    monkeypatch.setattr(dense, "physical_memory_bytes", lambda: 4 * 1000 * 30)
+    assert make_projection("dense", 30, 1000, 0).matrix.shape == (1000, 30)  # exactly fits
+    with pytest.raises(
+        ValueError,
+        match=r"D=1,000 x d=31 needs 0.0 GiB, more than this "
+        r"machine's 0.0 GiB: use projection: fastfood",
+    ):
+        make_projection("dense", 31, 1000, 0)
+
+
 def test_project_checks_the_input_shape():
     with pytest.raises(ValueError, match=r"shape \(4,\), got \(5,\)"):
         project(make_projection("dense", 4, 10, 0), torch.zeros(5))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 
 import torch
 
@@ -14,6 +15,11 @@ def _generator(seed: int) -> torch.Generator:
     return torch.Generator(device="cpu").manual_seed(seed)
 
 
+def physical_memory_bytes() -> int:
+    """The machine's memory (the matrix is drawn on the CPU whatever the device)."""
+    return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
 class DenseProjection(Projection):
     """A dense D x d matrix with i.i.d. N(0, 1/D) entries: E ||P x||^2 = ||x||^2."""
 
@@ -23,8 +29,16 @@ class DenseProjection(Projection):
         super().__init__(d, D, seed, device)
         if d > D:
             raise ValueError(f"dense projection needs d <= D, got d={d} > D={D}")
+        # Refused at once rather than left to the allocator: with memory overcommit a matrix
+        # larger than the machine is only killed, without a word, when randn fills it.
+        needed, memory = 4 * D * d, physical_memory_bytes()
+        if needed > memory:
+            raise ValueError(
+                f"dense projection of D={D:,} x d={d:,} needs {needed / 2**30:.1f} GiB, more "
+                f"than this machine's {memory / 2**30:.1f} GiB: use projection: fastfood"
+            )
         gen = _generator(seed)
-        self.matrix = (torch.randn(D, d, generator=gen) / math.sqrt(D)).to(self.device)
+        self.matrix = torch.randn(D, d, generator=gen).div_(math.sqrt(D)).to(self.device)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.matrix @ x
