@@ -105,6 +105,18 @@ def test_a_dense_matrix_larger_than_the_machine_is_refused_before_it_is_drawn(mo
         make_projection("dense", 31, 1000, 0)
 
 
+def test_a_sparse_matrix_whose_non_zeros_outgrow_the_machine_is_refused_before_it_is_drawn(
+    monkeypatch,
+):
+    from intdim.projections import sparse
+
+    # D = 10,000: s = 100, so d = 50 stores 5,000 non-zeros, 120,000 bytes in two CSR copies.
+    monkeypatch.setattr(sparse, "physical_memory_bytes", lambda: 120_000)
+    assert make_projection("sparse", 50, 10_000, 0).d == 50  # exactly fits
+    with pytest.raises(ValueError, match=r"D=10,000 x d=51 stores about 5,100 non-zeros"):
+        make_projection("sparse", 51, 10_000, 0)
+
+
 def test_project_checks_the_input_shape():
     with pytest.raises(ValueError, match=r"shape \(4,\), got \(5,\)"):
         project(make_projection("dense", 4, 10, 0), torch.zeros(5))

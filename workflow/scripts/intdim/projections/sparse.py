@@ -8,7 +8,7 @@ import warnings
 import torch
 
 from .base import Projection
-from .dense import _generator
+from .dense import _generator, physical_memory_bytes
 
 
 class SparseProjection(Projection):
@@ -26,6 +26,15 @@ class SparseProjection(Projection):
         gen = _generator(seed)
         s = math.sqrt(D)
         total = D * d
+        # The two CSR copies alone take 24 bytes a non-zero (8 of index, 4 of value, twice): a
+        # lower bound on what drawing them needs, so a refusal here is never wrong.
+        stored = 24 * total / s
+        if stored > physical_memory_bytes():
+            raise ValueError(
+                f"sparse projection of D={D:,} x d={d:,} stores about {total / s:,.0f} non-zeros, "
+                f"{stored / 2**30:.1f} GiB, more than this machine's "
+                f"{physical_memory_bytes() / 2**30:.1f} GiB: use projection: fastfood"
+            )
         nnz = int(torch.binomial(torch.tensor(float(total)), torch.tensor(1.0 / s), generator=gen))
         # Positions sampled without replacement from the D*d grid (exact for this law).
         flat = _sample_without_replacement(total, nnz, gen)
