@@ -53,6 +53,11 @@ def test_strings_where_the_schema_asks_for_strings_or_says_nothing_stay_strings(
     assert typed(config) == config
 
 
+def test_a_schema_without_definitions_or_an_array_without_items_types_what_it_can():
+    schema = {"properties": {"n": {"type": "integer"}, "tags": {"type": "array"}}}
+    assert typed_by_schema({"n": "3", "tags": ["1"]}, schema) == {"n": 3, "tags": ["1"]}
+
+
 def test_values_already_typed_and_the_config_given_are_left_alone():
     config = {"seeds": [0, "1"], "rates": [0.5], "flag": False}
     assert typed(config) == {"seeds": [0, 1], "rates": [0.5], "flag": False}

@@ -97,12 +97,12 @@ def test_a_dense_matrix_larger_than_the_machine_is_refused_before_it_is_drawn(mo
 
     monkeypatch.setattr(dense, "physical_memory_bytes", lambda: 4 * 1000 * 30)
     assert make_projection("dense", 30, 1000, 0).matrix.shape == (1000, 30)  # exactly fits
-    with pytest.raises(
-        ValueError,
-        match=r"D=1,000 x d=31 needs 0.0 GiB, more than this "
-        r"machine's 0.0 GiB: use projection: fastfood",
-    ):
+    with pytest.raises(ValueError, match=r"D=1,000 x d=31 needs .* use projection: fastfood"):
         make_projection("dense", 31, 1000, 0)
+    # The sizes in the message, in GiB: 2**20 x 512 floats are 2 GiB.
+    monkeypatch.setattr(dense, "physical_memory_bytes", lambda: 2**30)
+    with pytest.raises(ValueError, match=r"needs 2\.0 GiB, more than this machine's 1\.0 GiB"):
+        make_projection("dense", 512, 2**20, 0)
 
 
 def test_a_sparse_matrix_whose_non_zeros_outgrow_the_machine_is_refused_before_it_is_drawn(
@@ -115,6 +115,14 @@ def test_a_sparse_matrix_whose_non_zeros_outgrow_the_machine_is_refused_before_i
     assert make_projection("sparse", 50, 10_000, 0).d == 50  # exactly fits
     with pytest.raises(ValueError, match=r"D=10,000 x d=51 stores about 5,100 non-zeros"):
         make_projection("sparse", 51, 10_000, 0)
+    # D = 2**20: s = 1,024, so d = 87,382 stores 89,479,168 non-zeros, 24 bytes each: 2.0 GiB.
+    monkeypatch.setattr(sparse, "physical_memory_bytes", lambda: 2**30)
+    with pytest.raises(
+        ValueError,
+        match=r"about 89,479,168 non-zeros, 2\.0 GiB, more than this "
+        r"machine's 1\.0 GiB: use projection: fastfood",
+    ):
+        make_projection("sparse", 87_382, 2**20, 0)
 
 
 def test_project_checks_the_input_shape():

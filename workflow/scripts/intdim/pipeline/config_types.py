@@ -14,27 +14,27 @@ import math
 def typed_by_schema(value, schema: dict):
     """``value`` (a config, or part of one) with the schema's numbers and booleans typed; a
     new object, ``value`` itself unchanged. ``schema`` is the whole schema (its definitions)."""
-    return _typed(value, schema, schema.get("definitions", {}))
+    return _typed(value, schema, schema)
 
 
-def _typed(value, schema: dict, definitions: dict):
-    schema = _resolved(schema, definitions)
+def _typed(value, schema: dict, root: dict):
+    schema = _resolved(schema, root)
     if isinstance(value, dict):
-        return {key: _typed(item, _member(schema, key), definitions) for key, item in value.items()}
+        return {key: _typed(item, _member(schema, key), root) for key, item in value.items()}
     if isinstance(value, list):
         items = schema.get("items", {})
-        return [_typed(item, items, definitions) for item in value]
+        return [_typed(item, items, root) for item in value]
     if isinstance(value, str):
         return _parsed(value, schema.get("type"))
     return value
 
 
-def _resolved(schema: dict, definitions: dict) -> dict:
-    """The schema with its local ``$ref`` (``#/definitions/NAME``) followed."""
+def _resolved(schema: dict, root: dict) -> dict:
+    """The schema with its local ``$ref`` (``#/definitions/NAME`` of ``root``) followed."""
     while "$ref" in schema:
         name = schema["$ref"].removeprefix("#/definitions/")
         rest = {k: v for k, v in schema.items() if k != "$ref"}
-        schema = {**definitions[name], **rest}
+        schema = {**root["definitions"][name], **rest}
     return schema
 
 
