@@ -125,6 +125,35 @@ def test_a_sparse_matrix_whose_non_zeros_outgrow_the_machine_is_refused_before_i
         make_projection("sparse", 87_382, 2**20, 0)
 
 
+@pytest.mark.parametrize(
+    "population,k",
+    [(10, 0), (10, 1), (10, 10), (1000, 250), (1000, 249), (100_000, 1), (100_000, 700)],
+)  # the permutation up to population = 4 k, rejection of repeats above
+def test_sparse_positions_are_k_distinct_in_range_and_reproducible(population, k):
+    from intdim.projections.sparse import _sample_without_replacement
+
+    def draw():
+        return _sample_without_replacement(population, k, torch.Generator().manual_seed(3))
+
+    first = draw()
+    assert first.dtype == torch.long and first.numel() == first.unique().numel() == k
+    assert bool((first >= 0).all()) and bool((first < population).all())
+    assert torch.equal(first, draw())
+
+
+def test_sparse_positions_are_uniform_over_the_population():
+    """Every position as often as k / population, in both branches (9 > 4 x 2, 8 = 4 x 2)."""
+    from intdim.projections.sparse import _sample_without_replacement
+
+    gen = torch.Generator().manual_seed(0)
+    for population in (9, 8):
+        counts = torch.zeros(population)
+        for _ in range(5000):
+            counts[_sample_without_replacement(population, 2, gen)] += 1
+        expected = 5000 * 2 / population  # about 35 of standard deviation: 5 of them allowed
+        assert float((counts - expected).abs().max()) < 175, counts
+
+
 def test_project_checks_the_input_shape():
     with pytest.raises(ValueError, match=r"shape \(4,\), got \(5,\)"):
         project(make_projection("dense", 4, 10, 0), torch.zeros(5))
