@@ -26,8 +26,9 @@ class SparseProjection(Projection):
         gen = _generator(seed)
         s = math.sqrt(D)
         total = D * d
-        # The two CSR copies alone take 24 bytes a non-zero (8 of index, 4 of value, twice): a
-        # lower bound on what drawing them needs, so a refusal here is never wrong.
+        # The two CSR copies alone take 24 bytes a non-zero (8 of index, 4 of value, twice), and
+        # the draw's positions and COO copy sit beside them at its peak: refused at less than
+        # half of what the expected count needs, so a refusal is never a matrix that would fit.
         stored = 24 * total / s
         if stored > physical_memory_bytes():
             raise ValueError(
