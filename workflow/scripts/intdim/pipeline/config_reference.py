@@ -19,7 +19,9 @@ Several files are merged in order, so a file of changes goes after the config it
 `snakemake --configfile config/config.yaml seed1.yaml -- TARGETS` (the `--` ends the files).
 `--config` changes single keys of whichever config runs: `snakemake --cores all --config
 seeds=[0,1] 'subspace={steps: 40}'` (Snakemake passes the numbers inside lists and blocks as
-text; the workflow reads them as the numbers the schema asks for).
+text; the workflow reads them as the numbers the schema asks for). A block is merged key by key,
+so `d_grid={values: [...]}` over a config whose grid has `min`, `max` and `points` is refused as
+both forms at once: change the grid's form in a file.
 The workflow validates a config against `workflow/schemas/config.schema.yaml` and the checks in
 `intdim/pipeline/workflow_config.py` before it builds the DAG, and names the bad key;
 `intdim/pipeline/plan.py` then resolves it once into the frozen plan the rules read.
