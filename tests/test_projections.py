@@ -93,14 +93,14 @@ def test_bad_arguments_name_the_value(args, message):
 
 
 def test_a_dense_matrix_larger_than_the_machine_is_refused_before_it_is_drawn(monkeypatch):
-    from intdim.projections import dense
+    from intdim.projections import base
 
-    monkeypatch.setattr(dense, "physical_memory_bytes", lambda: 4 * 1000 * 30)
+    monkeypatch.setattr(base, "physical_memory_bytes", lambda: 4 * 1000 * 30)
     assert make_projection("dense", 30, 1000, 0).matrix.shape == (1000, 30)  # exactly fits
     with pytest.raises(ValueError, match=r"D=1,000 x d=31 needs .* use projection: fastfood"):
         make_projection("dense", 31, 1000, 0)
     # The sizes in the message, in GiB: 2**20 x 512 floats are 2 GiB.
-    monkeypatch.setattr(dense, "physical_memory_bytes", lambda: 2**30)
+    monkeypatch.setattr(base, "physical_memory_bytes", lambda: 2**30)
     with pytest.raises(ValueError, match=r"needs 2\.0 GiB, more than this machine's 1\.0 GiB"):
         make_projection("dense", 512, 2**20, 0)
 
@@ -108,15 +108,15 @@ def test_a_dense_matrix_larger_than_the_machine_is_refused_before_it_is_drawn(mo
 def test_a_sparse_matrix_whose_non_zeros_outgrow_the_machine_is_refused_before_it_is_drawn(
     monkeypatch,
 ):
-    from intdim.projections import sparse
+    from intdim.projections import base
 
     # D = 10,000: s = 100, so d = 50 stores 5,000 non-zeros, 120,000 bytes in two CSR copies.
-    monkeypatch.setattr(sparse, "physical_memory_bytes", lambda: 120_000)
+    monkeypatch.setattr(base, "physical_memory_bytes", lambda: 120_000)
     assert make_projection("sparse", 50, 10_000, 0).d == 50  # exactly fits
     with pytest.raises(ValueError, match=r"D=10,000 x d=51 stores about 5,100 non-zeros"):
         make_projection("sparse", 51, 10_000, 0)
     # D = 2**20: s = 1,024, so d = 87,382 stores 89,479,168 non-zeros, 24 bytes each: 2.0 GiB.
-    monkeypatch.setattr(sparse, "physical_memory_bytes", lambda: 2**30)
+    monkeypatch.setattr(base, "physical_memory_bytes", lambda: 2**30)
     with pytest.raises(
         ValueError,
         match=r"about 89,479,168 non-zeros, 2\.0 GiB, more than this "

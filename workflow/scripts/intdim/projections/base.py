@@ -23,12 +23,30 @@ over the random draw), which makes P approximately an isometry on the subspace (
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from typing import NamedTuple
 
 import torch
 
 from ..arguments import check_dimension, check_seed
+
+
+def physical_memory_bytes() -> int:
+    """The machine's memory (a stored projection is drawn on the CPU whatever the device)."""
+    return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def check_fits_in_memory(what: str, needed: float) -> None:
+    """Refuse, before drawing it, a projection that needs more than the machine's memory: with
+    memory overcommit the job would only be killed, without a word, as the draw fills it.
+    ``what`` names it and ends in the verb for ``needed`` bytes ("... needs")."""
+    memory = physical_memory_bytes()
+    if needed > memory:
+        raise ValueError(
+            f"{what} {needed / 2**30:.1f} GiB, more than this machine's "
+            f"{memory / 2**30:.1f} GiB: use projection: fastfood"
+        )
 
 
 class Segments(NamedTuple):

@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 import math
-import os
 
 import torch
 
-from .base import Projection
+from .base import Projection, check_fits_in_memory
 
 
 def _generator(seed: int) -> torch.Generator:
     """A CPU generator: the same seed gives the same numbers on every machine and device."""
     return torch.Generator(device="cpu").manual_seed(seed)
-
-
-def physical_memory_bytes() -> int:
-    """The machine's memory (the matrix is drawn on the CPU whatever the device)."""
-    return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
 
 class DenseProjection(Projection):
@@ -29,14 +23,7 @@ class DenseProjection(Projection):
         super().__init__(d, D, seed, device)
         if d > D:
             raise ValueError(f"dense projection needs d <= D, got d={d} > D={D}")
-        # Refused at once rather than left to the allocator: with memory overcommit a matrix
-        # larger than the machine is only killed, without a word, when randn fills it.
-        needed, memory = 4 * D * d, physical_memory_bytes()
-        if needed > memory:
-            raise ValueError(
-                f"dense projection of D={D:,} x d={d:,} needs {needed / 2**30:.1f} GiB, more "
-                f"than this machine's {memory / 2**30:.1f} GiB: use projection: fastfood"
-            )
+        check_fits_in_memory(f"dense projection of D={D:,} x d={d:,} needs", 4 * D * d)
         gen = _generator(seed)
         self.matrix = torch.randn(D, d, generator=gen).div_(math.sqrt(D)).to(self.device)
 

@@ -7,8 +7,8 @@ import warnings
 
 import torch
 
-from .base import Projection
-from .dense import _generator, physical_memory_bytes
+from .base import Projection, check_fits_in_memory
+from .dense import _generator
 
 
 class SparseProjection(Projection):
@@ -29,13 +29,10 @@ class SparseProjection(Projection):
         # The two CSR copies alone take 24 bytes a non-zero (8 of index, 4 of value, twice), and
         # the draw's positions and COO copy sit beside them at its peak: refused at less than
         # half of what the expected count needs, so a refusal is never a matrix that would fit.
-        stored = 24 * total / s
-        if stored > physical_memory_bytes():
-            raise ValueError(
-                f"sparse projection of D={D:,} x d={d:,} stores about {total / s:,.0f} non-zeros, "
-                f"{stored / 2**30:.1f} GiB, more than this machine's "
-                f"{physical_memory_bytes() / 2**30:.1f} GiB: use projection: fastfood"
-            )
+        check_fits_in_memory(
+            f"sparse projection of D={D:,} x d={d:,} stores about {total / s:,.0f} non-zeros,",
+            24 * total / s,
+        )
         nnz = int(torch.binomial(torch.tensor(float(total)), torch.tensor(1.0 / s), generator=gen))
         # Positions sampled without replacement from the D*d grid (exact for this law).
         flat = _sample_without_replacement(total, nnz, gen)
